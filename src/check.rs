@@ -1,0 +1,112 @@
+//! One check of one database: load the expectation, read the catalog, diff. Used by the poller and by
+//! the `check` command, so both behave identically.
+
+use std::time::{Duration, Instant, SystemTime};
+use thiserror::Error;
+
+use crate::config::DatabaseConfig;
+use crate::diff::{diff, DriftReport};
+use crate::engine::{Pool, SessionLimits};
+use crate::expected::ExpectedError;
+
+/// Why a check did not complete. Messages never contain the password (driver errors are scrubbed).
+#[derive(Debug, Error)]
+pub enum CheckError {
+    /// The expectation could not be loaded.
+    #[error("expected schema: {0}")]
+    Expected(#[from] ExpectedError),
+    /// The URL's options could not be turned into a connection pool.
+    #[error("invalid connection options: {0}")]
+    Options(String),
+    /// Connecting or reading the catalog failed.
+    #[error("catalog read failed: {0}")]
+    Catalog(String),
+    /// The whole check ran past its timeout.
+    #[error("check timed out after {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
+}
+
+/// A successful check.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// What drifted.
+    pub report: DriftReport,
+    /// Fingerprint of the resolved expectation, to notice real content changes.
+    pub expected_fingerprint: u64,
+    /// When the expectation's source last changed on disk, if known.
+    pub expected_modified: Option<SystemTime>,
+}
+
+/// The outcome of one check attempt.
+#[derive(Debug)]
+pub struct CheckOutcome {
+    /// Wall-clock start, for `/drift`.
+    pub started: SystemTime,
+    /// How long it took.
+    pub duration: Duration,
+    /// What it found, or why it failed.
+    pub result: Result<Checked, CheckError>,
+}
+
+impl CheckOutcome {
+    /// An outcome that failed before any work started.
+    pub fn failed(error: CheckError) -> CheckOutcome {
+        CheckOutcome {
+            started: SystemTime::now(),
+            duration: Duration::ZERO,
+            result: Err(error),
+        }
+    }
+}
+
+/// Builds the database's lazily connecting pool, bounded by its timeout. The error is scrubbed of
+/// the password and kept as text so a poller can report it at every interval.
+pub fn pool_for(db: &DatabaseConfig) -> Result<Pool, String> {
+    let limits = SessionLimits {
+        statement_timeout: db.timeout,
+    };
+    Pool::connect_lazy(db.engine, &db.url, limits).map_err(|e| db.url.scrub(&e.to_string()))
+}
+
+/// Runs one check bounded by the database's timeout.
+pub async fn run_check(db: &DatabaseConfig, pool: &Pool) -> CheckOutcome {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let result = match tokio::time::timeout(db.timeout, check(db, pool)).await {
+        Ok(r) => r,
+        Err(_) => Err(CheckError::Timeout(db.timeout)),
+    };
+    CheckOutcome {
+        started,
+        duration: clock.elapsed(),
+        result,
+    }
+}
+
+async fn check(db: &DatabaseConfig, pool: &Pool) -> Result<Checked, CheckError> {
+    let expectation = db.expected.load(db.engine, &db.schemas).await?;
+    // Expected tables may name schemas beyond the configured ones; read those too so they are not
+    // reported missing (tables there are still never reported as unexpected).
+    let mut schemas = db.schemas.clone();
+    for table in expectation.schema.tables.values() {
+        if !schemas.contains(&table.name.schema) {
+            schemas.push(table.name.schema.clone());
+        }
+    }
+    let live = pool
+        .introspect(&schemas)
+        .await
+        .map_err(|e| CheckError::Catalog(db.url.scrub(&e.to_string())))?;
+    let report = diff(
+        db.engine,
+        &expectation.schema,
+        &live,
+        &db.schemas,
+        &db.ignore,
+    );
+    Ok(Checked {
+        report,
+        expected_fingerprint: expectation.schema.fingerprint(),
+        expected_modified: expectation.modified,
+    })
+}

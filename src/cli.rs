@@ -1,0 +1,138 @@
+//! Command-line interface (Prometheus-style dotted long flags).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+use crate::logging::LogFormat;
+
+/// Default listen address, as documented in the product contract.
+pub const DEFAULT_LISTEN: &str = ":9713";
+
+/// Watches databases for schema drift and exports it as Prometheus metrics.
+#[derive(Debug, Parser)]
+#[command(
+    name = "schema_exporter",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; without a command, `serve` runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags of `serve`, accepted without the word `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Logging flags, accepted by every command.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the exporter daemon (the default).
+    Serve(ServeArgs),
+    /// Serve a throwaway SQLite database that reproduces the export_logs incident.
+    Demo(DemoArgs),
+    /// Check once and exit: 0 in sync, 1 drift found, 2 could not check.
+    Check(CheckArgs),
+    /// Write a database's live schema as an expected-schema file.
+    Snapshot(SnapshotArgs),
+    /// Load the config and every expected schema; report every problem (exit 0 or 2).
+    Validate(ValidateArgs),
+}
+
+/// Flags of the daemon.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (YAML).
+    #[arg(long = "config.file", value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+    /// Address to listen on: `:9713`, `127.0.0.1:9713`, `[::]:9713`; port 0 picks a free port.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen_address: String,
+    /// Enable `POST /-/reload` (SIGHUP always reloads).
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
+}
+
+/// Flags of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen_address: String,
+}
+
+/// Output format of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// For people.
+    Text,
+    /// The `/drift` document, for tools.
+    Json,
+}
+
+/// Flags of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Configuration file (YAML).
+    #[arg(long = "config.file", value_name = "PATH")]
+    pub config_file: PathBuf,
+    /// Check only this configured database.
+    #[arg(long = "database", value_name = "NAME")]
+    pub database: Option<String>,
+    /// Output format.
+    #[arg(long = "output", value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+/// Flags of `snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Database to read, e.g. postgres://user@host/db or sqlite:app.db (env: SCHEMA_EXPORTER_DATABASE_URL).
+    #[arg(
+        long = "database-url",
+        value_name = "URL",
+        env = "SCHEMA_EXPORTER_DATABASE_URL",
+        hide_env_values = true,
+        conflicts_with = "config_file"
+    )]
+    pub database_url: Option<String>,
+    /// Configuration file naming the database (with --database).
+    #[arg(long = "config.file", value_name = "PATH", requires = "database")]
+    pub config_file: Option<PathBuf>,
+    /// Configured database to read.
+    #[arg(long = "database", value_name = "NAME", requires = "config_file")]
+    pub database: Option<String>,
+    /// Schema to include (repeatable); default: the configured ones, or the engine's default.
+    #[arg(long = "schema", value_name = "S")]
+    pub schema: Vec<String>,
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Flags of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Configuration file (YAML).
+    #[arg(long = "config.file", value_name = "PATH")]
+    pub config_file: PathBuf,
+}
+
+/// Logging flags.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only log messages at or above this level.
+    #[arg(long = "log.level", global = true, default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
+    pub level: String,
+    /// Log format.
+    #[arg(
+        long = "log.format",
+        global = true,
+        value_enum,
+        default_value = "logfmt"
+    )]
+    pub format: LogFormat,
+}

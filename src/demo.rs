@@ -1,0 +1,77 @@
+//! `schema_exporter demo`: the export_logs incident on a throwaway SQLite database, served exactly
+//! like `serve` would, with no setup.
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor};
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::app::{self, EXIT_ERROR};
+
+/// The expectation the demo checks against, compiled in so the demo runs from any folder.
+pub const EXPECTED: &str = include_str!("../config/demo/expected.yaml");
+
+/// The live tables as a Django deploy left them: migration 0001 recorded as applied, but the table
+/// was created by an older revision that had no `file_size`.
+pub const LIVE_SCHEMA: &str = r#"
+CREATE TABLE export_logs (
+    id integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+    user_id varchar(255),
+    export_type varchar(50),
+    export_format varchar(20) DEFAULT 'csv',
+    record_count integer,
+    filters_applied text DEFAULT '{}',
+    filename varchar(500),
+    created_at datetime DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE contacts (
+    id integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+    email varchar(254) NOT NULL,
+    name varchar(200)
+);
+INSERT INTO contacts (email, name) VALUES ('ada@example.com', 'Ada');
+"#;
+
+const CONFIG: &str = "# Written by schema_exporter demo.\ninterval: 15s\ntimeout: 5s\ndatabases:\n  - name: demo\n    url: sqlite:demo.db\n    expected:\n      file: expected.yaml\n";
+
+/// Writes the demo database, expectation and config into `dir`; returns the config path.
+pub async fn prepare(dir: &Path) -> Result<std::path::PathBuf, String> {
+    let db = dir.join("demo.db");
+    let mut conn = SqliteConnectOptions::new()
+        .filename(&db)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .map_err(|e| format!("cannot create {}: {e}", db.display()))?;
+    conn.execute(LIVE_SCHEMA)
+        .await
+        .map_err(|e| format!("cannot create the demo tables: {e}"))?;
+    conn.close().await.map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("expected.yaml"), EXPECTED).map_err(|e| e.to_string())?;
+    let config = dir.join("schema_exporter.yaml");
+    std::fs::write(&config, CONFIG).map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+/// Runs the demo until interrupted; the temp dir is removed afterwards.
+pub async fn run(listen: &str) -> ExitCode {
+    let dir = match tempfile::Builder::new()
+        .prefix("schema_exporter-demo-")
+        .tempdir()
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("cannot create a temporary directory: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let config = match prepare(dir.path()).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    tracing::info!(dir = %dir.path().display(), "demo database created: export_logs lacks file_size; try curl localhost:9713/metrics and /drift");
+    app::serve(&config, listen, false).await
+}

@@ -1,0 +1,655 @@
+//! Compares an expected schema with a live one. Pure: no I/O, no clocks, so most tests live here.
+//!
+//! The result is a flat list of [`DriftItem`]s plus the list of expected tables and configured
+//! schemas, which metrics need to publish zeros for everything that is in sync.
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::model::{Column, Schema, Table, TableName};
+
+/// Tables and columns the user asked us not to compare.
+#[derive(Debug, Clone, Default)]
+pub struct Ignore {
+    tables: Option<GlobSet>,
+    columns: Option<GlobSet>,
+}
+
+impl Ignore {
+    /// Compiles table globs (matched against `table` and `schema.table`) and column globs (matched
+    /// against `table.column`). Returns the first pattern that does not compile.
+    pub fn new(tables: &[String], columns: &[String]) -> Result<Ignore, String> {
+        fn build(patterns: &[String]) -> Result<Option<GlobSet>, String> {
+            if patterns.is_empty() {
+                return Ok(None);
+            }
+            let mut set = GlobSetBuilder::new();
+            for p in patterns {
+                set.add(Glob::new(p).map_err(|e| format!("invalid glob `{p}`: {e}"))?);
+            }
+            set.build().map(Some).map_err(|e| e.to_string())
+        }
+        Ok(Ignore {
+            tables: build(tables)?,
+            columns: build(columns)?,
+        })
+    }
+
+    /// Whether a table is ignored.
+    pub fn table(&self, name: &TableName) -> bool {
+        self.tables
+            .as_ref()
+            .is_some_and(|set| set.is_match(&name.name) || set.is_match(name.to_string()))
+    }
+
+    /// Whether a column is ignored.
+    pub fn column(&self, table: &TableName, column: &str) -> bool {
+        self.columns
+            .as_ref()
+            .is_some_and(|set| set.is_match(format!("{}.{}", table.name, column)))
+    }
+}
+
+/// What kind of difference an item describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// An expected table is absent.
+    MissingTable,
+    /// A live table is not expected.
+    UnexpectedTable,
+    /// An expected column is absent from its (present) table.
+    MissingColumn,
+    /// A live column is not expected.
+    UnexpectedColumn,
+    /// Both have the column; the types differ.
+    TypeMismatch,
+    /// Both have the column; one allows NULL and the other does not.
+    NullableMismatch,
+    /// Both have the column; the defaults differ.
+    DefaultMismatch,
+}
+
+impl DriftKind {
+    /// The `drift` label of `schema_column_drift` (column-level kinds only).
+    pub fn column_label(self) -> Option<&'static str> {
+        match self {
+            DriftKind::MissingColumn => Some("missing"),
+            DriftKind::UnexpectedColumn => Some("unexpected"),
+            DriftKind::TypeMismatch => Some("type"),
+            DriftKind::NullableMismatch => Some("nullable"),
+            DriftKind::DefaultMismatch => Some("default"),
+            DriftKind::MissingTable | DriftKind::UnexpectedTable => None,
+        }
+    }
+
+    /// The `attribute` label of `schema_mismatched_columns` (mismatch kinds only).
+    pub fn attribute(self) -> Option<&'static str> {
+        match self {
+            DriftKind::TypeMismatch => Some("type"),
+            DriftKind::NullableMismatch => Some("nullable"),
+            DriftKind::DefaultMismatch => Some("default"),
+            _ => None,
+        }
+    }
+
+    /// Short human wording, for `check` output and the landing page.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DriftKind::MissingTable => "missing table",
+            DriftKind::UnexpectedTable => "unexpected table",
+            DriftKind::MissingColumn => "missing column",
+            DriftKind::UnexpectedColumn => "unexpected column",
+            DriftKind::TypeMismatch => "type differs",
+            DriftKind::NullableMismatch => "nullability differs",
+            DriftKind::DefaultMismatch => "default differs",
+        }
+    }
+}
+
+/// A change that would bring the live schema to the expectation; each engine renders it as SQL.
+#[derive(Debug, Clone, Copy)]
+pub enum Fix<'a> {
+    /// Create a missing table.
+    CreateTable(&'a Table),
+    /// Drop an unexpected table (destructive).
+    DropTable(&'a TableName),
+    /// Add a missing column.
+    AddColumn(&'a TableName, &'a Column),
+    /// Drop an unexpected column (destructive).
+    DropColumn(&'a TableName, &'a str),
+    /// Change a column's type (may rewrite the table or lose data).
+    AlterType(&'a TableName, &'a str, &'a str),
+    /// Make a column nullable (`true`) or NOT NULL (`false`).
+    SetNullable(&'a TableName, &'a str, bool),
+    /// Set (`Some`) or drop (`None`) a column's default.
+    SetDefault(&'a TableName, &'a str, Option<&'a str>),
+}
+
+impl Fix<'_> {
+    /// Whether applying the fix can destroy data.
+    pub fn destructive(&self) -> bool {
+        matches!(
+            self,
+            Fix::DropTable(_) | Fix::DropColumn(..) | Fix::AlterType(..)
+        )
+    }
+}
+
+/// One difference, with the SQL that would fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftItem {
+    /// What differs.
+    pub kind: DriftKind,
+    /// The table's schema (namespace).
+    pub schema: String,
+    /// The table's name.
+    pub table: String,
+    /// The column, for column-level kinds.
+    pub column: Option<String>,
+    /// What the expectation says, in canonical spelling.
+    pub expected: Option<String>,
+    /// What the database has, in canonical spelling.
+    pub actual: Option<String>,
+    /// SQL in the engine's dialect that would make the database match the expectation.
+    pub suggested_sql: String,
+    /// True when the suggested SQL can destroy data; review before running it.
+    pub destructive: bool,
+}
+
+/// An expected table as metrics need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpectedTable {
+    /// The table.
+    pub name: TableName,
+    /// Compared columns it should have; all of them count as missing when the table is.
+    pub columns: usize,
+    /// Whether the table itself is missing.
+    pub missing: bool,
+}
+
+/// The result of one comparison.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DriftReport {
+    /// Every difference found, tables first, in expectation order.
+    pub items: Vec<DriftItem>,
+    /// Every expected (not ignored) table, so in-sync tables can be published as zero.
+    pub expected_tables: Vec<ExpectedTable>,
+    /// Every schema compared, so schema-level gauges exist even when nothing drifted.
+    pub schemas: Vec<String>,
+}
+
+impl DriftReport {
+    /// True when nothing drifted.
+    pub fn in_sync(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Number of items of `kind`.
+    pub fn count(&self, kind: DriftKind) -> usize {
+        self.items.iter().filter(|i| i.kind == kind).count()
+    }
+}
+
+/// Compares `expected` with `live`. `schemas` are the configured schemas: live tables outside them
+/// are never reported as unexpected.
+pub fn diff(
+    engine: Engine,
+    expected: &Schema,
+    live: &Schema,
+    schemas: &[String],
+    ignore: &Ignore,
+) -> DriftReport {
+    let mut report = DriftReport {
+        schemas: schemas.to_vec(),
+        ..DriftReport::default()
+    };
+    for table in expected.tables.values() {
+        if ignore.table(&table.name) {
+            continue;
+        }
+        let found = live.get(engine, &table.name);
+        report.expected_tables.push(ExpectedTable {
+            name: table.name.clone(),
+            columns: if table.columns_compared {
+                table.columns.len()
+            } else {
+                0
+            },
+            missing: found.is_none(),
+        });
+        match found {
+            None => {
+                let fix = Fix::CreateTable(table);
+                report.items.push(item(
+                    engine,
+                    DriftKind::MissingTable,
+                    &table.name,
+                    None,
+                    Some("table".into()),
+                    None,
+                    fix,
+                ));
+            }
+            Some(live_table) => diff_table(engine, table, live_table, ignore, &mut report.items),
+        }
+    }
+    for live_table in live.tables.values() {
+        let in_scope = schemas
+            .iter()
+            .any(|s| engine.fold_identifier(s) == engine.fold_identifier(&live_table.name.schema));
+        if !in_scope
+            || ignore.table(&live_table.name)
+            || expected.get(engine, &live_table.name).is_some()
+        {
+            continue;
+        }
+        report.items.push(item(
+            engine,
+            DriftKind::UnexpectedTable,
+            &live_table.name,
+            None,
+            None,
+            Some("table".into()),
+            Fix::DropTable(&live_table.name),
+        ));
+    }
+    report
+}
+
+fn diff_table(
+    engine: Engine,
+    expected: &Table,
+    live: &Table,
+    ignore: &Ignore,
+    out: &mut Vec<DriftItem>,
+) {
+    if !expected.columns_compared {
+        return;
+    }
+    // Items carry the expected spelling so metrics can match them to `expected_tables`; engines
+    // that fold case also compare case-insensitively, so the SQL still runs as printed.
+    let name = &expected.name;
+    for (key, want) in &expected.columns {
+        if ignore.column(name, &want.name) {
+            continue;
+        }
+        let Some(have) = live.columns.get(key) else {
+            out.push(item(
+                engine,
+                DriftKind::MissingColumn,
+                name,
+                Some(&want.name),
+                Some(describe_column(want)),
+                None,
+                Fix::AddColumn(name, want),
+            ));
+            continue;
+        };
+        let column = have.name.as_str();
+        if let (Some(w), Some(h)) = (&want.data_type, &have.data_type) {
+            if w != h {
+                out.push(item(
+                    engine,
+                    DriftKind::TypeMismatch,
+                    name,
+                    Some(column),
+                    Some(w.clone()),
+                    Some(h.clone()),
+                    Fix::AlterType(name, column, w),
+                ));
+            }
+        }
+        if let (Some(w), Some(h)) = (want.nullable, have.nullable) {
+            if w != h {
+                out.push(item(
+                    engine,
+                    DriftKind::NullableMismatch,
+                    name,
+                    Some(column),
+                    Some(null_word(w).into()),
+                    Some(null_word(h).into()),
+                    Fix::SetNullable(name, column, w),
+                ));
+            }
+        }
+        if let (Some(w), Some(h)) = (&want.default, &have.default) {
+            if w != h {
+                out.push(item(
+                    engine,
+                    DriftKind::DefaultMismatch,
+                    name,
+                    Some(column),
+                    Some(default_word(w)),
+                    Some(default_word(h)),
+                    Fix::SetDefault(name, column, w.as_deref()),
+                ));
+            }
+        }
+    }
+    for (key, have) in &live.columns {
+        if expected.columns.contains_key(key) || ignore.column(name, &have.name) {
+            continue;
+        }
+        out.push(item(
+            engine,
+            DriftKind::UnexpectedColumn,
+            name,
+            Some(&have.name),
+            None,
+            Some(describe_column(have)),
+            Fix::DropColumn(name, &have.name),
+        ));
+    }
+}
+
+fn item(
+    engine: Engine,
+    kind: DriftKind,
+    table: &TableName,
+    column: Option<&str>,
+    expected: Option<String>,
+    actual: Option<String>,
+    fix: Fix,
+) -> DriftItem {
+    DriftItem {
+        kind,
+        schema: table.schema.clone(),
+        table: table.name.clone(),
+        column: column.map(str::to_string),
+        expected,
+        actual,
+        suggested_sql: engine.render_fix(&fix),
+        destructive: fix.destructive(),
+    }
+}
+
+fn null_word(nullable: bool) -> &'static str {
+    if nullable {
+        "NULL"
+    } else {
+        "NOT NULL"
+    }
+}
+
+fn default_word(default: &Option<String>) -> String {
+    default.clone().unwrap_or_else(|| "no default".into())
+}
+
+/// `bigint NULL DEFAULT 0`: the attributes a column has or is expected to have.
+fn describe_column(c: &Column) -> String {
+    let mut parts = vec![c.data_type.clone().unwrap_or_else(|| "(any type)".into())];
+    if let Some(n) = c.nullable {
+        parts.push(null_word(n).into());
+    }
+    if let Some(Some(d)) = &c.default {
+        parts.push(format!("DEFAULT {d}"));
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PG: Engine = Engine::Postgres;
+
+    fn col(
+        name: &str,
+        ty: Option<&str>,
+        nullable: Option<bool>,
+        default: Option<Option<&str>>,
+    ) -> Column {
+        Column::new(PG, name, ty, nullable, default)
+    }
+
+    fn table(name: &str, columns: Vec<Column>) -> Table {
+        let mut t = Table::new(TableName::new("public", name));
+        for c in columns {
+            assert!(t.add_column(PG, c));
+        }
+        t
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        let mut s = Schema::default();
+        for t in tables {
+            assert!(s.add_table(PG, t));
+        }
+        s
+    }
+
+    fn run(expected: &Schema, live: &Schema) -> DriftReport {
+        diff(
+            PG,
+            expected,
+            live,
+            &["public".to_string()],
+            &Ignore::default(),
+        )
+    }
+
+    /// The seed incident: the model and migration say `file_size bigint NULL`, the table lacks it.
+    fn export_logs(with_file_size: bool, person_spelling: bool) -> Table {
+        let (varchar, int, ts) = if person_spelling {
+            ("varchar(255)", "int4", "timestamptz")
+        } else {
+            (
+                "character varying(255)",
+                "integer",
+                "timestamp with time zone",
+            )
+        };
+        let mut cols = vec![
+            col("id", Some("bigint"), Some(false), Some(None)),
+            col("user_id", Some(varchar), Some(true), Some(None)),
+            col(
+                "export_format",
+                Some("character varying(20)"),
+                Some(true),
+                Some(Some(if person_spelling {
+                    "'csv'"
+                } else {
+                    "'csv'::character varying"
+                })),
+            ),
+            col("record_count", Some(int), Some(true), Some(None)),
+            col(
+                "created_at",
+                Some(ts),
+                Some(true),
+                Some(Some(if person_spelling {
+                    "now()"
+                } else {
+                    "CURRENT_TIMESTAMP"
+                })),
+            ),
+        ];
+        if with_file_size {
+            cols.push(col("file_size", Some("bigint"), Some(true), Some(None)));
+        }
+        table("export_logs", cols)
+    }
+
+    #[test]
+    fn the_seed_incident_reports_exactly_the_missing_column_with_its_fix() {
+        let expected = schema(vec![export_logs(true, true)]);
+        let live = schema(vec![export_logs(false, false)]);
+        let report = run(&expected, &live);
+        assert_eq!(report.items.len(), 1, "{:#?}", report.items);
+        let item = &report.items[0];
+        assert_eq!(item.kind, DriftKind::MissingColumn);
+        assert_eq!(item.column.as_deref(), Some("file_size"));
+        assert_eq!(item.expected.as_deref(), Some("bigint NULL"));
+        assert_eq!(
+            item.suggested_sql,
+            r#"ALTER TABLE "public"."export_logs" ADD COLUMN "file_size" bigint NULL;"#
+        );
+        assert!(!item.destructive);
+        let names: Vec<_> = report.expected_tables.iter().map(|t| &t.name).collect();
+        assert_eq!(names, vec![&TableName::new("public", "export_logs")]);
+    }
+
+    #[test]
+    fn person_spelling_and_catalog_spelling_are_in_sync() {
+        let report = run(
+            &schema(vec![export_logs(true, true)]),
+            &schema(vec![export_logs(true, false)]),
+        );
+        assert!(report.in_sync(), "{:#?}", report.items);
+    }
+
+    #[test]
+    fn every_column_drift_kind_is_reported() {
+        let expected = schema(vec![table(
+            "t",
+            vec![
+                col("a", Some("integer"), Some(false), Some(Some("0"))),
+                col("b", Some("text"), None, None),
+                col("gone", Some("text"), None, None),
+            ],
+        )]);
+        let live = schema(vec![table(
+            "t",
+            vec![
+                col("a", Some("bigint"), Some(true), Some(Some("1"))),
+                col("b", Some("text"), Some(true), Some(None)),
+                col("extra", Some("text"), Some(true), Some(None)),
+            ],
+        )]);
+        let report = run(&expected, &live);
+        let kinds: Vec<_> = report
+            .items
+            .iter()
+            .map(|i| (i.kind, i.column.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (DriftKind::TypeMismatch, "a".into()),
+                (DriftKind::NullableMismatch, "a".into()),
+                (DriftKind::DefaultMismatch, "a".into()),
+                (DriftKind::MissingColumn, "gone".into()),
+                (DriftKind::UnexpectedColumn, "extra".into()),
+            ]
+        );
+        let sql: Vec<_> = report
+            .items
+            .iter()
+            .map(|i| (i.suggested_sql.as_str(), i.destructive))
+            .collect();
+        assert_eq!(
+            sql[0],
+            (
+                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" TYPE integer;"#,
+                true
+            )
+        );
+        assert_eq!(
+            sql[1],
+            (
+                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" SET NOT NULL;"#,
+                false
+            )
+        );
+        assert_eq!(
+            sql[2],
+            (
+                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" SET DEFAULT 0;"#,
+                false
+            )
+        );
+        assert_eq!(sql[4].1, true);
+        assert!(sql[4].0.contains(r#"DROP COLUMN "extra""#));
+    }
+
+    #[test]
+    fn attributes_left_out_of_the_expectation_are_not_compared() {
+        let expected = schema(vec![table("t", vec![col("a", None, None, None)])]);
+        let live = schema(vec![table(
+            "t",
+            vec![col("a", Some("uuid"), Some(false), Some(Some("x()")))],
+        )]);
+        assert!(run(&expected, &live).in_sync());
+    }
+
+    #[test]
+    fn missing_and_unexpected_tables_are_reported_only_in_configured_schemas() {
+        let expected = schema(vec![table(
+            "wanted",
+            vec![col("id", Some("bigint"), Some(false), None)],
+        )]);
+        let mut live = schema(vec![table(
+            "surprise",
+            vec![col("id", Some("bigint"), Some(false), None)],
+        )]);
+        let mut other = Table::new(TableName::new("audit", "log"));
+        other.add_column(PG, col("id", Some("bigint"), Some(false), None));
+        live.add_table(PG, other);
+        let report = run(&expected, &live);
+        let kinds: Vec<_> = report
+            .items
+            .iter()
+            .map(|i| (i.kind, i.table.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (DriftKind::MissingTable, "wanted"),
+                (DriftKind::UnexpectedTable, "surprise")
+            ]
+        );
+        assert_eq!(
+            report.items[0].suggested_sql,
+            "CREATE TABLE \"public\".\"wanted\" (\n  \"id\" bigint NOT NULL\n);"
+        );
+        assert!(report.items[1].destructive);
+    }
+
+    #[test]
+    fn ignored_tables_and_columns_are_left_out_entirely() {
+        let expected = schema(vec![table(
+            "t",
+            vec![col("id", Some("bigint"), None, None)],
+        )]);
+        let live = schema(vec![
+            table(
+                "t",
+                vec![
+                    col("id", Some("bigint"), None, None),
+                    col("legacy_x", Some("text"), None, None),
+                ],
+            ),
+            table("tmp_1", vec![col("id", Some("bigint"), None, None)]),
+            table(
+                "django_session",
+                vec![col("id", Some("bigint"), None, None)],
+            ),
+        ]);
+        let ignore = Ignore::new(
+            &["tmp_*".into(), "public.django_session".into()],
+            &["*.legacy_*".into()],
+        )
+        .unwrap();
+        let report = diff(PG, &expected, &live, &["public".into()], &ignore);
+        assert!(report.in_sync(), "{:#?}", report.items);
+    }
+
+    #[test]
+    fn a_table_listed_without_columns_is_only_checked_for_existence() {
+        let mut t = table("v", vec![]);
+        t.columns_compared = false;
+        let live = schema(vec![table(
+            "v",
+            vec![col("anything", Some("text"), Some(true), Some(None))],
+        )]);
+        assert!(run(&schema(vec![t]), &live).in_sync());
+    }
+
+    #[test]
+    fn invalid_glob_is_reported_with_the_pattern() {
+        let err = Ignore::new(&["[oops".into()], &[]).unwrap_err();
+        assert!(err.contains("[oops"), "{err}");
+    }
+}

@@ -1,0 +1,135 @@
+//! PostgreSQL: catalog read through `pg_catalog`, fixes in PostgreSQL's dialect.
+//!
+//! `information_schema.columns` only lists columns the current role has privileges on, so a
+//! least-privileged exporter would report every other column as missing. `pg_catalog` shows them all.
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Row;
+use std::str::FromStr;
+
+use super::{quote_double, render_portable, Engine, SessionLimits};
+use crate::diff::Fix;
+use crate::model::{Column, Schema, Table, TableName};
+
+/// Every table-like relation (tables, partitioned tables, views, materialized views, foreign tables)
+/// and its live columns in the given namespaces, in one round trip. Partitions are left out: they are
+/// storage details of their parent, which is compared instead. Dropped columns are not columns.
+pub const CATALOG_QUERY: &str = r#"
+SELECT n.nspname::text AS schema_name,
+       c.relname::text AS table_name,
+       a.attname::text AS column_name,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
+       a.attnotnull AS not_null,
+       pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS column_default,
+       (a.attidentity <> '' OR a.attgenerated <> '') AS implicit_default
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a
+       ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND NOT c.relispartition
+  AND n.nspname = ANY($1)
+ORDER BY n.nspname, c.relname, a.attnum
+"#;
+
+pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<PgPool, sqlx::Error> {
+    let millis = limits.statement_timeout.as_millis().max(1).to_string();
+    let options = PgConnectOptions::from_str(url)?
+        .application_name("schema_exporter")
+        // Read-only and time-bounded at the session level, so no query of ours can write, hold a
+        // lock for long, or run away, whatever the role is allowed to do.
+        .options([
+            ("default_transaction_read_only", "on"),
+            ("statement_timeout", millis.as_str()),
+            ("lock_timeout", millis.as_str()),
+            ("idle_in_transaction_session_timeout", millis.as_str()),
+        ]);
+    Ok(PgPoolOptions::new()
+        .max_connections(2)
+        .min_connections(0)
+        .acquire_timeout(limits.statement_timeout)
+        .connect_lazy_with(options))
+}
+
+pub(super) async fn introspect(pool: &PgPool, schemas: &[String]) -> Result<Schema, sqlx::Error> {
+    let rows = sqlx::query(CATALOG_QUERY)
+        .bind(schemas)
+        .fetch_all(pool)
+        .await?;
+    let mut schema = Schema::default();
+    let mut current: Option<Table> = None;
+    for row in rows {
+        let name = TableName::new(
+            row.try_get::<String, _>("schema_name")?,
+            row.try_get::<String, _>("table_name")?,
+        );
+        if current.as_ref().map(|t| &t.name) != Some(&name) {
+            if let Some(done) = current.take() {
+                schema.add_table(Engine::Postgres, done);
+            }
+            current = Some(Table::new(name));
+        }
+        let Some(column) = row.try_get::<Option<String>, _>("column_name")? else {
+            continue; // a relation without columns (e.g. `CREATE TABLE t ()`)
+        };
+        let data_type: String = row.try_get("data_type")?;
+        let not_null: bool = row.try_get("not_null")?;
+        // Identity and generated columns compute their value; that is not a default a person sets.
+        let implicit: bool = row.try_get("implicit_default")?;
+        let default: Option<String> = if implicit {
+            None
+        } else {
+            row.try_get("column_default")?
+        };
+        let column = Column::new(
+            Engine::Postgres,
+            column,
+            Some(&data_type),
+            Some(!not_null),
+            Some(default.as_deref()),
+        );
+        if let Some(table) = current.as_mut() {
+            table.add_column(Engine::Postgres, column);
+        }
+    }
+    if let Some(done) = current.take() {
+        schema.add_table(Engine::Postgres, done);
+    }
+    Ok(schema)
+}
+
+fn qualified(name: &TableName) -> String {
+    super::qualified(quote_double, name)
+}
+
+pub(super) fn render_fix(fix: &Fix) -> String {
+    match *fix {
+        Fix::CreateTable(_) | Fix::DropTable(_) | Fix::AddColumn(..) | Fix::DropColumn(..) => {
+            render_portable(fix, quote_double)
+        }
+        Fix::AlterType(table, column, ty) => format!(
+            "ALTER TABLE {} ALTER COLUMN {} TYPE {ty};",
+            qualified(table),
+            quote_double(column)
+        ),
+        Fix::SetNullable(table, column, nullable) => format!(
+            "ALTER TABLE {} ALTER COLUMN {} {} NOT NULL;",
+            qualified(table),
+            quote_double(column),
+            if nullable { "DROP" } else { "SET" }
+        ),
+        Fix::SetDefault(table, column, default) => match default {
+            Some(d) => format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d};",
+                qualified(table),
+                quote_double(column)
+            ),
+            None => format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT;",
+                qualified(table),
+                quote_double(column)
+            ),
+        },
+    }
+}

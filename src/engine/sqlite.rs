@@ -1,0 +1,126 @@
+//! SQLite: catalog read through `sqlite_schema` and `pragma_table_xinfo`, fixes in SQLite's dialect.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::Row;
+use std::str::FromStr;
+
+use super::{quote_double, render_portable, Engine, SessionLimits};
+use crate::diff::Fix;
+use crate::model::{Column, Schema, Table, TableName};
+
+/// Every table and view with its columns in one statement. SQLite's own tables (`sqlite_%`) are
+/// never drift. `hidden = 1` marks virtual-table plumbing; generated columns (2, 3) are real columns.
+pub const CATALOG_QUERY: &str = r#"
+SELECT m.name AS table_name,
+       p.name AS column_name,
+       p.type AS data_type,
+       p."notnull" AS not_null,
+       p.dflt_value AS column_default,
+       p.pk AS pk
+FROM sqlite_schema AS m
+JOIN pragma_table_xinfo(m.name) AS p
+WHERE m.type IN ('table', 'view')
+  AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+  AND p.hidden <> 1
+ORDER BY m.name, p.cid
+"#;
+
+/// The only schema a read-only SQLite connection of ours can see.
+const SCHEMA: &str = "main";
+
+pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<SqlitePool, sqlx::Error> {
+    let options = SqliteConnectOptions::from_str(url)?
+        // Read-only and never created: a mistyped path must fail the check, not make an empty file.
+        .read_only(true)
+        .create_if_missing(false)
+        .busy_timeout(limits.statement_timeout);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(limits.statement_timeout)
+        .connect_lazy_with(options))
+}
+
+pub(super) async fn introspect(pool: &SqlitePool) -> Result<Schema, sqlx::Error> {
+    let rows = sqlx::query(CATALOG_QUERY).fetch_all(pool).await?;
+    let mut schema = Schema::default();
+    let mut current: Option<(Table, Vec<(String, bool)>)> = None;
+    for row in rows {
+        let table: String = row.try_get("table_name")?;
+        if current.as_ref().map(|(t, _)| t.name.name.as_str()) != Some(table.as_str()) {
+            if let Some(done) = current.take() {
+                schema.add_table(Engine::Sqlite, finish(done));
+            }
+            current = Some((Table::new(TableName::new(SCHEMA, table)), Vec::new()));
+        }
+        let name: String = row.try_get("column_name")?;
+        let data_type: String = row.try_get("data_type")?;
+        let not_null: bool = row.try_get("not_null")?;
+        let default: Option<String> = row.try_get("column_default")?;
+        let pk: i64 = row.try_get("pk")?;
+        if let Some((t, pks)) = current.as_mut() {
+            if pk > 0 {
+                pks.push((name.clone(), data_type.eq_ignore_ascii_case("integer")));
+            }
+            t.add_column(
+                Engine::Sqlite,
+                Column::new(
+                    Engine::Sqlite,
+                    name,
+                    Some(&data_type),
+                    Some(!not_null),
+                    Some(default.as_deref()),
+                ),
+            );
+        }
+    }
+    if let Some(done) = current.take() {
+        schema.add_table(Engine::Sqlite, finish(done));
+    }
+    Ok(schema)
+}
+
+/// A lone `INTEGER PRIMARY KEY` column is the rowid and can never hold NULL, though SQLite's
+/// catalog reports it as nullable unless NOT NULL was also written.
+fn finish((mut table, pks): (Table, Vec<(String, bool)>)) -> Table {
+    if let [(name, true)] = pks.as_slice() {
+        if let Some(c) = table.columns.get_mut(&Engine::Sqlite.fold_identifier(name)) {
+            c.nullable = Some(false);
+        }
+    }
+    table
+}
+
+fn qualified(name: &TableName) -> String {
+    super::qualified(quote_double, name)
+}
+
+/// SQLite's ALTER TABLE can add, drop and rename columns but cannot change one: that takes the
+/// documented twelve-step table rebuild, which we point to instead of guessing the whole table.
+const REBUILD: &str = "-- SQLite cannot alter a column in place: rebuild the table \
+     (https://www.sqlite.org/lang_altertable.html#otheralter) so that";
+
+pub(super) fn render_fix(fix: &Fix) -> String {
+    match *fix {
+        Fix::CreateTable(_) | Fix::DropTable(_) | Fix::AddColumn(..) | Fix::DropColumn(..) => {
+            render_portable(fix, quote_double)
+        }
+        Fix::AlterType(table, column, ty) => format!(
+            "{REBUILD} {}.{} has type {ty}",
+            qualified(table),
+            quote_double(column)
+        ),
+        Fix::SetNullable(table, column, nullable) => format!(
+            "{REBUILD} {}.{} is {}",
+            qualified(table),
+            quote_double(column),
+            if nullable { "NULL" } else { "NOT NULL" }
+        ),
+        Fix::SetDefault(table, column, default) => format!(
+            "{REBUILD} {}.{} has {}",
+            qualified(table),
+            quote_double(column),
+            default.map_or("no default".to_string(), |d| format!("DEFAULT {d}"))
+        ),
+    }
+}

@@ -1,0 +1,382 @@
+//! The native expected-schema YAML file: parsed strictly, rendered by `snapshot`.
+//!
+//! ```yaml
+//! tables:
+//!   export_logs:                  # or "schema.table"
+//!     columns:
+//!       id: {type: bigint, nullable: false}
+//!       user_id: varchar(255)     # shorthand: type only
+//! ```
+
+use indexmap::IndexMap;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::Path;
+
+use super::ExpectedError;
+use crate::engine::Engine;
+use crate::model::{Column, Schema, Table, TableName};
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct FileDoc {
+    tables: UniqueMap<TableDoc>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct TableDoc {
+    /// Absent: only the table's existence is checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    columns: Option<UniqueMap<ColumnDoc>>,
+}
+
+/// One column. Deserialised by hand (see below) so the shorthand `name: type` is accepted too.
+#[derive(Serialize, Default)]
+struct ColumnDoc {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    data_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nullable: Option<bool>,
+    /// `None`: not stated; `Some(None)`: `default: null`, the column must have no default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default: Option<Option<String>>,
+}
+
+/// A mapping that rejects duplicate keys (YAML allows them silently; we do not: the second one
+/// would hide the first).
+struct UniqueMap<V>(IndexMap<String, V>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V2<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for V2<V> {
+            type Value = UniqueMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of names")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = IndexMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if out.contains_key(&key) {
+                        return Err(de::Error::custom(format!("duplicate name `{key}`")));
+                    }
+                    let value = map.next_value()?;
+                    out.insert(key, value);
+                }
+                Ok(UniqueMap(out))
+            }
+        }
+        d.deserialize_map(V2(PhantomData))
+    }
+}
+
+impl<V: Serialize> Serialize for UniqueMap<V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ColumnDoc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Shorthand;
+        impl<'de> Visitor<'de> for Shorthand {
+            type Value = ColumnDoc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a type name or a mapping with type, nullable and default")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ColumnDoc, E> {
+                Ok(ColumnDoc {
+                    data_type: Some(v.to_string()),
+                    ..ColumnDoc::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ColumnDoc, A::Error> {
+                FullColumn::deserialize(de::value::MapAccessDeserializer::new(map)).map(|c| c.0)
+            }
+        }
+        d.deserialize_any(Shorthand)
+    }
+}
+
+/// The mapping form of a column, deserialised with the derived (strict) rules.
+struct FullColumn(ColumnDoc);
+
+impl<'de> Deserialize<'de> for FullColumn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            #[serde(rename = "type", default)]
+            data_type: Option<String>,
+            #[serde(default)]
+            nullable: Option<bool>,
+            #[serde(default, deserialize_with = "default_expr")]
+            default: Option<Option<String>>,
+        }
+        let raw = Raw::deserialize(d)?;
+        Ok(FullColumn(ColumnDoc {
+            data_type: raw.data_type,
+            nullable: raw.nullable,
+            default: raw.default,
+        }))
+    }
+}
+
+/// A default is an SQL expression; YAML numbers and booleans are accepted as their SQL spelling.
+fn default_expr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    struct Expr;
+    impl<'de> Visitor<'de> for Expr {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an SQL default expression, a number, a boolean or null")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Expr).map(Some)
+}
+
+/// Parses an expected-schema file. `schemas` are the database's configured schemas; unqualified
+/// table names belong to the first.
+pub fn parse(
+    text: &str,
+    path: &Path,
+    engine: Engine,
+    schemas: &[String],
+) -> Result<Schema, ExpectedError> {
+    let invalid = |message: String| ExpectedError::Invalid {
+        location: path.display().to_string(),
+        message,
+    };
+    let doc: FileDoc = serde_norway::from_str(text).map_err(|e| {
+        let location = match e.location() {
+            Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
+            None => path.display().to_string(),
+        };
+        // serde_norway appends " at line X column Y"; the location already says it.
+        let message = e.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_string(),
+            None => message,
+        };
+        ExpectedError::Invalid { location, message }
+    })?;
+    let default_schema = schemas.first().cloned().unwrap_or_else(|| "public".into());
+    let mut schema = Schema::default();
+    for (key, table_doc) in doc.tables.0 {
+        let name = match key.split_once('.') {
+            Some((s, t)) if !s.is_empty() && !t.is_empty() => TableName::new(s, t),
+            Some(_) => {
+                return Err(invalid(format!(
+                    "table `{key}`: expected `table` or `schema.table`"
+                )))
+            }
+            None => TableName::new(default_schema.clone(), key.clone()),
+        };
+        if let Some(fixed) = engine.fixed_schemas() {
+            if !fixed.contains(&name.schema.as_str()) {
+                return Err(invalid(format!(
+                    "table `{key}`: {} databases only have schema {}",
+                    engine.name(),
+                    fixed.join(", ")
+                )));
+            }
+        }
+        let mut table = Table::new(name);
+        match table_doc.columns {
+            None => table.columns_compared = false,
+            Some(columns) => {
+                for (column, doc) in columns.0 {
+                    if doc
+                        .data_type
+                        .as_deref()
+                        .is_some_and(|t| t.trim().is_empty())
+                    {
+                        return Err(invalid(format!(
+                            "table `{key}`, column `{column}`: empty type"
+                        )));
+                    }
+                    let c = Column::new(
+                        engine,
+                        column.clone(),
+                        doc.data_type.as_deref(),
+                        doc.nullable,
+                        doc.default.as_ref().map(|d| d.as_deref()),
+                    );
+                    if !table.add_column(engine, c) {
+                        return Err(invalid(format!(
+                            "table `{key}`: column `{column}` is listed twice ({} compares names case-insensitively)",
+                            engine.name()
+                        )));
+                    }
+                }
+            }
+        }
+        if !schema.add_table(engine, table) {
+            return Err(invalid(format!("table `{key}` is listed twice")));
+        }
+    }
+    Ok(schema)
+}
+
+/// Renders a schema as an expected-schema file. Tables in `default_schema` are written unqualified,
+/// so a snapshot reads back the same way under the same configuration.
+pub fn render(schema: &Schema, default_schema: &str) -> String {
+    let mut tables = IndexMap::new();
+    for table in schema.tables.values() {
+        let key = if table.name.schema == default_schema {
+            table.name.name.clone()
+        } else {
+            table.name.to_string()
+        };
+        let columns = table.columns_compared.then(|| {
+            UniqueMap(
+                table
+                    .columns
+                    .values()
+                    .map(|c| {
+                        let doc = ColumnDoc {
+                            data_type: c.data_type.clone(),
+                            nullable: c.nullable,
+                            default: c.default.clone(),
+                        };
+                        (c.name.clone(), doc)
+                    })
+                    .collect(),
+            )
+        });
+        tables.insert(key, TableDoc { columns });
+    }
+    serde_norway::to_string(&FileDoc {
+        tables: UniqueMap(tables),
+    })
+    .expect("plain maps and strings always serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Schema, String> {
+        parse(
+            text,
+            Path::new("expected/app.yaml"),
+            Engine::Postgres,
+            &["public".to_string()],
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn both_column_forms_and_qualified_names_load() {
+        let s = load(
+            "tables:\n  export_logs:\n    columns:\n      id: {type: bigint, nullable: false}\n      user_id: varchar(255)\n      export_format: {type: varchar(20), default: \"'csv'\"}\n      n: {default: 0}\n      gone: {default: null}\n  audit.events:\n",
+        )
+        .unwrap();
+        let t = s
+            .get(Engine::Postgres, &TableName::new("public", "export_logs"))
+            .unwrap();
+        assert_eq!(t.columns["id"].data_type.as_deref(), Some("bigint"));
+        assert_eq!(t.columns["id"].nullable, Some(false));
+        assert_eq!(t.columns["user_id"].nullable, None);
+        assert_eq!(
+            t.columns["export_format"].default,
+            Some(Some("'csv'".into()))
+        );
+        assert_eq!(t.columns["n"].default, Some(Some("0".into())));
+        assert_eq!(t.columns["gone"].default, Some(None));
+        assert_eq!(t.columns["user_id"].default, None);
+        let events = s
+            .get(Engine::Postgres, &TableName::new("audit", "events"))
+            .unwrap();
+        assert!(!events.columns_compared);
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_problem() {
+        let cases = [
+            (
+                "tables:\n  t:\n    columns:\n      id: {type: bigint, nulable: false}\n",
+                "expected/app.yaml:4:",
+                "unknown field `nulable`",
+            ),
+            (
+                "tables:\n  t:\n    columns:\n      id: bigint\n      id: text\n",
+                "expected/app.yaml:",
+                "duplicate name `id`",
+            ),
+            (
+                "tables:\n  t: {}\n  t: {}\n",
+                "expected/app.yaml:",
+                "duplicate name `t`",
+            ),
+            (
+                "tables:\n  t:\n    columns:\n      id: {nullable: maybe}\n",
+                "expected/app.yaml:4:",
+                "nullable",
+            ),
+            (
+                "tabels: {}\n",
+                "expected/app.yaml:1:",
+                "unknown field `tabels`",
+            ),
+            (
+                "tables:\n  t:\n    columns:\n      id: ''\n",
+                "expected/app.yaml",
+                "empty type",
+            ),
+            ("tables:\n  .t: {}\n", "expected/app.yaml", "`schema.table`"),
+        ];
+        for (text, location, message) in cases {
+            let err = load(text).unwrap_err();
+            assert!(err.starts_with(location), "{text:?}: {err}");
+            assert!(err.contains(message), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn sqlite_rejects_other_schemas_and_case_duplicates() {
+        let p = Path::new("e.yaml");
+        let main = ["main".to_string()];
+        let err = parse("tables:\n  other.t: {}\n", p, Engine::Sqlite, &main).unwrap_err();
+        assert!(err.to_string().contains("only have schema main"), "{err}");
+        let err = parse(
+            "tables:\n  t:\n    columns:\n      ID: text\n      id: text\n",
+            p,
+            Engine::Sqlite,
+            &main,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn render_then_parse_round_trips() {
+        let text = "tables:\n  t:\n    columns:\n      id: {type: int8, nullable: false}\n      d: {type: text, nullable: true, default: \"'x'::text\"}\n      e: {type: text, default: null}\n  audit.v:\n";
+        let schema = load(text).unwrap();
+        let rendered = render(&schema, "public");
+        assert_eq!(load(&rendered).unwrap(), schema, "{rendered}");
+    }
+}

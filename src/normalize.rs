@@ -1,0 +1,457 @@
+//! The one place where engine spellings of types and defaults become canonical.
+//!
+//! A person writes `varchar(255)`, Django writes `varchar(255)`, PostgreSQL's catalog answers
+//! `character varying(255)`; all three must compare equal or the exporter pages on noise. Every rule
+//! lives in a table below with a test per row, and both the expected and the live side go through the
+//! same functions. Normalising an already normalised value returns it unchanged.
+
+use crate::engine::Engine;
+
+/// Type names that mean the same thing on every engine we read, mapped to one canonical spelling.
+/// The serial pseudo-types map to their storage type: the sequence behind them is an implementation
+/// detail (their `nextval` default is dropped by [`normalize_default`]).
+const TYPE_ALIASES: &[(&str, &str)] = &[
+    ("int2", "smallint"),
+    ("smallserial", "smallint"),
+    ("serial2", "smallint"),
+    ("int", "integer"),
+    ("int4", "integer"),
+    ("serial", "integer"),
+    ("serial4", "integer"),
+    ("int8", "bigint"),
+    ("bigserial", "bigint"),
+    ("serial8", "bigint"),
+    ("float4", "real"),
+    ("float8", "double precision"),
+    ("double", "double precision"),
+    ("character varying", "varchar"),
+    ("character", "char"),
+    ("bpchar", "char"),
+    ("bool", "boolean"),
+    ("timestamp with time zone", "timestamptz"),
+    ("timestamp without time zone", "timestamp"),
+    ("time with time zone", "timetz"),
+    ("time without time zone", "time"),
+    ("decimal", "numeric"),
+    ("bit varying", "varbit"),
+];
+
+/// Default expressions that are different spellings of one value.
+const DEFAULT_ALIASES: &[(&str, &str)] = &[
+    ("now()", "current_timestamp"),
+    ("current_timestamp()", "current_timestamp"),
+    ("transaction_timestamp()", "current_timestamp"),
+    ("localtimestamp()", "localtimestamp"),
+    ("current_date()", "current_date"),
+];
+
+/// SQLite has no boolean storage: `TRUE` and `FALSE` are the integers 1 and 0.
+const SQLITE_DEFAULT_ALIASES: &[(&str, &str)] = &[("true", "1"), ("false", "0")];
+
+/// Returns the canonical spelling of a column type as `engine` understands it.
+pub fn normalize_type(engine: Engine, raw: &str) -> String {
+    let text = squeeze(&lower_unquoted(raw.trim()));
+    // Array suffixes (`integer[]`, `text[3]`) do not change the element type's spelling rules.
+    let (base, dims) = split_array_suffix(&text);
+    let (name, args) = split_type_args(base);
+    let mut name = lookup(TYPE_ALIASES, &name).unwrap_or(&name).to_string();
+    let mut args = args;
+    match (name.as_str(), args.as_deref()) {
+        // float(p) is real up to 24 bits of precision and double precision above (SQL standard).
+        ("float", Some(p)) => {
+            name = match p.parse::<u32>() {
+                Ok(bits) if bits <= 24 => "real".into(),
+                _ => "double precision".into(),
+            };
+            args = None;
+        }
+        ("float", None) => name = "double precision".into(),
+        // numeric(p) is numeric(p,0); the catalog always shows the scale.
+        ("numeric", Some(p)) if !p.contains(',') => args = Some(format!("{p},0")),
+        _ => {}
+    }
+    if engine == Engine::Postgres && name == "char" && args.is_none() {
+        // PostgreSQL's `char` without a length is char(1); its internal one-byte "char" is quoted.
+        args = Some("1".into());
+    }
+    let mut out = name;
+    if let Some(a) = args {
+        out = insert_args(&out, &a);
+    }
+    out.push_str(&dims);
+    out
+}
+
+/// Returns the canonical form of a default expression, or `None` when it amounts to "no default"
+/// (`NULL`, or the sequence default behind a serial column).
+pub fn normalize_default(engine: Engine, raw: &str) -> Option<String> {
+    let mut expr = strip_parens(raw.trim()).to_string();
+    expr = strip_casts(&expr);
+    expr = strip_parens(&expr).to_string();
+    let expr = squeeze(&lower_unquoted(&expr));
+    if expr.is_empty() || expr == "null" || expr.starts_with("nextval(") {
+        return None;
+    }
+    // PostgreSQL quotes negative and some numeric literals ('-1'::integer); a person writes -1.
+    let expr = match unquote(&expr) {
+        Some(inner) if inner.parse::<f64>().is_ok() && !inner.is_empty() => inner.to_string(),
+        _ => expr,
+    };
+    let mut expr = lookup(DEFAULT_ALIASES, &expr)
+        .map(str::to_string)
+        .unwrap_or(expr);
+    if engine == Engine::Sqlite {
+        if let Some(v) = lookup(SQLITE_DEFAULT_ALIASES, &expr) {
+            expr = v.to_string();
+        }
+    }
+    Some(expr)
+}
+
+fn lookup<'a>(table: &'a [(&str, &str)], key: &str) -> Option<&'a str> {
+    table.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// Lowercases everything outside single- and double-quoted sections: SQL keywords and unquoted
+/// identifiers are case-insensitive, string literals and quoted identifiers are not.
+fn lower_unquoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match quote {
+            Some(q) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            Some(_) => out.push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// Collapses runs of whitespace outside quotes and drops spaces next to brackets and commas.
+fn squeeze(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut quote: Option<char> = None;
+    let mut pending_space = false;
+    for c in s.chars() {
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_whitespace() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space
+            && !out.is_empty()
+            && !matches!(c, '(' | ')' | ',' | '[' | ']')
+            && !out.ends_with(['(', ',', '['])
+        {
+            out.push(' ');
+        }
+        pending_space = false;
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn split_array_suffix(s: &str) -> (&str, String) {
+    let mut base = s;
+    let mut dims = 0;
+    while base.ends_with(']') {
+        match base.rfind('[') {
+            Some(open) => {
+                base = base[..open].trim_end();
+                dims += 1;
+            }
+            None => break,
+        }
+    }
+    if let Some(stripped) = base.strip_suffix(" array") {
+        base = stripped;
+        dims += 1;
+    }
+    (base, "[]".repeat(dims))
+}
+
+/// Splits `timestamp(3) with time zone` into (`timestamp with time zone`, `3`).
+fn split_type_args(s: &str) -> (String, Option<String>) {
+    match (s.find('('), s.find(')')) {
+        (Some(open), Some(close)) if close > open => {
+            let name = format!("{}{}", s[..open].trim_end(), &s[close + 1..]);
+            (squeeze(&name), Some(s[open + 1..close].to_string()))
+        }
+        _ => (s.to_string(), None),
+    }
+}
+
+/// Puts modifiers back after the first word for the time types (`timestamptz(3)`), else at the end.
+fn insert_args(name: &str, args: &str) -> String {
+    match name.split_once(' ') {
+        Some((first, rest)) if matches!(first, "time" | "timestamp") => {
+            format!("{first}({args}) {rest}")
+        }
+        _ => format!("{name}({args})"),
+    }
+}
+
+/// Removes parentheses that wrap the whole expression: `('csv')` and `((0))` become `'csv'` and `0`.
+fn strip_parens(mut s: &str) -> &str {
+    loop {
+        let t = s.trim();
+        if t.starts_with('(') && t.ends_with(')') && closes_at_end(t) {
+            s = &t[1..t.len() - 1];
+        } else {
+            return t;
+        }
+    }
+}
+
+/// True when the `(` at the start of `s` is matched by the `)` at its end.
+fn closes_at_end(s: &str) -> bool {
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' => quote = Some(c),
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return i == s.len() - 1;
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    false
+}
+
+/// Removes PostgreSQL `::type` casts outside quotes: `'csv'::character varying` becomes `'csv'`.
+/// A cast's type name may contain spaces (`timestamp with time zone`), modifiers and array brackets;
+/// it ends at the first character that cannot belong to a type name, such as an operator.
+fn strip_casts(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if c == ':' && chars.get(i + 1) == Some(&':') {
+            i += 2;
+            let mut depth = 0;
+            while i < chars.len() {
+                let t = chars[i];
+                let word_char = t.is_alphanumeric() || matches!(t, '_' | '.' | '"' | '[' | ']');
+                if depth > 0 {
+                    if t == ')' {
+                        depth -= 1;
+                    }
+                } else if t == '(' {
+                    depth += 1;
+                } else if t == ' ' {
+                    // A space continues the type name only when a word follows (`double precision`).
+                    match chars.get(i + 1) {
+                        Some(n) if n.is_alphabetic() => {}
+                        _ => break,
+                    }
+                } else if !word_char {
+                    break;
+                }
+                i += 1;
+            }
+            continue;
+        }
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+        }
+        out.push(c);
+        i += 1;
+    }
+    out.trim().to_string()
+}
+
+/// Returns the content of a single-quoted literal with no embedded quotes.
+fn unquote(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix('\'')?.strip_suffix('\'')?;
+    (!inner.contains('\'')).then_some(inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (engine, written, canonical). Each row is a spelling seen in the wild.
+    const TYPE_CASES: &[(Engine, &str, &str)] = &[
+        (Engine::Postgres, "int4", "integer"),
+        (Engine::Postgres, "INT", "integer"),
+        (Engine::Postgres, "integer", "integer"),
+        (Engine::Postgres, "serial", "integer"),
+        (Engine::Postgres, "int8", "bigint"),
+        (Engine::Postgres, "bigserial", "bigint"),
+        (Engine::Postgres, "smallserial", "smallint"),
+        (Engine::Postgres, "int2", "smallint"),
+        (Engine::Postgres, "float4", "real"),
+        (Engine::Postgres, "float8", "double precision"),
+        (Engine::Postgres, "float", "double precision"),
+        (Engine::Postgres, "float(10)", "real"),
+        (Engine::Postgres, "float(53)", "double precision"),
+        (Engine::Postgres, "varchar(255)", "varchar(255)"),
+        (Engine::Postgres, "character varying(255)", "varchar(255)"),
+        (Engine::Postgres, "VARCHAR ( 255 )", "varchar(255)"),
+        (Engine::Postgres, "character varying", "varchar"),
+        (Engine::Postgres, "character(2)", "char(2)"),
+        (Engine::Postgres, "bpchar", "char(1)"),
+        (Engine::Postgres, "char", "char(1)"),
+        (Engine::Postgres, "bool", "boolean"),
+        (Engine::Postgres, "timestamptz", "timestamptz"),
+        (Engine::Postgres, "timestamp with time zone", "timestamptz"),
+        (
+            Engine::Postgres,
+            "timestamp(3) with time zone",
+            "timestamptz(3)",
+        ),
+        (Engine::Postgres, "timestamptz(3)", "timestamptz(3)"),
+        (Engine::Postgres, "timestamp without time zone", "timestamp"),
+        (Engine::Postgres, "time with time zone", "timetz"),
+        (Engine::Postgres, "decimal(10,2)", "numeric(10,2)"),
+        (Engine::Postgres, "numeric(10, 2)", "numeric(10,2)"),
+        (Engine::Postgres, "numeric(10)", "numeric(10,0)"),
+        (Engine::Postgres, "int4[]", "integer[]"),
+        (Engine::Postgres, "integer[]", "integer[]"),
+        (Engine::Postgres, "text[3]", "text[]"),
+        (Engine::Postgres, "int array", "integer[]"),
+        (Engine::Postgres, "jsonb", "jsonb"),
+        (Engine::Postgres, "\"MyEnum\"", "\"MyEnum\""),
+        (Engine::Sqlite, "INTEGER", "integer"),
+        (Engine::Sqlite, "VARCHAR(20)", "varchar(20)"),
+        (Engine::Sqlite, "bool", "boolean"),
+        (Engine::Sqlite, "datetime", "datetime"),
+        (Engine::Sqlite, "char", "char"),
+    ];
+
+    #[test]
+    fn type_spellings_normalise_to_one_canonical_form() {
+        for (engine, written, canonical) in TYPE_CASES {
+            assert_eq!(
+                normalize_type(*engine, written),
+                *canonical,
+                "{engine:?}: {written}"
+            );
+        }
+    }
+
+    #[test]
+    fn type_normalisation_is_idempotent() {
+        for (engine, written, _) in TYPE_CASES {
+            let once = normalize_type(*engine, written);
+            assert_eq!(
+                normalize_type(*engine, &once),
+                once,
+                "{engine:?}: {written}"
+            );
+        }
+    }
+
+    /// (engine, written, canonical or None for "no default").
+    const DEFAULT_CASES: &[(Engine, &str, Option<&str>)] = &[
+        (Engine::Postgres, "'csv'::character varying", Some("'csv'")),
+        (Engine::Postgres, "'csv'", Some("'csv'")),
+        (Engine::Postgres, "'{}'::jsonb", Some("'{}'")),
+        (Engine::Postgres, "now()", Some("current_timestamp")),
+        (Engine::Postgres, "NOW()", Some("current_timestamp")),
+        (
+            Engine::Postgres,
+            "CURRENT_TIMESTAMP",
+            Some("current_timestamp"),
+        ),
+        (Engine::Postgres, "'-1'::integer", Some("-1")),
+        (Engine::Postgres, "-1", Some("-1")),
+        (Engine::Postgres, "(0)", Some("0")),
+        (Engine::Postgres, "0", Some("0")),
+        (Engine::Postgres, "('a'::text)", Some("'a'")),
+        (Engine::Postgres, "'Mixed Case'::text", Some("'Mixed Case'")),
+        (
+            Engine::Postgres,
+            "'2020-01-01 00:00:00+00'::timestamp with time zone",
+            Some("'2020-01-01 00:00:00+00'"),
+        ),
+        (Engine::Postgres, "'1.50'::numeric(10,2)", Some("1.50")),
+        (Engine::Postgres, "'{}'::text[]", Some("'{}'")),
+        (Engine::Postgres, "true", Some("true")),
+        (Engine::Postgres, "NULL::character varying", None),
+        (Engine::Postgres, "NULL", None),
+        (
+            Engine::Postgres,
+            "nextval('export_logs_id_seq'::regclass)",
+            None,
+        ),
+        (
+            Engine::Postgres,
+            "gen_random_uuid()",
+            Some("gen_random_uuid()"),
+        ),
+        (
+            Engine::Postgres,
+            "('x'::text || 'y'::text)",
+            Some("'x' || 'y'"),
+        ),
+        (Engine::Sqlite, "'csv'", Some("'csv'")),
+        (
+            Engine::Sqlite,
+            "CURRENT_TIMESTAMP",
+            Some("current_timestamp"),
+        ),
+        (Engine::Sqlite, "TRUE", Some("1")),
+        (Engine::Sqlite, "0", Some("0")),
+        (Engine::Sqlite, "NULL", None),
+    ];
+
+    #[test]
+    fn default_spellings_normalise_to_one_canonical_form() {
+        for (engine, written, canonical) in DEFAULT_CASES {
+            assert_eq!(
+                normalize_default(*engine, written).as_deref(),
+                *canonical,
+                "{engine:?}: {written}"
+            );
+        }
+    }
+
+    #[test]
+    fn default_normalisation_is_idempotent() {
+        for (engine, written, _) in DEFAULT_CASES {
+            if let Some(once) = normalize_default(*engine, written) {
+                assert_eq!(
+                    normalize_default(*engine, &once).as_deref(),
+                    Some(once.as_str()),
+                    "{engine:?}: {written}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Human- and tool-facing views of the snapshot: the `/drift` JSON (also `check --output=json`),
+//! the `check` text report, and the landing page.
+
+use serde::Serialize;
+use std::fmt::Write;
+use std::time::SystemTime;
+
+use crate::diff::DriftItem;
+use crate::snapshot::{DatabaseState, State};
+
+/// The `/drift` document.
+#[derive(Debug, Serialize)]
+pub struct DriftDocument<'a> {
+    /// One entry per configured database, in config order.
+    pub databases: Vec<DatabaseDrift<'a>>,
+}
+
+/// One database in `/drift`.
+#[derive(Debug, Serialize)]
+pub struct DatabaseDrift<'a> {
+    /// The configured name (the `database` label).
+    pub name: &'a str,
+    /// Engine name.
+    pub engine: &'static str,
+    /// `pending` (not checked yet), `in_sync`, `drift`, or `check_failed`.
+    pub status: &'static str,
+    /// Where the expectation comes from.
+    pub expected_source: &'a str,
+    /// RFC 3339 start of the last attempt.
+    pub last_check: Option<String>,
+    /// Duration of the last attempt.
+    pub last_check_duration_seconds: Option<f64>,
+    /// Why the last attempt failed.
+    pub error: Option<&'a str>,
+    /// RFC 3339 start of the last successful check; `drift` is as of this time.
+    pub last_success: Option<String>,
+    /// Every drift item found by the last successful check.
+    pub drift: &'a [DriftItem],
+}
+
+impl<'a> DatabaseDrift<'a> {
+    /// Builds the view of one database.
+    pub fn new(name: &'a str, db: &'a DatabaseState) -> Self {
+        let error = db.last_check.as_ref().and_then(|c| c.error.as_deref());
+        let status = match (&db.last_check, &db.report) {
+            (None, _) => "pending",
+            (Some(_), _) if error.is_some() => "check_failed",
+            (Some(_), Some(r)) if r.in_sync() => "in_sync",
+            (Some(_), _) => "drift",
+        };
+        DatabaseDrift {
+            name,
+            engine: db.engine.name(),
+            status,
+            expected_source: &db.expected_source,
+            last_check: db.last_check.as_ref().map(|c| rfc3339(c.at)),
+            last_check_duration_seconds: db.last_check.as_ref().map(|c| c.duration.as_secs_f64()),
+            error,
+            last_success: db.last_success.map(rfc3339),
+            drift: db.report.as_ref().map_or(&[], |r| r.items.as_slice()),
+        }
+    }
+}
+
+/// Builds the `/drift` document from the state.
+pub fn document(state: &State) -> DriftDocument<'_> {
+    DriftDocument {
+        databases: state
+            .databases
+            .iter()
+            .map(|(name, db)| DatabaseDrift::new(name, db))
+            .collect(),
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// The `check` command's text report.
+pub fn text(doc: &DriftDocument) -> String {
+    let mut out = String::new();
+    for db in &doc.databases {
+        let _ = match db.status {
+            "check_failed" => writeln!(
+                out,
+                "{}: could not check: {}",
+                db.name,
+                db.error.unwrap_or("unknown error")
+            ),
+            "in_sync" => writeln!(out, "{}: in sync with {}", db.name, db.expected_source),
+            "pending" => writeln!(out, "{}: not checked", db.name),
+            _ => writeln!(
+                out,
+                "{}: {} drift item(s) against {}",
+                db.name,
+                db.drift.len(),
+                db.expected_source
+            ),
+        };
+        if db.status == "check_failed" {
+            continue;
+        }
+        for item in db.drift {
+            let place = match &item.column {
+                Some(c) => format!("{}.{}.{}", item.schema, item.table, c),
+                None => format!("{}.{}", item.schema, item.table),
+            };
+            let _ = writeln!(
+                out,
+                "  {}: {place} (expected: {}, actual: {})",
+                item.kind.describe(),
+                item.expected.as_deref().unwrap_or("-"),
+                item.actual.as_deref().unwrap_or("-")
+            );
+            for line in item.suggested_sql.lines() {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+    }
+    out
+}
+
+/// The landing page: name, version, links, and each database's status.
+pub fn landing_page(state: &State) -> String {
+    let doc = document(state);
+    let mut rows = String::new();
+    for db in &doc.databases {
+        let summary = match db.status {
+            "check_failed" => format!("check failed: {}", escape(db.error.unwrap_or(""))),
+            "drift" => {
+                let mut kinds: Vec<String> = Vec::new();
+                for item in db.drift {
+                    let place = match &item.column {
+                        Some(c) => format!("{}.{}", item.table, c),
+                        None => item.table.clone(),
+                    };
+                    kinds.push(format!("{} {}", item.kind.describe(), escape(&place)));
+                }
+                kinds.join("<br>")
+            }
+            other => other.replace('_', " "),
+        };
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(db.name),
+            db.engine,
+            db.status,
+            db.last_check.as_deref().unwrap_or("never"),
+            summary
+        );
+    }
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>schema_exporter</title></head><body>\
+<h1>schema_exporter {}</h1>\
+<p><a href=\"/metrics\">Metrics</a> &middot; <a href=\"/drift\">Drift report (JSON)</a> &middot; \
+<a href=\"/-/healthy\">Health</a> &middot; <a href=\"/-/ready\">Readiness</a></p>\
+<table border=\"1\" cellpadding=\"4\"><tr><th>database</th><th>engine</th><th>status</th><th>last check</th><th>drift</th></tr>{rows}</table>\
+</body></html>\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,147 @@
+//! Connection URLs that never print their password.
+//!
+//! The URL is needed in full exactly once, when a pool is built ([`DatabaseUrl::expose`]). Everywhere
+//! else (logs, errors, `/drift`, Debug output) it shows as its redacted form, and [`DatabaseUrl::scrub`]
+//! removes the password from any text that might echo it back, such as a driver error.
+
+use percent_encoding::percent_decode_str;
+use std::fmt;
+use url::Url;
+
+/// Placeholder shown instead of a password.
+pub const REDACTED: &str = "***";
+
+/// A database URL whose password is hidden from Debug and Display.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    full: String,
+    redacted: String,
+    password: Option<String>,
+}
+
+impl DatabaseUrl {
+    /// Wraps a URL, optionally replacing its password with one read from a file or the environment.
+    pub fn new(url: &str, password: Option<String>) -> Result<DatabaseUrl, String> {
+        if url.starts_with("sqlite:") {
+            // SQLite URLs carry a path, never credentials; `url` would mangle relative paths.
+            return Ok(DatabaseUrl {
+                full: url.to_string(),
+                redacted: url.to_string(),
+                password: None,
+            });
+        }
+        let mut parsed = Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+        if let Some(p) = password {
+            parsed
+                .set_password(Some(&p))
+                .map_err(|()| "this URL cannot carry a password".to_string())?;
+        }
+        let password = parsed
+            .password()
+            .map(|p| percent_decode_str(p).decode_utf8_lossy().into_owned())
+            .filter(|p| !p.is_empty());
+        let full = parsed.to_string();
+        let mut shown = parsed.clone();
+        if password.is_some() {
+            let _ = shown.set_password(Some(REDACTED));
+        }
+        // Query parameters such as `password=` would leak too.
+        let pairs: Vec<(String, String)> = shown
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") {
+                    REDACTED.to_string()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        let query_password = parsed
+            .query_pairs()
+            .find(|(k, _)| k.eq_ignore_ascii_case("password"))
+            .map(|(_, v)| v.into_owned());
+        if !pairs.is_empty() {
+            shown.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        Ok(DatabaseUrl {
+            full,
+            redacted: shown.to_string(),
+            password: password.or(query_password),
+        })
+    }
+
+    /// The URL with its password, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.full
+    }
+
+    /// The URL with its password replaced by `***`.
+    pub fn redacted(&self) -> &str {
+        &self.redacted
+    }
+
+    /// Returns `text` with every occurrence of the password (and of the full URL) replaced.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.replace(&self.full, &self.redacted);
+        if let Some(p) = &self.password {
+            out = out.replace(p.as_str(), REDACTED);
+        }
+        out
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl").field(&self.redacted).finish()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_the_password() {
+        let url =
+            DatabaseUrl::new("postgres://app:s3cr%40t@db:5432/app?sslmode=require", None).unwrap();
+        for shown in [
+            format!("{url}"),
+            format!("{url:?}"),
+            url.redacted().to_string(),
+        ] {
+            assert!(!shown.contains("s3cr"), "{shown}");
+            assert!(shown.contains("app:***@db"), "{shown}");
+        }
+        assert!(url.expose().contains("s3cr%40t"));
+    }
+
+    #[test]
+    fn password_from_a_file_replaces_the_url_password_and_is_scrubbed() {
+        let url = DatabaseUrl::new("postgres://app@db/app", Some("p@ss word".into())).unwrap();
+        assert!(url.expose().starts_with("postgres://app:p%40ss%20word@db"));
+        assert_eq!(
+            url.scrub("auth failed for p@ss word at postgres://app:p%40ss%20word@db/app"),
+            "auth failed for *** at postgres://app:***@db/app"
+        );
+    }
+
+    #[test]
+    fn password_in_query_string_is_redacted() {
+        let url = DatabaseUrl::new("postgres://db/app?user=a&password=hunter2", None).unwrap();
+        assert!(!url.to_string().contains("hunter2"));
+        assert_eq!(url.scrub("x hunter2 y"), "x *** y");
+    }
+
+    #[test]
+    fn sqlite_paths_pass_through() {
+        let url = DatabaseUrl::new("sqlite:relative/app.db?mode=ro", None).unwrap();
+        assert_eq!(url.expose(), "sqlite:relative/app.db?mode=ro");
+    }
+}
