@@ -243,9 +243,7 @@ pub async fn snapshot(args: &SnapshotArgs) -> ExitCode {
     if !args.schema.is_empty() {
         schemas = args.schema.clone();
     }
-    let limits = SessionLimits {
-        statement_timeout: timeout,
-    };
+    let limits = SessionLimits::for_check(timeout);
     let live = async {
         let pool = Pool::connect_lazy(engine, &url, limits)?;
         let live = pool.introspect(&schemas).await;

@@ -18,6 +18,9 @@ pub enum CheckError {
     /// The URL's options could not be turned into a connection pool.
     #[error("invalid connection options: {0}")]
     Options(String),
+    /// No connection could be made within the connect timeout.
+    #[error("cannot connect: no connection within {} (server down, unreachable or refusing connections)", humantime::format_duration(*.0))]
+    Connect(Duration),
     /// Connecting or reading the catalog failed.
     #[error("catalog read failed: {0}")]
     Catalog(String),
@@ -62,10 +65,8 @@ impl CheckOutcome {
 /// Builds the database's lazily connecting pool, bounded by its timeout. The error is scrubbed of
 /// the password and kept as text so a poller can report it at every interval.
 pub fn pool_for(db: &DatabaseConfig) -> Result<Pool, String> {
-    let limits = SessionLimits {
-        statement_timeout: db.timeout,
-    };
-    Pool::connect_lazy(db.engine, &db.url, limits).map_err(|e| db.url.scrub(&e.to_string()))
+    Pool::connect_lazy(db.engine, &db.url, SessionLimits::for_check(db.timeout))
+        .map_err(|e| db.url.scrub(&e.to_string()))
 }
 
 /// Runs one check bounded by the database's timeout.
@@ -93,10 +94,12 @@ async fn check(db: &DatabaseConfig, pool: &Pool) -> Result<Checked, CheckError> 
             schemas.push(table.name.schema.clone());
         }
     }
-    let live = pool
-        .introspect(&schemas)
-        .await
-        .map_err(|e| CheckError::Catalog(db.url.scrub(&e.to_string())))?;
+    let live = pool.introspect(&schemas).await.map_err(|e| match e {
+        sqlx::Error::PoolTimedOut => {
+            CheckError::Connect(SessionLimits::for_check(db.timeout).connect_timeout)
+        }
+        other => CheckError::Catalog(db.url.scrub(&other.to_string())),
+    })?;
     let report = diff(
         db.engine,
         &expectation.schema,

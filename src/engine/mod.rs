@@ -87,8 +87,21 @@ impl Engine {
 /// Limits applied to every session the exporter opens.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLimits {
+    /// How long to keep trying to get a connection. Shorter than the check timeout, so that an
+    /// unreachable server is reported as such rather than as a generic timeout.
+    pub connect_timeout: Duration,
     /// Upper bound for one catalog read; the server cancels the statement after it.
     pub statement_timeout: Duration,
+}
+
+impl SessionLimits {
+    /// Limits derived from a check's overall timeout.
+    pub fn for_check(timeout: Duration) -> SessionLimits {
+        SessionLimits {
+            connect_timeout: timeout.mul_f64(0.75),
+            statement_timeout: timeout,
+        }
+    }
 }
 
 /// A lazily connected, read-only connection pool of one or two connections.

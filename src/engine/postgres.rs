@@ -48,7 +48,7 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<PgPool, s
     Ok(PgPoolOptions::new()
         .max_connections(2)
         .min_connections(0)
-        .acquire_timeout(limits.statement_timeout)
+        .acquire_timeout(limits.connect_timeout)
         .connect_lazy_with(options))
 }
 

@@ -37,7 +37,7 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<SqlitePoo
     Ok(SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(0)
-        .acquire_timeout(limits.statement_timeout)
+        .acquire_timeout(limits.connect_timeout)
         .connect_lazy_with(options))
 }
 

@@ -181,6 +181,12 @@ pub fn parse(
             Some(i) => message[..i].to_string(),
             None => message,
         };
+        // `{type: numeric(10,2)}` splits at the comma in YAML flow style; say how to write it.
+        let message = if message.contains("unknown field `") && message.contains(")`") {
+            format!("{message} (a type containing a comma must be quoted inside {{...}}, e.g. type: \"numeric(10,2)\")")
+        } else {
+            message
+        };
         ExpectedError::Invalid { location, message }
     })?;
     let default_schema = schemas.first().cloned().unwrap_or_else(|| "public".into());
@@ -348,6 +354,11 @@ mod tests {
                 "empty type",
             ),
             ("tables:\n  .t: {}\n", "expected/app.yaml", "`schema.table`"),
+            (
+                "tables:\n  t:\n    columns:\n      n: {type: numeric(10,2)}\n",
+                "expected/app.yaml:4:",
+                "must be quoted",
+            ),
         ];
         for (text, location, message) in cases {
             let err = load(text).unwrap_err();

@@ -1,0 +1,477 @@
+//! Test harness: throwaway PostgreSQL servers, the exporter binary on port 0, bounded waits.
+//!
+//! Every PostgreSQL test gets its own server (initdb into a temp dir, loopback, a free port, its own
+//! socket dir) and its own database, stopped and deleted when the handle drops, so tests run in
+//! parallel without sharing anything. `SCHEMA_EXPORTER_TEST_POSTGRES_URL` points the suite at an
+//! existing server instead (a fresh database per test is created there and dropped afterwards).
+//! Without server binaries the suite says so and skips, except under `CI=true`, where it fails.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Path of the binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_schema_exporter");
+
+/// Upper bound for anything the tests wait on.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Polls `f` every 50 ms until it returns `Some`, failing the test after `limit`.
+pub fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Reports a missing prerequisite: fatal under CI, a loud skip elsewhere.
+pub fn missing(what: &str) {
+    if ci() {
+        panic!("CI=true but {what}: install it (see .ci/run)");
+    }
+    eprintln!(
+        "\n*** SKIPPED: {what}; install it to run this test (CI fails instead of skipping) ***\n"
+    );
+}
+
+/// A free loopback port (the race with another process taking it is handled by retrying).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn find_pg_bin(name: &str) -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin").join(name)))
+        .filter(|p| p.is_file())
+        .collect();
+    versions.sort_by_key(|p| {
+        p.components()
+            .nth(4)
+            .and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    versions.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// Runs `program` as the `postgres` user when we are root (PostgreSQL refuses to run as root).
+fn as_server_user(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
+            .arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn chown_to_server_user(path: &Path) {
+    if !is_root() {
+        return;
+    }
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .expect("id runs");
+        assert!(
+            out.status.success(),
+            "running PostgreSQL as root needs a `postgres` user"
+        );
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    std::os::unix::fs::chown(path, Some(id("-u")), Some(id("-g"))).unwrap();
+}
+
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+/// A PostgreSQL database for one test: on a throwaway server, or on an external one.
+pub struct Postgres {
+    /// URL of the test's own database, as the exporter should use it.
+    pub url: String,
+    /// Superuser URL of the server's `postgres` database, for admin statements.
+    pub admin_url: String,
+    /// Name of the test's database.
+    pub database: String,
+    server: Option<(Child, tempfile::TempDir)>,
+}
+
+impl Postgres {
+    /// Starts a server (or uses `SCHEMA_EXPORTER_TEST_POSTGRES_URL`) and creates a fresh database.
+    /// Returns `None` (after saying why) when no server can be had outside CI.
+    pub async fn start() -> Option<Postgres> {
+        let database = format!(
+            "se_test_{}_{}",
+            std::process::id(),
+            DATABASES.fetch_add(1, Ordering::SeqCst)
+        );
+        let (admin_url, server) = match std::env::var("SCHEMA_EXPORTER_TEST_POSTGRES_URL") {
+            Ok(url) => (url, None),
+            Err(_) => {
+                let (Some(initdb), Some(postgres)) =
+                    (find_pg_bin("initdb"), find_pg_bin("postgres"))
+                else {
+                    missing("PostgreSQL server binaries (initdb, postgres) were not found (Debian package `postgresql`)");
+                    return None;
+                };
+                let (port, child, dir) = spawn_server(&initdb, &postgres);
+                (
+                    format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                    Some((child, dir)),
+                )
+            }
+        };
+        let deadline = Instant::now() + WAIT;
+        let admin = loop {
+            match sqlx::PgPool::connect(&admin_url).await {
+                Ok(pool) => break pool,
+                Err(e) => assert!(
+                    Instant::now() < deadline,
+                    "PostgreSQL never accepted connections: {e}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        sqlx::query(&format!("CREATE DATABASE {database}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = replace_database(&admin_url, &database);
+        Some(Postgres {
+            url,
+            admin_url,
+            database,
+            server,
+        })
+    }
+
+    /// A superuser pool on the test's database.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&self.url)
+            .await
+            .unwrap()
+    }
+
+    /// Runs a batch of statements on the test's database.
+    pub async fn exec(&self, sql: &str) {
+        let pool = self.pool().await;
+        sqlx::raw_sql(sql)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        pool.close().await;
+    }
+
+    /// Stops the server now (simulates a database going down). Only for throwaway servers.
+    pub fn stop_server(&mut self) {
+        if let Some((child, _)) = self.server.as_mut() {
+            stop(child);
+        } else {
+            panic!("stop_server needs a throwaway server, not SCHEMA_EXPORTER_TEST_POSTGRES_URL");
+        }
+    }
+}
+
+/// Runs a future to completion on a private runtime (usable from sync code inside async tests).
+fn block<F: std::future::Future + Send + 'static>(f: F) -> F::Output
+where
+    F::Output: Send + 'static,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    })
+    .join()
+    .unwrap()
+}
+
+fn replace_database(url: &str, database: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("test server URL parses");
+    parsed.set_path(&format!("/{database}"));
+    parsed.to_string()
+}
+
+fn spawn_server(initdb: &Path, postgres: &Path) -> (u16, Child, tempfile::TempDir) {
+    let dir = tempfile::Builder::new().prefix("se-pg-").tempdir().unwrap();
+    chown_to_server_user(dir.path());
+    let data = dir.path().join("data");
+    let out = as_server_user(initdb)
+        .arg("-D")
+        .arg(&data)
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _attempt in 0..5 {
+        let port = free_port();
+        let mut child = as_server_user(postgres)
+            .arg("-D")
+            .arg(&data)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
+            .arg(dir.path())
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "synchronous_commit=off",
+            ])
+            .args(["-c", "max_connections=40", "-c", "shared_buffers=16MB"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Ready when it accepts TCP; if it exits first, the port was taken: try another.
+        let ready = wait_for(WAIT, "PostgreSQL to start", || {
+            if let Ok(Some(_)) = child.try_wait() {
+                return Some(false);
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .map(|_| true)
+        });
+        if ready {
+            return (port, child, dir);
+        }
+    }
+    panic!("PostgreSQL did not start on any of 5 free ports");
+}
+
+fn stop(child: &mut Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    // SIGINT is PostgreSQL's fast shutdown: it disconnects clients and exits cleanly.
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        match self.server.as_mut() {
+            Some((child, _dir)) => stop(child),
+            None => {
+                let (admin, db) = (self.admin_url.clone(), self.database.clone());
+                block(async move {
+                    if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                            .execute(&pool)
+                            .await;
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The exporter binary running as a daemon on a free port, killed on drop.
+pub struct Daemon {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    child: Child,
+    /// Everything it logged so far.
+    pub logs: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    /// Starts the binary with `args` plus `--web.listen-address=127.0.0.1:0`, waiting for its
+    /// "listening" log line to learn the port.
+    pub fn start(args: &[&str]) -> Daemon {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .arg("--web.listen-address=127.0.0.1:0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("address=").nth(1) {
+                    let _ = tx.send(
+                        addr.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let addr = rx.recv_timeout(WAIT).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!(
+                "daemon did not log its address; logs:\n{}",
+                logs.lock().unwrap()
+            )
+        });
+        Daemon {
+            base: format!("http://{addr}"),
+            child,
+            logs,
+        }
+    }
+
+    /// GET `path`: (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        request("GET", &format!("{}{path}", self.base))
+    }
+
+    /// POST `path` with an empty body: (status, body).
+    pub fn post(&self, path: &str) -> (u16, String) {
+        request("POST", &format!("{}{path}", self.base))
+    }
+
+    /// The value of the sample whose line starts with `series` (name and labels as printed).
+    pub fn sample(&self, series: &str) -> Option<f64> {
+        sample(&self.get("/metrics").1, series)
+    }
+
+    /// Waits until `series` reads `value`.
+    pub fn wait_sample(&self, series: &str, value: f64) {
+        wait_for(WAIT, &format!("{series} == {value}"), || {
+            (self.sample(series) == Some(value)).then_some(())
+        });
+    }
+
+    /// Sends a signal by name (e.g. "HUP", "TERM").
+    pub fn signal(&self, name: &str) {
+        assert!(Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    /// Waits for the process to exit and returns its status.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        wait_for(WAIT, "the daemon to exit", || {
+            self.child.try_wait().unwrap()
+        })
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Finds the value of the first sample line starting with `series` followed by a space.
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// A plain HTTP request; any status is returned, not turned into an error.
+pub fn request(method: &str, url: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(WAIT))
+        .build()
+        .into();
+    let response = match method {
+        "GET" => agent.get(url).call(),
+        "POST" => agent.post(url).send_empty(),
+        other => panic!("unsupported method {other}"),
+    };
+    let mut response = response.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
+}
+
+/// Runs the binary to completion: (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Writes `text` to `dir/name` and returns the path as a string.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}

@@ -1,0 +1,389 @@
+//! Engine and whole-binary tests against real, throwaway PostgreSQL servers (see `common`).
+
+mod common;
+
+use common::{run, sample, write, Daemon, Postgres};
+use schema_exporter::check::{pool_for, run_check};
+use schema_exporter::config;
+use schema_exporter::diff::{DriftKind, DriftReport};
+use schema_exporter::engine::Pool;
+use std::path::Path;
+
+const SEED_SQL: &str = include_str!("fixtures/export_logs.postgres.sql");
+const SEED_EXPECTED: &str = include_str!("fixtures/export_logs.postgres.yaml");
+
+/// Writes a config for `pg` with `expected` and returns its path.
+fn config_for(dir: &Path, pg: &Postgres, expected: &str, extra: &str) -> String {
+    write(dir, "expected.yaml", expected);
+    write(
+        dir,
+        "config.yaml",
+        &format!(
+            "interval: 1s\ntimeout: 900ms\ndatabases:\n  - name: app\n    url: {}\n    expected: {{file: expected.yaml}}\n{extra}",
+            pg.url
+        ),
+    )
+}
+
+/// One check through the library, exactly as the poller runs it.
+async fn check(dir: &Path, pg: &Postgres, expected: &str) -> DriftReport {
+    let path = config_for(dir, pg, expected, "");
+    let cfg = config::load(Path::new(&path)).unwrap();
+    let db = &cfg.databases[0];
+    let pool = pool_for(db).unwrap();
+    let outcome = run_check(db, &pool).await;
+    pool.close().await;
+    outcome
+        .result
+        .unwrap_or_else(|e| panic!("check failed: {e}"))
+        .report
+}
+
+fn kinds(report: &DriftReport) -> Vec<(DriftKind, String, Option<String>)> {
+    report
+        .items
+        .iter()
+        .map(|i| (i.kind, i.table.clone(), i.column.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn seed_incident_reports_exactly_file_size_and_the_sql_that_fixes_it() {
+    let Some(pg) = Postgres::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    pg.exec(SEED_SQL).await;
+
+    let report = check(dir.path(), &pg, SEED_EXPECTED).await;
+    assert_eq!(
+        kinds(&report),
+        vec![(
+            DriftKind::MissingColumn,
+            "export_logs".into(),
+            Some("file_size".into())
+        )],
+        "{:#?}",
+        report.items
+    );
+    let fix = &report.items[0].suggested_sql;
+    assert_eq!(
+        fix,
+        r#"ALTER TABLE "public"."export_logs" ADD COLUMN "file_size" bigint NULL;"#
+    );
+
+    pg.exec(fix).await;
+    let report = check(dir.path(), &pg, SEED_EXPECTED).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+}
+
+#[tokio::test]
+async fn every_drift_kind_is_found_and_every_suggested_fix_repairs_it() {
+    let Some(pg) = Postgres::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    pg.exec(
+        "CREATE TABLE t (a bigint NULL DEFAULT 1, b text NOT NULL, extra text, c varchar(10) DEFAULT 'x');
+         CREATE TABLE surprise (id int);",
+    )
+    .await;
+    let expected = "tables:\n  t:\n    columns:\n      a: {type: integer, nullable: false, default: 0}\n      b: {type: text, nullable: true}\n      c: {type: varchar(10), default: null}\n      gone: {type: timestamptz, nullable: false, default: now()}\n  wanted:\n    columns:\n      id: {type: bigint, nullable: false}\n      label: {type: text, default: \"'none'\"}\n";
+    let report = check(dir.path(), &pg, expected).await;
+    let mut found = kinds(&report);
+    found.sort();
+    let col = |k, t: &str, c: Option<&str>| (k, t.to_string(), c.map(str::to_string));
+    assert_eq!(
+        found,
+        vec![
+            col(DriftKind::MissingTable, "wanted", None),
+            col(DriftKind::UnexpectedTable, "surprise", None),
+            col(DriftKind::MissingColumn, "t", Some("gone")),
+            col(DriftKind::UnexpectedColumn, "t", Some("extra")),
+            col(DriftKind::TypeMismatch, "t", Some("a")),
+            col(DriftKind::NullableMismatch, "t", Some("a")),
+            col(DriftKind::NullableMismatch, "t", Some("b")),
+            col(DriftKind::DefaultMismatch, "t", Some("a")),
+            col(DriftKind::DefaultMismatch, "t", Some("c")),
+        ]
+    );
+    // Destructive fixes are commented out so nobody runs them by pasting; a reviewer would
+    // uncomment them. Applying every fix must leave nothing to report.
+    for item in &report.items {
+        assert_eq!(
+            item.destructive,
+            item.suggested_sql.starts_with("-- destructive: ")
+                || item.kind == DriftKind::TypeMismatch,
+            "{item:?}"
+        );
+        pg.exec(item.suggested_sql.trim_start_matches("-- destructive: "))
+            .await;
+    }
+    let report = check(dir.path(), &pg, expected).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+}
+
+/// Everything a snapshot writes must read back as zero drift: catalog spellings, casts in
+/// defaults, identity, serial and generated columns, arrays, enums, views, quoted names, schemas.
+#[tokio::test]
+async fn snapshot_of_a_rich_schema_checks_back_with_zero_drift() {
+    let Some(pg) = Postgres::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    pg.exec(SEED_SQL).await;
+    pg.exec(
+        r#"CREATE TYPE mood AS ENUM ('ok', 'sad');
+        CREATE SCHEMA billing;
+        CREATE TABLE "MixedCase" ("Id" serial PRIMARY KEY, "Value" text DEFAULT 'It''s');
+        CREATE TABLE kitchen_sink (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            small smallserial,
+            f4 real, f8 double precision, n numeric, n2 numeric(12), money numeric(12,4) DEFAULT 0,
+            tags text[] DEFAULT '{}'::text[], grid integer[][],
+            c char(3), bits bit varying(8),
+            at timestamp(3) without time zone DEFAULT CURRENT_TIMESTAMP,
+            at_tz timestamptz(0), t time, ttz timetz, d date DEFAULT CURRENT_DATE,
+            iv interval, u uuid DEFAULT gen_random_uuid(), j json, b bytea, ip inet,
+            m mood DEFAULT 'ok', neg integer DEFAULT -1,
+            total numeric GENERATED ALWAYS AS (money * 2) STORED
+        );
+        CREATE TABLE billing.invoices (id bigserial PRIMARY KEY, amount numeric(10,2) NOT NULL);
+        CREATE TABLE events (id bigint, at date) PARTITION BY RANGE (at);
+        CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+        CREATE VIEW active_contacts AS SELECT id, email FROM contacts WHERE is_active;
+        CREATE MATERIALIZED VIEW contact_counts AS SELECT count(*) AS n FROM contacts;"#,
+    )
+    .await;
+    let cfg = config_for(
+        dir.path(),
+        &pg,
+        "tables: {}\n",
+        "    schemas: [public, billing]\n",
+    );
+    let out = dir.path().join("expected.yaml");
+    let (code, _, err) = run(&[
+        "snapshot",
+        "--config.file",
+        &cfg,
+        "--database",
+        "app",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let snapshot = std::fs::read_to_string(&out).unwrap();
+    assert!(snapshot.contains("billing.invoices:"), "{snapshot}");
+    assert!(snapshot.contains("MixedCase:"), "{snapshot}");
+    assert!(
+        !snapshot.contains("events_2026"),
+        "partitions are not tables: {snapshot}"
+    );
+    assert!(
+        snapshot.contains("active_contacts:") && snapshot.contains("contact_counts:"),
+        "{snapshot}"
+    );
+
+    let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
+    assert_eq!(
+        code, 0,
+        "snapshot did not check back clean:\n{stdout}\n{stderr}\n{snapshot}"
+    );
+    assert!(stdout.contains("app: in sync"), "{stdout}");
+
+    // The same snapshot through --database-url (default schema public) only covers public.
+    let (code, by_url, err) = run(&["snapshot", "--database-url", &pg.url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        by_url.contains("kitchen_sink:") && !by_url.contains("billing"),
+        "{by_url}"
+    );
+}
+
+/// `information_schema` hides columns a role cannot access and would report them missing;
+/// reading `pg_catalog` does not, so a least-privileged exporter role sees no false drift.
+#[tokio::test]
+async fn a_role_without_table_privileges_sees_every_column() {
+    let Some(pg) = Postgres::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    pg.exec(SEED_SQL).await;
+    pg.exec("ALTER TABLE export_logs ADD COLUMN file_size bigint; CREATE ROLE watcher LOGIN; REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;").await;
+    let mut url = url::Url::parse(&pg.url).unwrap();
+    url.set_username("watcher").unwrap();
+    write(dir.path(), "expected.yaml", SEED_EXPECTED);
+    let cfg = write(
+        dir.path(),
+        "config.yaml",
+        &format!(
+            "databases:\n  - name: app\n    url: {url}\n    expected: {{file: expected.yaml}}\n"
+        ),
+    );
+    let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+#[tokio::test]
+async fn sessions_are_read_only_and_time_bounded() {
+    let Some(pg) = Postgres::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = config_for(dir.path(), &pg, "tables: {}\n", "");
+    let cfg = config::load(Path::new(&path)).unwrap();
+    let Pool::Postgres(pool) = pool_for(&cfg.databases[0]).unwrap() else {
+        panic!("not a PostgreSQL pool")
+    };
+    let show = |setting: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(&format!("SHOW {setting}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(show("default_transaction_read_only").await, "on");
+    assert_eq!(show("statement_timeout").await, "900ms");
+    assert_eq!(show("lock_timeout").await, "900ms");
+    let write = sqlx::query("CREATE TABLE nope (id int)")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(write.to_string().contains("read-only"), "{write}");
+    let slow = sqlx::query("SELECT pg_sleep(5)")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(slow.to_string().contains("statement timeout"), "{slow}");
+}
+
+#[tokio::test]
+async fn check_exits_1_on_drift_0_when_fixed_and_2_when_the_server_is_down() {
+    let Some(mut pg) = Postgres::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    pg.exec(SEED_SQL).await;
+    let secret = "hunter2-never-shown";
+    write(dir.path(), "pw", secret);
+    let cfg = config_for(dir.path(), &pg, SEED_EXPECTED, "    password_file: pw\n");
+
+    let (code, stdout, _) = run(&["check", "--config.file", &cfg]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("missing column: public.export_logs.file_size (expected: bigint NULL"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains(r#"ALTER TABLE "public"."export_logs" ADD COLUMN "file_size" bigint NULL;"#),
+        "{stdout}"
+    );
+
+    let (code, json, _) = run(&["check", "--config.file", &cfg, "--output=json"]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["databases"][0]["drift"][0]["column"], "file_size");
+    assert_eq!(doc["databases"][0]["status"], "drift");
+
+    pg.exec("ALTER TABLE export_logs ADD COLUMN file_size bigint")
+        .await;
+    let (code, stdout, _) = run(&["check", "--config.file", &cfg]);
+    assert_eq!(code, 0, "{stdout}");
+
+    pg.stop_server();
+    let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.contains("app: could not check"), "{stdout}");
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "{stdout}{stderr}"
+    );
+}
+
+/// The daemon end to end: drift shows, a fixed column clears within an interval, a table that
+/// appears or disappears is reported, and a dead server keeps the last known drift while
+/// `schema_check_success` drops to 0.
+#[tokio::test]
+async fn daemon_follows_the_live_schema_and_survives_the_server_going_down() {
+    let Some(mut pg) = Postgres::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    pg.exec(SEED_SQL).await;
+    let cfg = config_for(dir.path(), &pg, SEED_EXPECTED, "");
+    let daemon = Daemon::start(&["--config.file", &cfg]);
+    let missing = r#"schema_missing_columns{database="app",schema="public",table="export_logs"}"#;
+    daemon.wait_sample(missing, 1.0);
+    let metrics = daemon.get("/metrics").1;
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"schema_missing_columns{database="app",schema="public",table="contacts"}"#
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"schema_column_drift{column="file_size",database="app",drift="missing",schema="public",table="export_logs"}"#
+        ),
+        Some(1.0)
+    );
+    for attribute in ["type", "nullable", "default"] {
+        for table in ["export_logs", "contacts"] {
+            let s = format!(
+                r#"schema_mismatched_columns{{attribute="{attribute}",database="app",schema="public",table="{table}"}}"#
+            );
+            assert_eq!(sample(&metrics, &s), Some(0.0), "{s}");
+        }
+    }
+
+    pg.exec("ALTER TABLE export_logs ADD COLUMN file_size bigint")
+        .await;
+    daemon.wait_sample(missing, 0.0);
+    daemon.wait_sample(r#"schema_in_sync{database="app"}"#, 1.0);
+    assert!(
+        !daemon.get("/metrics").1.contains("schema_column_drift{"),
+        "fixed drift must leave no series"
+    );
+
+    pg.exec("CREATE TABLE stray (id int); DROP TABLE contacts;")
+        .await;
+    daemon.wait_sample(
+        r#"schema_unexpected_tables{database="app",schema="public"}"#,
+        1.0,
+    );
+    daemon.wait_sample(
+        r#"schema_missing_tables{database="app",schema="public"}"#,
+        1.0,
+    );
+    assert_eq!(
+        daemon.sample(r#"schema_missing_columns{database="app",schema="public",table="contacts"}"#),
+        Some(5.0)
+    );
+
+    pg.stop_server();
+    daemon.wait_sample(r#"schema_check_success{database="app"}"#, 0.0);
+    let metrics = daemon.get("/metrics").1;
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"schema_missing_tables{database="app",schema="public"}"#
+        ),
+        Some(1.0),
+        "last known drift must stay"
+    );
+    let drift: serde_json::Value = serde_json::from_str(&daemon.get("/drift").1).unwrap();
+    assert_eq!(drift["databases"][0]["status"], "check_failed");
+    assert!(
+        drift["databases"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect"),
+        "{drift}"
+    );
+    assert_eq!(daemon.get("/-/healthy").0, 200);
+}
