@@ -10,7 +10,7 @@
 
 use indexmap::IndexMap;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
@@ -19,29 +19,26 @@ use super::ExpectedError;
 use crate::engine::Engine;
 use crate::model::{Column, Schema, Table, TableName};
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileDoc {
     tables: UniqueMap<TableDoc>,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TableDoc {
     /// Absent: only the table's existence is checked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     columns: Option<UniqueMap<ColumnDoc>>,
 }
 
 /// One column. Deserialised by hand (see below) so the shorthand `name: type` is accepted too.
-#[derive(Serialize, Default)]
+#[derive(Default)]
 struct ColumnDoc {
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     data_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     nullable: Option<bool>,
     /// `None`: not stated; `Some(None)`: `default: null`, the column must have no default.
-    #[serde(skip_serializing_if = "Option::is_none")]
     default: Option<Option<String>>,
 }
 
@@ -70,12 +67,6 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
             }
         }
         d.deserialize_map(V2(PhantomData))
-    }
-}
-
-impl<V: Serialize> Serialize for UniqueMap<V> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
     }
 }
 
@@ -215,11 +206,12 @@ pub fn parse(
             None => table.columns_compared = false,
             Some(columns) => {
                 for (column, doc) in columns.0 {
-                    if doc
+                    // SQLite allows a column declared without a type; other engines do not.
+                    let untyped = doc
                         .data_type
                         .as_deref()
-                        .is_some_and(|t| t.trim().is_empty())
-                    {
+                        .is_some_and(|t| t.trim().is_empty());
+                    if untyped && engine != Engine::Sqlite {
                         return Err(invalid(format!(
                             "table `{key}`, column `{column}`: empty type"
                         )));
@@ -247,38 +239,62 @@ pub fn parse(
     Ok(schema)
 }
 
-/// Renders a schema as an expected-schema file. Tables in `default_schema` are written unqualified,
-/// so a snapshot reads back the same way under the same configuration.
+/// Renders a schema as an expected-schema file, one flow mapping per column as people write it.
+/// Tables in `default_schema` are written unqualified, so a snapshot reads back the same way under
+/// the same configuration.
 pub fn render(schema: &Schema, default_schema: &str) -> String {
-    let mut tables = IndexMap::new();
+    let mut out = String::from("tables:\n");
     for table in schema.tables.values() {
         let key = if table.name.schema == default_schema {
             table.name.name.clone()
         } else {
             table.name.to_string()
         };
-        let columns = table.columns_compared.then(|| {
-            UniqueMap(
-                table
-                    .columns
-                    .values()
-                    .map(|c| {
-                        let doc = ColumnDoc {
-                            data_type: c.data_type.clone(),
-                            nullable: c.nullable,
-                            default: c.default.clone(),
-                        };
-                        (c.name.clone(), doc)
-                    })
-                    .collect(),
-            )
-        });
-        tables.insert(key, TableDoc { columns });
+        if !table.columns_compared {
+            out.push_str(&format!("  {}: {{}}\n", scalar(&key)));
+            continue;
+        }
+        out.push_str(&format!("  {}:\n    columns:\n", scalar(&key)));
+        for c in table.columns.values() {
+            let mut attrs = Vec::new();
+            if let Some(t) = &c.data_type {
+                attrs.push(format!("type: {}", scalar(t)));
+            }
+            if let Some(n) = c.nullable {
+                attrs.push(format!("nullable: {n}"));
+            }
+            match &c.default {
+                Some(Some(d)) => attrs.push(format!("default: {}", scalar(d))),
+                Some(None) => attrs.push("default: null".into()),
+                None => {}
+            }
+            out.push_str(&format!(
+                "      {}: {{{}}}\n",
+                scalar(&c.name),
+                attrs.join(", ")
+            ));
+        }
     }
-    serde_norway::to_string(&FileDoc {
-        tables: UniqueMap(tables),
-    })
-    .expect("plain maps and strings always serialise")
+    out
+}
+
+/// A YAML scalar safe inside a flow mapping: plain when it is unambiguous text, otherwise a
+/// double-quoted string (JSON string syntax is valid YAML).
+fn scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | ' ' | '(' | ')' | '.' | '-'))
+        && s.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        && !s.ends_with(' ')
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "~"
+        );
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).expect("strings always serialise")
+    }
 }
 
 #[cfg(test)]
@@ -385,7 +401,7 @@ mod tests {
 
     #[test]
     fn render_then_parse_round_trips() {
-        let text = "tables:\n  t:\n    columns:\n      id: {type: int8, nullable: false}\n      d: {type: text, nullable: true, default: \"'x'::text\"}\n      e: {type: text, default: null}\n  audit.v:\n";
+        let text = "tables:\n  t:\n    columns:\n      id: {type: int8, nullable: false}\n      d: {type: text, nullable: true, default: \"'x'::text\"}\n      e: {type: text, default: null}\n      \"odd: name\": {type: \"numeric(10,2)\", default: \"'a, b'\"}\n      \"null\": {type: \"text[]\", default: true}\n  audit.v:\n";
         let schema = load(text).unwrap();
         let rendered = render(&schema, "public");
         assert_eq!(load(&rendered).unwrap(), schema, "{rendered}");
