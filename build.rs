@@ -26,4 +26,5 @@ fn main() {
     println!("cargo:rustc-env=SCHEMA_EXPORTER_RUSTC_VERSION={rustc_version}");
     println!("cargo:rerun-if-env-changed=SCHEMA_EXPORTER_REVISION");
     println!("cargo:rerun-if-changed=.git/HEAD");
+    println!("cargo:rerun-if-changed=.git/logs/HEAD");
 }

@@ -1,6 +1,6 @@
 //! The commands: wiring of config, pollers, snapshot and HTTP. `main.rs` only parses and dispatches.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -288,7 +288,7 @@ pub async fn snapshot(args: &SnapshotArgs) -> ExitCode {
 }
 
 /// `validate`: the config and every expectation; every problem is listed.
-pub async fn validate(config_file: &PathBuf) -> ExitCode {
+pub async fn validate(config_file: &Path) -> ExitCode {
     let config = match config::load(config_file) {
         Ok(c) => c,
         Err(e) => {

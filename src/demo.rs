@@ -72,6 +72,6 @@ pub async fn run(listen: &str) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    tracing::info!(dir = %dir.path().display(), "demo database created: export_logs lacks file_size; try curl localhost:9713/metrics and /drift");
+    tracing::info!(dir = %dir.path().display(), "demo database created: export_logs lacks file_size; see /metrics and /drift on the address below");
     app::serve(&config, listen, false).await
 }

@@ -560,7 +560,7 @@ mod tests {
                 false
             )
         );
-        assert_eq!(sql[4].1, true);
+        assert!(sql[4].1);
         assert!(sql[4].0.contains(r#"DROP COLUMN "extra""#));
     }
 

@@ -1,0 +1,381 @@
+//! The whole binary: demo on port 0, golden `/metrics`, HTTP endpoints, reloads, exit codes,
+//! `validate`, secrets, and `promtool check metrics` on our output.
+
+mod common;
+
+use common::{free_port, missing, run, sample, write, Daemon};
+use std::process::Command;
+
+const DEMO_MISSING: &str =
+    r#"schema_missing_columns{database="demo",schema="main",table="export_logs"}"#;
+
+/// Masks what legitimately changes between runs (durations, timestamps, build metadata).
+fn masked(metrics: &str) -> String {
+    metrics
+        .lines()
+        .map(|l| {
+            if l.starts_with("schema_exporter_build_info{") {
+                "schema_exporter_build_info{<masked>} 1".to_string()
+            } else if !l.starts_with('#') && (l.contains("_seconds{") || l.contains("_seconds ")) {
+                let (series, _) = l.rsplit_once(' ').unwrap();
+                format!("{series} <masked>")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn demo_serves_the_incident_exactly_as_the_golden_file_says() {
+    let daemon = Daemon::start(&["demo"]);
+    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let (status, body) = daemon.get("/metrics");
+    assert_eq!(status, 200);
+    let golden_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/demo.metrics");
+    let actual = masked(&body);
+    if std::env::var("UPDATE_GOLDEN").is_ok() {
+        std::fs::write(golden_path, &actual).unwrap();
+    }
+    let golden = std::fs::read_to_string(golden_path).unwrap();
+    assert_eq!(
+        actual, golden,
+        "run with UPDATE_GOLDEN=1 to accept a deliberate change"
+    );
+    // No sample carries a timestamp: exactly two fields per sample line.
+    for line in body.lines().filter(|l| !l.starts_with('#')) {
+        let value_part = line
+            .rsplit_once('}')
+            .map_or(line.split_once(' ').map_or("", |(_, v)| v), |(_, v)| v);
+        assert_eq!(value_part.split_whitespace().count(), 1, "{line}");
+    }
+}
+
+#[test]
+fn promtool_accepts_our_metrics_output() {
+    if Command::new("promtool").arg("--version").output().is_err() {
+        return missing("promtool was not found (Debian package `prometheus`)");
+    }
+    let daemon = Daemon::start(&["demo"]);
+    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let metrics = daemon.get("/metrics").1;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(metrics.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && printed.trim().is_empty(),
+        "promtool check metrics said:\n{printed}"
+    );
+}
+
+#[test]
+fn http_endpoints_landing_page_drift_health_and_readiness() {
+    let daemon = Daemon::start(&["demo"]);
+    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let (status, landing) = daemon.get("/");
+    assert_eq!(status, 200);
+    for want in [
+        "schema_exporter",
+        "href=\"/metrics\"",
+        "href=\"/drift\"",
+        "demo",
+        "missing column export_logs.file_size",
+    ] {
+        assert!(
+            landing.contains(want),
+            "landing page lacks {want:?}:\n{landing}"
+        );
+    }
+    let (status, drift) = daemon.get("/drift");
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&drift).unwrap();
+    let item = &doc["databases"][0]["drift"][0];
+    assert_eq!(item["kind"], "missing_column");
+    assert_eq!(item["table"], "export_logs");
+    assert_eq!(item["column"], "file_size");
+    assert_eq!(item["expected"], "bigint NULL");
+    assert_eq!(
+        item["suggested_sql"],
+        r#"ALTER TABLE "main"."export_logs" ADD COLUMN "file_size" bigint NULL;"#
+    );
+    assert_eq!(doc["databases"][0]["status"], "drift");
+    assert_eq!(daemon.get("/-/healthy"), (200, "Healthy\n".into()));
+    assert_eq!(daemon.get("/-/ready").0, 200);
+    assert_eq!(daemon.get("/nope").0, 404);
+    assert_eq!(daemon.post("/metrics").0, 405);
+    assert_eq!(
+        daemon.post("/-/reload").0,
+        403,
+        "lifecycle API must be off by default"
+    );
+}
+
+#[test]
+fn not_ready_until_the_first_check_and_sigterm_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "e.yaml", "tables: {}\n");
+    // A PostgreSQL port nobody listens on: the first check takes its connect timeout to fail.
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        &format!("databases:\n  - name: slow\n    url: postgres://x@127.0.0.1:{}/x\n    interval: 1m\n    timeout: 3s\n    expected: {{file: e.yaml}}\n", free_port()),
+    );
+    let mut daemon = Daemon::start(&["--config.file", &cfg]);
+    assert_eq!(
+        daemon.get("/-/ready").0,
+        503,
+        "ready before the first check was attempted"
+    );
+    assert_eq!(
+        daemon.get("/metrics").0,
+        200,
+        "scrapes must not wait for a database"
+    );
+    common::wait_for(common::WAIT, "readiness", || {
+        (daemon.get("/-/ready").0 == 200).then_some(())
+    });
+    assert_eq!(
+        daemon.sample(r#"schema_check_success{database="slow"}"#),
+        Some(0.0)
+    );
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let lite = dir.path().join("a.db");
+    let opts = format!("sqlite://{}?mode=rwc", lite.display());
+    block_on(async {
+        use sqlx::{Connection, Executor};
+        let mut c = sqlx::SqliteConnection::connect(&opts).await.unwrap();
+        c.execute("CREATE TABLE t (id integer)").await.unwrap();
+    });
+    write(
+        dir.path(),
+        "e.yaml",
+        "tables:\n  t:\n    columns:\n      id: integer\n      extra: text\n",
+    );
+    let one = "interval: 1s\ntimeout: 500ms\ndatabases:\n  - name: first\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n";
+    let two =
+        format!("{one}  - name: second\n    url: sqlite:a.db\n    expected: {{file: e.yaml}}\n");
+    let cfg = write(dir.path(), "c.yaml", one);
+    let daemon = Daemon::start(&["--config.file", &cfg, "--web.enable-lifecycle"]);
+    let series =
+        |db: &str| format!(r#"schema_missing_columns{{database="{db}",schema="main",table="t"}}"#);
+    daemon.wait_sample(&series("first"), 1.0);
+
+    write(dir.path(), "c.yaml", &two);
+    assert_eq!(daemon.post("/-/reload").0, 200);
+    daemon.wait_sample(&series("second"), 1.0);
+    daemon.wait_sample("schema_exporter_config_last_reload_successful", 1.0);
+
+    write(
+        dir.path(),
+        "c.yaml",
+        "databases:\n  - name: first\n    url: sqlite:a.db\n    bogus: 1\n",
+    );
+    let (status, body) = daemon.post("/-/reload");
+    assert_eq!(status, 500);
+    assert!(body.contains("bogus"), "{body}");
+    assert_eq!(
+        daemon.sample("schema_exporter_config_last_reload_successful"),
+        Some(0.0)
+    );
+    assert_eq!(
+        daemon.sample(&series("second")),
+        Some(1.0),
+        "the running config must stay"
+    );
+
+    write(dir.path(), "c.yaml", one);
+    daemon.signal("HUP");
+    common::wait_for(
+        common::WAIT,
+        "the removed database's series to vanish",
+        || {
+            let m = daemon.get("/metrics").1;
+            (!m.contains(r#"database="second""#)).then_some(())
+        },
+    );
+    assert_eq!(
+        daemon.sample("schema_exporter_config_last_reload_successful"),
+        Some(1.0)
+    );
+    assert_eq!(daemon.sample(&series("first")), Some(1.0));
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn detail_series_are_capped_and_the_cut_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    block_on(async {
+        use sqlx::{Connection, Executor};
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", db.display()))
+            .await
+            .unwrap();
+        c.execute("CREATE TABLE t (id integer)").await.unwrap();
+    });
+    write(dir.path(), "e.yaml", "tables:\n  t:\n    columns:\n      id: integer\n      a: text\n      b: text\n      c: text\n");
+    let cfg = write(dir.path(), "c.yaml", "detail_series_limit: 1\ndatabases:\n  - name: capped\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n");
+    let daemon = Daemon::start(&["--config.file", &cfg]);
+    daemon.wait_sample(
+        r#"schema_missing_columns{database="capped",schema="main",table="t"}"#,
+        3.0,
+    );
+    let m = daemon.get("/metrics").1;
+    assert_eq!(
+        m.lines()
+            .filter(|l| l.starts_with("schema_column_drift{"))
+            .count(),
+        1,
+        "{m}"
+    );
+    assert_eq!(sample(&m, "schema_detail_series_dropped"), Some(2.0));
+}
+
+#[test]
+fn secrets_never_reach_logs_metrics_drift_or_the_landing_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "Pa55-w0rd-that-must-not-leak";
+    write(dir.path(), "pw", &format!("{secret}\n"));
+    write(dir.path(), "e.yaml", "tables: {}\n");
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        &format!(
+            "databases:\n  - name: app\n    url: postgres://exporter@127.0.0.1:{}/app\n    password_file: pw\n    interval: 2s\n    timeout: 1s\n    expected: {{file: e.yaml}}\n  \
+             - name: inline\n    url: postgres://exporter:{secret}@127.0.0.1:{}/app?sslmode=disable\n    interval: 2s\n    timeout: 1s\n    expected: {{file: e.yaml}}\n",
+            free_port(),
+            free_port()
+        ),
+    );
+    let daemon = Daemon::start(&["--config.file", &cfg, "--log.level=debug"]);
+    daemon.wait_sample(r#"schema_check_success{database="inline"}"#, 0.0);
+    daemon.wait_sample(r#"schema_check_success{database="app"}"#, 0.0);
+    for path in ["/metrics", "/drift", "/"] {
+        let body = daemon.get(path).1;
+        assert!(!body.contains(secret), "{path} leaks the password:\n{body}");
+    }
+    let logs = daemon.logs.lock().unwrap().clone();
+    assert!(
+        logs.contains("exporter:***@127.0.0.1"),
+        "the redacted URL should be logged:\n{logs}"
+    );
+    assert!(!logs.contains(secret), "logs leak the password:\n{logs}");
+    let (_, stdout, stderr) = run(&["check", "--config.file", &cfg, "--output=json"]);
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+}
+
+#[test]
+fn validate_lists_every_problem_with_file_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "good.yaml",
+        "tables:\n  t:\n    columns:\n      id: bigint\n",
+    );
+    write(
+        dir.path(),
+        "bad.yaml",
+        "tables:\n  t:\n    columns:\n      id: {type: bigint, nulable: true}\n",
+    );
+    let ok = write(
+        dir.path(),
+        "ok.yaml",
+        "databases:\n  - name: a\n    url: sqlite:a.db\n    expected: {file: good.yaml}\n",
+    );
+    let (code, stdout, stderr) = run(&["validate", "--config.file", &ok]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    let bad_expected = write(dir.path(), "c1.yaml", "databases:\n  - name: a\n    url: sqlite:a.db\n    expected: {file: bad.yaml}\n  - name: b\n    url: sqlite:a.db\n    expected: {file: nowhere.yaml}\n");
+    let (code, _, stderr) = run(&["validate", "--config.file", &bad_expected]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("database \"a\"")
+            && stderr.contains("bad.yaml:4:")
+            && stderr.contains("unknown field `nulable`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("database \"b\"") && stderr.contains("nowhere.yaml"),
+        "{stderr}"
+    );
+
+    let bad_config = write(dir.path(), "c2.yaml", "interval: 1m\ndatabases:\n  - name: a\n    url: sqlite:a.db\n    timeout: 2m\n    expected: {file: good.yaml}\n");
+    let (code, _, stderr) = run(&["validate", "--config.file", &bad_config]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("c2.yaml") && stderr.contains("databases[0] (name \"a\"): timeout"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = run(&[
+        "--config.file",
+        &bad_config,
+        "--web.listen-address=127.0.0.1:0",
+    ]);
+    assert_eq!(code, 2, "the daemon must refuse an invalid config at start");
+    assert!(stderr.contains("timeout"), "{stderr}");
+    let (code, _, stderr) = run(&[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--config.file"), "{stderr}");
+}
+
+#[test]
+fn check_on_sqlite_exits_by_drift_and_filters_by_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = block_on(schema_exporter::demo::prepare(dir.path())).unwrap();
+    let cfg = config.to_str().unwrap();
+    let (code, stdout, _) = run(&["check", "--config.file", cfg]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("missing column: main.export_logs.file_size"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(&["check", "--config.file", cfg, "--database", "other"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no database named \"other\""), "{stderr}");
+    block_on(async {
+        use sqlx::{Connection, Executor};
+        let mut c = sqlx::SqliteConnection::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("demo.db").display()
+        ))
+        .await
+        .unwrap();
+        c.execute("ALTER TABLE export_logs ADD COLUMN file_size bigint")
+            .await
+            .unwrap();
+    });
+    let (code, stdout, _) = run(&["check", "--config.file", cfg, "--database", "demo"]);
+    assert_eq!(code, 0, "{stdout}");
+}
