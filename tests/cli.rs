@@ -379,3 +379,11 @@ fn check_on_sqlite_exits_by_drift_and_filters_by_database() {
     let (code, stdout, _) = run(&["check", "--config.file", cfg, "--database", "demo"]);
     assert_eq!(code, 0, "{stdout}");
 }
+
+#[test]
+fn the_reference_config_and_its_expectation_are_valid() {
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/config/schema_exporter.yaml");
+    let (code, stdout, stderr) = run(&["validate", "--config.file", cfg]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("2 expected schema(s) are valid"), "{stdout}");
+}

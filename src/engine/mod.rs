@@ -4,8 +4,8 @@
 //! [`Engine`] and [`Pool`]; the compiler then points at every `match` that needs an arm. Type and
 //! default spellings live in [`crate::normalize`] so all engines' rules can be read side by side.
 
-mod postgres;
-mod sqlite;
+pub mod postgres;
+pub mod sqlite;
 
 use serde::Serialize;
 use std::time::Duration;

@@ -1,0 +1,113 @@
+//! One check of a generated 10,000-table PostgreSQL schema, next to psql running the raw catalog
+//! query on the same database. Run with `cargo bench --bench catalog` (BENCH_TABLES overrides the
+//! table count). Prints wall times and the bench process's peak RSS.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use schema_exporter::check::{pool_for, run_check};
+use schema_exporter::snapshot::Snapshot;
+use schema_exporter::{config, engine, expected, metrics};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const COLUMNS: &str = "id bigserial PRIMARY KEY, name varchar(255) NOT NULL, status text DEFAULT ''new'', \
+    amount numeric(12,2), created_at timestamptz DEFAULT now(), payload jsonb, \
+    flag boolean NOT NULL DEFAULT false, ref_id integer";
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn stats(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    format!(
+        "min {:.1} ms, median {:.1} ms, max {:.1} ms over {} runs",
+        ms(samples[0]),
+        ms(samples[samples.len() / 2]),
+        ms(*samples.last().unwrap()),
+        samples.len()
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo test --all-targets` runs bench binaries too; only `cargo bench` passes --bench.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("catalog bench: skipped (run `cargo bench --bench catalog`)");
+        return;
+    }
+    let tables: usize = std::env::var("BENCH_TABLES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let Some(pg) = common::Postgres::start().await else { return };
+    let started = Instant::now();
+    let pool = pg.pool().await;
+    // Batches keep each transaction's lock count under max_locks_per_transaction.
+    for batch in (1..=tables).step_by(500) {
+        let last = (batch + 499).min(tables);
+        let sql = format!(
+            "DO $$ BEGIN FOR i IN {batch}..{last} LOOP EXECUTE format('CREATE TABLE t_%s ({COLUMNS})', i); END LOOP; END $$;"
+        );
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+    }
+    sqlx::raw_sql("ANALYZE").execute(&pool).await.unwrap();
+    pool.close().await;
+    println!("created {tables} tables x 8 columns in {:.1} s", started.elapsed().as_secs_f64());
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = common::write(
+        dir.path(),
+        "c.yaml",
+        &format!("interval: 5m\ntimeout: 60s\ndatabases:\n  - name: bench\n    url: {}\n    expected: {{file: expected.yaml}}\n", pg.url),
+    );
+    let cfg = config::load(Path::new(&cfg_path)).unwrap();
+    let db = &cfg.databases[0];
+    let pool = pool_for(db).unwrap();
+    // The expectation is the live schema itself, minus one column, so the diff compares everything.
+    let engine::Pool::Postgres(_) = &pool else { unreachable!() };
+    let live = pool.introspect(&db.schemas).await.unwrap();
+    let rendered = expected::render_file(&live, "public");
+    let rendered = rendered.replacen("      ref_id: {type: integer, nullable: true, default: null}\n", "", 1);
+    common::write(dir.path(), "expected.yaml", &rendered);
+    println!("expected-schema file: {} KiB", rendered.len() / 1024);
+
+    let snapshot = Snapshot::new(&cfg);
+    let mut checks = Vec::new();
+    for _ in 0..5 {
+        let outcome = run_check(db, &pool).await;
+        let report = &outcome.result.as_ref().expect("check succeeds").report;
+        assert_eq!(report.items.len(), 1, "exactly the removed column reads as unexpected");
+        checks.push(outcome.duration);
+        snapshot.record(&db.name, &outcome);
+    }
+    pool.close().await;
+    println!("schema_exporter check (parse expectation + catalog query + diff): {}", stats(checks));
+
+    let mut scrapes = Vec::new();
+    let mut size = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        size = metrics::render(&snapshot).len();
+        scrapes.push(t.elapsed());
+    }
+    println!("/metrics render ({} KiB, 5 gauges per table): {}", size / 1024, stats(scrapes));
+
+    let query = engine::postgres::CATALOG_QUERY.replace("ANY($1)", "ANY(ARRAY['public'])");
+    let mut raw = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-A", "-t", "-o", "/dev/null", "-d", &pg.url, "-c", &query])
+            .output()
+            .expect("psql runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        raw.push(t.elapsed());
+    }
+    println!("psql, raw catalog query (incl. process start and connect): {}", stats(raw));
+    if let Some(kib) = peak_rss_kib() {
+        println!("peak RSS of the bench process: {:.1} MiB", kib as f64 / 1024.0);
+    }
+}
