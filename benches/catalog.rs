@@ -12,7 +12,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const COLUMNS: &str = "id bigserial PRIMARY KEY, name varchar(255) NOT NULL, status text DEFAULT ''new'', \
+const COLUMNS: &str =
+    "id bigserial PRIMARY KEY, name varchar(255) NOT NULL, status text DEFAULT ''new'', \
     amount numeric(12,2), created_at timestamptz DEFAULT now(), payload jsonb, \
     flag boolean NOT NULL DEFAULT false, ref_id integer";
 
@@ -41,8 +42,13 @@ async fn main() {
         println!("catalog bench: skipped (run `cargo bench --bench catalog`)");
         return;
     }
-    let tables: usize = std::env::var("BENCH_TABLES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let Some(pg) = common::Postgres::start().await else { return };
+    let tables: usize = std::env::var("BENCH_TABLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let Some(pg) = common::Postgres::start().await else {
+        return;
+    };
     let started = Instant::now();
     let pool = pg.pool().await;
     // Batches keep each transaction's lock count under max_locks_per_transaction.
@@ -55,7 +61,10 @@ async fn main() {
     }
     sqlx::raw_sql("ANALYZE").execute(&pool).await.unwrap();
     pool.close().await;
-    println!("created {tables} tables x 8 columns in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "created {tables} tables x 8 columns in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = common::write(
@@ -67,10 +76,16 @@ async fn main() {
     let db = &cfg.databases[0];
     let pool = pool_for(db).unwrap();
     // The expectation is the live schema itself, minus one column, so the diff compares everything.
-    let engine::Pool::Postgres(_) = &pool else { unreachable!() };
+    let engine::Pool::Postgres(_) = &pool else {
+        unreachable!()
+    };
     let live = pool.introspect(&db.schemas).await.unwrap();
     let rendered = expected::render_file(&live, "public");
-    let rendered = rendered.replacen("      ref_id: {type: integer, nullable: true, default: null}\n", "", 1);
+    let rendered = rendered.replacen(
+        "      ref_id: {type: integer, nullable: true, default: null}\n",
+        "",
+        1,
+    );
     common::write(dir.path(), "expected.yaml", &rendered);
     println!("expected-schema file: {} KiB", rendered.len() / 1024);
 
@@ -79,12 +94,19 @@ async fn main() {
     for _ in 0..5 {
         let outcome = run_check(db, &pool).await;
         let report = &outcome.result.as_ref().expect("check succeeds").report;
-        assert_eq!(report.items.len(), 1, "exactly the removed column reads as unexpected");
+        assert_eq!(
+            report.items.len(),
+            1,
+            "exactly the removed column reads as unexpected"
+        );
         checks.push(outcome.duration);
         snapshot.record(&db.name, &outcome);
     }
     pool.close().await;
-    println!("schema_exporter check (parse expectation + catalog query + diff): {}", stats(checks));
+    println!(
+        "schema_exporter check (parse expectation + catalog query + diff): {}",
+        stats(checks)
+    );
 
     let mut scrapes = Vec::new();
     let mut size = 0;
@@ -93,21 +115,46 @@ async fn main() {
         size = metrics::render(&snapshot).len();
         scrapes.push(t.elapsed());
     }
-    println!("/metrics render ({} KiB, 5 gauges per table): {}", size / 1024, stats(scrapes));
+    println!(
+        "/metrics render ({} KiB, 5 gauges per table): {}",
+        size / 1024,
+        stats(scrapes)
+    );
 
     let query = engine::postgres::CATALOG_QUERY.replace("ANY($1)", "ANY(ARRAY['public'])");
     let mut raw = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
         let out = Command::new("psql")
-            .args(["-X", "-q", "-A", "-t", "-o", "/dev/null", "-d", &pg.url, "-c", &query])
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-o",
+                "/dev/null",
+                "-d",
+                &pg.url,
+                "-c",
+                &query,
+            ])
             .output()
             .expect("psql runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         raw.push(t.elapsed());
     }
-    println!("psql, raw catalog query (incl. process start and connect): {}", stats(raw));
+    println!(
+        "psql, raw catalog query (incl. process start and connect): {}",
+        stats(raw)
+    );
     if let Some(kib) = peak_rss_kib() {
-        println!("peak RSS of the bench process: {:.1} MiB", kib as f64 / 1024.0);
+        println!(
+            "peak RSS of the bench process: {:.1} MiB",
+            kib as f64 / 1024.0
+        );
     }
 }

@@ -496,6 +496,41 @@ mod tests {
     }
 
     #[test]
+    fn urls_and_passwords_come_from_files_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "url", "postgres://from-file@db/app\n");
+        // A variable name no other test uses: tests run in parallel in one process.
+        std::env::set_var("SE_TEST_URL_FROM_ENV", "postgres://from-env@db/app");
+        std::env::set_var("SE_TEST_PASSWORD_FROM_ENV", "env-secret");
+        let path = write(
+            dir.path(),
+            "c.yaml",
+            "databases:\n  - name: a\n    url_file: url\n    password_env: SE_TEST_PASSWORD_FROM_ENV\n    expected: {file: e.yaml}\n  - name: b\n    url_env: SE_TEST_URL_FROM_ENV\n    expected: {file: e.yaml}\n  - name: c\n    url: sqlite:x.db\n    url_env: SE_TEST_URL_FROM_ENV\n    expected: {file: e.yaml}\n  - name: d\n    url_env: SE_TEST_UNSET_VARIABLE\n    expected: {file: e.yaml}\n",
+        );
+        let text = load(&path).unwrap_err().to_string();
+        assert!(
+            text.contains("databases[2] (name \"c\"): url, url_env, url_file: give exactly one"),
+            "{text}"
+        );
+        assert!(text.contains("databases[3] (name \"d\"): url_env: environment variable SE_TEST_UNSET_VARIABLE is not set"), "{text}");
+        let path = write(
+            dir.path(),
+            "ok.yaml",
+            "databases:\n  - name: a\n    url_file: url\n    password_env: SE_TEST_PASSWORD_FROM_ENV\n    expected: {file: e.yaml}\n  - name: b\n    url_env: SE_TEST_URL_FROM_ENV\n    expected: {file: e.yaml}\n",
+        );
+        let c = load(&path).unwrap();
+        assert_eq!(
+            c.databases[0].url.expose(),
+            "postgres://from-file:env-secret@db/app"
+        );
+        assert_eq!(
+            c.databases[0].url.redacted(),
+            "postgres://from-file:***@db/app"
+        );
+        assert_eq!(c.databases[1].url.expose(), "postgres://from-env@db/app");
+    }
+
+    #[test]
     fn a_missing_file_is_named() {
         let text = load(Path::new("/nonexistent/c.yaml"))
             .unwrap_err()

@@ -385,5 +385,8 @@ fn the_reference_config_and_its_expectation_are_valid() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/config/schema_exporter.yaml");
     let (code, stdout, stderr) = run(&["validate", "--config.file", cfg]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("2 expected schema(s) are valid"), "{stdout}");
+    assert!(
+        stdout.contains("2 expected schema(s) are valid"),
+        "{stdout}"
+    );
 }
