@@ -3,7 +3,7 @@
 mod common;
 
 use common::{run, sample, write, Daemon, Postgres};
-use schema_exporter::check::{pool_for, run_check};
+use schema_exporter::check::pool_for;
 use schema_exporter::config;
 use schema_exporter::diff::{DriftKind, DriftReport};
 use schema_exporter::engine::Pool;
@@ -25,26 +25,9 @@ fn config_for(dir: &Path, pg: &Postgres, expected: &str, extra: &str) -> String 
     )
 }
 
-/// One check through the library, exactly as the poller runs it.
+/// One check of `pg` against `expected`, through the library.
 async fn check(dir: &Path, pg: &Postgres, expected: &str) -> DriftReport {
-    let path = config_for(dir, pg, expected, "");
-    let cfg = config::load(Path::new(&path)).unwrap();
-    let db = &cfg.databases[0];
-    let pool = pool_for(db).unwrap();
-    let outcome = run_check(db, &pool).await;
-    pool.close().await;
-    outcome
-        .result
-        .unwrap_or_else(|e| panic!("check failed: {e}"))
-        .report
-}
-
-fn kinds(report: &DriftReport) -> Vec<(DriftKind, String, Option<String>)> {
-    report
-        .items
-        .iter()
-        .map(|i| (i.kind, i.table.clone(), i.column.clone()))
-        .collect()
+    common::check_config(&config_for(dir, pg, expected, "")).await
 }
 
 #[tokio::test]
@@ -57,11 +40,11 @@ async fn seed_incident_reports_exactly_file_size_and_the_sql_that_fixes_it() {
 
     let report = check(dir.path(), &pg, SEED_EXPECTED).await;
     assert_eq!(
-        kinds(&report),
-        vec![(
+        common::found(&report),
+        vec![common::item(
             DriftKind::MissingColumn,
-            "export_logs".into(),
-            Some("file_size".into())
+            "export_logs",
+            Some("file_size")
         )],
         "{:#?}",
         report.items
@@ -90,11 +73,9 @@ async fn every_drift_kind_is_found_and_every_suggested_fix_repairs_it() {
     .await;
     let expected = "tables:\n  t:\n    columns:\n      a: {type: integer, nullable: false, default: 0}\n      b: {type: text, nullable: true}\n      c: {type: varchar(10), default: null}\n      gone: {type: timestamptz, nullable: false, default: now()}\n  wanted:\n    columns:\n      id: {type: bigint, nullable: false}\n      label: {type: text, default: \"'none'\"}\n";
     let report = check(dir.path(), &pg, expected).await;
-    let mut found = kinds(&report);
-    found.sort();
-    let col = |k, t: &str, c: Option<&str>| (k, t.to_string(), c.map(str::to_string));
+    let col = common::item;
     assert_eq!(
-        found,
+        common::found(&report),
         vec![
             col(DriftKind::MissingTable, "wanted", None),
             col(DriftKind::UnexpectedTable, "surprise", None),

@@ -3,8 +3,6 @@
 mod common;
 
 use common::{run, write};
-use schema_exporter::check::{pool_for, run_check};
-use schema_exporter::config;
 use schema_exporter::diff::{DriftKind, DriftReport};
 use sqlx::{Connection, Executor};
 use std::path::Path;
@@ -30,16 +28,7 @@ fn config(dir: &Path, expected: &str) -> String {
 }
 
 async fn check(dir: &Path, expected: &str) -> DriftReport {
-    let path = config(dir, expected);
-    let cfg = config::load(Path::new(&path)).unwrap();
-    let db = &cfg.databases[0];
-    let pool = pool_for(db).unwrap();
-    let outcome = run_check(db, &pool).await;
-    pool.close().await;
-    outcome
-        .result
-        .unwrap_or_else(|e| panic!("check failed: {e}"))
-        .report
+    common::check_config(&config(dir, expected)).await
 }
 
 #[tokio::test]
@@ -78,15 +67,9 @@ async fn every_drift_kind_on_sqlite_and_tables_that_come_and_go() {
     exec(&db, "CREATE TABLE t (a bigint DEFAULT 1, b text NOT NULL, extra text); CREATE TABLE surprise (id int);").await;
     let expected = "tables:\n  t:\n    columns:\n      A: {type: integer, nullable: false, default: 0}\n      b: {type: text, nullable: true}\n      gone: {type: text, default: \"'x'\"}\n  wanted:\n    columns:\n      id: {type: integer, nullable: false}\n";
     let report = check(dir.path(), expected).await;
-    let mut found: Vec<_> = report
-        .items
-        .iter()
-        .map(|i| (i.kind, i.table.clone(), i.column.clone()))
-        .collect();
-    found.sort();
-    let c = |k, t: &str, col: Option<&str>| (k, t.to_string(), col.map(str::to_string));
+    let c = common::item;
     assert_eq!(
-        found,
+        common::found(&report),
         vec![
             c(DriftKind::MissingTable, "wanted", None),
             c(DriftKind::UnexpectedTable, "surprise", None),

@@ -475,3 +475,36 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(&p, text).unwrap();
     p.to_string_lossy().into_owned()
 }
+
+/// One check through the library, exactly as the poller runs it, of the first database in the
+/// config file at `path`; panics if the check fails.
+pub async fn check_config(path: &str) -> schema_exporter::diff::DriftReport {
+    let cfg = schema_exporter::config::load(Path::new(path)).unwrap();
+    let db = &cfg.databases[0];
+    let pool = schema_exporter::check::pool_for(db).unwrap();
+    let outcome = schema_exporter::check::run_check(db, &pool).await;
+    pool.close().await;
+    outcome
+        .result
+        .unwrap_or_else(|e| panic!("check failed: {e}"))
+        .report
+}
+
+/// A drift item reduced to (kind, table, column), for comparing whole reports.
+pub type Found = (schema_exporter::diff::DriftKind, String, Option<String>);
+
+/// The report's items as sorted [`Found`] triples.
+pub fn found(report: &schema_exporter::diff::DriftReport) -> Vec<Found> {
+    let mut v: Vec<Found> = report
+        .items
+        .iter()
+        .map(|i| (i.kind, i.table.clone(), i.column.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Builds one [`Found`] triple.
+pub fn item(kind: schema_exporter::diff::DriftKind, table: &str, column: Option<&str>) -> Found {
+    (kind, table.to_string(), column.map(str::to_string))
+}
