@@ -214,13 +214,8 @@ pub async fn snapshot(args: &SnapshotArgs) -> ExitCode {
             }
         };
         let origin = url.redacted().to_string();
-        (
-            engine,
-            url,
-            engine.default_schemas(),
-            DEFAULT_TIMEOUT,
-            origin,
-        )
+        let schemas = engine.default_schemas(url.expose());
+        (engine, url, schemas, DEFAULT_TIMEOUT, origin)
     } else {
         let (Some(path), Some(name)) = (&args.config_file, &args.database) else {
             eprintln!("snapshot needs --database-url, or --config.file with --database");
@@ -242,6 +237,10 @@ pub async fn snapshot(args: &SnapshotArgs) -> ExitCode {
     };
     if !args.schema.is_empty() {
         schemas = args.schema.clone();
+    }
+    if schemas.is_empty() {
+        eprintln!("{origin}: name the database in the URL or pass --schema");
+        return ExitCode::from(EXIT_ERROR);
     }
     let limits = SessionLimits::for_check(timeout);
     let live = async {

@@ -274,7 +274,18 @@ fn validate_database(
             _ => Some(s),
         },
         (Some(s), None) => Some(s),
-        (None, e) => e.map(Engine::default_schemas),
+        (None, Some(e)) => {
+            let s = e.default_schemas(database_url.as_ref().map_or("", |u| u.expose()));
+            if s.is_empty() {
+                problems.push(
+                    "url: a mysql:// URL must name the database (mysql://user@host/app)".into(),
+                );
+                None
+            } else {
+                Some(s)
+            }
+        }
+        (None, None) => None,
     };
     let expected = match db.expected {
         None => {
@@ -467,13 +478,13 @@ mod tests {
         let path = write(
             dir.path(),
             "c.yaml",
-            "databases:\n  - name: app\n    url: postgres://u:topsecret@db/app\n    interval: 10s\n    timeout: 10s\n    expected: {file: e.yaml}\n  - name: app\n    url: mysql://x\n    expected: {file: e.yaml}\n  - name: \"bad name\"\n    url: sqlite:x.db\n    password_file: missing\n    schemas: [other]\n    interval: soon\n  - name: lite\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n  - name: lite\n    url: sqlite:y.db\n    expected: {file: e.yaml}\n",
+            "databases:\n  - name: app\n    url: postgres://u:topsecret@db/app\n    interval: 10s\n    timeout: 10s\n    expected: {file: e.yaml}\n  - name: app\n    url: oracle://x\n    expected: {file: e.yaml}\n  - name: \"bad name\"\n    url: sqlite:x.db\n    password_file: missing\n    schemas: [other]\n    interval: soon\n  - name: lite\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n  - name: lite\n    url: sqlite:y.db\n    expected: {file: e.yaml}\n",
         );
         let err = load(&path).unwrap_err();
         let text = err.to_string();
         for want in [
             "databases[0] (name \"app\"): timeout: 10s must be longer than zero and shorter than the interval (10s)",
-            "databases[1] (name \"app\"): url: unsupported URL scheme `mysql`",
+            "databases[1] (name \"app\"): url: unsupported URL scheme `oracle`",
             "databases[2] (name \"bad name\"): name: \"bad name\" may only contain",
             "databases[2] (name \"bad name\"): password_file: cannot read",
             "databases[2] (name \"bad name\"): schemas: sqlite databases only have main",

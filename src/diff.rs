@@ -119,10 +119,11 @@ pub enum Fix<'a> {
     AddColumn(&'a TableName, &'a Column),
     /// Drop an unexpected column (destructive).
     DropColumn(&'a TableName, &'a str),
-    /// Change a column's type (may rewrite the table or lose data).
-    AlterType(&'a TableName, &'a str, &'a str),
-    /// Make a column nullable (`true`) or NOT NULL (`false`).
-    SetNullable(&'a TableName, &'a str, bool),
+    /// Change a column's type (may rewrite the table or lose data). The last field is the whole
+    /// column as it should end up, for dialects that restate every attribute (MySQL `MODIFY`).
+    AlterType(&'a TableName, &'a str, &'a str, &'a Column),
+    /// Make a column nullable (`true`) or NOT NULL (`false`); last field as for `AlterType`.
+    SetNullable(&'a TableName, &'a str, bool, &'a Column),
     /// Set (`Some`) or drop (`None`) a column's default.
     SetDefault(&'a TableName, &'a str, Option<&'a str>),
 }
@@ -288,6 +289,13 @@ fn diff_table(
             continue;
         };
         let column = have.name.as_str();
+        // The column as it should end up: what the expectation states, the rest as it is now.
+        let target = Column {
+            name: have.name.clone(),
+            data_type: want.data_type.clone().or_else(|| have.data_type.clone()),
+            nullable: want.nullable.or(have.nullable),
+            default: want.default.clone().or_else(|| have.default.clone()),
+        };
         if let (Some(w), Some(h)) = (&want.data_type, &have.data_type) {
             if w != h {
                 out.push(item(
@@ -297,7 +305,7 @@ fn diff_table(
                     Some(column),
                     Some(w.clone()),
                     Some(h.clone()),
-                    Fix::AlterType(name, column, w),
+                    Fix::AlterType(name, column, w, &target),
                 ));
             }
         }
@@ -310,7 +318,7 @@ fn diff_table(
                     Some(column),
                     Some(null_word(w).into()),
                     Some(null_word(h).into()),
-                    Fix::SetNullable(name, column, w),
+                    Fix::SetNullable(name, column, w, &target),
                 ));
             }
         }

@@ -36,6 +36,35 @@ const TYPE_ALIASES: &[(&str, &str)] = &[
     ("bit varying", "varbit"),
 ];
 
+/// MySQL/MariaDB spellings that differ from the shared table: `float` is single precision and
+/// `real` is double there, `serial` is an unsigned bigint, and `bool`/`tinyint(1)` are one type.
+const MYSQL_TYPE_ALIASES: &[(&str, &str)] = &[
+    ("float", "float"),
+    ("double", "double"),
+    ("double precision", "double"),
+    ("real", "double"),
+    ("float4", "float"),
+    ("float8", "double"),
+    ("serial", "bigint unsigned"),
+    ("dec", "numeric"),
+    ("fixed", "numeric"),
+    ("integer", "int"),
+    ("int4", "int"),
+    ("int", "int"),
+];
+
+/// MySQL integer types whose `(n)` is a display width, not part of the type (MySQL 8 no longer
+/// shows it; MariaDB does).
+const MYSQL_DISPLAY_WIDTH_TYPES: &[&str] = &[
+    "tinyint",
+    "smallint",
+    "mediumint",
+    "int",
+    "integer",
+    "bigint",
+    "year",
+];
+
 /// Default expressions that are different spellings of one value.
 const DEFAULT_ALIASES: &[(&str, &str)] = &[
     ("now()", "current_timestamp"),
@@ -45,14 +74,17 @@ const DEFAULT_ALIASES: &[(&str, &str)] = &[
     ("current_date()", "current_date"),
 ];
 
-/// SQLite has no boolean storage: `TRUE` and `FALSE` are the integers 1 and 0.
-const SQLITE_DEFAULT_ALIASES: &[(&str, &str)] = &[("true", "1"), ("false", "0")];
+/// SQLite and MySQL store booleans as integers: `TRUE` and `FALSE` are 1 and 0.
+const INTEGER_BOOLEAN_DEFAULTS: &[(&str, &str)] = &[("true", "1"), ("false", "0")];
 
 /// Returns the canonical spelling of a column type as `engine` understands it.
 pub fn normalize_type(engine: Engine, raw: &str) -> String {
     let text = squeeze(&lower_unquoted(raw.trim()));
     // Array suffixes (`integer[]`, `text[3]`) do not change the element type's spelling rules.
     let (base, dims) = split_array_suffix(&text);
+    if engine == Engine::MySql {
+        return normalize_mysql_type(base);
+    }
     let (name, args) = split_type_args(base);
     let mut name = lookup(TYPE_ALIASES, &name).unwrap_or(&name).to_string();
     let mut args = args;
@@ -82,6 +114,62 @@ pub fn normalize_type(engine: Engine, raw: &str) -> String {
     out
 }
 
+/// MySQL and MariaDB: display widths dropped, `tinyint(1)` and `bool` are `boolean`, `unsigned` and
+/// `zerofill` kept as suffixes, `enum(...)`/`set(...)` values kept verbatim.
+fn normalize_mysql_type(text: &str) -> String {
+    let mut suffixes = Vec::new();
+    let mut base = text;
+    loop {
+        if let Some(b) = base.strip_suffix(" zerofill") {
+            base = b;
+            suffixes.insert(0, " zerofill");
+        } else if let Some(b) = base.strip_suffix(" unsigned") {
+            base = b;
+            suffixes.insert(0, " unsigned");
+        } else if let Some(b) = base.strip_suffix(" signed") {
+            base = b; // the default, as good as absent
+        } else {
+            break;
+        }
+    }
+    let (name, args) = split_type_args(base);
+    if name == "enum" || name == "set" {
+        return text.to_string();
+    }
+    if name == "tinyint" && args.as_deref() == Some("1") && suffixes.is_empty() {
+        return "boolean".into();
+    }
+    let name = lookup(MYSQL_TYPE_ALIASES, &name)
+        .or_else(|| lookup(TYPE_ALIASES, &name))
+        .unwrap_or(&name)
+        .to_string();
+    let args = match args {
+        Some(_) if MYSQL_DISPLAY_WIDTH_TYPES.contains(&name.as_str()) => None,
+        Some(p) if name == "numeric" && !p.contains(',') => Some(format!("{p},0")),
+        None if name == "numeric" => Some("10,0".to_string()),
+        other => other,
+    };
+    let mut out = match args {
+        Some(a) => format!("{name}({a})"),
+        None => name,
+    };
+    for s in suffixes {
+        out.push_str(s);
+    }
+    out
+}
+
+/// MySQL 8 reports literal defaults unquoted (`csv`), MariaDB quoted (`'csv'`); expression defaults
+/// are flagged `DEFAULT_GENERATED` in MySQL 8's `EXTRA`. Quotes a MySQL 8 literal so both servers
+/// (and what a person writes) compare the same. Numbers stay bare.
+pub fn quote_mysql_literal_default(raw: &str, is_expression: bool) -> String {
+    if is_expression || raw.parse::<f64>().is_ok() || raw.starts_with('\'') {
+        raw.to_string()
+    } else {
+        format!("'{}'", raw.replace('\'', "''"))
+    }
+}
+
 /// Returns the canonical form of a default expression, or `None` when it amounts to "no default"
 /// (`NULL`, or the sequence default behind a serial column).
 pub fn normalize_default(engine: Engine, raw: &str) -> Option<String> {
@@ -100,12 +188,32 @@ pub fn normalize_default(engine: Engine, raw: &str) -> Option<String> {
     let mut expr = lookup(DEFAULT_ALIASES, &expr)
         .map(str::to_string)
         .unwrap_or(expr);
-    if engine == Engine::Sqlite {
-        if let Some(v) = lookup(SQLITE_DEFAULT_ALIASES, &expr) {
+    if matches!(engine, Engine::Sqlite | Engine::MySql) {
+        if let Some(v) = lookup(INTEGER_BOOLEAN_DEFAULTS, &expr) {
             expr = v.to_string();
         }
     }
-    Some(expr)
+    Some(canonical_number(&expr).unwrap_or(expr))
+}
+
+/// `1.50` and `1.5`, `0.00` and `0` are one number: trailing fractional zeros are dropped.
+fn canonical_number(s: &str) -> Option<String> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty()
+        || !digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || digits.matches('.').count() > 1
+    {
+        return None;
+    }
+    if !s.contains('.') {
+        return Some(s.to_string());
+    }
+    let trimmed = s.trim_end_matches('0').trim_end_matches('.');
+    Some(if trimmed.is_empty() || trimmed == "-" {
+        "0".into()
+    } else {
+        trimmed.to_string()
+    })
 }
 
 fn lookup<'a>(table: &'a [(&str, &str)], key: &str) -> Option<&'a str> {
@@ -352,6 +460,41 @@ mod tests {
         (Engine::Sqlite, "bool", "boolean"),
         (Engine::Sqlite, "datetime", "datetime"),
         (Engine::Sqlite, "char", "char"),
+        (Engine::MySql, "int(11)", "int"),
+        (Engine::MySql, "INTEGER", "int"),
+        (Engine::MySql, "int", "int"),
+        (Engine::MySql, "int(10) unsigned", "int unsigned"),
+        (Engine::MySql, "int unsigned", "int unsigned"),
+        (Engine::MySql, "bigint(20)", "bigint"),
+        (Engine::MySql, "int8", "bigint"),
+        (Engine::MySql, "tinyint(1)", "boolean"),
+        (Engine::MySql, "bool", "boolean"),
+        (Engine::MySql, "boolean", "boolean"),
+        (Engine::MySql, "tinyint(4)", "tinyint"),
+        (Engine::MySql, "tinyint(3) unsigned", "tinyint unsigned"),
+        (
+            Engine::MySql,
+            "int(10) unsigned zerofill",
+            "int unsigned zerofill",
+        ),
+        (Engine::MySql, "smallint signed", "smallint"),
+        (Engine::MySql, "datetime(6)", "datetime(6)"),
+        (Engine::MySql, "DATETIME", "datetime"),
+        (Engine::MySql, "decimal(10,2)", "numeric(10,2)"),
+        (Engine::MySql, "decimal(10)", "numeric(10,0)"),
+        (Engine::MySql, "decimal", "numeric(10,0)"),
+        (Engine::MySql, "float", "float"),
+        (Engine::MySql, "double", "double"),
+        (Engine::MySql, "double precision", "double"),
+        (Engine::MySql, "real", "double"),
+        (Engine::MySql, "serial", "bigint unsigned"),
+        (Engine::MySql, "varchar(255)", "varchar(255)"),
+        (Engine::MySql, "character varying(20)", "varchar(20)"),
+        (Engine::MySql, "enum('csv','json')", "enum('csv','json')"),
+        (Engine::MySql, "ENUM('Csv', 'json')", "enum('Csv','json')"),
+        (Engine::MySql, "year(4)", "year"),
+        (Engine::MySql, "json", "json"),
+        (Engine::MySql, "longtext", "longtext"),
     ];
 
     #[test]
@@ -400,7 +543,8 @@ mod tests {
             "'2020-01-01 00:00:00+00'::timestamp with time zone",
             Some("'2020-01-01 00:00:00+00'"),
         ),
-        (Engine::Postgres, "'1.50'::numeric(10,2)", Some("1.50")),
+        (Engine::Postgres, "'1.50'::numeric(10,2)", Some("1.5")),
+        (Engine::Postgres, "0.00", Some("0")),
         (Engine::Postgres, "'{}'::text[]", Some("'{}'")),
         (Engine::Postgres, "true", Some("true")),
         (Engine::Postgres, "NULL::character varying", None),
@@ -429,7 +573,48 @@ mod tests {
         (Engine::Sqlite, "TRUE", Some("1")),
         (Engine::Sqlite, "0", Some("0")),
         (Engine::Sqlite, "NULL", None),
+        (Engine::MySql, "'csv'", Some("'csv'")),
+        (Engine::MySql, "NULL", None),
+        (
+            Engine::MySql,
+            "current_timestamp()",
+            Some("current_timestamp"),
+        ),
+        (
+            Engine::MySql,
+            "CURRENT_TIMESTAMP",
+            Some("current_timestamp"),
+        ),
+        (
+            Engine::MySql,
+            "current_timestamp(6)",
+            Some("current_timestamp(6)"),
+        ),
+        (Engine::MySql, "0.00", Some("0")),
+        (Engine::MySql, "'0'", Some("0")),
+        (Engine::MySql, "true", Some("1")),
     ];
+
+    #[test]
+    fn mysql8_unquoted_literal_defaults_are_quoted_like_mariadb_shows_them() {
+        for (raw, expression, quoted) in [
+            ("csv", false, "'csv'"),
+            ("it's", false, "'it''s'"),
+            ("0", false, "0"),
+            ("1.5", false, "1.5"),
+            ("CURRENT_TIMESTAMP", true, "CURRENT_TIMESTAMP"),
+            ("'csv'", false, "'csv'"),
+        ] {
+            assert_eq!(
+                quote_mysql_literal_default(raw, expression),
+                quoted,
+                "{raw}"
+            );
+            let mariadb =
+                normalize_default(Engine::MySql, &quote_mysql_literal_default(raw, expression));
+            assert_eq!(mariadb, normalize_default(Engine::MySql, quoted), "{raw}");
+        }
+    }
 
     #[test]
     fn default_spellings_normalise_to_one_canonical_form() {

@@ -4,6 +4,7 @@
 //! [`Engine`] and [`Pool`]; the compiler then points at every `match` that needs an arm. Type and
 //! default spellings live in [`crate::normalize`] so all engines' rules can be read side by side.
 
+pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
@@ -22,6 +23,8 @@ pub enum Engine {
     Postgres,
     /// SQLite 3.33 or newer (bundled with the binary), read through `sqlite_schema`.
     Sqlite,
+    /// MySQL 8 or MariaDB 10.2+, read through `information_schema`.
+    MySql,
 }
 
 impl Engine {
@@ -35,9 +38,10 @@ impl Engine {
         match scheme.as_str() {
             "postgres" | "postgresql" => Ok(Engine::Postgres),
             "sqlite" => Ok(Engine::Sqlite),
-            "" => Err("the URL has no scheme (expected postgres:// or sqlite:)".into()),
+            "mysql" | "mariadb" => Ok(Engine::MySql),
+            "" => Err("the URL has no scheme (expected postgres://, mysql:// or sqlite:)".into()),
             other => Err(format!(
-                "unsupported URL scheme `{other}` (supported: postgres, postgresql, sqlite)"
+                "unsupported URL scheme `{other}` (supported: postgres, postgresql, mysql, mariadb, sqlite)"
             )),
         }
     }
@@ -47,31 +51,35 @@ impl Engine {
         match self {
             Engine::Postgres => "postgres",
             Engine::Sqlite => "sqlite",
+            Engine::MySql => "mysql",
         }
     }
 
-    /// The namespaces read when the config names none.
-    pub fn default_schemas(self) -> Vec<String> {
+    /// The namespaces read when the config names none. MySQL reads the URL's database, so a
+    /// MySQL URL without one has none (and is rejected by config validation).
+    pub fn default_schemas(self, url: &str) -> Vec<String> {
         match self {
             Engine::Postgres => vec!["public".into()],
             Engine::Sqlite => vec!["main".into()],
+            Engine::MySql => mysql::url_database(url).into_iter().collect(),
         }
     }
 
     /// The schemas this engine can read at all, or `None` when any name may exist.
     pub fn fixed_schemas(self) -> Option<&'static [&'static str]> {
         match self {
-            Engine::Postgres => None,
+            Engine::Postgres | Engine::MySql => None,
             Engine::Sqlite => Some(&["main"]),
         }
     }
 
     /// The key under which an identifier is compared. PostgreSQL stores identifiers exactly as
-    /// created (unquoted ones already folded to lower case); SQLite compares them case-insensitively.
+    /// created (unquoted ones already folded to lower case); SQLite and MySQL/MariaDB compare column
+    /// names case-insensitively (and table names too on the usual `lower_case_table_names` setups).
     pub fn fold_identifier(self, ident: &str) -> String {
         match self {
             Engine::Postgres => ident.to_string(),
-            Engine::Sqlite => ident.to_lowercase(),
+            Engine::Sqlite | Engine::MySql => ident.to_lowercase(),
         }
     }
 
@@ -80,6 +88,7 @@ impl Engine {
         match self {
             Engine::Postgres => postgres::render_fix(fix),
             Engine::Sqlite => sqlite::render_fix(fix),
+            Engine::MySql => mysql::render_fix(fix),
         }
     }
 }
@@ -111,6 +120,8 @@ pub enum Pool {
     Postgres(sqlx::PgPool),
     /// SQLite pool.
     Sqlite(sqlx::SqlitePool),
+    /// MySQL/MariaDB pool, with the server flavor its connections reported.
+    MySql(mysql::MySqlHandle),
 }
 
 impl Pool {
@@ -123,6 +134,7 @@ impl Pool {
         match engine {
             Engine::Postgres => postgres::connect_lazy(url.expose(), limits).map(Pool::Postgres),
             Engine::Sqlite => sqlite::connect_lazy(url.expose(), limits).map(Pool::Sqlite),
+            Engine::MySql => mysql::connect_lazy(url.expose(), limits).map(Pool::MySql),
         }
     }
 
@@ -131,6 +143,7 @@ impl Pool {
         match self {
             Pool::Postgres(pool) => postgres::introspect(pool, schemas).await,
             Pool::Sqlite(pool) => sqlite::introspect(pool).await,
+            Pool::MySql(handle) => mysql::introspect(handle, schemas).await,
         }
     }
 
@@ -139,6 +152,7 @@ impl Pool {
         match self {
             Pool::Postgres(pool) => pool.close().await,
             Pool::Sqlite(pool) => pool.close().await,
+            Pool::MySql(handle) => handle.pool.close().await,
         }
     }
 }
@@ -202,8 +216,8 @@ pub(crate) fn render_portable(fix: &Fix, quote: fn(&str) -> String) -> String {
             qualified(quote, table),
             quote(column)
         ),
-        Fix::AlterType(table, column, _)
-        | Fix::SetNullable(table, column, _)
+        Fix::AlterType(table, column, ..)
+        | Fix::SetNullable(table, column, ..)
         | Fix::SetDefault(table, column, _) => format!(
             "-- alter {}.{} by hand: this engine has no portable syntax for it",
             qualified(quote, table),

@@ -105,12 +105,12 @@ pub(super) fn render_fix(fix: &Fix) -> String {
         Fix::CreateTable(_) | Fix::DropTable(_) | Fix::AddColumn(..) | Fix::DropColumn(..) => {
             render_portable(fix, quote_double)
         }
-        Fix::AlterType(table, column, ty) => format!(
+        Fix::AlterType(table, column, ty, _) => format!(
             "{REBUILD} {}.{} has type {ty}",
             qualified(table),
             quote_double(column)
         ),
-        Fix::SetNullable(table, column, nullable) => format!(
+        Fix::SetNullable(table, column, nullable, _) => format!(
             "{REBUILD} {}.{} is {}",
             qualified(table),
             quote_double(column),

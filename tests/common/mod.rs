@@ -204,7 +204,7 @@ impl Postgres {
     /// Stops the server now (simulates a database going down). Only for throwaway servers.
     pub fn stop_server(&mut self) {
         if let Some((child, _)) = self.server.as_mut() {
-            stop(child);
+            stop(child, "INT");
         } else {
             panic!("stop_server needs a throwaway server, not SCHEMA_EXPORTER_TEST_POSTGRES_URL");
         }
@@ -292,13 +292,14 @@ fn spawn_server(initdb: &Path, postgres: &Path) -> (u16, Child, tempfile::TempDi
     panic!("PostgreSQL did not start on any of 5 free ports");
 }
 
-fn stop(child: &mut Child) {
+/// Stops a server with `signal` (PostgreSQL's fast shutdown is INT, MariaDB's clean one TERM),
+/// killing it if it has not exited within [`WAIT`].
+fn stop(child: &mut Child, signal: &str) {
     if let Ok(Some(_)) = child.try_wait() {
         return;
     }
-    // SIGINT is PostgreSQL's fast shutdown: it disconnects clients and exits cleanly.
     let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status();
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline {
@@ -314,7 +315,7 @@ fn stop(child: &mut Child) {
 impl Drop for Postgres {
     fn drop(&mut self) {
         match self.server.as_mut() {
-            Some((child, _dir)) => stop(child),
+            Some((child, _dir)) => stop(child, "INT"),
             None => {
                 let (admin, db) = (self.admin_url.clone(), self.database.clone());
                 block(async move {
@@ -327,6 +328,179 @@ impl Drop for Postgres {
             }
         }
     }
+}
+
+fn find_mariadb_bin(name: &str) -> Option<PathBuf> {
+    let from_path = std::env::var("PATH").ok().and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    from_path.or_else(|| Some(Path::new("/usr/sbin").join(name)).filter(|p| p.is_file()))
+}
+
+/// A MariaDB (or MySQL) database for one test: on a throwaway server, or on the external server
+/// named by `SCHEMA_EXPORTER_TEST_MYSQL_URL` (e.g. a developer's MySQL 8).
+pub struct MariaDb {
+    /// URL of the test's own database.
+    pub url: String,
+    admin_url: String,
+    database: String,
+    server: Option<(Child, tempfile::TempDir)>,
+}
+
+impl MariaDb {
+    /// Starts a server (or uses the external one) and creates a fresh database. Returns `None`
+    /// (after saying why) when no server can be had outside CI.
+    pub async fn start() -> Option<MariaDb> {
+        let database = format!(
+            "se_test_{}_{}",
+            std::process::id(),
+            DATABASES.fetch_add(1, Ordering::SeqCst)
+        );
+        let (admin_url, server) = match std::env::var("SCHEMA_EXPORTER_TEST_MYSQL_URL") {
+            Ok(url) => (url, None),
+            Err(_) => {
+                let (Some(install), Some(server)) = (
+                    find_mariadb_bin("mariadb-install-db"),
+                    find_mariadb_bin("mariadbd"),
+                ) else {
+                    missing("MariaDB server binaries (mariadb-install-db, mariadbd) were not found (Debian package `mariadb-server`)");
+                    return None;
+                };
+                let (port, child, dir) = spawn_mariadb(&install, &server);
+                (
+                    format!("mysql://root@127.0.0.1:{port}/mysql"),
+                    Some((child, dir)),
+                )
+            }
+        };
+        let deadline = Instant::now() + WAIT;
+        let admin = loop {
+            match sqlx::MySqlPool::connect(&admin_url).await {
+                Ok(pool) => break pool,
+                Err(e) => assert!(
+                    Instant::now() < deadline,
+                    "MariaDB never accepted connections: {e}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        sqlx::raw_sql(&format!("CREATE DATABASE {database}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        Some(MariaDb {
+            url: replace_database(&admin_url, &database),
+            admin_url,
+            database,
+            server,
+        })
+    }
+
+    /// Runs a batch of statements on the test's database.
+    pub async fn exec(&self, sql: &str) {
+        let pool = sqlx::mysql::MySqlPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.url)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sql)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        pool.close().await;
+    }
+
+    /// Stops the server now (simulates a database going down). Only for throwaway servers.
+    pub fn stop_server(&mut self) {
+        match self.server.as_mut() {
+            Some((child, _)) => stop(child, "TERM"),
+            None => {
+                panic!("stop_server needs a throwaway server, not SCHEMA_EXPORTER_TEST_MYSQL_URL")
+            }
+        }
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        match self.server.as_mut() {
+            Some((child, _dir)) => stop(child, "TERM"),
+            None => {
+                let (admin, db) = (self.admin_url.clone(), self.database.clone());
+                block(async move {
+                    if let Ok(pool) = sqlx::MySqlPool::connect(&admin).await {
+                        let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db}"))
+                            .execute(&pool)
+                            .await;
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn spawn_mariadb(install: &Path, server: &Path) -> (u16, Child, tempfile::TempDir) {
+    let dir = tempfile::Builder::new().prefix("se-my-").tempdir().unwrap();
+    let data = dir.path().join("data");
+    let root = is_root();
+    let mut cmd = Command::new(install);
+    cmd.arg("--no-defaults")
+        .arg(format!("--datadir={}", data.display()))
+        .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+    if root {
+        cmd.arg("--user=root");
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "mariadb-install-db failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _attempt in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new(server);
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", dir.path().join("sock").display()))
+            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+            // Its own temp dir: internal temp tables of parallel servers must not meet in /tmp.
+            .arg(format!("--tmpdir={}", dir.path().display()))
+            .arg(format!("--port={port}"))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--skip-name-resolve",
+                "--skip-log-bin",
+            ])
+            .args([
+                "--innodb-buffer-pool-size=16M",
+                "--innodb-log-file-size=8M",
+                "--innodb-flush-log-at-trx-commit=0",
+            ])
+            .args(["--max-connections=40", "--performance-schema=OFF"]);
+        if root {
+            cmd.arg("--user=root");
+        }
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = wait_for(WAIT, "MariaDB to start", || {
+            if let Ok(Some(_)) = child.try_wait() {
+                return Some(false);
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .map(|_| true)
+        });
+        if ready {
+            return (port, child, dir);
+        }
+    }
+    panic!("MariaDB did not start on any of 5 free ports");
 }
 
 /// The exporter binary running as a daemon on a free port, killed on drop.
