@@ -262,6 +262,13 @@ fn validate_database(
             problems.push("schemas: must list at least one non-empty name".into());
             None
         }
+        (Some(_), Some(Engine::MySql)) => {
+            problems.push(
+                "schemas: MySQL/MariaDB compare the database named in the URL; leave schemas out"
+                    .into(),
+            );
+            None
+        }
         (Some(s), Some(e)) => match e.fixed_schemas() {
             Some(fixed) if !s.iter().all(|x| fixed.contains(&x.as_str())) => {
                 problems.push(format!(
@@ -478,7 +485,7 @@ mod tests {
         let path = write(
             dir.path(),
             "c.yaml",
-            "databases:\n  - name: app\n    url: postgres://u:topsecret@db/app\n    interval: 10s\n    timeout: 10s\n    expected: {file: e.yaml}\n  - name: app\n    url: oracle://x\n    expected: {file: e.yaml}\n  - name: \"bad name\"\n    url: sqlite:x.db\n    password_file: missing\n    schemas: [other]\n    interval: soon\n  - name: lite\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n  - name: lite\n    url: sqlite:y.db\n    expected: {file: e.yaml}\n",
+            "databases:\n  - name: app\n    url: postgres://u:topsecret@db/app\n    interval: 10s\n    timeout: 10s\n    expected: {file: e.yaml}\n  - name: app\n    url: oracle://x\n    expected: {file: e.yaml}\n  - name: \"bad name\"\n    url: sqlite:x.db\n    password_file: missing\n    schemas: [other]\n    interval: soon\n  - name: lite\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n  - name: lite\n    url: sqlite:y.db\n    expected: {file: e.yaml}\n  - name: my\n    url: mysql://u@db/app\n    schemas: [other]\n    expected: {file: e.yaml}\n  - name: my2\n    url: mariadb://u@db\n    expected: {file: e.yaml}\n",
         );
         let err = load(&path).unwrap_err();
         let text = err.to_string();
@@ -491,6 +498,8 @@ mod tests {
             "databases[2] (name \"bad name\"): interval: \"soon\" is not a duration",
             "databases[2] (name \"bad name\"): expected: required",
             "databases[4] (name \"lite\"): name: \"lite\" is used by another database",
+            "databases[5] (name \"my\"): schemas: MySQL/MariaDB compare the database named in the URL",
+            "databases[6] (name \"my2\"): url: a mysql:// URL must name the database",
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
