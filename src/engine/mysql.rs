@@ -5,7 +5,7 @@
 //! which server it talks to once, when it connects, and the catalog query and its reading follow.
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::{Connection, Executor, Row};
+use sqlx::{Executor, Row};
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
@@ -133,7 +133,6 @@ pub(super) async fn introspect(
         q = q.bind(s);
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    conn.ping().await.ok();
     let mut schema = Schema::default();
     let mut current: Option<Table> = None;
     for row in rows {
