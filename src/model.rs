@@ -127,6 +127,18 @@ impl Schema {
         true
     }
 
+    /// Adds one row of a catalog query: the table, created on first sight, and (unless the table has
+    /// no columns) one of its columns, in catalog order.
+    pub fn add_catalog_row(&mut self, engine: Engine, table: TableName, column: Option<Column>) {
+        let entry = self
+            .tables
+            .entry(Self::key(engine, &table))
+            .or_insert_with(|| Table::new(table));
+        if let Some(c) = column {
+            entry.add_column(engine, c);
+        }
+    }
+
     /// Finds a table by name, folding as `engine` does.
     pub fn get(&self, engine: Engine, name: &TableName) -> Option<&Table> {
         self.tables.get(&Self::key(engine, name))

@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::{column_definition, render_portable, Engine, SessionLimits};
 use crate::diff::Fix;
-use crate::model::{Column, Schema, Table, TableName};
+use crate::model::{Column, Schema, TableName};
 use crate::normalize::quote_mysql_literal_default;
 
 /// Which server is behind a pool, learnt at connect time.
@@ -134,18 +134,11 @@ pub(super) async fn introspect(
     }
     let rows = q.fetch_all(&mut *conn).await?;
     let mut schema = Schema::default();
-    let mut current: Option<Table> = None;
     for row in rows {
         let name = TableName::new(
             row.try_get::<String, _>("schema_name")?,
             row.try_get::<String, _>("table_name")?,
         );
-        if current.as_ref().map(|t| &t.name) != Some(&name) {
-            if let Some(done) = current.take() {
-                schema.add_table(Engine::MySql, done);
-            }
-            current = Some(Table::new(name));
-        }
         let column: String = row.try_get("column_name")?;
         let mut data_type: String = row.try_get("column_type")?;
         let nullable = row.try_get::<String, _>("is_nullable")? == "YES";
@@ -177,12 +170,7 @@ pub(super) async fn introspect(
             Some(nullable),
             Some(default.as_deref()),
         );
-        if let Some(t) = current.as_mut() {
-            t.add_column(Engine::MySql, c);
-        }
-    }
-    if let Some(done) = current.take() {
-        schema.add_table(Engine::MySql, done);
+        schema.add_catalog_row(Engine::MySql, name, Some(c));
     }
     Ok(schema)
 }

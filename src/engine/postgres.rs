@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use super::{quote_double, render_portable, Engine, SessionLimits};
 use crate::diff::Fix;
-use crate::model::{Column, Schema, Table, TableName};
+use crate::model::{Column, Schema, TableName};
 
 /// Every table-like relation (tables, partitioned tables, views, materialized views, foreign tables)
 /// and its live columns in the given namespaces, in one round trip. Partitions are left out: they are
@@ -58,20 +58,15 @@ pub(super) async fn introspect(pool: &PgPool, schemas: &[String]) -> Result<Sche
         .fetch_all(pool)
         .await?;
     let mut schema = Schema::default();
-    let mut current: Option<Table> = None;
     for row in rows {
         let name = TableName::new(
             row.try_get::<String, _>("schema_name")?,
             row.try_get::<String, _>("table_name")?,
         );
-        if current.as_ref().map(|t| &t.name) != Some(&name) {
-            if let Some(done) = current.take() {
-                schema.add_table(Engine::Postgres, done);
-            }
-            current = Some(Table::new(name));
-        }
+        // NULL for a relation without columns (e.g. `CREATE TABLE t ()`).
         let Some(column) = row.try_get::<Option<String>, _>("column_name")? else {
-            continue; // a relation without columns (e.g. `CREATE TABLE t ()`)
+            schema.add_catalog_row(Engine::Postgres, name, None);
+            continue;
         };
         let data_type: String = row.try_get("data_type")?;
         let not_null: bool = row.try_get("not_null")?;
@@ -89,12 +84,7 @@ pub(super) async fn introspect(pool: &PgPool, schemas: &[String]) -> Result<Sche
             Some(!not_null),
             Some(default.as_deref()),
         );
-        if let Some(table) = current.as_mut() {
-            table.add_column(Engine::Postgres, column);
-        }
-    }
-    if let Some(done) = current.take() {
-        schema.add_table(Engine::Postgres, done);
+        schema.add_catalog_row(Engine::Postgres, name, Some(column));
     }
     Ok(schema)
 }

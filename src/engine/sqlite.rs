@@ -6,7 +6,8 @@ use std::str::FromStr;
 
 use super::{quote_double, render_portable, Engine, SessionLimits};
 use crate::diff::Fix;
-use crate::model::{Column, Schema, Table, TableName};
+use crate::model::{Column, Schema, TableName};
+use std::collections::HashMap;
 
 /// Every table and view with its columns in one statement. SQLite's own tables (`sqlite_%`) are
 /// never drift. `hidden = 1` marks virtual-table plumbing; generated columns (2, 3) are real columns.
@@ -44,51 +45,46 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<SqlitePoo
 pub(super) async fn introspect(pool: &SqlitePool) -> Result<Schema, sqlx::Error> {
     let rows = sqlx::query(CATALOG_QUERY).fetch_all(pool).await?;
     let mut schema = Schema::default();
-    let mut current: Option<(Table, Vec<(String, bool)>)> = None;
+    // Per table: its primary-key columns and whether each is declared exactly INTEGER.
+    let mut primary_keys: HashMap<String, Vec<(String, bool)>> = HashMap::new();
     for row in rows {
         let table: String = row.try_get("table_name")?;
-        if current.as_ref().map(|(t, _)| t.name.name.as_str()) != Some(table.as_str()) {
-            if let Some(done) = current.take() {
-                schema.add_table(Engine::Sqlite, finish(done));
-            }
-            current = Some((Table::new(TableName::new(SCHEMA, table)), Vec::new()));
-        }
         let name: String = row.try_get("column_name")?;
         let data_type: String = row.try_get("data_type")?;
         let not_null: bool = row.try_get("not_null")?;
         let default: Option<String> = row.try_get("column_default")?;
         let pk: i64 = row.try_get("pk")?;
-        if let Some((t, pks)) = current.as_mut() {
-            if pk > 0 {
-                pks.push((name.clone(), data_type.eq_ignore_ascii_case("integer")));
-            }
-            t.add_column(
-                Engine::Sqlite,
-                Column::new(
-                    Engine::Sqlite,
-                    name,
-                    Some(&data_type),
-                    Some(!not_null),
-                    Some(default.as_deref()),
-                ),
-            );
+        if pk > 0 {
+            let integer = data_type.eq_ignore_ascii_case("integer");
+            primary_keys
+                .entry(table.clone())
+                .or_default()
+                .push((name.clone(), integer));
         }
+        let column = Column::new(
+            Engine::Sqlite,
+            name,
+            Some(&data_type),
+            Some(!not_null),
+            Some(default.as_deref()),
+        );
+        schema.add_catalog_row(Engine::Sqlite, TableName::new(SCHEMA, table), Some(column));
     }
-    if let Some(done) = current.take() {
-        schema.add_table(Engine::Sqlite, finish(done));
+    // A lone `INTEGER PRIMARY KEY` column is the rowid and can never hold NULL, though SQLite's
+    // catalog reports it as nullable unless NOT NULL was also written.
+    for (table, pks) in primary_keys {
+        if let [(column, true)] = pks.as_slice() {
+            let key = Schema::key(Engine::Sqlite, &TableName::new(SCHEMA, table));
+            if let Some(c) = schema
+                .tables
+                .get_mut(&key)
+                .and_then(|t| t.columns.get_mut(&Engine::Sqlite.fold_identifier(column)))
+            {
+                c.nullable = Some(false);
+            }
+        }
     }
     Ok(schema)
-}
-
-/// A lone `INTEGER PRIMARY KEY` column is the rowid and can never hold NULL, though SQLite's
-/// catalog reports it as nullable unless NOT NULL was also written.
-fn finish((mut table, pks): (Table, Vec<(String, bool)>)) -> Table {
-    if let [(name, true)] = pks.as_slice() {
-        if let Some(c) = table.columns.get_mut(&Engine::Sqlite.fold_identifier(name)) {
-            c.nullable = Some(false);
-        }
-    }
-    table
 }
 
 fn qualified(name: &TableName) -> String {
