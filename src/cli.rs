@@ -90,7 +90,7 @@ pub struct CheckArgs {
 /// Flags of `snapshot`.
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
-    /// Database to read, e.g. postgres://user@host/db or sqlite:app.db (env: SCHEMA_EXPORTER_DATABASE_URL).
+    /// Database to read: postgres://user@host/db, mysql://user@host/db or sqlite:app.db (env: SCHEMA_EXPORTER_DATABASE_URL).
     #[arg(
         long = "database-url",
         value_name = "URL",
