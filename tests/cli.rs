@@ -390,3 +390,51 @@ fn the_reference_config_and_its_expectation_are_valid() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_broken_expectation_mid_run_fails_the_check_but_keeps_the_last_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = block_on(schema_exporter::demo::prepare(dir.path())).unwrap();
+    let cfg = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("interval: 15s", "interval: 1s")
+        .replace("timeout: 5s", "timeout: 500ms");
+    std::fs::write(&config, cfg).unwrap();
+    let daemon = Daemon::start(&["--config.file", config.to_str().unwrap()]);
+    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let changed = r#"schema_expected_last_change_timestamp_seconds{database="demo"}"#;
+    let first_change = daemon.sample(changed).unwrap();
+
+    let expected = dir.path().join("expected.yaml");
+    std::fs::write(
+        &expected,
+        "tables:\n  export_logs:\n    columns:\n      id: {type: integer, nulable: false}\n",
+    )
+    .unwrap();
+    daemon.wait_sample(r#"schema_check_success{database="demo"}"#, 0.0);
+    assert_eq!(
+        daemon.sample(DEMO_MISSING),
+        Some(1.0),
+        "the last known drift must stay"
+    );
+    let drift: serde_json::Value = serde_json::from_str(&daemon.get("/drift").1).unwrap();
+    let error = drift["databases"][0]["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("expected.yaml:4:") && error.contains("nulable"),
+        "{error}"
+    );
+    assert_eq!(drift["databases"][0]["drift"][0]["column"], "file_size");
+
+    std::fs::write(
+        &expected,
+        schema_exporter::demo::EXPECTED
+            .replace("      file_size: {type: bigint, nullable: true}\n", ""),
+    )
+    .unwrap();
+    daemon.wait_sample(r#"schema_check_success{database="demo"}"#, 1.0);
+    daemon.wait_sample(DEMO_MISSING, 0.0);
+    assert_eq!(
+        daemon.sample(r#"schema_in_sync{database="demo"}"#),
+        Some(1.0)
+    );
+}
