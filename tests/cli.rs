@@ -437,4 +437,8 @@ fn a_broken_expectation_mid_run_fails_the_check_but_keeps_the_last_drift() {
         daemon.sample(r#"schema_in_sync{database="demo"}"#),
         Some(1.0)
     );
+    assert!(
+        daemon.sample(changed).unwrap() > first_change,
+        "a content change must move the timestamp"
+    );
 }
