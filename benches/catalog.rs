@@ -100,7 +100,7 @@ async fn main() {
             "exactly the removed column reads as unexpected"
         );
         checks.push(outcome.duration);
-        snapshot.record(&db.name, &outcome);
+        snapshot.record(&db.name, outcome);
     }
     pool.close().await;
     println!(

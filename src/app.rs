@@ -163,7 +163,7 @@ pub async fn check(args: &CheckArgs) -> ExitCode {
     }
     while let Some(joined) = checks.join_next().await {
         if let Ok((name, outcome)) = joined {
-            snapshot.record(&name, &outcome);
+            snapshot.record(&name, outcome);
         }
     }
     let state = snapshot.read();

@@ -76,7 +76,7 @@ async fn poll(
             Err(e) => CheckOutcome::failed(CheckError::Options(e.clone())),
         };
         log_outcome(&db, &snapshot, &outcome);
-        snapshot.record(&db.name, &outcome);
+        snapshot.record(&db.name, outcome);
     }
     if let Ok(pool) = pool {
         pool.close().await;

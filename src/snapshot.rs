@@ -105,17 +105,18 @@ impl Snapshot {
         state.detail_series_limit = config.detail_series_limit;
     }
 
-    /// Records a check outcome for `name` (ignored if the database was removed meanwhile).
-    pub fn record(&self, name: &str, outcome: &CheckOutcome) {
+    /// Records a check outcome for `name` (ignored if the database was removed meanwhile). Takes the
+    /// outcome by value: the report moves into the state instead of being copied at every check.
+    pub fn record(&self, name: &str, outcome: CheckOutcome) {
         let mut state = self.write();
         let Some(db) = state.databases.get_mut(name) else {
             return;
         };
         db.checks_total += 1;
-        let error = match &outcome.result {
+        let error = match outcome.result {
             Ok(checked) => {
                 db.last_success = Some(outcome.started);
-                db.report = Some(checked.report.clone());
+                db.report = Some(checked.report);
                 if db.expected_fingerprint != Some(checked.expected_fingerprint) {
                     // First sight: the file's own modification time is the best estimate of when
                     // the expectation changed (usually the deploy); afterwards we saw it change.
