@@ -54,22 +54,14 @@ pub fn render(snapshot: &Snapshot) -> String {
             .with_label_values(&[d])
             .set(report.expected_tables.len() as i64);
 
-        let mut per_table: HashMap<(&str, &str), [i64; 5]> = HashMap::new();
-        let mut per_schema: HashMap<&str, [i64; 2]> = HashMap::new();
+        // Items per (schema, table, kind); table-level kinds count under their schema only.
+        let mut counts: HashMap<(&str, &str, DriftKind), i64> = HashMap::new();
         for item in &report.items {
-            let slot = match item.kind {
-                DriftKind::MissingTable | DriftKind::UnexpectedTable => {
-                    let i = usize::from(item.kind == DriftKind::UnexpectedTable);
-                    per_schema.entry(item.schema.as_str()).or_default()[i] += 1;
-                    continue;
-                }
-                DriftKind::MissingColumn => 0,
-                DriftKind::UnexpectedColumn => 1,
-                DriftKind::TypeMismatch => 2,
-                DriftKind::NullableMismatch => 3,
-                DriftKind::DefaultMismatch => 4,
+            let table = match item.kind {
+                DriftKind::MissingTable | DriftKind::UnexpectedTable => "",
+                _ => item.table.as_str(),
             };
-            per_table.entry((&item.schema, &item.table)).or_default()[slot] += 1;
+            *counts.entry((&item.schema, table, item.kind)).or_default() += 1;
             if let (Some(column), Some(drift)) = (&item.column, item.kind.column_label()) {
                 if detail_budget == 0 {
                     dropped += 1;
@@ -81,34 +73,42 @@ pub fn render(snapshot: &Snapshot) -> String {
                 }
             }
         }
+        let count = |schema: &str, table: &str, kind| {
+            counts.get(&(schema, table, kind)).copied().unwrap_or(0)
+        };
         for schema in &report.schemas {
-            let counts = per_schema.get(schema.as_str()).copied().unwrap_or_default();
-            m.missing_tables
-                .with_label_values(&[d, schema])
-                .set(counts[0]);
+            m.missing_tables.with_label_values(&[d, schema]).set(count(
+                schema,
+                "",
+                DriftKind::MissingTable,
+            ));
             m.unexpected_tables
                 .with_label_values(&[d, schema])
-                .set(counts[1]);
+                .set(count(schema, "", DriftKind::UnexpectedTable));
         }
         for table in &report.expected_tables {
-            let labels = [d, table.name.schema.as_str(), table.name.name.as_str()];
-            let counts = per_table
-                .get(&(table.name.schema.as_str(), table.name.name.as_str()))
-                .copied()
-                .unwrap_or_default();
+            let (schema, name) = (table.name.schema.as_str(), table.name.name.as_str());
+            let labels = [d, schema, name];
             let missing = if table.missing {
                 table.columns as i64
             } else {
-                counts[0]
+                count(schema, name, DriftKind::MissingColumn)
             };
             m.missing_columns.with_label_values(&labels).set(missing);
-            m.unexpected_columns
-                .with_label_values(&labels)
-                .set(counts[1]);
-            for (i, attribute) in ["type", "nullable", "default"].into_iter().enumerate() {
+            m.unexpected_columns.with_label_values(&labels).set(count(
+                schema,
+                name,
+                DriftKind::UnexpectedColumn,
+            ));
+            for kind in [
+                DriftKind::TypeMismatch,
+                DriftKind::NullableMismatch,
+                DriftKind::DefaultMismatch,
+            ] {
+                let attribute = kind.attribute().expect("mismatch kinds have an attribute");
                 m.mismatched_columns
-                    .with_label_values(&[labels[0], labels[1], labels[2], attribute])
-                    .set(counts[2 + i]);
+                    .with_label_values(&[d, schema, name, attribute])
+                    .set(count(schema, name, kind));
             }
         }
     }

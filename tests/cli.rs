@@ -234,7 +234,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 #[test]
-fn detail_series_are_capped_and_the_cut_is_counted() {
+fn every_gauge_counts_its_own_kind_and_detail_series_are_capped() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
     block_on(async {
@@ -242,24 +242,55 @@ fn detail_series_are_capped_and_the_cut_is_counted() {
         let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", db.display()))
             .await
             .unwrap();
-        c.execute("CREATE TABLE t (id integer)").await.unwrap();
+        c.execute("CREATE TABLE t (id integer, extra text); CREATE TABLE stray (id integer);")
+            .await
+            .unwrap();
     });
-    write(dir.path(), "e.yaml", "tables:\n  t:\n    columns:\n      id: integer\n      a: text\n      b: text\n      c: text\n");
+    write(
+        dir.path(),
+        "e.yaml",
+        "tables:\n  t:\n    columns:\n      id: {type: bigint, nullable: false, default: 0}\n      a: text\n      b: text\n      c: text\n  gone:\n    columns:\n      x: text\n      y: text\n",
+    );
     let cfg = write(dir.path(), "c.yaml", "detail_series_limit: 1\ndatabases:\n  - name: capped\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n");
     let daemon = Daemon::start(&["--config.file", &cfg]);
-    daemon.wait_sample(
-        r#"schema_missing_columns{database="capped",schema="main",table="t"}"#,
-        3.0,
-    );
+    let t = |metric: &str| format!(r#"{metric}{{database="capped",schema="main",table="t"}}"#);
+    daemon.wait_sample(&t("schema_missing_columns"), 3.0);
     let m = daemon.get("/metrics").1;
-    assert_eq!(
-        m.lines()
-            .filter(|l| l.starts_with("schema_column_drift{"))
-            .count(),
-        1,
-        "{m}"
-    );
-    assert_eq!(sample(&m, "schema_detail_series_dropped"), Some(2.0));
+    let expect = [
+        (t("schema_unexpected_columns"), 1.0),
+        (
+            r#"schema_missing_columns{database="capped",schema="main",table="gone"}"#.to_string(),
+            2.0,
+        ),
+        (
+            r#"schema_missing_tables{database="capped",schema="main"}"#.to_string(),
+            1.0,
+        ),
+        (
+            r#"schema_unexpected_tables{database="capped",schema="main"}"#.to_string(),
+            1.0,
+        ),
+        (
+            r#"schema_expected_tables{database="capped"}"#.to_string(),
+            2.0,
+        ),
+    ];
+    for (series, value) in expect {
+        assert_eq!(sample(&m, &series), Some(value), "{series}\n{m}");
+    }
+    for attribute in ["type", "nullable", "default"] {
+        let series = format!(
+            r#"schema_mismatched_columns{{attribute="{attribute}",database="capped",schema="main",table="t"}}"#
+        );
+        assert_eq!(sample(&m, &series), Some(1.0), "{series}");
+    }
+    // 7 drifted columns on t (3 missing, 1 unexpected, 3 mismatches); the cap keeps one series.
+    let detail = m
+        .lines()
+        .filter(|l| l.starts_with("schema_column_drift{"))
+        .count();
+    assert_eq!(detail, 1, "{m}");
+    assert_eq!(sample(&m, "schema_detail_series_dropped"), Some(6.0));
 }
 
 #[test]
