@@ -189,8 +189,9 @@ pub(crate) fn qualified(quote: fn(&str) -> String, name: &crate::model::TableNam
     format!("{}.{}", quote(&name.schema), quote(&name.name))
 }
 
-/// Renders the fixes whose syntax every supported engine shares (create/drop a table, add/drop a
-/// column). Column alterations differ per engine and are rendered by each engine's file.
+/// Renders the fixes in their SQL-standard form: create/drop a table, add/drop a column, and
+/// `ALTER COLUMN ... SET|DROP DEFAULT`. Engines call it for what their dialect shares and render the
+/// rest (type and nullability changes, or whatever they cannot do in place) themselves.
 pub(crate) fn render_portable(fix: &Fix, quote: fn(&str) -> String) -> String {
     match *fix {
         Fix::CreateTable(table) => {
@@ -216,9 +217,17 @@ pub(crate) fn render_portable(fix: &Fix, quote: fn(&str) -> String) -> String {
             qualified(quote, table),
             quote(column)
         ),
-        Fix::AlterType(table, column, ..)
-        | Fix::SetNullable(table, column, ..)
-        | Fix::SetDefault(table, column, _) => format!(
+        Fix::SetDefault(table, column, Some(d)) => format!(
+            "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d};",
+            qualified(quote, table),
+            quote(column)
+        ),
+        Fix::SetDefault(table, column, None) => format!(
+            "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT;",
+            qualified(quote, table),
+            quote(column)
+        ),
+        Fix::AlterType(table, column, ..) | Fix::SetNullable(table, column, ..) => format!(
             "-- alter {}.{} by hand: this engine has no portable syntax for it",
             qualified(quote, table),
             quote(column)

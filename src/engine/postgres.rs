@@ -95,9 +95,11 @@ fn qualified(name: &TableName) -> String {
 
 pub(super) fn render_fix(fix: &Fix) -> String {
     match *fix {
-        Fix::CreateTable(_) | Fix::DropTable(_) | Fix::AddColumn(..) | Fix::DropColumn(..) => {
-            render_portable(fix, quote_double)
-        }
+        Fix::CreateTable(_)
+        | Fix::DropTable(_)
+        | Fix::AddColumn(..)
+        | Fix::DropColumn(..)
+        | Fix::SetDefault(..) => render_portable(fix, quote_double),
         Fix::AlterType(table, column, ty, _) => format!(
             "ALTER TABLE {} ALTER COLUMN {} TYPE {ty};",
             qualified(table),
@@ -109,17 +111,5 @@ pub(super) fn render_fix(fix: &Fix) -> String {
             quote_double(column),
             if nullable { "DROP" } else { "SET" }
         ),
-        Fix::SetDefault(table, column, default) => match default {
-            Some(d) => format!(
-                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d};",
-                qualified(table),
-                quote_double(column)
-            ),
-            None => format!(
-                "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT;",
-                qualified(table),
-                quote_double(column)
-            ),
-        },
     }
 }
