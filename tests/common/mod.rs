@@ -665,3 +665,39 @@ pub fn found(report: &schema_exporter::diff::DriftReport) -> Vec<Found> {
 pub fn item(kind: schema_exporter::diff::DriftKind, table: &str, column: Option<&str>) -> Found {
     (kind, table.to_string(), column.map(str::to_string))
 }
+
+/// A live schema that drifts in every way at once; valid DDL on every engine.
+pub const EVERY_KIND_LIVE: &str = "CREATE TABLE t (a bigint NULL DEFAULT 1, b text NOT NULL, extra text, c varchar(10) DEFAULT 'x');
+CREATE TABLE surprise (id int);";
+
+/// The expectation [`EVERY_KIND_LIVE`] drifts from: `a` differs in type, nullability and default,
+/// `b` in nullability, `c` in default; `gone` and `wanted` are missing, `extra` and `surprise`
+/// unexpected. Types are spelled so that every engine can run the suggested fixes.
+pub const EVERY_KIND_EXPECTED: &str = "tables:
+  t:
+    columns:
+      a: {type: integer, nullable: false, default: 0}
+      b: {type: text, nullable: true}
+      c: {type: varchar(10), default: null}
+      gone: {type: varchar(20), nullable: false, default: \"'g'\"}
+  wanted:
+    columns:
+      id: {type: bigint, nullable: false}
+      label: {type: varchar(20), default: \"'none'\"}
+";
+
+/// What checking [`EVERY_KIND_LIVE`] against [`EVERY_KIND_EXPECTED`] must find, sorted.
+pub fn every_kind_found() -> Vec<Found> {
+    use schema_exporter::diff::DriftKind as K;
+    vec![
+        item(K::MissingTable, "wanted", None),
+        item(K::UnexpectedTable, "surprise", None),
+        item(K::MissingColumn, "t", Some("gone")),
+        item(K::UnexpectedColumn, "t", Some("extra")),
+        item(K::TypeMismatch, "t", Some("a")),
+        item(K::NullableMismatch, "t", Some("a")),
+        item(K::NullableMismatch, "t", Some("b")),
+        item(K::DefaultMismatch, "t", Some("a")),
+        item(K::DefaultMismatch, "t", Some("c")),
+    ]
+}
