@@ -190,8 +190,8 @@ pub(crate) fn qualified(quote: fn(&str) -> String, name: &crate::model::TableNam
 }
 
 /// Renders the fixes in their SQL-standard form: create/drop a table, add/drop a column, and
-/// `ALTER COLUMN ... SET|DROP DEFAULT`. Engines call it for what their dialect shares and render the
-/// rest (type and nullability changes, or whatever they cannot do in place) themselves.
+/// `ALTER COLUMN ... SET|DROP DEFAULT`. Each engine renders what its dialect does differently (type
+/// and nullability changes, or whatever it cannot do in place) and passes every other fix here.
 pub(crate) fn render_portable(fix: &Fix, quote: fn(&str) -> String) -> String {
     match *fix {
         Fix::CreateTable(table) => {

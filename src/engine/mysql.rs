@@ -186,16 +186,12 @@ fn qualified(name: &TableName) -> String {
 
 pub(super) fn render_fix(fix: &Fix) -> String {
     match *fix {
-        Fix::CreateTable(_)
-        | Fix::DropTable(_)
-        | Fix::AddColumn(..)
-        | Fix::DropColumn(..)
-        | Fix::SetDefault(..) => render_portable(fix, quote_backtick),
         // MODIFY restates the whole column, so it carries every attribute the column should keep.
         Fix::AlterType(table, _, _, target) | Fix::SetNullable(table, _, _, target) => format!(
             "ALTER TABLE {} MODIFY COLUMN {};",
             qualified(table),
             column_definition(quote_backtick, target)
         ),
+        _ => render_portable(fix, quote_backtick),
     }
 }

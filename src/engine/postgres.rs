@@ -95,11 +95,6 @@ fn qualified(name: &TableName) -> String {
 
 pub(super) fn render_fix(fix: &Fix) -> String {
     match *fix {
-        Fix::CreateTable(_)
-        | Fix::DropTable(_)
-        | Fix::AddColumn(..)
-        | Fix::DropColumn(..)
-        | Fix::SetDefault(..) => render_portable(fix, quote_double),
         Fix::AlterType(table, column, ty, _) => format!(
             "ALTER TABLE {} ALTER COLUMN {} TYPE {ty};",
             qualified(table),
@@ -111,5 +106,6 @@ pub(super) fn render_fix(fix: &Fix) -> String {
             quote_double(column),
             if nullable { "DROP" } else { "SET" }
         ),
+        _ => render_portable(fix, quote_double),
     }
 }

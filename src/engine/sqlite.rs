@@ -98,9 +98,6 @@ const REBUILD: &str = "-- SQLite cannot alter a column in place: rebuild the tab
 
 pub(super) fn render_fix(fix: &Fix) -> String {
     match *fix {
-        Fix::CreateTable(_) | Fix::DropTable(_) | Fix::AddColumn(..) | Fix::DropColumn(..) => {
-            render_portable(fix, quote_double)
-        }
         Fix::AlterType(table, column, ty, _) => format!(
             "{REBUILD} {}.{} has type {ty}",
             qualified(table),
@@ -118,5 +115,6 @@ pub(super) fn render_fix(fix: &Fix) -> String {
             quote_double(column),
             default.map_or("no default".to_string(), |d| format!("DEFAULT {d}"))
         ),
+        _ => render_portable(fix, quote_double),
     }
 }
