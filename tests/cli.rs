@@ -346,6 +346,16 @@ fn validate_lists_every_problem_with_file_key_and_line() {
     );
     let (code, stdout, stderr) = run(&["validate", "--config.file", &ok]);
     assert_eq!(code, 0, "{stdout}{stderr}");
+    // SCHEMA_EXPORTER__KEY overrides a top-level key of the file, and is validated like it.
+    let (code, _, stderr) = common::run_with_env(
+        &["validate", "--config.file", &ok],
+        &[("SCHEMA_EXPORTER__MAX_CONCURRENT_CHECKS", "0")],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("max_concurrent_checks: must be at least 1"),
+        "{stderr}"
+    );
 
     let bad_expected = write(dir.path(), "c1.yaml", "databases:\n  - name: a\n    url: sqlite:a.db\n    expected: {file: bad.yaml}\n  - name: b\n    url: sqlite:a.db\n    expected: {file: nowhere.yaml}\n");
     let (code, _, stderr) = run(&["validate", "--config.file", &bad_expected]);

@@ -225,7 +225,14 @@ async fn daemon_exports_the_mariadb_incident_per_table() {
     };
     let dir = tempfile::tempdir().unwrap();
     db.exec(SEED_SQL).await;
-    let cfg = config_for(dir.path(), &db, SEED_EXPECTED);
+    // The daemon is given the mariadb:// spelling of the URL; the check must work the same.
+    let mariadb_url = db.url.replacen("mysql://", "mariadb://", 1);
+    write(dir.path(), "expected.yaml", SEED_EXPECTED);
+    let cfg = write(
+        dir.path(),
+        "config.yaml",
+        &format!("interval: 5s\ntimeout: 2s\ndatabases:\n  - name: app\n    url: {mariadb_url}\n    expected: {{file: expected.yaml}}\n"),
+    );
     let daemon = common::Daemon::start(&["--config.file", &cfg]);
     let schema = db.url.rsplit('/').next().unwrap().to_string();
     let series = |table: &str| {

@@ -166,6 +166,13 @@ async fn snapshot_of_a_rich_schema_checks_back_with_zero_drift() {
         by_url.contains("kitchen_sink:") && !by_url.contains("billing"),
         "{by_url}"
     );
+    // --schema picks the namespaces; the first one is written unqualified.
+    let (code, billing, err) = run(&["snapshot", "--database-url", &pg.url, "--schema", "billing"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        billing.contains("\n  invoices:\n") && !billing.contains("kitchen_sink"),
+        "{billing}"
+    );
 }
 
 /// `information_schema` hides columns a role cannot access and would report them missing;

@@ -615,7 +615,16 @@ pub fn request(method: &str, url: &str) -> (u16, String) {
 
 /// Runs the binary to completion: (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
+    run_with_env(args, &[])
+}
+
+/// Runs the binary to completion with extra environment variables: (exit code, stdout, stderr).
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
