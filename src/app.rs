@@ -188,7 +188,7 @@ pub async fn check(args: &CheckArgs) -> ExitCode {
 async fn check_once(db: &DatabaseConfig) -> CheckOutcome {
     match pool_for(db) {
         Ok(pool) => {
-            let outcome = run_check(db, &pool).await;
+            let outcome = run_check(db, &pool, &mut expected::ExpectedCache::default()).await;
             pool.close().await;
             outcome
         }
@@ -297,7 +297,15 @@ pub async fn validate(config_file: &Path) -> ExitCode {
     };
     let mut problems = Vec::new();
     for db in &config.databases {
-        if let Err(e) = db.expected.load(db.engine, &db.schemas).await {
+        if let Err(e) = db
+            .expected
+            .load(
+                db.engine,
+                &db.schemas,
+                &mut expected::ExpectedCache::default(),
+            )
+            .await
+        {
             problems.push(format!("database {:?}: {e}", db.name));
         }
     }

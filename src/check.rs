@@ -7,7 +7,7 @@ use thiserror::Error;
 use crate::config::DatabaseConfig;
 use crate::diff::{diff, DriftReport};
 use crate::engine::{Pool, SessionLimits};
-use crate::expected::ExpectedError;
+use crate::expected::{ExpectedCache, ExpectedError};
 
 /// Why a check did not complete. Messages never contain the password (driver errors are scrubbed).
 #[derive(Debug, Error)]
@@ -70,10 +70,14 @@ pub fn pool_for(db: &DatabaseConfig) -> Result<Pool, String> {
 }
 
 /// Runs one check bounded by the database's timeout.
-pub async fn run_check(db: &DatabaseConfig, pool: &Pool) -> CheckOutcome {
+pub async fn run_check(
+    db: &DatabaseConfig,
+    pool: &Pool,
+    cache: &mut ExpectedCache,
+) -> CheckOutcome {
     let started = SystemTime::now();
     let clock = Instant::now();
-    let result = match tokio::time::timeout(db.timeout, check(db, pool)).await {
+    let result = match tokio::time::timeout(db.timeout, check(db, pool, cache)).await {
         Ok(r) => r,
         Err(_) => Err(CheckError::Timeout(db.timeout)),
     };
@@ -84,8 +88,12 @@ pub async fn run_check(db: &DatabaseConfig, pool: &Pool) -> CheckOutcome {
     }
 }
 
-async fn check(db: &DatabaseConfig, pool: &Pool) -> Result<Checked, CheckError> {
-    let expectation = db.expected.load(db.engine, &db.schemas).await?;
+async fn check(
+    db: &DatabaseConfig,
+    pool: &Pool,
+    cache: &mut ExpectedCache,
+) -> Result<Checked, CheckError> {
+    let expectation = db.expected.load(db.engine, &db.schemas, cache).await?;
     // Expected tables may name schemas beyond the configured ones; read those too so they are not
     // reported missing (tables there are still never reported as unexpected).
     let mut schemas = db.schemas.clone();
@@ -109,7 +117,7 @@ async fn check(db: &DatabaseConfig, pool: &Pool) -> Result<Checked, CheckError> 
     );
     Ok(Checked {
         report,
-        expected_fingerprint: expectation.schema.fingerprint(),
+        expected_fingerprint: expectation.fingerprint,
         expected_modified: expectation.modified,
     })
 }

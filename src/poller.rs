@@ -11,6 +11,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::check::{pool_for, run_check, CheckError, CheckOutcome};
 use crate::config::{Config, DatabaseConfig};
+use crate::expected::ExpectedCache;
 use crate::snapshot::Snapshot;
 
 /// The running pollers of one configuration generation.
@@ -51,6 +52,7 @@ async fn poll(
     mut stop: watch::Receiver<bool>,
 ) {
     let pool = pool_for(&db);
+    let mut cache = ExpectedCache::default();
     let mut ticker = tokio::time::interval(db.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tracing::info!(database = %db.name, engine = db.engine.name(), url = %db.url, interval = %humantime::format_duration(db.interval), "watching database");
@@ -70,7 +72,7 @@ async fn poll(
             Ok(pool) => {
                 tokio::select! {
                     _ = stop.changed() => break,
-                    outcome = run_check(&db, pool) => outcome,
+                    outcome = run_check(&db, pool, &mut cache) => outcome,
                 }
             }
             Err(e) => CheckOutcome::failed(CheckError::Options(e.clone())),

@@ -648,7 +648,8 @@ pub async fn check_config(path: &str) -> schema_exporter::diff::DriftReport {
     let cfg = schema_exporter::config::load(Path::new(path)).unwrap();
     let db = &cfg.databases[0];
     let pool = schema_exporter::check::pool_for(db).unwrap();
-    let outcome = schema_exporter::check::run_check(db, &pool).await;
+    let mut cache = schema_exporter::expected::ExpectedCache::default();
+    let outcome = schema_exporter::check::run_check(db, &pool, &mut cache).await;
     pool.close().await;
     outcome
         .result
