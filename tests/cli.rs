@@ -483,3 +483,24 @@ fn a_broken_expectation_mid_run_fails_the_check_but_keeps_the_last_drift() {
         "a content change must move the timestamp"
     );
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let daemon = Daemon::start(&["demo", "--log.format=json"]);
+    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let logs = daemon.logs.lock().unwrap().clone();
+    let mut lines = 0;
+    for line in logs.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v["level"].is_string() && v["fields"]["message"].is_string(),
+            "{line}"
+        );
+        lines += 1;
+    }
+    assert!(
+        lines >= 2,
+        "expected at least the demo and listening lines:\n{logs}"
+    );
+}

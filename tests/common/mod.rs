@@ -512,13 +512,17 @@ impl Daemon {
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("address=").nth(1) {
-                    let _ = tx.send(
-                        addr.split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_string(),
-                    );
+                // logfmt: `address=127.0.0.1:PORT`; JSON: `"address":"127.0.0.1:PORT"`.
+                let logfmt = line
+                    .split("address=")
+                    .nth(1)
+                    .and_then(|a| a.split_whitespace().next());
+                let json = line
+                    .split("\"address\":\"")
+                    .nth(1)
+                    .and_then(|a| a.split('"').next());
+                if let Some(addr) = logfmt.or(json) {
+                    let _ = tx.send(addr.to_string());
                 }
                 let mut l = sink.lock().unwrap();
                 l.push_str(&line);
