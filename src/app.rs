@@ -175,7 +175,11 @@ pub async fn check(args: &CheckArgs) -> ExitCode {
         ),
         Output::Text => print!("{}", report::text(&doc)),
     }
-    if doc.databases.iter().any(|d| d.status == "check_failed") {
+    if doc
+        .databases
+        .iter()
+        .any(|d| d.status == report::Status::CheckFailed)
+    {
         ExitCode::from(EXIT_ERROR)
     } else if doc.databases.iter().any(|d| !d.drift.is_empty()) {
         ExitCode::from(EXIT_DRIFT)

@@ -15,6 +15,32 @@ pub struct DriftDocument<'a> {
     pub databases: Vec<DatabaseDrift<'a>>,
 }
 
+/// Where a database stands, as `/drift`, `check` and the landing page report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Not checked yet.
+    Pending,
+    /// The last check succeeded and found no drift.
+    InSync,
+    /// The last successful check found drift (and the last check succeeded).
+    Drift,
+    /// The last check failed; `drift` is from the last successful one.
+    CheckFailed,
+}
+
+impl Status {
+    /// Wording for people (`check failed`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::InSync => "in sync",
+            Status::Drift => "drift",
+            Status::CheckFailed => "check failed",
+        }
+    }
+}
+
 /// One database in `/drift`.
 #[derive(Debug, Serialize)]
 pub struct DatabaseDrift<'a> {
@@ -22,8 +48,8 @@ pub struct DatabaseDrift<'a> {
     pub name: &'a str,
     /// Engine name.
     pub engine: &'static str,
-    /// `pending` (not checked yet), `in_sync`, `drift`, or `check_failed`.
-    pub status: &'static str,
+    /// Where it stands.
+    pub status: Status,
     /// Where the expectation comes from.
     pub expected_source: &'a str,
     /// RFC 3339 start of the last attempt.
@@ -43,10 +69,10 @@ impl<'a> DatabaseDrift<'a> {
     pub fn new(name: &'a str, db: &'a DatabaseState) -> Self {
         let error = db.last_check.as_ref().and_then(|c| c.error.as_deref());
         let status = match (&db.last_check, &db.report) {
-            (None, _) => "pending",
-            (Some(_), _) if error.is_some() => "check_failed",
-            (Some(_), Some(r)) if r.in_sync() => "in_sync",
-            (Some(_), _) => "drift",
+            (None, _) => Status::Pending,
+            (Some(_), _) if error.is_some() => Status::CheckFailed,
+            (Some(_), Some(r)) if r.in_sync() => Status::InSync,
+            (Some(_), _) => Status::Drift,
         };
         DatabaseDrift {
             name,
@@ -82,14 +108,14 @@ pub fn text(doc: &DriftDocument) -> String {
     let mut out = String::new();
     for db in &doc.databases {
         let _ = match db.status {
-            "check_failed" => writeln!(
+            Status::CheckFailed => writeln!(
                 out,
                 "{}: could not check: {}",
                 db.name,
                 db.error.unwrap_or("unknown error")
             ),
-            "in_sync" => writeln!(out, "{}: in sync with {}", db.name, db.expected_source),
-            "pending" => writeln!(out, "{}: not checked", db.name),
+            Status::InSync => writeln!(out, "{}: in sync with {}", db.name, db.expected_source),
+            Status::Pending => writeln!(out, "{}: not checked", db.name),
             _ => writeln!(
                 out,
                 "{}: {} drift item(s) against {}",
@@ -98,7 +124,7 @@ pub fn text(doc: &DriftDocument) -> String {
                 db.expected_source
             ),
         };
-        if db.status == "check_failed" {
+        if db.status == Status::CheckFailed {
             continue;
         }
         for item in db.drift {
@@ -127,8 +153,8 @@ pub fn landing_page(state: &State) -> String {
     let mut rows = String::new();
     for db in &doc.databases {
         let summary = match db.status {
-            "check_failed" => format!("check failed: {}", escape(db.error.unwrap_or(""))),
-            "drift" => {
+            Status::CheckFailed => format!("check failed: {}", escape(db.error.unwrap_or(""))),
+            Status::Drift => {
                 let mut kinds: Vec<String> = Vec::new();
                 for item in db.drift {
                     let place = match &item.column {
@@ -139,14 +165,14 @@ pub fn landing_page(state: &State) -> String {
                 }
                 kinds.join("<br>")
             }
-            other => other.replace('_', " "),
+            other => other.describe().to_string(),
         };
         let _ = write!(
             rows,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(db.name),
             db.engine,
-            db.status,
+            db.status.describe(),
             db.last_check.as_deref().unwrap_or("never"),
             summary
         );
