@@ -6,7 +6,8 @@
 //!
 //! 1. [`config`]: the YAML file, parsed strictly and validated into [`config::Config`]; secrets
 //!    resolved into [`secret::DatabaseUrl`], which never prints its password.
-//! 2. [`expected`]: where the expected schema comes from (one file per source), re-read each check.
+//! 2. [`expected`]: where the expected schema comes from (one file per source), read each check and
+//!    parsed again only when it changed.
 //! 3. [`engine`]: the per-engine seam (one file per engine): lazy read-only pools and one catalog
 //!    round trip per check. [`normalize`] turns every engine's type and default spellings into one
 //!    canonical form; [`model`] holds the schema types both sides share.
