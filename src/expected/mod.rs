@@ -1,8 +1,8 @@
 //! Where the expected schema comes from. One file per source; [`ExpectedSource`] registers them.
 //!
-//! Sources are read at every check (and parsed again only when their bytes changed): a deploy that
-//! ships a new expectation needs no restart, and a
-//! broken file fails that check (naming the file and line) while the last good results stay published.
+//! Sources are read at every check and parsed again only when their bytes changed: a deploy that ships
+//! a new expectation needs no restart, and a broken file fails that check (naming the file and line)
+//! while the last good results stay published.
 
 mod file;
 
