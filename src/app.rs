@@ -154,9 +154,13 @@ pub async fn check(args: &CheckArgs) -> ExitCode {
         }
     }
     let snapshot = Snapshot::new(&config);
+    // The same global cap as the daemon's pollers: `check` must not stampede a fleet either.
+    let limiter = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_checks));
     let mut checks = tokio::task::JoinSet::new();
     for db in config.databases.iter().cloned() {
+        let limiter = limiter.clone();
         checks.spawn(async move {
+            let _permit = limiter.acquire_owned().await;
             let outcome = check_once(&db).await;
             (db.name, outcome)
         });
