@@ -40,6 +40,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Load the config and every expected schema; report every problem (exit 0 or 2).
     Validate(ValidateArgs),
+    /// Ask a running exporter whether it is healthy (exit 0 or 1); the container's health check.
+    Healthcheck(HealthcheckArgs),
 }
 
 /// Flags of the daemon.
@@ -119,6 +121,20 @@ pub struct ValidateArgs {
     /// Configuration file (YAML).
     #[arg(long = "config.file", value_name = "PATH")]
     pub config_file: PathBuf,
+}
+
+/// Flags of `healthcheck`.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// Address the exporter listens on; wildcard addresses are probed over loopback.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen_address: String,
+    /// Endpoint to ask (`/-/ready` waits for every database's first check).
+    #[arg(long = "path", default_value = "/-/healthy")]
+    pub path: String,
+    /// Give up after this long.
+    #[arg(long = "timeout", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// Logging flags.

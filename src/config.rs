@@ -18,6 +18,9 @@ pub const ENV_PREFIX: &str = "SCHEMA_EXPORTER";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 /// Per-check time limit when neither the database nor the file sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long drift may follow a change of the expectation before alerts page (see
+/// `schema_deploy_grace_seconds`): a rolling deploy ships the new expectation before its migration.
+pub const DEFAULT_DEPLOY_GRACE: Duration = Duration::from_secs(600);
 /// Checks allowed to run at the same time across all databases.
 pub const DEFAULT_MAX_CONCURRENT_CHECKS: usize = 4;
 /// Upper bound on `schema_column_drift` series in one scrape.
@@ -28,6 +31,7 @@ pub const DEFAULT_DETAIL_SERIES_LIMIT: usize = 1000;
 struct RawConfig {
     interval: Option<String>,
     timeout: Option<String>,
+    deploy_grace: Option<String>,
     max_concurrent_checks: Option<usize>,
     detail_series_limit: Option<usize>,
     #[serde(default)]
@@ -46,6 +50,7 @@ struct RawDatabase {
     schemas: Option<Vec<String>>,
     interval: Option<String>,
     timeout: Option<String>,
+    deploy_grace: Option<String>,
     expected: Option<RawExpected>,
     #[serde(default)]
     ignore: RawIgnore,
@@ -94,6 +99,8 @@ pub struct DatabaseConfig {
     pub interval: Duration,
     /// Limit for one check, always shorter than `interval`.
     pub timeout: Duration,
+    /// Exported for alert rules: drift this soon after the expectation changed does not page.
+    pub deploy_grace: Duration,
     /// Where the expected schema comes from.
     pub expected: ExpectedSource,
     /// What not to compare.
@@ -151,6 +158,12 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
         .unwrap_or(DEFAULT_INTERVAL);
     let timeout =
         parse_duration(raw.timeout.as_deref(), "timeout", &mut problems).unwrap_or(DEFAULT_TIMEOUT);
+    let defaults = Defaults {
+        interval,
+        timeout,
+        deploy_grace: parse_duration(raw.deploy_grace.as_deref(), "deploy_grace", &mut problems)
+            .unwrap_or(DEFAULT_DEPLOY_GRACE),
+    };
     let max_concurrent_checks = raw
         .max_concurrent_checks
         .unwrap_or(DEFAULT_MAX_CONCURRENT_CHECKS);
@@ -167,7 +180,7 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
             None => format!("databases[{i}]"),
         };
         let mut local = Vec::new();
-        let db = validate_database(db, base, interval, timeout, &mut local);
+        let db = validate_database(db, base, &defaults, &mut local);
         problems.extend(local.into_iter().map(|p| format!("{at}: {p}")));
         if let Some(db) = db {
             if databases.iter().any(|d| d.name == db.name) {
@@ -196,11 +209,17 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
     })
 }
 
+/// Top-level values a database inherits unless it sets its own.
+struct Defaults {
+    interval: Duration,
+    timeout: Duration,
+    deploy_grace: Duration,
+}
+
 fn validate_database(
     db: RawDatabase,
     base: &Path,
-    default_interval: Duration,
-    default_timeout: Duration,
+    defaults: &Defaults,
     problems: &mut Vec<String>,
 ) -> Option<DatabaseConfig> {
     let name = match db.name {
@@ -222,9 +241,11 @@ fn validate_database(
         Some(n) => Some(n),
     };
     let interval =
-        parse_duration(db.interval.as_deref(), "interval", problems).unwrap_or(default_interval);
+        parse_duration(db.interval.as_deref(), "interval", problems).unwrap_or(defaults.interval);
     let timeout =
-        parse_duration(db.timeout.as_deref(), "timeout", problems).unwrap_or(default_timeout);
+        parse_duration(db.timeout.as_deref(), "timeout", problems).unwrap_or(defaults.timeout);
+    let deploy_grace = parse_duration(db.deploy_grace.as_deref(), "deploy_grace", problems)
+        .unwrap_or(defaults.deploy_grace);
     if interval.is_zero() {
         problems.push("interval: must be longer than zero".into());
     }
@@ -319,6 +340,7 @@ fn validate_database(
         schemas: schemas?,
         interval,
         timeout,
+        deploy_grace,
         expected: expected?,
         ignore: ignore?,
     })
@@ -456,7 +478,7 @@ mod tests {
         let path = write(
             dir.path(),
             "c.yaml",
-            "interval: 30s\ndatabases:\n  - name: app\n    url: postgres://exporter@db/app\n    password_file: pw\n    expected: {file: expected/app.yaml}\n  - name: lite\n    url: sqlite:data/app.db\n    timeout: 2s\n    expected: {file: /abs/e.yaml}\n    ignore: {tables: [\"tmp_*\"]}\n",
+            "interval: 30s\ndeploy_grace: 20m\ndatabases:\n  - name: app\n    url: postgres://exporter@db/app\n    password_file: pw\n    expected: {file: expected/app.yaml}\n  - name: lite\n    url: sqlite:data/app.db\n    timeout: 2s\n    deploy_grace: 0s\n    expected: {file: /abs/e.yaml}\n    ignore: {tables: [\"tmp_*\"]}\n",
         );
         let c = load(&path).unwrap();
         let app = &c.databases[0];
@@ -464,6 +486,7 @@ mod tests {
         assert_eq!(app.schemas, vec!["public"]);
         assert_eq!(app.interval, Duration::from_secs(30));
         assert_eq!(app.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(app.deploy_grace, Duration::from_secs(1200));
         assert_eq!(
             app.expected,
             ExpectedSource::File(dir.path().join("expected/app.yaml"))
@@ -472,6 +495,11 @@ mod tests {
         assert!(!format!("{app:?}").contains("s3cret"));
         let lite = &c.databases[1];
         assert_eq!(lite.schemas, vec!["main"]);
+        assert_eq!(
+            lite.deploy_grace,
+            Duration::ZERO,
+            "0 turns the grace window off"
+        );
         assert_eq!(
             lite.url.expose(),
             format!("sqlite://{}", dir.path().join("data/app.db").display())

@@ -47,10 +47,23 @@ pub async fn prepare(dir: &Path) -> Result<std::path::PathBuf, String> {
         .await
         .map_err(|e| format!("cannot create the demo tables: {e}"))?;
     conn.close().await.map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("expected.yaml"), EXPECTED).map_err(|e| e.to_string())?;
+    write_expected_as_of_yesterday(&dir.join("expected.yaml"))?;
     let config = dir.join("schema_exporter.yaml");
     std::fs::write(&config, CONFIG).map_err(|e| e.to_string())?;
     Ok(config)
+}
+
+/// Writes the expectation dated a day back: in the incident the migration shipped with an earlier
+/// deploy, so the drift is long past any deploy grace window and the bundled alerts fire at once.
+fn write_expected_as_of_yesterday(path: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    std::fs::write(path, EXPECTED).map_err(fail)?;
+    let yesterday = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(yesterday))
+        .map_err(fail)
 }
 
 /// Runs the demo until interrupted; the temp dir is removed afterwards.

@@ -18,7 +18,8 @@
 //! 8. [`metrics`], [`report`] and [`http`] render `/metrics`, `/drift` and the landing page at
 //!    request time, so no scrape ever waits on a database.
 //!
-//! [`app`] wires it together for each command of [`cli`]; [`demo`] builds the demo database.
+//! [`app`] wires it together for each command of [`cli`]; [`demo`] builds the demo database;
+//! [`healthcheck`] is the container's probe of a running exporter.
 
 pub mod app;
 pub mod check;
@@ -28,6 +29,7 @@ pub mod demo;
 pub mod diff;
 pub mod engine;
 pub mod expected;
+pub mod healthcheck;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -4,7 +4,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 use schema_exporter::cli::{Cli, Command};
-use schema_exporter::{app, demo, logging};
+use schema_exporter::{app, demo, healthcheck, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -27,6 +27,9 @@ fn main() -> ExitCode {
             Some(Command::Check(args)) => app::check(&args).await,
             Some(Command::Snapshot(args)) => app::snapshot(&args).await,
             Some(Command::Validate(args)) => app::validate(&args.config_file).await,
+            Some(Command::Healthcheck(args)) => {
+                healthcheck::run(&args.listen_address, &args.path, args.timeout).await
+            }
         }
     })
 }

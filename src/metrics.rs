@@ -32,6 +32,12 @@ pub fn render(snapshot: &Snapshot) -> String {
         m.failures_total
             .with_label_values(&[d])
             .inc_by(db.failures_total);
+        m.interval
+            .with_label_values(&[d])
+            .set(db.interval.as_secs_f64());
+        m.deploy_grace
+            .with_label_values(&[d])
+            .set(db.deploy_grace.as_secs_f64());
         if let Some(last) = &db.last_check {
             m.check_success
                 .with_label_values(&[d])
@@ -155,6 +161,8 @@ struct Families {
     checks_total: IntCounterVec,
     failures_total: IntCounterVec,
     expected_changed: GaugeVec,
+    interval: GaugeVec,
+    deploy_grace: GaugeVec,
     build_info: IntGaugeVec,
     reload_ok: IntGaugeVec,
 }
@@ -199,6 +207,8 @@ impl Families {
             checks_total: counter(r, "schema_checks_total", "Checks run since the exporter started."),
             failures_total: counter(r, "schema_check_failures_total", "Checks that failed since the exporter started."),
             expected_changed: float(r, "schema_expected_last_change_timestamp_seconds", "Unix time the expected schema's content last changed (the source's modification time when first loaded).", &["database"]),
+            interval: float(r, "schema_check_interval_seconds", "Configured time between checks of the database (for staleness alerts).", &["database"]),
+            deploy_grace: float(r, "schema_deploy_grace_seconds", "Configured deploy_grace: drift seen this soon after the expected schema changed should not page.", &["database"]),
             build_info: int(r, "schema_exporter_build_info", "Build metadata of the running schema_exporter; always 1.", &["version", "revision", "rustc_version"]),
             reload_ok: int(r, "schema_exporter_config_last_reload_successful", "1 if the last configuration reload succeeded, else 0.", &[]),
         }

@@ -18,6 +18,10 @@ pub struct DatabaseState {
     pub engine: Engine,
     /// The expectation's source, as shown to people.
     pub expected_source: String,
+    /// Configured time between checks (exported so staleness alerts need no per-site threshold).
+    pub interval: Duration,
+    /// Configured deploy grace window (exported for the alert rules).
+    pub deploy_grace: Duration,
     /// Checks attempted since the exporter started.
     pub checks_total: u64,
     /// Checks that failed since the exporter started.
@@ -85,6 +89,8 @@ impl Snapshot {
                     .unwrap_or_else(|| DatabaseState {
                         engine: db.engine,
                         expected_source: String::new(),
+                        interval: db.interval,
+                        deploy_grace: db.deploy_grace,
                         checks_total: 0,
                         failures_total: 0,
                         last_check: None,
@@ -99,6 +105,8 @@ impl Snapshot {
                 entry.engine = db.engine;
             }
             entry.expected_source = db.expected.describe();
+            entry.interval = db.interval;
+            entry.deploy_grace = db.deploy_grace;
             next.insert(db.name.clone(), entry);
         }
         state.databases = next;

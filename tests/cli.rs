@@ -9,14 +9,17 @@ use std::process::Command;
 const DEMO_MISSING: &str =
     r#"schema_missing_columns{database="demo",schema="main",table="export_logs"}"#;
 
-/// Masks what legitimately changes between runs (durations, timestamps, build metadata).
+/// Masks what legitimately changes between runs (durations, timestamps, build metadata); configured
+/// durations such as the interval stay visible.
 fn masked(metrics: &str) -> String {
     metrics
         .lines()
         .map(|l| {
             if l.starts_with("schema_exporter_build_info{") {
                 "schema_exporter_build_info{<masked>} 1".to_string()
-            } else if !l.starts_with('#') && (l.contains("_seconds{") || l.contains("_seconds ")) {
+            } else if !l.starts_with('#')
+                && (l.contains("_timestamp_seconds{") || l.contains("_duration_seconds{"))
+            {
                 let (series, _) = l.rsplit_once(' ').unwrap();
                 format!("{series} <masked>")
             } else {
@@ -51,6 +54,42 @@ fn demo_serves_the_incident_exactly_as_the_golden_file_says() {
             .map_or(line.split_once(' ').map_or("", |(_, v)| v), |(_, v)| v);
         assert_eq!(value_part.split_whitespace().count(), 1, "{line}");
     }
+}
+
+#[test]
+fn healthcheck_command_exits_0_for_a_running_exporter_and_1_otherwise() {
+    let daemon = Daemon::start(&["demo"]);
+    let port = daemon.base.rsplit_once(':').unwrap().1;
+    // The image's HEALTHCHECK form: a wildcard listen address, probed over loopback.
+    let (code, _, stderr) = run(&["healthcheck", &format!("--web.listen-address=:{port}")]);
+    assert_eq!(code, 0, "{stderr}");
+    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let (code, _, stderr) = run(&[
+        "healthcheck",
+        &format!(
+            "--web.listen-address={}",
+            daemon.base.trim_start_matches("http://")
+        ),
+        "--path=/-/ready",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(&[
+        "healthcheck",
+        &format!(
+            "--web.listen-address={}",
+            daemon.base.trim_start_matches("http://")
+        ),
+        "--path=/nope",
+    ]);
+    let want = format!("unhealthy: /nope on 127.0.0.1:{port}: answered HTTP 404");
+    assert_eq!((code, stderr.trim()), (1, want.as_str()));
+    let closed = free_port();
+    let (code, _, stderr) = run(&[
+        "healthcheck",
+        &format!("--web.listen-address=127.0.0.1:{closed}"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot connect to 127.0.0.1:"), "{stderr}");
 }
 
 #[test]
