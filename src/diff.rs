@@ -84,6 +84,15 @@ impl DriftKind {
         }
     }
 
+    /// The `drift` label of `schema_table_drift` (table-level kinds only).
+    pub fn table_label(self) -> Option<&'static str> {
+        match self {
+            DriftKind::MissingTable => Some("missing"),
+            DriftKind::UnexpectedTable => Some("unexpected"),
+            _ => None,
+        }
+    }
+
     /// The `attribute` label of `schema_mismatched_columns` (mismatch kinds only).
     pub fn attribute(self) -> Option<&'static str> {
         match self {

@@ -68,14 +68,23 @@ pub fn render(snapshot: &Snapshot) -> String {
                 _ => item.table.as_str(),
             };
             *counts.entry((&item.schema, table, item.kind)).or_default() += 1;
-            if let (Some(column), Some(drift)) = (&item.column, item.kind.column_label()) {
+            // One detail series per drifted column or table, so alerts can name it.
+            let detail = match (&item.column, item.kind.column_label()) {
+                (Some(column), Some(drift)) => Some((
+                    &m.column_drift,
+                    vec![d, &item.schema, &item.table, column, drift],
+                )),
+                _ => item
+                    .kind
+                    .table_label()
+                    .map(|drift| (&m.table_drift, vec![d, &item.schema, &item.table, drift])),
+            };
+            if let Some((family, labels)) = detail {
                 if detail_budget == 0 {
                     dropped += 1;
                 } else {
                     detail_budget -= 1;
-                    m.column_drift
-                        .with_label_values(&[d, &item.schema, &item.table, column, drift])
-                        .set(1);
+                    family.with_label_values(&labels).set(1);
                 }
             }
         }
@@ -152,6 +161,7 @@ struct Families {
     missing_tables: IntGaugeVec,
     unexpected_tables: IntGaugeVec,
     column_drift: IntGaugeVec,
+    table_drift: IntGaugeVec,
     detail_dropped: IntGaugeVec,
     in_sync: IntGaugeVec,
     expected_tables: IntGaugeVec,
@@ -198,7 +208,8 @@ impl Families {
             missing_tables: int(r, "schema_missing_tables", &format!("Expected tables absent from the database, {AS_OF}."), &["database", "schema"]),
             unexpected_tables: int(r, "schema_unexpected_tables", &format!("Live tables neither expected nor ignored, {AS_OF}."), &["database", "schema"]),
             column_drift: int(r, "schema_column_drift", &format!("1 for each drifted column, named for alert text, {AS_OF}; capped by detail_series_limit."), &["database", "schema", "table", "column", "drift"]),
-            detail_dropped: int(r, "schema_detail_series_dropped", "schema_column_drift series left out of this scrape by detail_series_limit.", &[]),
+            table_drift: int(r, "schema_table_drift", &format!("1 for each missing or unexpected table, named for alert text, {AS_OF}; capped by detail_series_limit."), &["database", "schema", "table", "drift"]),
+            detail_dropped: int(r, "schema_detail_series_dropped", "schema_column_drift and schema_table_drift series left out of this scrape by detail_series_limit.", &[]),
             in_sync: int(r, "schema_in_sync", &format!("1 when no drift was found, {AS_OF}."), &["database"]),
             expected_tables: int(r, "schema_expected_tables", &format!("Tables in the expected schema (ignored ones excluded), {AS_OF}."), &["database"]),
             check_success: int(r, "schema_check_success", "1 if the last check completed (connected, read the catalog, loaded the expectation), else 0.", &["database"]),

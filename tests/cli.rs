@@ -323,13 +323,37 @@ fn every_gauge_counts_its_own_kind_and_detail_series_are_capped() {
         );
         assert_eq!(sample(&m, &series), Some(1.0), "{series}");
     }
-    // 7 drifted columns on t (3 missing, 1 unexpected, 3 mismatches); the cap keeps one series.
-    let detail = m
-        .lines()
-        .filter(|l| l.starts_with("schema_column_drift{"))
-        .count();
-    assert_eq!(detail, 1, "{m}");
-    assert_eq!(sample(&m, "schema_detail_series_dropped"), Some(6.0));
+    // 7 drifted columns on t (3 missing, 1 unexpected, 3 mismatches) and 2 drifted tables; the
+    // cap keeps one series.
+    let detail = |m: &str| {
+        m.lines()
+            .filter(|l| {
+                l.starts_with("schema_column_drift{") || l.starts_with("schema_table_drift{")
+            })
+            .count()
+    };
+    assert_eq!(detail(&m), 1, "{m}");
+    assert_eq!(sample(&m, "schema_detail_series_dropped"), Some(8.0));
+    drop(daemon);
+
+    // Without the cap every drifted column and table has its series.
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        "databases:\n  - name: capped\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n",
+    );
+    let daemon = Daemon::start(&["--config.file", &cfg]);
+    daemon.wait_sample(&t("schema_missing_columns"), 3.0);
+    let m = daemon.get("/metrics").1;
+    assert_eq!(detail(&m), 9, "{m}");
+    assert_eq!(sample(&m, "schema_detail_series_dropped"), Some(0.0));
+    for table in [
+        r#"drift="missing",schema="main",table="gone""#,
+        r#"drift="unexpected",schema="main",table="stray""#,
+    ] {
+        let series = format!(r#"schema_table_drift{{database="capped",{table}}}"#);
+        assert_eq!(sample(&m, &series), Some(1.0), "{series}\n{m}");
+    }
 }
 
 #[test]
