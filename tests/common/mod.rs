@@ -59,6 +59,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The first of `names` found on `PATH`.
+pub fn which(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var("PATH").ok()?;
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
 fn find_pg_bin(name: &str) -> Option<PathBuf> {
     if let Ok(path) = std::env::var("PATH") {
         for dir in std::env::split_paths(&path) {
@@ -123,7 +133,7 @@ static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
 /// A server process the harness started, in a temp dir of its own; stopped with its engine's
 /// shutdown signal and deleted on drop.
-struct Throwaway {
+pub struct Throwaway {
     child: Child,
     signal: &'static str,
     _dir: tempfile::TempDir,
@@ -132,7 +142,7 @@ struct Throwaway {
 impl Throwaway {
     /// Runs `command(port)` on free ports until the server accepts TCP; a server that exits first
     /// lost the race for its port, so another is tried.
-    fn start(
+    pub fn start(
         what: &str,
         dir: tempfile::TempDir,
         signal: &'static str,
