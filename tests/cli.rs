@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{free_port, missing, run, sample, write, Daemon};
+use common::{block_on, free_port, missing, run, sample, write, Daemon};
 use std::process::Command;
 
 const DEMO_MISSING: &str =
@@ -262,14 +262,6 @@ fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databas
         Some(1.0)
     );
     assert_eq!(daemon.sample(&series("first")), Some(1.0));
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 #[test]

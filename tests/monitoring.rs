@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{missing, wait_for, which, write, Daemon, Throwaway, WAIT};
+use common::{block_on, missing, wait_for, which, write, Daemon, Throwaway, WAIT};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -259,14 +259,6 @@ fn every_metric_a_rule_or_panel_uses_is_exported() {
         unknown.is_empty(),
         "rules or dashboard use metrics the exporter does not export: {unknown:?}\nexported: {names:?}"
     );
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 #[test]

@@ -646,6 +646,15 @@ pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String
     )
 }
 
+/// Runs a future to completion on a runtime of its own, for synchronous tests.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
 /// Writes `text` to `dir/name` and returns the path as a string.
 pub fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
