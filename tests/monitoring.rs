@@ -203,8 +203,8 @@ fn names_used() -> (BTreeSet<String>, BTreeSet<String>) {
         }
     }
     for var in dash["templating"]["list"].as_array().unwrap() {
-        if let Some(q) = var["query"]["query"].as_str() {
-            metric_names(q, &mut used);
+        if var["type"] == "query" {
+            metric_names(var["query"].as_str().unwrap(), &mut used);
         }
     }
     (used, recorded)
@@ -408,10 +408,12 @@ fn a_real_prometheus_runs_every_dashboard_query_against_the_demo() {
     let dash = dashboard();
 
     // Variables: Grafana's label_values(metric, label) is Prometheus' label values API.
+    // (Plain-string variable queries: the form every Grafana version reads.)
     for var in dash["templating"]["list"].as_array().unwrap() {
-        let Some(q) = var["query"]["query"].as_str() else {
+        if var["type"] != "query" {
             continue;
-        };
+        }
+        let q = var["query"].as_str().unwrap();
         let inner = q
             .strip_prefix("label_values(")
             .and_then(|s| s.strip_suffix(')'))
