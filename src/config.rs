@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::diff::Ignore;
 use crate::engine::Engine;
-use crate::expected::ExpectedSource;
+use crate::expected::{ExpectedSource, Reference, ReferenceTarget};
 use crate::secret::DatabaseUrl;
 
 /// Environment variables `SCHEMA_EXPORTER__KEY` override top-level keys of the file.
@@ -60,6 +60,8 @@ struct RawDatabase {
 #[serde(deny_unknown_fields)]
 struct RawExpected {
     file: Option<PathBuf>,
+    sql: Option<Vec<PathBuf>>,
+    reference: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,7 +71,31 @@ struct RawIgnore {
     tables: Vec<String>,
     #[serde(default)]
     columns: Vec<String>,
+    migration_tables: Option<bool>,
 }
+
+/// Migration-history tables of common frameworks and tools, ignored unless
+/// `ignore.migration_tables: false`: they record which migrations ran and are never part of an
+/// application's expected schema.
+pub const MIGRATION_TABLES: &[&str] = &[
+    "django_migrations",          // Django
+    "schema_migrations",          // Rails, golang-migrate, dbmate, Ecto
+    "ar_internal_metadata",       // Rails
+    "alembic_version",            // Alembic
+    "flyway_schema_history",      // Flyway
+    "_sqlx_migrations",           // sqlx
+    "goose_db_version",           // goose
+    "__diesel_schema_migrations", // Diesel
+    "knex_migrations",            // Knex
+    "knex_migrations_lock",       // Knex
+    "_prisma_migrations",         // Prisma
+    "__EFMigrationsHistory",      // Entity Framework Core
+    "databasechangelog",          // Liquibase
+    "databasechangeloglock",      // Liquibase
+    "atlas_schema_revisions",     // Atlas
+    "seaql_migrations",           // SeaORM
+    "refinery_schema_history",    // refinery
+];
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -193,6 +219,7 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
             }
         }
     }
+    resolve_references(&mut databases, &mut problems);
     if !problems.is_empty() {
         return Err(ConfigError {
             path: path.to_path_buf(),
@@ -207,6 +234,44 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
             .unwrap_or(DEFAULT_DETAIL_SERIES_LIMIT),
         databases,
     })
+}
+
+/// Points every `expected: {reference: NAME}` at the named database's connection details.
+fn resolve_references(databases: &mut [DatabaseConfig], problems: &mut Vec<String>) {
+    let known: Vec<(String, ReferenceTarget)> = databases
+        .iter()
+        .map(|d| {
+            let target = ReferenceTarget {
+                engine: d.engine,
+                url: d.url.clone(),
+                schemas: d.schemas.clone(),
+                timeout: d.timeout,
+            };
+            (d.name.clone(), target)
+        })
+        .collect();
+    for db in databases.iter_mut() {
+        let ExpectedSource::Reference(r) = &mut db.expected else {
+            continue;
+        };
+        let at = format!("databases (name {:?}): expected.reference", db.name);
+        if r.name == db.name {
+            problems.push(format!("{at}: a database cannot be its own reference"));
+            continue;
+        }
+        match known.iter().find(|(name, _)| *name == r.name) {
+            Some((_, target)) => r.target = Some(target.clone()),
+            None => problems.push(format!(
+                "{at}: no database named {:?} is configured (configured: {})",
+                r.name,
+                known
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
 }
 
 /// Top-level values a database inherits unless it sets its own.
@@ -315,18 +380,46 @@ fn validate_database(
         }
         (None, None) => None,
     };
+    const SOURCES: &str = "one of: file, sql, reference";
     let expected = match db.expected {
         None => {
-            problems.push("expected: required (one of: file)".into());
+            problems.push(format!("expected: required ({SOURCES})"));
             None
         }
-        Some(RawExpected { file: Some(f) }) => Some(ExpectedSource::File(f).resolve(base)),
-        Some(RawExpected { file: None }) => {
-            problems.push("expected: exactly one source is required (one of: file)".into());
+        Some(RawExpected {
+            file: Some(f),
+            sql: None,
+            reference: None,
+        }) => Some(ExpectedSource::File(f).resolve(base)),
+        Some(RawExpected {
+            file: None,
+            sql: Some(paths),
+            reference: None,
+        }) => {
+            if paths.is_empty() {
+                problems.push("expected.sql: list at least one file or directory".into());
+                None
+            } else {
+                Some(ExpectedSource::Sql(paths).resolve(base))
+            }
+        }
+        Some(RawExpected {
+            file: None,
+            sql: None,
+            reference: Some(name),
+        }) => Some(ExpectedSource::Reference(Reference::named(name))),
+        Some(_) => {
+            problems.push(format!(
+                "expected: exactly one source is required ({SOURCES})"
+            ));
             None
         }
     };
-    let ignore = match Ignore::new(&db.ignore.tables, &db.ignore.columns) {
+    let mut ignored_tables = db.ignore.tables.clone();
+    if db.ignore.migration_tables.unwrap_or(true) {
+        ignored_tables.extend(MIGRATION_TABLES.iter().map(|t| t.to_string()));
+    }
+    let ignore = match Ignore::new(&ignored_tables, &db.ignore.columns) {
         Ok(i) => Some(i),
         Err(e) => {
             problems.push(format!("ignore: {e}"));

@@ -86,6 +86,16 @@ pub fn normalize_type(engine: Engine, raw: &str) -> String {
         return normalize_mysql_type(base);
     }
     let (name, args) = split_type_args(base);
+    // Types in `public` or `pg_catalog` are on every session's search path, so the catalog names them
+    // unqualified while pg_dump qualifies them (`public.mood`); other schemas stay qualified on both.
+    let name = match engine {
+        Engine::Postgres => ["public.", "pg_catalog."]
+            .iter()
+            .find_map(|p| name.strip_prefix(p))
+            .map(str::to_string)
+            .unwrap_or(name),
+        _ => name,
+    };
     let mut name = lookup(TYPE_ALIASES, &name).unwrap_or(&name).to_string();
     let mut args = args;
     match (name.as_str(), args.as_deref()) {
@@ -467,6 +477,10 @@ mod tests {
         (Engine::MySql, "int unsigned", "int unsigned"),
         (Engine::MySql, "bigint(20)", "bigint"),
         (Engine::MySql, "int8", "bigint"),
+        (Engine::Postgres, "public.mood", "mood"),
+        (Engine::Postgres, "pg_catalog.int4", "integer"),
+        (Engine::Postgres, "billing.currency", "billing.currency"),
+        (Engine::Postgres, "public.mood[]", "mood[]"),
         (Engine::MySql, "tinyint(1)", "boolean"),
         (Engine::MySql, "bool", "boolean"),
         (Engine::MySql, "boolean", "boolean"),

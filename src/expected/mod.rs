@@ -1,20 +1,23 @@
-//! Where the expected schema comes from. One file per source; [`ExpectedSource`] registers them.
+//! Where the expected schema comes from. One file per source kind (`file.rs`: the native YAML format;
+//! `sql.rs`: DDL, dumps and migration directories); [`ExpectedSource`] registers them.
 //!
 //! Sources are read at every check and parsed again only when their bytes changed: a deploy that ships
 //! a new expectation needs no restart, and a broken file fails that check (naming the file and line)
 //! while the last good results stay published.
 
 mod file;
+pub mod sql;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use thiserror::Error;
 
-use crate::engine::Engine;
-use crate::model::Schema;
+use crate::engine::{Engine, Pool, SessionLimits};
+use crate::model::{Column, Schema, Table, TableName};
+use crate::secret::DatabaseUrl;
 
 pub use file::parse as parse_file;
 pub use file::render as render_file;
@@ -24,6 +27,41 @@ pub use file::render as render_file;
 pub enum ExpectedSource {
     /// A native expected-schema YAML file (see README, "Expected-schema file").
     File(PathBuf),
+    /// SQL files and migration directories, applied in order (see [`sql`]).
+    Sql(Vec<PathBuf>),
+    /// Another configured database's live schema.
+    Reference(Reference),
+}
+
+/// `expected: {reference: NAME}`: the live schema of another configured database is the expectation
+/// (staging vs production, a replica vs its primary, tenants vs a template).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The referenced database's configured name.
+    pub name: String,
+    /// How to read it; filled in by config validation once every database is known.
+    pub target: Option<ReferenceTarget>,
+}
+
+/// Connection details of a referenced database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceTarget {
+    /// Its engine. When it differs from the checked database's, only table and column presence and
+    /// nullability are compared: type and default spellings do not carry across engines.
+    pub engine: Engine,
+    /// Its URL (password inside, never shown).
+    pub url: DatabaseUrl,
+    /// Its schemas, mapped in order onto the checked database's schemas.
+    pub schemas: Vec<String>,
+    /// Its check timeout, which bounds its connect time.
+    pub timeout: Duration,
+}
+
+impl Reference {
+    /// A reference not yet resolved against the config's databases.
+    pub fn named(name: String) -> Reference {
+        Reference { name, target: None }
+    }
 }
 
 /// A loaded expectation.
@@ -43,6 +81,8 @@ pub struct Expectation {
 #[derive(Debug, Default)]
 pub struct ExpectedCache {
     last: Option<(u64, Arc<Expectation>)>,
+    /// The referenced database's pool, kept across checks like the checked database's own.
+    reference: Option<Pool>,
 }
 
 /// Why an expectation could not be loaded. Messages name the file and, where known, the line.
@@ -55,6 +95,14 @@ pub enum ExpectedError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The referenced database could not be read.
+    #[error("reference database {name:?}: {message}")]
+    Reference {
+        /// Its configured name.
+        name: String,
+        /// What went wrong (password scrubbed).
+        message: String,
     },
     /// The file was read but is not a valid expectation.
     #[error("{location}: {message}")]
@@ -77,43 +125,75 @@ impl ExpectedSource {
         schemas: &[String],
         cache: &mut ExpectedCache,
     ) -> Result<Arc<Expectation>, ExpectedError> {
-        match self {
+        if let ExpectedSource::Reference(r) = self {
+            return load_reference(r, engine, schemas, cache).await;
+        }
+        let (files, modified) = match self {
             ExpectedSource::File(path) => {
-                let read_err = |source| ExpectedError::Read {
-                    path: path.clone(),
-                    source,
-                };
-                let text = tokio::fs::read_to_string(path).await.map_err(read_err)?;
-                let content = {
-                    let mut h = DefaultHasher::new();
-                    text.hash(&mut h);
-                    h.finish()
-                };
-                if let Some((hash, expectation)) = &cache.last {
-                    if *hash == content {
-                        return Ok(expectation.clone());
-                    }
-                }
-                let modified = tokio::fs::metadata(path)
+                let text = read(path).await?;
+                (
+                    vec![sql::SqlFile {
+                        path: path.clone(),
+                        text,
+                    }],
+                    mtime(path).await,
+                )
+            }
+            ExpectedSource::Sql(paths) => {
+                // Directories are listed again at every check: a deploy may add migrations.
+                let list = paths.clone();
+                let ordered = tokio::task::spawn_blocking(move || sql::files_to_apply(&list))
                     .await
-                    .ok()
-                    .and_then(|m| m.modified().ok());
-                let schema = file::parse(&text, path, engine, schemas)?;
-                let expectation = Arc::new(Expectation {
-                    fingerprint: schema.fingerprint(),
-                    schema,
-                    modified,
-                });
-                cache.last = Some((content, expectation.clone()));
-                Ok(expectation)
+                    .map_err(|e| ExpectedError::Invalid {
+                        location: self.describe(),
+                        message: e.to_string(),
+                    })??;
+                let mut files = Vec::with_capacity(ordered.len());
+                let mut modified: Option<SystemTime> = None;
+                for path in ordered {
+                    let text = read(&path).await?;
+                    modified = modified.max(mtime(&path).await);
+                    files.push(sql::SqlFile { path, text });
+                }
+                (files, modified)
+            }
+            ExpectedSource::Reference(_) => unreachable!("handled above"),
+        };
+        let content = {
+            let mut h = DefaultHasher::new();
+            for f in &files {
+                f.path.hash(&mut h);
+                f.text.hash(&mut h);
+            }
+            h.finish()
+        };
+        if let Some((hash, expectation)) = &cache.last {
+            if *hash == content {
+                return Ok(expectation.clone());
             }
         }
+        let schema = match self {
+            ExpectedSource::File(path) => file::parse(&files[0].text, path, engine, schemas)?,
+            _ => sql::parse(&files, engine, schemas)?,
+        };
+        let expectation = Arc::new(Expectation {
+            fingerprint: schema.fingerprint(),
+            schema,
+            modified,
+        });
+        cache.last = Some((content, expectation.clone()));
+        Ok(expectation)
     }
 
     /// The source as shown to people: `file expected/app.yaml`.
     pub fn describe(&self) -> String {
         match self {
             ExpectedSource::File(path) => format!("file {}", path.display()),
+            ExpectedSource::Sql(paths) => {
+                let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                format!("sql {}", list.join(", "))
+            }
+            ExpectedSource::Reference(r) => format!("reference database {}", r.name),
         }
     }
 
@@ -121,9 +201,109 @@ impl ExpectedSource {
     pub fn resolve(self, base: &Path) -> ExpectedSource {
         match self {
             ExpectedSource::File(p) if p.is_relative() => ExpectedSource::File(base.join(p)),
+            ExpectedSource::Sql(paths) => {
+                ExpectedSource::Sql(paths.into_iter().map(|p| base.join(p)).collect())
+            }
             other => other,
         }
     }
+}
+
+/// Reads the referenced database's catalog and turns it into an expectation for a database of
+/// `engine` with `schemas`.
+async fn load_reference(
+    r: &Reference,
+    engine: Engine,
+    schemas: &[String],
+    cache: &mut ExpectedCache,
+) -> Result<Arc<Expectation>, ExpectedError> {
+    let fail = |message: String| ExpectedError::Reference {
+        name: r.name.clone(),
+        message,
+    };
+    let target = r
+        .target
+        .as_ref()
+        .ok_or_else(|| fail("not resolved against the configuration".into()))?;
+    if cache.reference.is_none() {
+        let limits = SessionLimits::for_check(target.timeout);
+        let pool = Pool::connect_lazy(target.engine, &target.url, limits)
+            .map_err(|e| fail(target.url.scrub(&e.to_string())))?;
+        cache.reference = Some(pool);
+    }
+    let pool = cache.reference.as_ref().expect("set just above");
+    let live = pool.introspect(&target.schemas).await.map_err(|e| {
+        fail(match e {
+            sqlx::Error::PoolTimedOut => "cannot connect".into(),
+            other => target.url.scrub(&other.to_string()),
+        })
+    })?;
+    let schema = reference_expectation(live, target, engine, schemas);
+    let fingerprint = schema.fingerprint();
+    if let Some((hash, expectation)) = &cache.last {
+        if *hash == fingerprint {
+            return Ok(expectation.clone());
+        }
+    }
+    let expectation = Arc::new(Expectation {
+        fingerprint,
+        schema,
+        modified: None,
+    });
+    cache.last = Some((fingerprint, expectation.clone()));
+    Ok(expectation)
+}
+
+/// The referenced database's live schema as an expectation: its schemas mapped in order onto the
+/// checked database's, and across engines only presence and nullability kept.
+pub fn reference_expectation(
+    live: Schema,
+    target: &ReferenceTarget,
+    engine: Engine,
+    schemas: &[String],
+) -> Schema {
+    let mut out = Schema::default();
+    for table in live.tables.into_values() {
+        let schema = target
+            .schemas
+            .iter()
+            .position(|s| *s == table.name.schema)
+            .and_then(|i| schemas.get(i))
+            .cloned()
+            .unwrap_or(table.name.schema);
+        let mut t = Table::new(TableName::new(schema, table.name.name));
+        t.columns_compared = table.columns_compared;
+        for c in table.columns.into_values() {
+            let c = if target.engine == engine {
+                c
+            } else {
+                Column {
+                    data_type: None,
+                    default: None,
+                    ..c
+                }
+            };
+            t.add_column(engine, c);
+        }
+        out.add_table(engine, t);
+    }
+    out
+}
+
+async fn read(path: &Path) -> Result<String, ExpectedError> {
+    tokio::fs::read_to_string(path)
+        .await
+        .map_err(|source| ExpectedError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+async fn mtime(path: &Path) -> Option<SystemTime> {
+    tokio::fs::metadata(path)
+        .await
+        .ok()
+        .and_then(|m| m.modified().ok())
 }
 
 #[cfg(test)]

@@ -69,7 +69,8 @@ pub fn which(names: &[&str]) -> Option<PathBuf> {
     })
 }
 
-fn find_pg_bin(name: &str) -> Option<PathBuf> {
+/// A PostgreSQL program: on `PATH`, else the newest under `/usr/lib/postgresql/*/bin`.
+pub fn find_pg_bin(name: &str) -> Option<PathBuf> {
     if let Ok(path) = std::env::var("PATH") {
         for dir in std::env::split_paths(&path) {
             let p = dir.join(name);

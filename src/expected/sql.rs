@@ -1,0 +1,962 @@
+//! Expected schemas from SQL, read offline: schema files, `pg_dump --schema-only` / `mysqldump
+//! --no-data` / sqlite3 `.schema` output, and directories of migration files applied in version order.
+//!
+//! The `sqlparser` crate parses each statement in the database's dialect; this module only applies
+//! what parsed to an in-memory schema. Types and defaults keep their SQL text and go through the same
+//! normalisation as live introspection ([`Column::new`]), so DDL and the catalog of a server that ran
+//! it compare equal.
+//!
+//! Dumps hold much that cannot shape a table (SET, COMMENT, GRANT, OWNER TO, functions, triggers,
+//! sequences, indexes, data). Those statements are skipped whether or not the parser understands them.
+//! A statement that could change tables or columns (CREATE/ALTER/DROP/RENAME TABLE, views) must be
+//! understood completely, or loading fails naming the file, line and the statement's start: a
+//! column-shaping statement is never dropped silently.
+
+use indexmap::IndexMap;
+use sqlparser::ast::{
+    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, CreateTable, DataType,
+    Expr, GeneratedAs, Ident, ObjectName, ObjectType, RenameTableNameKind, SqliteTableOption,
+    Statement, TableConstraint,
+};
+use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use std::path::{Path, PathBuf};
+
+use super::ExpectedError;
+use crate::engine::Engine;
+use crate::model::{Column, Schema, Table, TableName};
+
+/// One SQL file's text, as read for one check.
+#[derive(Debug, Clone)]
+pub struct SqlFile {
+    /// Where it came from (for messages).
+    pub path: PathBuf,
+    /// Its contents.
+    pub text: String,
+}
+
+/// Lists the files a configured `sql:` list stands for, in the order they are applied: a file as is;
+/// a directory's migration files in version order (see [`migration_order`]).
+pub fn files_to_apply(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExpectedError> {
+    let mut out = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|source| ExpectedError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let mut names = Vec::new();
+            let entries = std::fs::read_dir(path).map_err(|source| ExpectedError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            for entry in entries {
+                let entry = entry.map_err(|source| ExpectedError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                if entry.path().is_file() {
+                    names.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+            let ordered = migration_order(&names).map_err(|message| ExpectedError::Invalid {
+                location: path.display().to_string(),
+                message,
+            })?;
+            if ordered.is_empty() {
+                return Err(ExpectedError::Invalid {
+                    location: path.display().to_string(),
+                    message: "the directory holds no migration files (*.sql, not *.down.sql)"
+                        .into(),
+                });
+            }
+            out.extend(ordered.into_iter().map(|n| path.join(n)));
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Orders a migration directory's file names by version: Flyway `V3__x.sql` / `V1_1__x.sql` /
+/// `V1.1__x.sql` (then repeatable `R__x.sql` by name; undo `U3__x.sql` skipped), and leading-number
+/// names of golang-migrate (`0003_x.up.sql`), sqlx, dbmate, goose and Django `sqlmigrate` output
+/// (`0003_x.sql`, `20240101120000_x.sql`). Versions compare as numbers, so V2 comes before V10.
+/// `*.down.sql` files are skipped; other files without a version are an error, so a stray file can
+/// never be applied in a surprising place.
+pub fn migration_order(names: &[String]) -> Result<Vec<String>, String> {
+    let mut versioned: Vec<(Vec<u64>, String)> = Vec::new();
+    let mut repeatable = Vec::new();
+    for name in names {
+        let lower = name.to_ascii_lowercase();
+        if !lower.ends_with(".sql") || lower.ends_with(".down.sql") || name.starts_with('.') {
+            continue;
+        }
+        if name.starts_with("R__") {
+            repeatable.push(name.clone());
+            continue;
+        }
+        if name.starts_with('U') && name[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let version = match name.strip_prefix(['V', 'v']) {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
+                let end = rest.find("__").ok_or_else(|| {
+                    format!("{name}: a Flyway version must be followed by `__` and a description")
+                })?;
+                &rest[..end]
+            }
+            _ => {
+                let end = name
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(name.len());
+                &name[..end]
+            }
+        };
+        let parts: Result<Vec<u64>, _> = version
+            .split(['.', '_'])
+            .map(|p| p.parse::<u64>())
+            .collect();
+        match parts {
+            Ok(v) if !version.is_empty() => {
+                if let Some((_, other)) = versioned.iter().find(|(w, _)| *w == v) {
+                    return Err(format!("{name} and {other} have the same version"));
+                }
+                versioned.push((v, name.clone()));
+            }
+            _ => {
+                return Err(format!(
+                    "{name}: no migration version (expected e.g. V3__add_file_size.sql or 0003_add_file_size.up.sql); list plain SQL files one by one instead"
+                ))
+            }
+        }
+    }
+    versioned.sort();
+    repeatable.sort();
+    Ok(versioned
+        .into_iter()
+        .map(|(_, n)| n)
+        .chain(repeatable)
+        .collect())
+}
+
+/// Applies `files` in order and returns the resulting expectation for a database of `engine`
+/// whose configured schemas are `schemas` (unqualified names belong to the first).
+pub fn parse(
+    files: &[SqlFile],
+    engine: Engine,
+    schemas: &[String],
+) -> Result<Schema, ExpectedError> {
+    let mut state = State {
+        engine,
+        default_schema: schemas.first().cloned().unwrap_or_else(|| "public".into()),
+        tables: IndexMap::new(),
+    };
+    for file in files {
+        state.apply_file(file)?;
+    }
+    // Tables in schemas beyond the configured ones stay: the check reads those schemas too.
+    let mut schema = Schema::default();
+    for (_, table) in state.tables {
+        let mut t = Table::new(table.name);
+        t.columns_compared = table.columns_compared;
+        for c in table.columns.into_values() {
+            let column = match c.data_type {
+                // A view's listed columns: only their presence is known.
+                None => Column::new(engine, c.name, None, None, None),
+                Some(data_type) => Column::new(
+                    engine,
+                    c.name,
+                    Some(&data_type),
+                    Some(c.nullable),
+                    Some(c.default.as_deref()),
+                ),
+            };
+            t.add_column(engine, column);
+        }
+        schema.add_table(engine, t);
+    }
+    Ok(schema)
+}
+
+/// A column as the DDL so far defines it, before normalisation.
+#[derive(Debug, Clone)]
+struct DdlColumn {
+    name: String,
+    /// `None` for a view column listed by name only.
+    data_type: Option<String>,
+    nullable: bool,
+    default: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct DdlTable {
+    name: TableName,
+    columns_compared: bool,
+    /// Keyed by the engine's folded column name.
+    columns: IndexMap<String, DdlColumn>,
+}
+
+struct State {
+    engine: Engine,
+    default_schema: String,
+    /// Keyed by [`Schema::key`].
+    tables: IndexMap<TableName, DdlTable>,
+}
+
+/// Where a statement starts, for messages: `file:line`, plus its first words.
+struct At<'a> {
+    path: &'a Path,
+    line: u64,
+    start: String,
+}
+
+impl At<'_> {
+    fn error(&self, message: impl std::fmt::Display) -> ExpectedError {
+        ExpectedError::Invalid {
+            location: format!("{}:{}", self.path.display(), self.line),
+            message: format!("statement `{}`: {message}", self.start),
+        }
+    }
+}
+
+fn dialect(engine: Engine) -> Box<dyn Dialect> {
+    match engine {
+        Engine::Postgres => Box::new(PostgreSqlDialect {}),
+        Engine::MySql => Box::new(MySqlDialect {}),
+        Engine::Sqlite => Box::new(SQLiteDialect {}),
+    }
+}
+
+/// Keeps only the part of a migration file that runs on the way up: dbmate (`-- migrate:down`) and
+/// goose (`-- +goose Down`) keep both directions in one file. Lines stay where they were.
+fn up_part(text: &str) -> &str {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t.eq_ignore_ascii_case("-- migrate:down") || t.eq_ignore_ascii_case("-- +goose down") {
+            return &text[..offset];
+        }
+        offset += line.len();
+    }
+    text
+}
+
+/// psql meta-commands (`\connect`, `\restrict` in newer pg_dump output) are not SQL: blanked, keeping
+/// line numbers.
+fn without_meta_commands(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            if line.starts_with('\\') {
+                if line.ends_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                }
+            } else {
+                line
+            }
+        })
+        .collect()
+}
+
+/// mysqldump writes triggers and routines under `DELIMITER ;;`, a client directive, because their
+/// bodies hold `;`. Such statements are blanked (keeping line numbers) unless they could shape a
+/// table, in which case their delimiter becomes `;` again.
+fn without_custom_delimiters(text: &str) -> String {
+    let blank = |s: &str| s.chars().filter(|c| *c == '\n').collect::<String>();
+    let mut out = String::with_capacity(text.len());
+    let mut delimiter = ";".to_string();
+    let mut pending = String::new();
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let directive = trimmed
+            .get(..10)
+            .filter(|p| p.eq_ignore_ascii_case("delimiter "))
+            .map(|_| trimmed[10..].trim().to_string());
+        if let Some(d) = directive {
+            out.push_str(&blank(&pending));
+            pending.clear();
+            out.push_str(&blank(line));
+            delimiter = d;
+            continue;
+        }
+        if delimiter == ";" {
+            out.push_str(line);
+            continue;
+        }
+        pending.push_str(line);
+        if trimmed.ends_with(delimiter.as_str()) {
+            let words: Vec<String> = pending
+                .replace("/*!", " ")
+                .split_whitespace()
+                .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+                .take(6)
+                .map(str::to_string)
+                .collect();
+            if could_shape_tables(&words) {
+                out.push_str(&pending.replace(delimiter.as_str(), ";"));
+            } else {
+                out.push_str(&blank(&pending));
+            }
+            pending.clear();
+        }
+    }
+    out.push_str(&blank(&pending));
+    out
+}
+
+/// The first words of a statement, for messages and for deciding whether an unparsable statement
+/// could shape a table.
+fn leading_words(tokens: &[TokenWithSpan], n: usize) -> Vec<String> {
+    tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .take(n)
+        .map(|t| t.token.to_string())
+        .collect()
+}
+
+/// The statement's first line from where it starts, shortened, as people see it in their file.
+fn statement_start(lines: &[&str], line: u64, column: u64) -> String {
+    let text = lines
+        .get(line.saturating_sub(1) as usize)
+        .map(|l| {
+            l.chars()
+                .skip(column.saturating_sub(1) as usize)
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    let text = text.trim_end();
+    if text.chars().count() > 60 {
+        format!("{}...", text.chars().take(60).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+/// pg_dump writes identity columns as `ALTER COLUMN c ADD GENERATED ... AS IDENTITY (SEQUENCE NAME
+/// s START WITH 1 ...)`, and the parser does not read `SEQUENCE NAME`. The options only shape the
+/// sequence, never the column, so the parenthesised group after `IDENTITY` is dropped before parsing.
+fn without_identity_sequence_options(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let is_word = |t: &TokenWithSpan, w: &str| matches!(&t.token, Token::Word(x) if x.value.eq_ignore_ascii_case(w));
+    let Some(identity) = tokens.iter().position(|t| is_word(t, "IDENTITY")) else {
+        return tokens;
+    };
+    let Some(open) = tokens[identity + 1..]
+        .iter()
+        .position(|t| !matches!(t.token, Token::Whitespace(_)))
+        .map(|i| identity + 1 + i)
+        .filter(|&i| tokens[i].token == Token::LParen)
+    else {
+        return tokens;
+    };
+    let mut depth = 0;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    let mut out = tokens;
+                    out.drain(open..=i);
+                    return out;
+                }
+            }
+            _ => {}
+        }
+    }
+    tokens
+}
+
+/// Whether a statement starting with `words` could create, change or drop a table, view or column.
+fn could_shape_tables(words: &[String]) -> bool {
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let has = |w: &str| upper.iter().any(|u| u == w);
+    match upper.first().map(String::as_str) {
+        Some("CREATE") => has("TABLE") || has("VIEW"),
+        Some("ALTER") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
+        Some("DROP") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
+        Some("RENAME") => true,
+        _ => false,
+    }
+}
+
+impl State {
+    fn apply_file(&mut self, file: &SqlFile) -> Result<(), ExpectedError> {
+        let text = without_meta_commands(up_part(&file.text));
+        let text = if self.engine == Engine::MySql {
+            without_custom_delimiters(&text)
+        } else {
+            text
+        };
+        let dialect = dialect(self.engine);
+        let tokens = Tokenizer::new(dialect.as_ref(), &text)
+            .tokenize_with_location()
+            .map_err(|e| ExpectedError::Invalid {
+                location: format!(
+                    "{}:{}:{}",
+                    file.path.display(),
+                    e.location.line,
+                    e.location.column
+                ),
+                message: e.message,
+            })?;
+        let lines: Vec<&str> = text.lines().collect();
+        let mut statement: Vec<TokenWithSpan> = Vec::new();
+        for token in tokens {
+            if token.token == Token::SemiColon {
+                let tokens = std::mem::take(&mut statement);
+                self.apply_statement(&file.path, &lines, tokens, dialect.as_ref())?;
+            } else {
+                statement.push(token);
+            }
+        }
+        self.apply_statement(&file.path, &lines, statement, dialect.as_ref())
+    }
+
+    fn apply_statement(
+        &mut self,
+        path: &Path,
+        lines: &[&str],
+        tokens: Vec<TokenWithSpan>,
+        dialect: &dyn Dialect,
+    ) -> Result<(), ExpectedError> {
+        let Some(first) = tokens
+            .iter()
+            .find(|t| !matches!(t.token, Token::Whitespace(_)))
+        else {
+            return Ok(());
+        };
+        let words = leading_words(&tokens, 6);
+        let (line, column) = (first.span.start.line, first.span.start.column);
+        let at = At {
+            path,
+            line,
+            start: statement_start(lines, line, column),
+        };
+        let tokens = without_identity_sequence_options(tokens);
+        let parsed = Parser::new(dialect)
+            .with_tokens_with_locations(tokens)
+            .parse_statement();
+        let statement = match parsed {
+            Ok(s) => s,
+            Err(e) if could_shape_tables(&words) => return Err(at.error(e)),
+            // Functions, triggers, grants and the like that this parser does not know: they cannot
+            // change a table's columns.
+            Err(_) => return Ok(()),
+        };
+        self.apply(statement, &at)
+    }
+
+    fn ident(&self, i: &Ident) -> String {
+        // PostgreSQL folds unquoted identifiers to lower case; the others compare case-insensitively.
+        if self.engine == Engine::Postgres && i.quote_style.is_none() {
+            i.value.to_lowercase()
+        } else {
+            i.value.clone()
+        }
+    }
+
+    fn table_name(&self, name: &ObjectName, at: &At) -> Result<TableName, ExpectedError> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| p.as_ident().map(|i| self.ident(i)))
+            .collect::<Option<_>>()
+            .ok_or_else(|| at.error(format!("cannot read the name {name}")))?;
+        match parts.as_slice() {
+            [table] => Ok(TableName::new(self.default_schema.clone(), table.clone())),
+            [schema, table] => Ok(TableName::new(schema.clone(), table.clone())),
+            _ => Err(at.error(format!("unexpected name {name}"))),
+        }
+    }
+
+    fn key(&self, name: &TableName) -> TableName {
+        Schema::key(self.engine, name)
+    }
+
+    fn table_mut(&mut self, name: &ObjectName, at: &At) -> Result<&mut DdlTable, ExpectedError> {
+        let table = self.table_name(name, at)?;
+        let key = self.key(&table);
+        self.tables
+            .get_mut(&key)
+            .ok_or_else(|| at.error(format!("table {table} does not exist at this point")))
+    }
+
+    fn apply(&mut self, statement: Statement, at: &At) -> Result<(), ExpectedError> {
+        match statement {
+            Statement::CreateTable(create) => self.create_table(create, at),
+            Statement::AlterTable(alter) => {
+                let name = alter.name.clone();
+                if alter.if_exists && self.table_mut(&name, at).is_err() {
+                    return Ok(());
+                }
+                for op in alter.operations {
+                    self.alter(&name, op, at)?;
+                }
+                Ok(())
+            }
+            Statement::Drop {
+                object_type: ObjectType::Table | ObjectType::View | ObjectType::MaterializedView,
+                if_exists,
+                names,
+                ..
+            } => {
+                for name in names {
+                    let key = self.key(&self.table_name(&name, at)?);
+                    if self.tables.shift_remove(&key).is_none() && !if_exists {
+                        return Err(at.error(format!("table {name} does not exist at this point")));
+                    }
+                }
+                Ok(())
+            }
+            Statement::RenameTable(renames) => {
+                for r in renames {
+                    self.rename_table(&r.old_name, &r.new_name, at)?;
+                }
+                Ok(())
+            }
+            Statement::CreateView(view) => {
+                let name = self.table_name(&view.name, at)?;
+                let mut table = DdlTable {
+                    name: name.clone(),
+                    columns_compared: !view.columns.is_empty(),
+                    columns: IndexMap::new(),
+                };
+                for c in &view.columns {
+                    let column = self.ident(&c.name);
+                    table.columns.insert(
+                        self.engine.fold_identifier(&column),
+                        DdlColumn {
+                            name: column,
+                            data_type: None,
+                            nullable: true,
+                            default: None,
+                        },
+                    );
+                }
+                let key = self.key(&name);
+                if self.tables.contains_key(&key) && !(view.or_replace || view.or_alter) {
+                    if view.if_not_exists {
+                        return Ok(());
+                    }
+                    return Err(at.error(format!("{name} already exists")));
+                }
+                self.tables.insert(key, table);
+                Ok(())
+            }
+            Statement::AlterView(alter) => Err(at.error(format!(
+                "ALTER VIEW {} is not supported; use CREATE OR REPLACE VIEW",
+                alter.name
+            ))),
+            // Everything else (SET, COMMENT, GRANT, functions, types, domains, sequences, indexes,
+            // triggers, data) cannot change which tables and columns exist. Enum and domain types
+            // need no bookkeeping: a column keeps the type's name, as the catalog reports it.
+            _ => Ok(()),
+        }
+    }
+
+    fn create_table(&mut self, create: CreateTable, at: &At) -> Result<(), ExpectedError> {
+        let name = self.table_name(&create.name, at)?;
+        let key = self.key(&name);
+        // SQLite's own tables (sqlite_sequence in every `.schema` of an AUTOINCREMENT database) are
+        // never compared.
+        let internal =
+            self.engine == Engine::Sqlite && name.name.to_ascii_lowercase().starts_with("sqlite_");
+        if create.temporary || internal {
+            return Ok(());
+        }
+        if self.tables.contains_key(&key) && !create.or_replace {
+            if create.if_not_exists {
+                return Ok(());
+            }
+            return Err(at.error(format!("table {name} already exists")));
+        }
+        if create.query.is_some() || create.like.is_some() || create.clone.is_some() {
+            return Err(
+                at.error("CREATE TABLE ... AS / LIKE / CLONE cannot be read without a database")
+            );
+        }
+        let mut table = DdlTable {
+            name,
+            columns_compared: true,
+            columns: IndexMap::new(),
+        };
+        for def in &create.columns {
+            let column = self.column(def, at)?;
+            table
+                .columns
+                .insert(self.engine.fold_identifier(&column.name), column);
+        }
+        for constraint in &create.constraints {
+            self.apply_constraint(&mut table, constraint, at)?;
+        }
+        if self.engine == Engine::Sqlite {
+            self.sqlite_primary_key(&create, &mut table);
+        }
+        self.tables.insert(key, table);
+        Ok(())
+    }
+
+    /// SQLite's primary keys: a lone INTEGER PRIMARY KEY is the rowid and never NULL, every key column
+    /// of a WITHOUT ROWID table is NOT NULL, and any other key column stays nullable unless declared
+    /// NOT NULL (a SQLite quirk its catalog shows).
+    fn sqlite_primary_key(&self, create: &CreateTable, table: &mut DdlTable) {
+        let mut keys: Vec<String> = create
+            .columns
+            .iter()
+            .filter(|d| {
+                d.options
+                    .iter()
+                    .any(|o| matches!(o.option, ColumnOption::PrimaryKey(_)))
+            })
+            .map(|d| self.ident(&d.name))
+            .collect();
+        for constraint in &create.constraints {
+            if let TableConstraint::PrimaryKey(pk) = constraint {
+                for c in &pk.columns {
+                    if let Expr::Identifier(i) = &c.column.expr {
+                        keys.push(self.ident(i));
+                    }
+                }
+            }
+        }
+        let without_rowid = create
+            .sqlite_table_options
+            .options
+            .iter()
+            .any(|o| matches!(o, SqliteTableOption::WithoutRowid));
+        for key in &keys {
+            if let Some(c) = table.columns.get_mut(&self.engine.fold_identifier(key)) {
+                let rowid = keys.len() == 1
+                    && c.data_type
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("integer"));
+                if without_rowid || rowid {
+                    c.nullable = false;
+                }
+            }
+        }
+    }
+
+    /// Table-level constraints: only a primary key changes a column (it makes it NOT NULL).
+    fn apply_constraint(
+        &self,
+        table: &mut DdlTable,
+        constraint: &TableConstraint,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let TableConstraint::PrimaryKey(pk) = constraint else {
+            return Ok(());
+        };
+        let mut names = Vec::new();
+        for c in &pk.columns {
+            match &c.column.expr {
+                Expr::Identifier(i) => names.push(self.ident(i)),
+                other => return Err(at.error(format!("primary key on expression {other}"))),
+            }
+        }
+        if self.engine == Engine::Sqlite {
+            // Decided once the whole table is known; see sqlite_primary_key.
+            return Ok(());
+        }
+        for name in names {
+            match table.columns.get_mut(&self.engine.fold_identifier(&name)) {
+                Some(c) => c.nullable = false,
+                None => return Err(at.error(format!("primary key column {name} does not exist"))),
+            }
+        }
+        Ok(())
+    }
+
+    fn column(&self, def: &ColumnDef, at: &At) -> Result<DdlColumn, ExpectedError> {
+        let data_type = match &def.data_type {
+            DataType::Unspecified => String::new(),
+            t => t.to_string(),
+        };
+        let mut column = DdlColumn {
+            name: self.ident(&def.name),
+            nullable: true,
+            default: None,
+            data_type: Some(data_type.clone()),
+        };
+        // serial types are an integer, NOT NULL, with a sequence default (which is not drift).
+        let lower = data_type.to_ascii_lowercase();
+        if matches!(
+            lower.as_str(),
+            "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"
+        ) {
+            column.nullable = false;
+        }
+        self.apply_options(&mut column, def.options.iter().map(|o| &o.option), at)?;
+        Ok(column)
+    }
+
+    fn apply_options<'o>(
+        &self,
+        column: &mut DdlColumn,
+        options: impl Iterator<Item = &'o ColumnOption>,
+        _at: &At,
+    ) -> Result<(), ExpectedError> {
+        for option in options {
+            match option {
+                ColumnOption::Null => column.nullable = true,
+                ColumnOption::NotNull => column.nullable = false,
+                ColumnOption::Default(e) => column.default = Some(e.to_string()),
+                ColumnOption::PrimaryKey(_) if self.engine != Engine::Sqlite => {
+                    column.nullable = false
+                }
+                ColumnOption::Generated {
+                    generated_as,
+                    generation_expr,
+                    ..
+                } => {
+                    // Identity columns are NOT NULL; neither identity nor a generated expression
+                    // is a default a person chose.
+                    if generation_expr.is_none()
+                        && matches!(generated_as, GeneratedAs::Always | GeneratedAs::ByDefault)
+                    {
+                        column.nullable = false;
+                    }
+                    column.default = None;
+                }
+                ColumnOption::Identity(_) => {
+                    column.nullable = false;
+                    column.default = None;
+                }
+                // MariaDB's json is a longtext with a json_valid check; its catalog reads as json.
+                ColumnOption::Check(check)
+                    if self.engine == Engine::MySql
+                        && check
+                            .expr
+                            .to_string()
+                            .to_ascii_lowercase()
+                            .starts_with("json_valid(") =>
+                {
+                    column.data_type = Some("json".into());
+                }
+                // Constraints, collations, comments, ON UPDATE, AUTO_INCREMENT and the like leave
+                // type, nullability and default as they are.
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn rename_table(
+        &mut self,
+        old: &ObjectName,
+        new: &ObjectName,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let old_name = self.table_name(old, at)?;
+        let mut new_name = self.table_name(new, at)?;
+        // `ALTER TABLE s.t RENAME TO u` keeps the schema.
+        if new.0.len() == 1 {
+            new_name.schema = old_name.schema.clone();
+        }
+        let Some(mut table) = self.tables.shift_remove(&self.key(&old_name)) else {
+            return Err(at.error(format!("table {old_name} does not exist at this point")));
+        };
+        let key = self.key(&new_name);
+        if self.tables.contains_key(&key) {
+            return Err(at.error(format!("table {new_name} already exists")));
+        }
+        table.name = new_name;
+        self.tables.insert(key, table);
+        Ok(())
+    }
+
+    fn alter(
+        &mut self,
+        table: &ObjectName,
+        op: AlterTableOperation,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let engine = self.engine;
+        match op {
+            AlterTableOperation::AddColumn {
+                if_not_exists,
+                column_def,
+                ..
+            } => {
+                let column = self.column(&column_def, at)?;
+                let t = self.table_mut(table, at)?;
+                let key = engine.fold_identifier(&column.name);
+                if t.columns.contains_key(&key) {
+                    if if_not_exists {
+                        return Ok(());
+                    }
+                    return Err(at.error(format!("column {} already exists", column.name)));
+                }
+                t.columns.insert(key, column);
+            }
+            AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
+                let names: Vec<String> = column_names.iter().map(|c| self.ident(c)).collect();
+                let t = self.table_mut(table, at)?;
+                for name in names {
+                    if t.columns
+                        .shift_remove(&engine.fold_identifier(&name))
+                        .is_none()
+                        && !if_exists
+                    {
+                        return Err(at.error(format!("column {name} does not exist")));
+                    }
+                }
+            }
+            AlterTableOperation::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => {
+                let (old, new) = (self.ident(&old_column_name), self.ident(&new_column_name));
+                let t = self.table_mut(table, at)?;
+                rename_column(t, engine, &old, &new, at)?;
+            }
+            AlterTableOperation::RenameTable { table_name } => {
+                let new = match table_name {
+                    RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => n,
+                };
+                self.rename_table(table, &new, at)?;
+            }
+            AlterTableOperation::ChangeColumn {
+                old_name,
+                new_name,
+                data_type,
+                options,
+                ..
+            } => {
+                let def = ColumnDef {
+                    name: new_name,
+                    data_type,
+                    options: options
+                        .into_iter()
+                        .map(|option| sqlparser::ast::ColumnOptionDef { name: None, option })
+                        .collect(),
+                };
+                let column = self.column(&def, at)?;
+                let old = self.ident(&old_name);
+                let t = self.table_mut(table, at)?;
+                replace_column(t, engine, &old, column, at)?;
+            }
+            AlterTableOperation::ModifyColumn {
+                col_name,
+                data_type,
+                options,
+                ..
+            } => {
+                let def = ColumnDef {
+                    name: col_name,
+                    data_type,
+                    options: options
+                        .into_iter()
+                        .map(|option| sqlparser::ast::ColumnOptionDef { name: None, option })
+                        .collect(),
+                };
+                let column = self.column(&def, at)?;
+                let old = column.name.clone();
+                let t = self.table_mut(table, at)?;
+                replace_column(t, engine, &old, column, at)?;
+            }
+            AlterTableOperation::AlterColumn { column_name, op } => {
+                let name = self.ident(&column_name);
+                let t = self.table_mut(table, at)?;
+                let c = t
+                    .columns
+                    .get_mut(&engine.fold_identifier(&name))
+                    .ok_or_else(|| at.error(format!("column {name} does not exist")))?;
+                match op {
+                    AlterColumnOperation::SetNotNull => c.nullable = false,
+                    AlterColumnOperation::DropNotNull => c.nullable = true,
+                    AlterColumnOperation::SetDefault { value } => {
+                        c.default = Some(value.to_string())
+                    }
+                    AlterColumnOperation::DropDefault => c.default = None,
+                    AlterColumnOperation::SetDataType { data_type, .. } => {
+                        c.data_type = Some(data_type.to_string())
+                    }
+                    AlterColumnOperation::AddGenerated { .. } => {
+                        c.nullable = false;
+                        c.default = None;
+                    }
+                    other => return Err(at.error(format!("ALTER COLUMN {other} is not supported"))),
+                }
+            }
+            AlterTableOperation::AddConstraint { constraint, .. } => {
+                let t = self.table_mut(table, at)?.clone();
+                let mut t = t;
+                self.apply_constraint(&mut t, &constraint, at)?;
+                let key = self.key(&t.name);
+                self.tables.insert(key, t);
+            }
+            // Constraints, indexes, triggers, row security, ownership, partitions, storage: no column
+            // changes.
+            AlterTableOperation::DropConstraint { .. }
+            | AlterTableOperation::DropPrimaryKey { .. }
+            | AlterTableOperation::DropForeignKey { .. }
+            | AlterTableOperation::DropIndex { .. }
+            | AlterTableOperation::RenameConstraint { .. }
+            | AlterTableOperation::EnableTrigger { .. }
+            | AlterTableOperation::DisableTrigger { .. }
+            | AlterTableOperation::EnableAlwaysTrigger { .. }
+            | AlterTableOperation::EnableReplicaTrigger { .. }
+            | AlterTableOperation::EnableRule { .. }
+            | AlterTableOperation::DisableRule { .. }
+            | AlterTableOperation::EnableAlwaysRule { .. }
+            | AlterTableOperation::EnableReplicaRule { .. }
+            | AlterTableOperation::EnableRowLevelSecurity
+            | AlterTableOperation::DisableRowLevelSecurity
+            | AlterTableOperation::ForceRowLevelSecurity
+            | AlterTableOperation::NoForceRowLevelSecurity
+            | AlterTableOperation::ReplicaIdentity { .. }
+            | AlterTableOperation::OwnerTo { .. }
+            | AlterTableOperation::AttachPartitionOf { .. }
+            | AlterTableOperation::DetachPartitionOf { .. }
+            | AlterTableOperation::SetLogged
+            | AlterTableOperation::SetUnlogged
+            | AlterTableOperation::Algorithm { .. } => {}
+            other => return Err(at.error(format!("ALTER TABLE {other} is not supported"))),
+        }
+        Ok(())
+    }
+}
+
+fn rename_column(
+    t: &mut DdlTable,
+    engine: Engine,
+    old: &str,
+    new: &str,
+    at: &At,
+) -> Result<(), ExpectedError> {
+    let Some(mut column) = t.columns.get(&engine.fold_identifier(old)).cloned() else {
+        return Err(at.error(format!("column {old} does not exist")));
+    };
+    column.name = new.to_string();
+    replace_column(t, engine, old, column, at)
+}
+
+/// Replaces column `old` with `column` in place (same position), e.g. for a rename or MySQL's CHANGE.
+fn replace_column(
+    t: &mut DdlTable,
+    engine: Engine,
+    old: &str,
+    column: DdlColumn,
+    at: &At,
+) -> Result<(), ExpectedError> {
+    let old_key = engine.fold_identifier(old);
+    let new_key = engine.fold_identifier(&column.name);
+    let Some(index) = t.columns.get_index_of(&old_key) else {
+        return Err(at.error(format!("column {old} does not exist")));
+    };
+    if new_key != old_key && t.columns.contains_key(&new_key) {
+        return Err(at.error(format!("column {} already exists", column.name)));
+    }
+    t.columns.shift_remove(&old_key);
+    t.columns.shift_insert(index, new_key, column);
+    Ok(())
+}
