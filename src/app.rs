@@ -240,6 +240,9 @@ pub async fn snapshot(args: &SnapshotArgs) -> ExitCode {
             eprintln!("{}: no database named {name:?}", path.display());
             return ExitCode::from(EXIT_ERROR);
         };
+        if args.expected {
+            return snapshot_expected(&db, args.output.as_deref()).await;
+        }
         let origin = format!("database {:?} of {}", db.name, path.display());
         (db.engine, db.url, db.schemas, db.timeout, origin)
     };
@@ -282,7 +285,43 @@ pub async fn snapshot(args: &SnapshotArgs) -> ExitCode {
         schemas[0],
         expected::render_file(&live, &schemas[0])
     );
-    match &args.output {
+    write_output(args.output.as_deref(), &text)
+}
+
+/// `snapshot --expected`: the expectation as the exporter resolved it (after reading its YAML, SQL
+/// files or reference database), in the expected-schema format, so a surprise can be diagnosed.
+async fn snapshot_expected(db: &config::DatabaseConfig, output: Option<&Path>) -> ExitCode {
+    let mut cache = expected::ExpectedCache::default();
+    let load = db.expected.load(db.engine, &db.schemas, &mut cache);
+    let expectation = match tokio::time::timeout(db.timeout, load).await {
+        Ok(Ok(e)) => e,
+        Ok(Err(e)) => {
+            eprintln!("database {:?}: {e}", db.name);
+            return ExitCode::from(EXIT_ERROR);
+        }
+        Err(_) => {
+            eprintln!(
+                "database {:?}: loading the expectation timed out after {}",
+                db.name,
+                humantime::format_duration(db.timeout)
+            );
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let default_schema = db.schemas.first().map_or("public", String::as_str);
+    let text = format!(
+        "# Expectation of database {:?} as schema_exporter {} resolved it from {} ({}).\n# Unqualified tables belong to {default_schema}.\n{}",
+        db.name,
+        env!("CARGO_PKG_VERSION"),
+        db.expected.describe(),
+        db.engine.name(),
+        expected::render_file(&expectation.schema, default_schema)
+    );
+    write_output(output, &text)
+}
+
+fn write_output(output: Option<&Path>, text: &str) -> ExitCode {
+    match output {
         None => print!("{text}"),
         Some(path) => {
             if let Err(e) = std::fs::write(path, text) {
@@ -305,6 +344,11 @@ pub async fn validate(config_file: &Path) -> ExitCode {
     };
     let mut problems = Vec::new();
     for db in &config.databases {
+        // A reference is another database's live schema: validate stays offline and only checks
+        // that the name resolves (the config loader did).
+        if matches!(db.expected, expected::ExpectedSource::Reference(_)) {
+            continue;
+        }
         if let Err(e) = db
             .expected
             .load(

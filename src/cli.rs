@@ -107,6 +107,10 @@ pub struct SnapshotArgs {
     /// Configured database to read.
     #[arg(long = "database", value_name = "NAME", requires = "config_file")]
     pub database: Option<String>,
+    /// Print the expectation the exporter resolved for --database (from its file, SQL or reference)
+    /// instead of the live schema.
+    #[arg(long = "expected", requires = "database")]
+    pub expected: bool,
     /// Schema to include (repeatable); default: the configured ones, or the engine's default.
     #[arg(long = "schema", value_name = "S")]
     pub schema: Vec<String>,

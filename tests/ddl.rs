@@ -272,3 +272,164 @@ async fn sqlite3_schema_output_is_an_expectation_with_zero_drift() {
         report.items
     );
 }
+
+/// Writes `files` (name, contents) into a new folder `dir/name` and returns its path.
+fn folder(dir: &Path, name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(&path).unwrap();
+    for (file, text) in files {
+        std::fs::write(path.join(file), text).unwrap();
+    }
+    path
+}
+
+/// Flyway naming. V10 alters what V2 added, so plain string order (V10 before V1 and V2) fails.
+const FLYWAY: &[(&str, &str)] = &[
+    (
+        "V1__create_users.sql",
+        "CREATE TABLE users (id bigserial PRIMARY KEY, email varchar(100) NOT NULL, name text);\nCREATE TABLE export_logs (id serial PRIMARY KEY, user_id bigint, created_at timestamptz DEFAULT now());\n",
+    ),
+    (
+        "V2__add_file_size.sql",
+        "ALTER TABLE export_logs ADD COLUMN file_size integer;\nALTER TABLE export_logs ADD COLUMN legacy text;\n",
+    ),
+    (
+        "V10__reshape.sql",
+        "ALTER TABLE export_logs ALTER COLUMN file_size TYPE bigint;\nALTER TABLE export_logs ALTER COLUMN file_size SET DEFAULT 0;\nALTER TABLE export_logs ALTER COLUMN file_size SET NOT NULL;\nALTER TABLE export_logs DROP COLUMN legacy;\nALTER TABLE users RENAME COLUMN name TO display_name;\nALTER TABLE users ALTER COLUMN email TYPE varchar(254), ALTER COLUMN email DROP NOT NULL;\nCREATE TABLE tmp_import (id int);\nALTER TABLE tmp_import RENAME TO imports;\n",
+    ),
+    (
+        "R__views.sql",
+        "CREATE OR REPLACE VIEW recent_exports AS SELECT id, created_at FROM export_logs;\n",
+    ),
+    // Undo migrations are not applied on the way up.
+    ("U10__undo_reshape.sql", "ALTER TABLE export_logs ADD COLUMN legacy text;\n"),
+];
+
+#[tokio::test]
+async fn a_flyway_directory_applied_in_version_order_equals_the_database_it_built() {
+    let Some(pg) = Postgres::start().await else {
+        return;
+    };
+    for name in [
+        "V1__create_users.sql",
+        "V2__add_file_size.sql",
+        "V10__reshape.sql",
+        "R__views.sql",
+    ] {
+        let (_, sql) = FLYWAY.iter().find(|(n, _)| *n == name).unwrap();
+        pg.exec(sql).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    folder(dir.path(), "migrations", FLYWAY);
+    let cfg = config(dir.path(), &pg.url, "{sql: [migrations]}", "");
+    let report = common::check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+    assert_eq!(report.expected_tables.len(), 4);
+
+    // The resolved expectation, as `snapshot --expected` shows it.
+    let (code, out, err) = common::run(&[
+        "snapshot",
+        "--config.file",
+        &cfg,
+        "--database",
+        "app",
+        "--expected",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "file_size: {type: bigint, nullable: false, default: \"0\"}",
+        "display_name: {type: text, nullable: true, default: null}",
+        "email: {type: varchar(254), nullable: true, default: null}",
+        "imports:",
+        "recent_exports: {}",
+    ] {
+        assert!(out.contains(want), "lacks {want}:\n{out}");
+    }
+    assert!(
+        !out.contains("legacy") && !out.contains("tmp_import"),
+        "{out}"
+    );
+}
+
+/// sqlx-style reversible migrations without zero padding (10 after 2), the last one a Django-style
+/// SQLite table rebuild.
+const SQLX: &[(&str, &str)] = &[
+    (
+        "1_create.up.sql",
+        "CREATE TABLE export_logs (id integer PRIMARY KEY, user_id varchar(255), filename varchar(500));\nCREATE TABLE notes (id integer PRIMARY KEY, body text);\n",
+    ),
+    ("1_create.down.sql", "DROP TABLE export_logs;\n"),
+    (
+        "2_add_size.up.sql",
+        "ALTER TABLE export_logs ADD COLUMN file_size bigint;\nALTER TABLE export_logs ADD COLUMN junk text;\nALTER TABLE notes RENAME COLUMN body TO text_body;\n",
+    ),
+    ("2_add_size.down.sql", "ALTER TABLE export_logs DROP COLUMN file_size;\n"),
+    (
+        "10_rebuild.up.sql",
+        "CREATE TABLE \"new__export_logs\" (\"id\" integer NOT NULL PRIMARY KEY AUTOINCREMENT, \"user_id\" varchar(255) NOT NULL, \"file_size\" bigint NULL, \"name\" varchar(500) NULL);\nINSERT INTO \"new__export_logs\" (\"id\", \"user_id\", \"file_size\", \"name\") SELECT \"id\", \"user_id\", \"file_size\", \"filename\" FROM \"export_logs\";\nDROP TABLE \"export_logs\";\nALTER TABLE \"new__export_logs\" RENAME TO \"export_logs\";\nCREATE INDEX \"export_logs_user_id\" ON \"export_logs\" (\"user_id\");\n",
+    ),
+    ("10_rebuild.down.sql", "DROP TABLE export_logs;\n"),
+];
+
+#[tokio::test]
+async fn sqlx_migrations_with_a_table_rebuild_equal_the_sqlite_database_they_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    {
+        use sqlx::{Connection, Executor};
+        let url = format!("sqlite://{}?mode=rwc", db.display());
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        for name in ["1_create.up.sql", "2_add_size.up.sql", "10_rebuild.up.sql"] {
+            let (_, sql) = SQLX.iter().find(|(n, _)| *n == name).unwrap();
+            c.execute(*sql).await.unwrap();
+        }
+    }
+    folder(dir.path(), "migrations", SQLX);
+    let cfg = config(dir.path(), "sqlite:app.db", "{sql: [migrations]}", "");
+    let report = common::check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+    assert_eq!(report.expected_tables.len(), 2);
+    let (code, out, err) = common::run(&[
+        "snapshot",
+        "--config.file",
+        &cfg,
+        "--database",
+        "app",
+        "--expected",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("name: {type: varchar(500), nullable: true, default: null}"),
+        "{out}"
+    );
+    assert!(!out.contains("new__") && !out.contains("junk"), "{out}");
+}
+
+/// dbmate keeps both directions in one file; only the part before `-- migrate:down` runs. MariaDB's
+/// MODIFY, CHANGE and RENAME TABLE.
+const DBMATE: &[(&str, &str)] = &[
+    (
+        "20240101000000_create.sql",
+        "-- migrate:up\nCREATE TABLE export_logs (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, user_id varchar(100), size int);\nCREATE TABLE tmp_things (id int);\n\n-- migrate:down\nDROP TABLE export_logs;\n",
+    ),
+    (
+        "20240102000000_reshape.sql",
+        "-- migrate:up\nALTER TABLE export_logs MODIFY user_id varchar(255) NOT NULL;\nALTER TABLE export_logs CHANGE size file_size bigint DEFAULT NULL;\nRENAME TABLE tmp_things TO things;\nALTER TABLE things ADD COLUMN label varchar(20) NOT NULL DEFAULT 'x' AFTER id;\n\n-- migrate:down\nALTER TABLE export_logs DROP COLUMN file_size;\n",
+    ),
+];
+
+#[tokio::test]
+async fn dbmate_migrations_equal_the_mariadb_database_they_built() {
+    let Some(db) = MariaDb::start().await else {
+        return;
+    };
+    for (_, sql) in DBMATE {
+        db.exec(sql.split("-- migrate:down").next().unwrap()).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    folder(dir.path(), "db/migrations", DBMATE);
+    let cfg = config(dir.path(), &db.url, "{sql: [db/migrations]}", "");
+    let report = common::check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+    assert_eq!(report.expected_tables.len(), 2);
+}
