@@ -20,7 +20,7 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 use std::path::{Path, PathBuf};
 
 use super::ExpectedError;
@@ -318,16 +318,24 @@ fn leading_words(tokens: &[TokenWithSpan], n: usize) -> Vec<String> {
         .collect()
 }
 
-/// The statement's first line from where it starts, shortened, as people see it in their file.
-fn statement_start(lines: &[&str], line: u64, column: u64) -> String {
-    let text = lines
-        .get(line.saturating_sub(1) as usize)
-        .map(|l| {
-            l.chars()
-                .skip(column.saturating_sub(1) as usize)
-                .collect::<String>()
-        })
+/// The statement's first line from where it starts (up to its end when it ends on that line),
+/// shortened, as people see it in their file.
+fn statement_start(lines: &[&str], start: Location, end: Location) -> String {
+    let line = lines
+        .get(start.line.saturating_sub(1) as usize)
+        .copied()
         .unwrap_or_default();
+    let from = start.column.saturating_sub(1) as usize;
+    let to = if end.line == start.line {
+        end.column.saturating_sub(1) as usize
+    } else {
+        usize::MAX
+    };
+    let text: String = line
+        .chars()
+        .skip(from)
+        .take(to.saturating_sub(from))
+        .collect();
     let text = text.trim_end();
     if text.chars().count() > 60 {
         format!("{}...", text.chars().take(60).collect::<String>())
@@ -430,11 +438,15 @@ impl State {
             return Ok(());
         };
         let words = leading_words(&tokens, 6);
-        let (line, column) = (first.span.start.line, first.span.start.column);
+        let last = tokens
+            .iter()
+            .rev()
+            .find(|t| !matches!(t.token, Token::Whitespace(_)))
+            .unwrap_or(first);
         let at = At {
             path,
-            line,
-            start: statement_start(lines, line, column),
+            line: first.span.start.line,
+            start: statement_start(lines, first.span.start, last.span.end),
         };
         let tokens = without_identity_sequence_options(tokens);
         let parsed = Parser::new(dialect)
@@ -959,4 +971,193 @@ fn replace_column(
     t.columns.shift_remove(&old_key);
     t.columns.shift_insert(index, new_key, column);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn migrations_are_ordered_by_numeric_version_in_every_naming_convention() {
+        let flyway = names(&[
+            "V10__c.sql",
+            "R__views.sql",
+            "V2__b.sql",
+            "V1_1__a2.sql",
+            "V1__a.sql",
+            "U2__undo.sql",
+            "README.md",
+        ]);
+        assert_eq!(
+            migration_order(&flyway).unwrap(),
+            [
+                "V1__a.sql",
+                "V1_1__a2.sql",
+                "V2__b.sql",
+                "V10__c.sql",
+                "R__views.sql"
+            ]
+        );
+        let golang = names(&[
+            "0010_x.up.sql",
+            "0002_y.up.sql",
+            "0002_y.down.sql",
+            "0001_z.up.sql",
+        ]);
+        assert_eq!(
+            migration_order(&golang).unwrap(),
+            ["0001_z.up.sql", "0002_y.up.sql", "0010_x.up.sql"]
+        );
+        let timestamps = names(&["20240102000000_b.sql", "20231231235959_a.sql"]);
+        assert_eq!(
+            migration_order(&timestamps).unwrap(),
+            ["20231231235959_a.sql", "20240102000000_b.sql"]
+        );
+    }
+
+    #[test]
+    fn unversioned_and_duplicate_migrations_are_errors_naming_the_files() {
+        let e = migration_order(&names(&["0001_a.sql", "schema.sql"])).unwrap_err();
+        assert!(e.starts_with("schema.sql: no migration version"), "{e}");
+        let e = migration_order(&names(&["0001_a.sql", "1_b.sql"])).unwrap_err();
+        assert!(e.contains("have the same version"), "{e}");
+        let e = migration_order(&names(&["V3_no_separator.sql"])).unwrap_err();
+        assert!(e.contains("`__`"), "{e}");
+    }
+
+    fn apply(engine: Engine, files: &[(&str, &str)]) -> Result<Schema, ExpectedError> {
+        let files: Vec<SqlFile> = files
+            .iter()
+            .map(|(p, t)| SqlFile {
+                path: PathBuf::from(p),
+                text: t.to_string(),
+            })
+            .collect();
+        let schemas = [match engine {
+            Engine::Sqlite => "main".to_string(),
+            Engine::MySql => "app".to_string(),
+            Engine::Postgres => "public".to_string(),
+        }];
+        parse(&files, engine, &schemas)
+    }
+
+    fn message(e: ExpectedError) -> String {
+        e.to_string()
+    }
+
+    #[test]
+    fn statements_that_cannot_shape_tables_are_skipped_even_when_unparsable() {
+        let dump = "SET statement_timeout = 0;\n\\restrict abc\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;\nCREATE TABLE t (a integer);\nALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reader;\nCREATE EVENT TRIGGER nope ON ddl_command_start EXECUTE FUNCTION f();\nCOPY t (a) FROM stdin;\n1\n2\n\\.\nGRANT ALL ON TABLE t TO app;\nCOMMENT ON COLUMN t.a IS 'x; y';\nCREATE SEQUENCE s;\nCREATE INDEX i ON t (a);\n";
+        let schema = apply(Engine::Postgres, &[("dump.sql", dump)]).unwrap();
+        let t = schema
+            .get(Engine::Postgres, &TableName::new("public", "t"))
+            .unwrap();
+        assert_eq!(t.columns.len(), 1);
+    }
+
+    #[test]
+    fn a_table_shaping_statement_that_cannot_be_understood_names_file_line_and_statement() {
+        let e = message(
+            apply(
+                Engine::Postgres,
+                &[(
+                    "m.sql",
+                    "CREATE TABLE t (a int);\n\nALTER TABLE t ADD COLUMN b int,, c int;\n",
+                )],
+            )
+            .unwrap_err(),
+        );
+        assert!(
+            e.starts_with("m.sql:3: statement `ALTER TABLE t ADD COLUMN b int,, c int`:"),
+            "{e}"
+        );
+        let e = message(
+            apply(
+                Engine::Postgres,
+                &[(
+                    "m.sql",
+                    "CREATE TABLE t (a int);\nCREATE TABLE u (LIKE t INCLUDING ALL);\n",
+                )],
+            )
+            .unwrap_err(),
+        );
+        assert!(e.starts_with("m.sql:2: statement `CREATE TABLE u"), "{e}");
+        let e = message(
+            apply(
+                Engine::Postgres,
+                &[("m.sql", "ALTER TABLE nowhere ADD COLUMN b int;")],
+            )
+            .unwrap_err(),
+        );
+        assert!(e.contains("table public.nowhere does not exist"), "{e}");
+        let e = message(
+            apply(
+                Engine::Postgres,
+                &[(
+                    "m.sql",
+                    "CREATE TABLE t (a int);\nALTER TABLE t DROP COLUMN zz;",
+                )],
+            )
+            .unwrap_err(),
+        );
+        assert!(
+            e.starts_with("m.sql:2:") && e.contains("column zz does not exist"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ddl_attributes_follow_each_engine_rules() {
+        let pg = apply(
+            Engine::Postgres,
+            &[(
+                "s.sql",
+                "CREATE TABLE IF NOT EXISTS \"Mixed\" (Id serial, \"Name\" text DEFAULT 'x'::text, n int NOT NULL, PRIMARY KEY (Id));\nCREATE TABLE IF NOT EXISTS \"Mixed\" (other int);\nCREATE VIEW v (a, b) AS SELECT 1, 2;",
+            )],
+        )
+        .unwrap();
+        let t = pg
+            .get(Engine::Postgres, &TableName::new("public", "Mixed"))
+            .unwrap();
+        let id = &t.columns["id"];
+        assert_eq!(
+            (id.data_type.as_deref(), id.nullable, id.default.clone()),
+            (Some("integer"), Some(false), Some(None))
+        );
+        assert_eq!(t.columns["Name"].default, Some(Some("'x'".into())));
+        assert!(
+            !t.columns.contains_key("other"),
+            "IF NOT EXISTS keeps the first"
+        );
+        let v = pg
+            .get(Engine::Postgres, &TableName::new("public", "v"))
+            .unwrap();
+        assert!(v.columns_compared);
+        assert_eq!(
+            v.columns["a"].data_type, None,
+            "a view's columns: presence only"
+        );
+
+        let lite = apply(
+            Engine::Sqlite,
+            &[(
+                "s.sql",
+                "CREATE TABLE a (id INTEGER PRIMARY KEY, t text);\nCREATE TABLE b (code text PRIMARY KEY);\nCREATE TABLE c (x int, y int, PRIMARY KEY (x, y)) WITHOUT ROWID;",
+            )],
+        )
+        .unwrap();
+        let nullable = |t: &str, c: &str| {
+            lite.get(Engine::Sqlite, &TableName::new("main", t))
+                .unwrap()
+                .columns[c]
+                .nullable
+        };
+        assert_eq!(nullable("a", "id"), Some(false), "rowid alias");
+        assert_eq!(nullable("b", "code"), Some(true), "SQLite quirk");
+        assert_eq!(nullable("c", "x"), Some(false), "WITHOUT ROWID");
+    }
 }
