@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{find_pg_bin, missing, which, write, MariaDb, Postgres};
+use common::{find_pg_bin, missing, run, which, write, MariaDb, Postgres};
 use schema_exporter::diff::{DriftKind, DriftReport};
 use std::path::Path;
 use std::process::Command;
@@ -432,4 +432,66 @@ async fn dbmate_migrations_equal_the_mariadb_database_they_built() {
     let report = common::check_config(&cfg).await;
     assert!(report.in_sync(), "{:#?}", report.items);
     assert_eq!(report.expected_tables.len(), 2);
+}
+
+#[test]
+fn every_sql_source_error_names_its_file_line_or_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    folder(
+        dir.path(),
+        "broken",
+        &[
+            ("0001_a.sql", "CREATE TABLE t (a int);\n"),
+            ("0002_b.sql", "-- add two\nALTER TABLE t ADD COLUMN b int,, c int;\n"),
+        ],
+    );
+    folder(dir.path(), "stray", &[("0001_a.sql", "CREATE TABLE t (a int);\n"), ("notes.sql", "")]);
+    let cases = [
+        ("{sql: [missing.sql]}", "cannot read expected schema ", "missing.sql: No such file"),
+        ("{sql: [empty]}", "empty: the directory holds no migration files", ""),
+        ("{sql: [broken]}", "0002_b.sql:2: statement `ALTER TABLE t ADD COLUMN b int,, c int`", ""),
+        ("{sql: [stray]}", "stray: notes.sql: no migration version", ""),
+        ("{sql: []}", "expected.sql: list at least one file or directory", ""),
+        ("{reference: nowhere}", "expected.reference: no database named \"nowhere\" is configured (configured: app)", ""),
+        ("{reference: app}", "a database cannot be its own reference", ""),
+        ("{file: e.yaml, sql: [x.sql]}", "expected: exactly one source is required (one of: file, sql, reference)", ""),
+    ];
+    for (expected, want, also) in cases {
+        let cfg = config(dir.path(), "sqlite:app.db", expected, "");
+        let (code, out, err) = run(&["validate", "--config.file", &cfg]);
+        assert_eq!(code, 2, "{expected}: {out}{err}");
+        assert!(err.contains(want) && err.contains(also), "{expected}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn framework_migration_tables_are_ignored_unless_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    {
+        use sqlx::{Connection, Executor};
+        let url = format!("sqlite://{}?mode=rwc", db.display());
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        c.execute("CREATE TABLE t (id integer); CREATE TABLE django_migrations (id integer); CREATE TABLE _sqlx_migrations (version bigint); CREATE TABLE alembic_version (v text);")
+            .await
+            .unwrap();
+    }
+    write(dir.path(), "schema.sql", "CREATE TABLE t (id integer);\n");
+    let cfg = config(dir.path(), "sqlite:app.db", "{sql: [schema.sql]}", "");
+    let report = common::check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+    let cfg = config(
+        dir.path(),
+        "sqlite:app.db",
+        "{sql: [schema.sql]}",
+        "    ignore: {migration_tables: false}\n",
+    );
+    let report = common::check_config(&cfg).await;
+    assert_eq!(
+        found(&report),
+        ["_sqlx_migrations", "alembic_version", "django_migrations"]
+            .map(|t| common::item(DriftKind::UnexpectedTable, t, None))
+            .to_vec()
+    );
 }
