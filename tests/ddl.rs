@@ -443,25 +443,70 @@ fn every_sql_source_error_names_its_file_line_or_key() {
         "broken",
         &[
             ("0001_a.sql", "CREATE TABLE t (a int);\n"),
-            ("0002_b.sql", "-- add two\nALTER TABLE t ADD COLUMN b int,, c int;\n"),
+            (
+                "0002_b.sql",
+                "-- add two\nALTER TABLE t ADD COLUMN b int,, c int;\n",
+            ),
         ],
     );
-    folder(dir.path(), "stray", &[("0001_a.sql", "CREATE TABLE t (a int);\n"), ("notes.sql", "")]);
+    folder(
+        dir.path(),
+        "stray",
+        &[
+            ("0001_a.sql", "CREATE TABLE t (a int);\n"),
+            ("notes.sql", ""),
+        ],
+    );
     let cases = [
-        ("{sql: [missing.sql]}", "cannot read expected schema ", "missing.sql: No such file"),
-        ("{sql: [empty]}", "empty: the directory holds no migration files", ""),
-        ("{sql: [broken]}", "0002_b.sql:2: statement `ALTER TABLE t ADD COLUMN b int,, c int`", ""),
-        ("{sql: [stray]}", "stray: notes.sql: no migration version", ""),
-        ("{sql: []}", "expected.sql: list at least one file or directory", ""),
-        ("{reference: nowhere}", "expected.reference: no database named \"nowhere\" is configured (configured: app)", ""),
-        ("{reference: app}", "a database cannot be its own reference", ""),
-        ("{file: e.yaml, sql: [x.sql]}", "expected: exactly one source is required (one of: file, sql, reference)", ""),
+        (
+            "{sql: [missing.sql]}",
+            "cannot read expected schema ",
+            "missing.sql: No such file",
+        ),
+        (
+            "{sql: [empty]}",
+            "empty: the directory holds no migration files",
+            "",
+        ),
+        (
+            "{sql: [broken]}",
+            "0002_b.sql:2: statement `ALTER TABLE t ADD COLUMN b int,, c int`",
+            "",
+        ),
+        (
+            "{sql: [stray]}",
+            "stray: notes.sql: no migration version",
+            "",
+        ),
+        (
+            "{sql: []}",
+            "expected.sql: list at least one file or directory",
+            "",
+        ),
+        (
+            "{reference: nowhere}",
+            "expected.reference: no database named \"nowhere\" is configured (configured: app)",
+            "",
+        ),
+        (
+            "{reference: app}",
+            "a database cannot be its own reference",
+            "",
+        ),
+        (
+            "{file: e.yaml, sql: [x.sql]}",
+            "expected: exactly one source is required (one of: file, sql, reference)",
+            "",
+        ),
     ];
     for (expected, want, also) in cases {
         let cfg = config(dir.path(), "sqlite:app.db", expected, "");
         let (code, out, err) = run(&["validate", "--config.file", &cfg]);
         assert_eq!(code, 2, "{expected}: {out}{err}");
-        assert!(err.contains(want) && err.contains(also), "{expected}: {err}");
+        assert!(
+            err.contains(want) && err.contains(also),
+            "{expected}: {err}"
+        );
     }
 }
 
@@ -494,4 +539,148 @@ async fn framework_migration_tables_are_ignored_unless_turned_off() {
             .map(|t| common::item(DriftKind::UnexpectedTable, t, None))
             .to_vec()
     );
+}
+
+async fn sqlite_db(path: &Path, ddl: &str) {
+    use sqlx::{Connection, Executor};
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    c.execute(ddl).await.unwrap();
+}
+
+const TEMPLATE: &str = "CREATE TABLE accounts (id integer PRIMARY KEY, email varchar(254) NOT NULL, plan text DEFAULT 'free', created_at datetime);\nCREATE TABLE invoices (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL);";
+
+#[tokio::test]
+async fn a_reference_database_of_the_same_engine_is_compared_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    sqlite_db(&dir.path().join("template.db"), TEMPLATE).await;
+    sqlite_db(
+        &dir.path().join("tenant.db"),
+        "CREATE TABLE accounts (id integer PRIMARY KEY, email text NOT NULL, plan text DEFAULT 'free');\nCREATE TABLE invoices (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL);",
+    )
+    .await;
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        "databases:\n  - name: tenant_a\n    url: sqlite:tenant.db\n    expected: {reference: template}\n  - name: template\n    url: sqlite:template.db\n    expected: {sql: [template.sql]}\n",
+    );
+    write(dir.path(), "template.sql", TEMPLATE);
+    let report = common::check_config(&cfg).await;
+    assert_eq!(
+        found(&report),
+        vec![
+            common::item(DriftKind::MissingColumn, "accounts", Some("created_at")),
+            common::item(DriftKind::TypeMismatch, "accounts", Some("email")),
+        ],
+        "{:#?}",
+        report.items
+    );
+    let (code, out, err) = run(&[
+        "snapshot",
+        "--config.file",
+        &cfg,
+        "--database",
+        "tenant_a",
+        "--expected",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("from reference database template"), "{out}");
+    assert!(
+        out.contains("email: {type: varchar(254), nullable: false, default: null}"),
+        "{out}"
+    );
+
+    // A reference that cannot be read fails the check and says which database it was.
+    std::fs::remove_file(dir.path().join("template.db")).unwrap();
+    let config = schema_exporter::config::load(Path::new(&cfg)).unwrap();
+    let db = &config.databases[0];
+    let pool = schema_exporter::check::pool_for(db).unwrap();
+    let mut cache = schema_exporter::expected::ExpectedCache::default();
+    let outcome = schema_exporter::check::run_check(db, &pool, &mut cache).await;
+    let error = outcome.result.unwrap_err().to_string();
+    assert!(
+        error.starts_with("expected schema: reference database \"template\": "),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_reference_on_another_engine_compares_presence_and_nullability_only() {
+    let Some(pg) = Postgres::start().await else {
+        return;
+    };
+    pg.exec("CREATE TABLE accounts (id bigserial PRIMARY KEY, email varchar(100), plan text NOT NULL DEFAULT 'pro');\nCREATE TABLE invoices (id bigint PRIMARY KEY, amount numeric(10,2) NOT NULL);")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    sqlite_db(&dir.path().join("template.db"), TEMPLATE).await;
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        &format!(
+            "databases:\n  - name: prod\n    url: {}\n    expected: {{reference: template}}\n  - name: template\n    url: sqlite:template.db\n    expected: {{sql: [template.sql]}}\n",
+            pg.url
+        ),
+    );
+    write(dir.path(), "template.sql", TEMPLATE);
+    let report = common::check_config(&cfg).await;
+    // Types (varchar(100) vs varchar(254), bigint vs integer) and defaults ('pro' vs 'free') do not
+    // carry across engines; a missing column and nullability do.
+    assert_eq!(
+        found(&report),
+        vec![
+            common::item(DriftKind::MissingColumn, "accounts", Some("created_at")),
+            common::item(DriftKind::NullableMismatch, "accounts", Some("email")),
+            common::item(DriftKind::NullableMismatch, "accounts", Some("plan")),
+        ],
+        "{:#?}",
+        report.items
+    );
+}
+
+#[test]
+fn new_migration_files_are_picked_up_and_the_change_time_moves_only_with_content() {
+    let dir = tempfile::tempdir().unwrap();
+    common::block_on(sqlite_db(
+        &dir.path().join("app.db"),
+        "CREATE TABLE t (a integer, b text);",
+    ));
+    let migrations = folder(
+        dir.path(),
+        "migrations",
+        &[("0001_t.sql", "CREATE TABLE t (a integer);\n")],
+    );
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        "interval: 1s\ntimeout: 900ms\ndatabases:\n  - name: app\n    url: sqlite:app.db\n    expected: {sql: [migrations]}\n",
+    );
+    let daemon = common::Daemon::start(&["--config.file", &cfg]);
+    let unexpected = r#"schema_unexpected_columns{database="app",schema="main",table="t"}"#;
+    let changed = r#"schema_expected_last_change_timestamp_seconds{database="app"}"#;
+    let checks = r#"schema_checks_total{database="app"}"#;
+    daemon.wait_sample(unexpected, 1.0);
+    let first = daemon.sample(changed).unwrap();
+
+    // A deploy ships the next migration: no restart, the drift goes, the change time moves.
+    std::fs::write(
+        migrations.join("0002_b.sql"),
+        "ALTER TABLE t ADD COLUMN b text;\n",
+    )
+    .unwrap();
+    daemon.wait_sample(unexpected, 0.0);
+    let second = daemon.sample(changed).unwrap();
+    assert!(second > first, "{second} > {first}");
+
+    // Rewording a file without changing what it builds does not move it.
+    std::fs::write(
+        migrations.join("0001_t.sql"),
+        "-- the first table\nCREATE TABLE t (\n  a integer\n);\n",
+    )
+    .unwrap();
+    let seen = daemon.sample(checks).unwrap();
+    common::wait_for(common::WAIT, "two more checks", || {
+        (daemon.sample(checks)? >= seen + 2.0).then_some(())
+    });
+    assert_eq!(daemon.sample(changed), Some(second));
+    assert_eq!(daemon.sample(unexpected), Some(0.0));
 }
