@@ -457,9 +457,12 @@ fn spawn_mariadb(install: &Path, mariadbd: &Path) -> (u16, Throwaway) {
     let data = dir.path().join("data");
     let root = is_root();
     let mut cmd = Command::new(install);
+    // The bootstrap server's temporary tables are named after its pid-derived ids in $TMPDIR; parallel
+    // bootstraps sharing /tmp collide, so each gets its own.
     cmd.arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
-        .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+        .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+        .env("TMPDIR", dir.path());
     if root {
         cmd.arg("--user=root");
     }
