@@ -2,6 +2,10 @@
 //! query on the same database. Run with `cargo bench --bench catalog` (BENCH_TABLES overrides the
 //! table count). Prints wall times and the bench process's peak RSS.
 
+#[path = "util.rs"]
+mod util;
+use util::{peak_rss_kib, stats};
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -11,30 +15,12 @@ use schema_exporter::snapshot::Snapshot;
 use schema_exporter::{config, engine, expected, metrics};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const COLUMNS: &str =
     "id bigserial PRIMARY KEY, name varchar(255) NOT NULL, status text DEFAULT ''new'', \
     amount numeric(12,2), created_at timestamptz DEFAULT now(), payload jsonb, \
     flag boolean NOT NULL DEFAULT false, ref_id integer";
-
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn stats(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    format!(
-        "min {:.1} ms, median {:.1} ms, max {:.1} ms over {} runs",
-        ms(samples[0]),
-        ms(samples[samples.len() / 2]),
-        ms(*samples.last().unwrap()),
-        samples.len()
-    )
-}
 
 #[tokio::main]
 async fn main() {

@@ -3,28 +3,15 @@
 //! migration files with ALTERs on top. Run with `cargo bench --bench sql` (BENCH_TABLES overrides the
 //! table count). Prints wall times and the process's peak RSS; no database is involved.
 
+#[path = "util.rs"]
+mod util;
+use util::{peak_rss_kib, stats};
+
 use schema_exporter::engine::Engine;
 use schema_exporter::expected::sql::{parse, SqlFile};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn stats(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    format!(
-        "min {:.0} ms, median {:.0} ms over {} runs",
-        ms(samples[0]),
-        ms(samples[samples.len() / 2]),
-        samples.len()
-    )
-}
 
 /// One table as pg_dump writes it.
 fn dump_table(out: &mut String, i: usize) {

@@ -842,38 +842,15 @@ impl State {
                 data_type,
                 options,
                 ..
-            } => {
-                let def = ColumnDef {
-                    name: new_name,
-                    data_type,
-                    options: options
-                        .into_iter()
-                        .map(|option| sqlparser::ast::ColumnOptionDef { name: None, option })
-                        .collect(),
-                };
-                let column = self.column(&def, at)?;
-                let old = self.ident(&old_name);
-                let t = self.table_mut(table, at)?;
-                replace_column(t, engine, &old, column, at)?;
-            }
+            } => self.restate_column(table, &old_name, new_name, data_type, options, at)?,
             AlterTableOperation::ModifyColumn {
                 col_name,
                 data_type,
                 options,
                 ..
             } => {
-                let def = ColumnDef {
-                    name: col_name,
-                    data_type,
-                    options: options
-                        .into_iter()
-                        .map(|option| sqlparser::ast::ColumnOptionDef { name: None, option })
-                        .collect(),
-                };
-                let column = self.column(&def, at)?;
-                let old = column.name.clone();
-                let t = self.table_mut(table, at)?;
-                replace_column(t, engine, &old, column, at)?;
+                let old = col_name.clone();
+                self.restate_column(table, &old, col_name, data_type, options, at)?
             }
             AlterTableOperation::AlterColumn { column_name, op } => {
                 let name = self.ident(&column_name);
@@ -935,6 +912,33 @@ impl State {
             other => return Err(at.error(format!("ALTER TABLE {other} is not supported"))),
         }
         Ok(())
+    }
+}
+
+impl State {
+    /// MySQL's CHANGE and MODIFY restate a whole column (name, type, every option) in place.
+    fn restate_column(
+        &mut self,
+        table: &ObjectName,
+        old: &Ident,
+        name: Ident,
+        data_type: DataType,
+        options: Vec<ColumnOption>,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let def = ColumnDef {
+            name,
+            data_type,
+            options: options
+                .into_iter()
+                .map(|option| sqlparser::ast::ColumnOptionDef { name: None, option })
+                .collect(),
+        };
+        let column = self.column(&def, at)?;
+        let old = self.ident(old);
+        let engine = self.engine;
+        let t = self.table_mut(table, at)?;
+        replace_column(t, engine, &old, column, at)
     }
 }
 
