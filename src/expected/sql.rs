@@ -159,6 +159,9 @@ pub fn parse(
     // Tables in schemas beyond the configured ones stay: the check reads those schemas too.
     let mut schema = Schema::default();
     for (_, table) in state.tables {
+        if table.partition {
+            continue;
+        }
         let mut t = Table::new(table.name);
         t.columns_compared = table.columns_compared;
         for c in table.columns.into_values() {
@@ -194,6 +197,8 @@ struct DdlColumn {
 struct DdlTable {
     name: TableName,
     columns_compared: bool,
+    /// A partition is compared through its parent, as the catalog reader does.
+    partition: bool,
     /// Keyed by the engine's folded column name.
     columns: IndexMap<String, DdlColumn>,
 }
@@ -535,6 +540,7 @@ impl State {
                 let mut table = DdlTable {
                     name: name.clone(),
                     columns_compared: !view.columns.is_empty(),
+                    partition: false,
                     columns: IndexMap::new(),
                 };
                 for c in &view.columns {
@@ -594,6 +600,7 @@ impl State {
         let mut table = DdlTable {
             name,
             columns_compared: true,
+            partition: create.partition_of.is_some(),
             columns: IndexMap::new(),
         };
         for def in &create.columns {
@@ -883,8 +890,14 @@ impl State {
                 let key = self.key(&t.name);
                 self.tables.insert(key, t);
             }
-            // Constraints, indexes, triggers, row security, ownership, partitions, storage: no column
-            // changes.
+            // pg_dump creates partitions as plain tables, then attaches them.
+            AlterTableOperation::AttachPartitionOf { partition, .. } => {
+                self.table_mut(&partition, at)?.partition = true;
+            }
+            AlterTableOperation::DetachPartitionOf { partition, .. } => {
+                self.table_mut(&partition, at)?.partition = false;
+            }
+            // Constraints, indexes, triggers, row security, ownership, storage: no column changes.
             AlterTableOperation::DropConstraint { .. }
             | AlterTableOperation::DropPrimaryKey { .. }
             | AlterTableOperation::DropForeignKey { .. }
@@ -904,8 +917,6 @@ impl State {
             | AlterTableOperation::NoForceRowLevelSecurity
             | AlterTableOperation::ReplicaIdentity { .. }
             | AlterTableOperation::OwnerTo { .. }
-            | AlterTableOperation::AttachPartitionOf { .. }
-            | AlterTableOperation::DetachPartitionOf { .. }
             | AlterTableOperation::SetLogged
             | AlterTableOperation::SetUnlogged
             | AlterTableOperation::Algorithm { .. } => {}
