@@ -260,7 +260,10 @@ fn resolve_references(databases: &mut [DatabaseConfig], problems: &mut Vec<Strin
             continue;
         }
         match known.iter().find(|(name, _)| *name == r.name) {
-            Some((_, target)) => r.target = Some(target.clone()),
+            Some((_, target)) => {
+                r.cross_engine = target.engine != db.engine;
+                r.target = Some(target.clone());
+            }
             None => problems.push(format!(
                 "{at}: no database named {:?} is configured (configured: {})",
                 r.name,

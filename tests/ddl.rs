@@ -640,6 +640,21 @@ async fn a_reference_on_another_engine_compares_presence_and_nullability_only() 
         "{:#?}",
         report.items
     );
+    // And it says so wherever the source is shown.
+    let (code, out, err) = run(&[
+        "snapshot",
+        "--config.file",
+        &cfg,
+        "--database",
+        "prod",
+        "--expected",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("reference database template (another engine: tables, columns and nullability are compared; types and defaults are not)"),
+        "{out}"
+    );
+    assert!(out.contains("email: {nullable: false}"), "{out}");
 }
 
 #[test]

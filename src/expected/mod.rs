@@ -41,6 +41,8 @@ pub struct Reference {
     pub name: String,
     /// How to read it; filled in by config validation once every database is known.
     pub target: Option<ReferenceTarget>,
+    /// The referenced database runs another engine than the checked one.
+    pub cross_engine: bool,
 }
 
 /// Connection details of a referenced database.
@@ -60,7 +62,11 @@ pub struct ReferenceTarget {
 impl Reference {
     /// A reference not yet resolved against the config's databases.
     pub fn named(name: String) -> Reference {
-        Reference { name, target: None }
+        Reference {
+            name,
+            target: None,
+            cross_engine: false,
+        }
     }
 }
 
@@ -193,6 +199,10 @@ impl ExpectedSource {
                 let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
                 format!("sql {}", list.join(", "))
             }
+            ExpectedSource::Reference(r) if r.cross_engine => format!(
+                "reference database {} (another engine: tables, columns and nullability are compared; types and defaults are not)",
+                r.name
+            ),
             ExpectedSource::Reference(r) => format!("reference database {}", r.name),
         }
     }
