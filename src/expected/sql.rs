@@ -391,7 +391,7 @@ fn could_shape_tables(words: &[String]) -> bool {
         Some("CREATE") => has("TABLE") || has("VIEW"),
         Some("ALTER") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
         Some("DROP") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
-        Some("RENAME") => true,
+        Some("RENAME") => upper.get(1).is_some_and(|w| w == "TABLE"),
         _ => false,
     }
 }
@@ -604,7 +604,7 @@ impl State {
             columns: IndexMap::new(),
         };
         for def in &create.columns {
-            let column = self.column(def, at)?;
+            let column = self.column(def);
             table
                 .columns
                 .insert(self.engine.fold_identifier(&column.name), column);
@@ -690,7 +690,7 @@ impl State {
         Ok(())
     }
 
-    fn column(&self, def: &ColumnDef, at: &At) -> Result<DdlColumn, ExpectedError> {
+    fn column(&self, def: &ColumnDef) -> DdlColumn {
         let data_type = match &def.data_type {
             DataType::Unspecified => String::new(),
             t => t.to_string(),
@@ -709,16 +709,15 @@ impl State {
         ) {
             column.nullable = false;
         }
-        self.apply_options(&mut column, def.options.iter().map(|o| &o.option), at)?;
-        Ok(column)
+        self.apply_options(&mut column, def.options.iter().map(|o| &o.option));
+        column
     }
 
     fn apply_options<'o>(
         &self,
         column: &mut DdlColumn,
         options: impl Iterator<Item = &'o ColumnOption>,
-        _at: &At,
-    ) -> Result<(), ExpectedError> {
+    ) {
         for option in options {
             match option {
                 ColumnOption::Null => column.nullable = true,
@@ -761,7 +760,6 @@ impl State {
                 _ => {}
             }
         }
-        Ok(())
     }
 
     fn rename_table(
@@ -801,7 +799,7 @@ impl State {
                 column_def,
                 ..
             } => {
-                let column = self.column(&column_def, at)?;
+                let column = self.column(&column_def);
                 let t = self.table_mut(table, at)?;
                 let key = engine.fold_identifier(&column.name);
                 if t.columns.contains_key(&key) {
@@ -945,7 +943,7 @@ impl State {
                 .map(|option| sqlparser::ast::ColumnOptionDef { name: None, option })
                 .collect(),
         };
-        let column = self.column(&def, at)?;
+        let column = self.column(&def);
         let old = self.ident(old);
         let engine = self.engine;
         let t = self.table_mut(table, at)?;
