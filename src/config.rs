@@ -60,8 +60,16 @@ struct RawDatabase {
 #[serde(deny_unknown_fields)]
 struct RawExpected {
     file: Option<PathBuf>,
-    sql: Option<Vec<PathBuf>>,
+    sql: Option<OneOrMany>,
     reference: Option<String>,
+}
+
+/// `sql: schema.sql` or `sql: [schema.sql, migrations/]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(PathBuf),
+    Many(Vec<PathBuf>),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -399,6 +407,10 @@ fn validate_database(
             sql: Some(paths),
             reference: None,
         }) => {
+            let paths = match paths {
+                OneOrMany::One(p) => vec![p],
+                OneOrMany::Many(v) => v,
+            };
             if paths.is_empty() {
                 problems.push("expected.sql: list at least one file or directory".into());
                 None

@@ -255,12 +255,8 @@ async fn sqlite3_schema_output_is_an_expectation_with_zero_drift() {
     );
     let schema = tool_output(&sqlite3, &[db, ".schema"]);
     write(dir.path(), "schema.sql", &schema);
-    let cfg = config(
-        dir.path(),
-        &format!("sqlite:{db}"),
-        "{sql: [schema.sql]}",
-        "",
-    );
+    // A single file may be given without a list.
+    let cfg = config(dir.path(), &format!("sqlite:{db}"), "{sql: schema.sql}", "");
     let report = common::check_config(&cfg).await;
     assert!(report.in_sync(), "{:#?}\n{schema}", report.items);
     assert_eq!(report.expected_tables.len(), 4);
