@@ -268,15 +268,10 @@ fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databas
 fn every_gauge_counts_its_own_kind_and_detail_series_are_capped() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
-    block_on(async {
-        use sqlx::{Connection, Executor};
-        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", db.display()))
-            .await
-            .unwrap();
-        c.execute("CREATE TABLE t (id integer, extra text); CREATE TABLE stray (id integer);")
-            .await
-            .unwrap();
-    });
+    block_on(common::sqlite_exec(
+        &db,
+        "CREATE TABLE t (id integer, extra text); CREATE TABLE stray (id integer);",
+    ));
     write(
         dir.path(),
         "e.yaml",

@@ -376,14 +376,9 @@ const SQLX: &[(&str, &str)] = &[
 async fn sqlx_migrations_with_a_table_rebuild_equal_the_sqlite_database_they_built() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
-    {
-        use sqlx::{Connection, Executor};
-        let url = format!("sqlite://{}?mode=rwc", db.display());
-        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        for name in ["1_create.up.sql", "2_add_size.up.sql", "10_rebuild.up.sql"] {
-            let (_, sql) = SQLX.iter().find(|(n, _)| *n == name).unwrap();
-            c.execute(*sql).await.unwrap();
-        }
+    for name in ["1_create.up.sql", "2_add_size.up.sql", "10_rebuild.up.sql"] {
+        let (_, sql) = SQLX.iter().find(|(n, _)| *n == name).unwrap();
+        common::sqlite_exec(&db, sql).await;
     }
     folder(dir.path(), "migrations", SQLX);
     let cfg = config(dir.path(), "sqlite:app.db", "{sql: [migrations]}", "");
@@ -515,14 +510,7 @@ fn every_sql_source_error_names_its_file_line_or_key() {
 async fn framework_migration_tables_are_ignored_unless_turned_off() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
-    {
-        use sqlx::{Connection, Executor};
-        let url = format!("sqlite://{}?mode=rwc", db.display());
-        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        c.execute("CREATE TABLE t (id integer); CREATE TABLE django_migrations (id integer); CREATE TABLE _sqlx_migrations (version bigint); CREATE TABLE alembic_version (v text);")
-            .await
-            .unwrap();
-    }
+    common::sqlite_exec(&db, "CREATE TABLE t (id integer); CREATE TABLE django_migrations (id integer); CREATE TABLE _sqlx_migrations (version bigint); CREATE TABLE alembic_version (v text);").await;
     write(dir.path(), "schema.sql", "CREATE TABLE t (id integer);\n");
     let cfg = config(dir.path(), "sqlite:app.db", "{sql: [schema.sql]}", "");
     let report = common::check_config(&cfg).await;
@@ -542,20 +530,13 @@ async fn framework_migration_tables_are_ignored_unless_turned_off() {
     );
 }
 
-async fn sqlite_db(path: &Path, ddl: &str) {
-    use sqlx::{Connection, Executor};
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    c.execute(ddl).await.unwrap();
-}
-
 const TEMPLATE: &str = "CREATE TABLE accounts (id integer PRIMARY KEY, email varchar(254) NOT NULL, plan text DEFAULT 'free', created_at datetime);\nCREATE TABLE invoices (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL);";
 
 #[tokio::test]
 async fn a_reference_database_of_the_same_engine_is_compared_in_full() {
     let dir = tempfile::tempdir().unwrap();
-    sqlite_db(&dir.path().join("template.db"), TEMPLATE).await;
-    sqlite_db(
+    common::sqlite_exec(&dir.path().join("template.db"), TEMPLATE).await;
+    common::sqlite_exec(
         &dir.path().join("tenant.db"),
         "CREATE TABLE accounts (id integer PRIMARY KEY, email text NOT NULL, plan text DEFAULT 'free');\nCREATE TABLE invoices (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL);",
     )
@@ -613,7 +594,7 @@ async fn a_reference_on_another_engine_compares_presence_and_nullability_only() 
     pg.exec("CREATE TABLE accounts (id bigserial PRIMARY KEY, email varchar(100), plan text NOT NULL DEFAULT 'pro');\nCREATE TABLE invoices (id bigint PRIMARY KEY, amount numeric(10,2) NOT NULL);")
         .await;
     let dir = tempfile::tempdir().unwrap();
-    sqlite_db(&dir.path().join("template.db"), TEMPLATE).await;
+    common::sqlite_exec(&dir.path().join("template.db"), TEMPLATE).await;
     let cfg = write(
         dir.path(),
         "c.yaml",
@@ -656,7 +637,7 @@ async fn a_reference_on_another_engine_compares_presence_and_nullability_only() 
 #[test]
 fn new_migration_files_are_picked_up_and_the_change_time_moves_only_with_content() {
     let dir = tempfile::tempdir().unwrap();
-    common::block_on(sqlite_db(
+    common::block_on(common::sqlite_exec(
         &dir.path().join("app.db"),
         "CREATE TABLE t (a integer, b text);",
     ));

