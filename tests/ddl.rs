@@ -5,7 +5,7 @@
 mod common;
 
 use common::{find_pg_bin, missing, run, which, write, MariaDb, Postgres};
-use schema_exporter::diff::{DriftKind, DriftReport};
+use schema_exporter::diff::DriftKind;
 use std::path::Path;
 use std::process::Command;
 
@@ -18,8 +18,10 @@ fn config(dir: &Path, url: &str, expected: &str, extra: &str) -> String {
     )
 }
 
-fn found(report: &DriftReport) -> Vec<common::Found> {
-    common::found(report)
+/// Checks once and asserts the drift is exactly `want`.
+async fn assert_drift(cfg: &str, want: Vec<common::Found>) {
+    let report = common::check_config(cfg).await;
+    assert_eq!(common::found(&report), want, "{:#?}", report.items);
 }
 
 fn tool_output(program: &Path, args: &[&str]) -> String {
@@ -114,16 +116,14 @@ async fn pg_dump_of_a_real_schema_is_an_expectation_with_zero_drift() {
     // Then one real change: exactly that drift.
     pg.exec("ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL;")
         .await;
-    let report = common::check_config(&cfg).await;
-    assert_eq!(
-        found(&report),
+    assert_drift(
+        &cfg,
         vec![
             common::item(DriftKind::MissingColumn, "export_logs", Some("filename")),
             common::item(DriftKind::NullableMismatch, "invoices", Some("currency")),
         ],
-        "{:#?}",
-        report.items
-    );
+    )
+    .await;
 }
 
 /// MariaDB spellings: unsigned and zerofill, tinyint(1), enum with a quote, set, json, datetime(6)
@@ -202,16 +202,14 @@ async fn mysqldump_of_a_real_mariadb_schema_is_an_expectation_with_zero_drift() 
 
     db.exec("ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users MODIFY kind enum('csv','json') DEFAULT 'csv';")
         .await;
-    let report = common::check_config(&cfg).await;
-    assert_eq!(
-        found(&report),
+    assert_drift(
+        &cfg,
         vec![
             common::item(DriftKind::MissingColumn, "export_logs", Some("filename")),
             common::item(DriftKind::TypeMismatch, "users", Some("kind")),
         ],
-        "{:#?}",
-        report.items
-    );
+    )
+    .await;
 }
 
 const SQLITE_SCHEMA: &str = r#"
@@ -262,16 +260,14 @@ async fn sqlite3_schema_output_is_an_expectation_with_zero_drift() {
     assert_eq!(report.expected_tables.len(), 4);
 
     tool_output(&sqlite3, &[db, "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra text;"]);
-    let report = common::check_config(&cfg).await;
-    assert_eq!(
-        found(&report),
+    assert_drift(
+        &cfg,
         vec![
             common::item(DriftKind::MissingColumn, "export_logs", Some("filename")),
             common::item(DriftKind::UnexpectedColumn, "users", Some("extra")),
         ],
-        "{:#?}",
-        report.items
-    );
+    )
+    .await;
 }
 
 /// Writes `files` (name, contents) into a new folder `dir/name` and returns its path.
@@ -521,13 +517,9 @@ async fn framework_migration_tables_are_ignored_unless_turned_off() {
         "{sql: [schema.sql]}",
         "    ignore: {migration_tables: false}\n",
     );
-    let report = common::check_config(&cfg).await;
-    assert_eq!(
-        found(&report),
-        ["_sqlx_migrations", "alembic_version", "django_migrations"]
-            .map(|t| common::item(DriftKind::UnexpectedTable, t, None))
-            .to_vec()
-    );
+    let want = ["_sqlx_migrations", "alembic_version", "django_migrations"]
+        .map(|t| common::item(DriftKind::UnexpectedTable, t, None));
+    assert_drift(&cfg, want.to_vec()).await;
 }
 
 const TEMPLATE: &str = "CREATE TABLE accounts (id integer PRIMARY KEY, email varchar(254) NOT NULL, plan text DEFAULT 'free', created_at datetime);\nCREATE TABLE invoices (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL);";
@@ -547,16 +539,14 @@ async fn a_reference_database_of_the_same_engine_is_compared_in_full() {
         "databases:\n  - name: tenant_a\n    url: sqlite:tenant.db\n    expected: {reference: template}\n  - name: template\n    url: sqlite:template.db\n    expected: {sql: [template.sql]}\n",
     );
     write(dir.path(), "template.sql", TEMPLATE);
-    let report = common::check_config(&cfg).await;
-    assert_eq!(
-        found(&report),
+    assert_drift(
+        &cfg,
         vec![
             common::item(DriftKind::MissingColumn, "accounts", Some("created_at")),
             common::item(DriftKind::TypeMismatch, "accounts", Some("email")),
         ],
-        "{:#?}",
-        report.items
-    );
+    )
+    .await;
     let (code, out, err) = run(&[
         "snapshot",
         "--config.file",
@@ -604,19 +594,14 @@ async fn a_reference_on_another_engine_compares_presence_and_nullability_only() 
         ),
     );
     write(dir.path(), "template.sql", TEMPLATE);
-    let report = common::check_config(&cfg).await;
     // Types (varchar(100) vs varchar(254), bigint vs integer) and defaults ('pro' vs 'free') do not
     // carry across engines; a missing column and nullability do.
-    assert_eq!(
-        found(&report),
-        vec![
-            common::item(DriftKind::MissingColumn, "accounts", Some("created_at")),
-            common::item(DriftKind::NullableMismatch, "accounts", Some("email")),
-            common::item(DriftKind::NullableMismatch, "accounts", Some("plan")),
-        ],
-        "{:#?}",
-        report.items
-    );
+    let want = vec![
+        common::item(DriftKind::MissingColumn, "accounts", Some("created_at")),
+        common::item(DriftKind::NullableMismatch, "accounts", Some("email")),
+        common::item(DriftKind::NullableMismatch, "accounts", Some("plan")),
+    ];
+    assert_drift(&cfg, want).await;
     // And it says so wherever the source is shown.
     let (code, out, err) = run(&[
         "snapshot",
