@@ -9,8 +9,10 @@ use schema_exporter::diff::{DriftKind, DriftReport};
 use schema_exporter::engine::Pool;
 use std::path::Path;
 
-const SEED_SQL: &str = include_str!("fixtures/export_logs.postgres.sql");
-const SEED_EXPECTED: &str = include_str!("fixtures/export_logs.postgres.yaml");
+/// The incident as the compose stack's PostgreSQL starts with it (with Django's migration table,
+/// which is ignored by default), and the expectation a person writes from the Django model.
+const SEED_SQL: &str = include_str!("../deploy/compose/initdb/01-incident.sql");
+const SEED_EXPECTED: &str = include_str!("../config/expected/app.yaml");
 
 /// Writes a config for `pg` with `expected` and returns its path.
 fn config_for(dir: &Path, pg: &Postgres, expected: &str, extra: &str) -> String {
