@@ -207,6 +207,13 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
     if raw.databases.is_empty() {
         problems.push("databases: at least one database is required".into());
     }
+    // Every name written in the file, valid or not, so a reference to a database with problems of
+    // its own is not also reported as unknown.
+    let written: Vec<String> = raw
+        .databases
+        .iter()
+        .filter_map(|d| d.name.clone())
+        .collect();
     let mut databases: Vec<DatabaseConfig> = Vec::new();
     for (i, db) in raw.databases.into_iter().enumerate() {
         let at = match &db.name {
@@ -227,7 +234,7 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
             }
         }
     }
-    resolve_references(&mut databases, &mut problems);
+    resolve_references(&mut databases, &written, &mut problems);
     if !problems.is_empty() {
         return Err(ConfigError {
             path: path.to_path_buf(),
@@ -245,7 +252,11 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
 }
 
 /// Points every `expected: {reference: NAME}` at the named database's connection details.
-fn resolve_references(databases: &mut [DatabaseConfig], problems: &mut Vec<String>) {
+fn resolve_references(
+    databases: &mut [DatabaseConfig],
+    written: &[String],
+    problems: &mut Vec<String>,
+) {
     let known: Vec<(String, ReferenceTarget)> = databases
         .iter()
         .map(|d| {
@@ -272,14 +283,12 @@ fn resolve_references(databases: &mut [DatabaseConfig], problems: &mut Vec<Strin
                 r.cross_engine = target.engine != db.engine;
                 r.target = Some(target.clone());
             }
+            // Its own problems are listed already; once they are fixed the reference resolves.
+            None if written.contains(&r.name) => {}
             None => problems.push(format!(
                 "{at}: no database named {:?} is configured (configured: {})",
                 r.name,
-                known
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                written.join(", ")
             )),
         }
     }

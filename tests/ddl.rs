@@ -666,3 +666,32 @@ fn new_migration_files_are_picked_up_and_the_change_time_moves_only_with_content
     assert_eq!(daemon.sample(changed), Some(second));
     assert_eq!(daemon.sample(unexpected), Some(0.0));
 }
+
+#[test]
+fn validate_resolves_references_by_name_without_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens there: validate must not try.
+    let closed = common::free_port();
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        &format!("databases:\n  - name: tenant\n    url: sqlite:t.db\n    expected: {{reference: template}}\n  - name: template\n    url: postgres://u@127.0.0.1:{closed}/app\n    expected: {{sql: [schema.sql]}}\n"),
+    );
+    write(dir.path(), "schema.sql", "CREATE TABLE t (a int);\n");
+    let (code, out, err) = run(&["validate", "--config.file", &cfg]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A referenced database with problems of its own is reported once, for those problems.
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        "databases:\n  - name: tenant\n    url: sqlite:t.db\n    expected: {reference: template}\n  - name: template\n    url: oracle://x/app\n    expected: {sql: [schema.sql]}\n",
+    );
+    let (code, _, err) = run(&["validate", "--config.file", &cfg]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("databases[1] (name \"template\"): url:"),
+        "{err}"
+    );
+    assert!(!err.contains("no database named"), "{err}");
+}
