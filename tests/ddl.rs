@@ -324,15 +324,7 @@ async fn a_flyway_directory_applied_in_version_order_equals_the_database_it_buil
     assert_eq!(report.expected_tables.len(), 4);
 
     // The resolved expectation, as `snapshot --expected` shows it.
-    let (code, out, err) = common::run(&[
-        "snapshot",
-        "--config.file",
-        &cfg,
-        "--database",
-        "app",
-        "--expected",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = common::snapshot(&cfg, "app", &["--expected"]);
     for want in [
         "file_size: {type: bigint, nullable: false, default: \"0\"}",
         "display_name: {type: text, nullable: true, default: null}",
@@ -381,15 +373,7 @@ async fn sqlx_migrations_with_a_table_rebuild_equal_the_sqlite_database_they_bui
     let report = common::check_config(&cfg).await;
     assert!(report.in_sync(), "{:#?}", report.items);
     assert_eq!(report.expected_tables.len(), 2);
-    let (code, out, err) = common::run(&[
-        "snapshot",
-        "--config.file",
-        &cfg,
-        "--database",
-        "app",
-        "--expected",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = common::snapshot(&cfg, "app", &["--expected"]);
     assert!(
         out.contains("name: {type: varchar(500), nullable: true, default: null}"),
         "{out}"
@@ -547,15 +531,7 @@ async fn a_reference_database_of_the_same_engine_is_compared_in_full() {
         ],
     )
     .await;
-    let (code, out, err) = run(&[
-        "snapshot",
-        "--config.file",
-        &cfg,
-        "--database",
-        "tenant_a",
-        "--expected",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = common::snapshot(&cfg, "tenant_a", &["--expected"]);
     assert!(out.contains("from reference database template"), "{out}");
     assert!(
         out.contains("email: {type: varchar(254), nullable: false, default: null}"),
@@ -603,15 +579,7 @@ async fn a_reference_on_another_engine_compares_presence_and_nullability_only() 
     ];
     assert_drift(&cfg, want).await;
     // And it says so wherever the source is shown.
-    let (code, out, err) = run(&[
-        "snapshot",
-        "--config.file",
-        &cfg,
-        "--database",
-        "prod",
-        "--expected",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = common::snapshot(&cfg, "prod", &["--expected"]);
     assert!(
         out.contains("reference database template (another engine: tables, columns and nullability are compared; types and defaults are not)"),
         "{out}"

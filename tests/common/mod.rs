@@ -710,6 +710,15 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// `snapshot --config.file CFG --database NAME ARGS...`: what it printed, asserting it succeeded.
+pub fn snapshot(cfg: &str, database: &str, args: &[&str]) -> String {
+    let mut all = vec!["snapshot", "--config.file", cfg, "--database", database];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(&all);
+    assert_eq!(code, 0, "snapshot of {database}: {err}");
+    out
+}
+
 /// Writes `text` to `dir/name` and returns the path as a string.
 pub fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
