@@ -83,6 +83,17 @@ fn healthcheck_command_exits_0_for_a_running_exporter_and_1_otherwise() {
     ]);
     let want = format!("unhealthy: /nope on 127.0.0.1:{port}: answered HTTP 404");
     assert_eq!((code, stderr.trim()), (1, want.as_str()));
+    // A listener that accepts but never answers: bounded by --timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    let (code, _, stderr) = run(&[
+        "healthcheck",
+        &format!("--web.listen-address={silent_addr}"),
+        "--timeout=300ms",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.ends_with("no answer within 300ms\n"), "{stderr}");
+    drop(silent);
     let closed = free_port();
     let (code, _, stderr) = run(&[
         "healthcheck",

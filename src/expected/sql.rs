@@ -1033,6 +1033,22 @@ mod tests {
     }
 
     #[test]
+    fn only_the_up_part_of_dbmate_and_goose_files_is_applied() {
+        let dbmate = "-- migrate:up\nCREATE TABLE t (a int);\n\n-- migrate:down\nDROP TABLE t;\n";
+        let goose = "-- +goose Up\nCREATE TABLE u (a int);\n-- +goose Down\nDROP TABLE u;\n";
+        let schema = apply(Engine::Postgres, &[("1_t.sql", dbmate), ("2_u.sql", goose)]).unwrap();
+        assert_eq!(
+            schema.tables.len(),
+            2,
+            "the down parts would have dropped them"
+        );
+        assert_eq!(
+            up_part("CREATE TABLE t (a int);\n"),
+            "CREATE TABLE t (a int);\n"
+        );
+    }
+
+    #[test]
     fn unversioned_and_duplicate_migrations_are_errors_naming_the_files() {
         let e = migration_order(&names(&["0001_a.sql", "schema.sql"])).unwrap_err();
         assert!(e.starts_with("schema.sql: no migration version"), "{e}");
