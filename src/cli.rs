@@ -36,9 +36,11 @@ pub enum Command {
     Demo(DemoArgs),
     /// Check once and exit: 0 in sync, 1 drift found, 2 could not check.
     Check(CheckArgs),
-    /// Write a database's live schema as an expected-schema file.
+    /// Write a database's live schema (or, with --expected, its resolved expectation) as an
+    /// expected-schema file.
     Snapshot(SnapshotArgs),
-    /// Load the config and every expected schema; report every problem (exit 0 or 2).
+    /// Load the config and every expected schema (reference databases are not contacted); report
+    /// every problem (exit 0 or 2).
     Validate(ValidateArgs),
     /// Ask a running exporter whether it is healthy (exit 0 or 1); the container's health check.
     Healthcheck(HealthcheckArgs),
@@ -109,7 +111,7 @@ pub struct SnapshotArgs {
     pub database: Option<String>,
     /// Print the expectation the exporter resolved for --database (from its file, SQL or reference)
     /// instead of the live schema.
-    #[arg(long = "expected", requires = "database")]
+    #[arg(long = "expected", requires = "database", conflicts_with = "schema")]
     pub expected: bool,
     /// Schema to include (repeatable); default: the configured ones, or the engine's default.
     #[arg(long = "schema", value_name = "S")]

@@ -217,7 +217,7 @@ impl Families {
             last_success: float(r, "schema_check_last_success_timestamp_seconds", "Unix time at which the last successful check started.", &["database"]),
             checks_total: counter(r, "schema_checks_total", "Checks run since the exporter started."),
             failures_total: counter(r, "schema_check_failures_total", "Checks that failed since the exporter started."),
-            expected_changed: float(r, "schema_expected_last_change_timestamp_seconds", "Unix time the expected schema's content last changed (the source's modification time when first loaded).", &["database"]),
+            expected_changed: float(r, "schema_expected_last_change_timestamp_seconds", "Unix time the expected schema's content last changed (when first loaded: the newest source file's modification time; for a reference database, the time of that load).", &["database"]),
             interval: float(r, "schema_check_interval_seconds", "Configured time between checks of the database (for staleness alerts).", &["database"]),
             deploy_grace: float(r, "schema_deploy_grace_seconds", "Configured deploy_grace: drift seen this soon after the expected schema changed should not page.", &["database"]),
             build_info: int(r, "schema_exporter_build_info", "Build metadata of the running schema_exporter; always 1.", &["version", "revision", "rustc_version"]),
