@@ -8,7 +8,8 @@ mod util;
 use util::{peak_rss_kib, stats};
 
 use schema_exporter::engine::Engine;
-use schema_exporter::expected::sql::{parse, SqlFile};
+use schema_exporter::expected::sql::parse;
+use schema_exporter::expected::SourceFile;
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -43,7 +44,7 @@ fn main() {
     for i in 0..tables {
         dump_table(&mut dump, i);
     }
-    let dump = vec![SqlFile {
+    let dump = vec![SourceFile {
         path: PathBuf::from("dump.sql"),
         text: dump,
     }];
@@ -60,7 +61,7 @@ fn main() {
 
     // The same tables spread over 100 migrations, each also adding and renaming a column.
     let per_file = tables.div_ceil(100);
-    let migrations: Vec<SqlFile> = (0..100)
+    let migrations: Vec<SourceFile> = (0..100)
         .map(|m| {
             let mut text = String::new();
             for i in (m * per_file)..((m + 1) * per_file).min(tables) {
@@ -70,7 +71,7 @@ fn main() {
                 )
                 .unwrap();
             }
-            SqlFile {
+            SourceFile {
                 path: PathBuf::from(format!("V{}__m.sql", m + 1)),
                 text,
             }

@@ -70,6 +70,15 @@ impl Reference {
     }
 }
 
+/// One source file's text, as read for one check.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Where it came from (for messages).
+    pub path: PathBuf,
+    /// Its contents.
+    pub text: String,
+}
+
 /// A loaded expectation.
 #[derive(Debug, Clone)]
 pub struct Expectation {
@@ -131,20 +140,11 @@ impl ExpectedSource {
         schemas: &[String],
         cache: &mut ExpectedCache,
     ) -> Result<Arc<Expectation>, ExpectedError> {
-        if let ExpectedSource::Reference(r) = self {
-            return load_reference(r, engine, schemas, cache).await;
-        }
-        let (files, modified) = match self {
-            ExpectedSource::File(path) => {
-                let text = read(path).await?;
-                (
-                    vec![sql::SqlFile {
-                        path: path.clone(),
-                        text,
-                    }],
-                    mtime(path).await,
-                )
-            }
+        let files = match self {
+            ExpectedSource::File(path) => vec![SourceFile {
+                path: path.clone(),
+                text: read(path).await?,
+            }],
             ExpectedSource::Sql(paths) => {
                 // Directories are listed again at every check: a deploy may add migrations.
                 let list = paths.clone();
@@ -155,15 +155,15 @@ impl ExpectedSource {
                         message: e.to_string(),
                     })??;
                 let mut files = Vec::with_capacity(ordered.len());
-                let mut modified: Option<SystemTime> = None;
                 for path in ordered {
                     let text = read(&path).await?;
-                    modified = modified.max(mtime(&path).await);
-                    files.push(sql::SqlFile { path, text });
+                    files.push(SourceFile { path, text });
                 }
-                (files, modified)
+                files
             }
-            ExpectedSource::Reference(_) => unreachable!("handled above"),
+            ExpectedSource::Reference(r) => {
+                return load_reference(r, engine, schemas, cache).await;
+            }
         };
         let content = {
             let mut h = DefaultHasher::new();
@@ -177,6 +177,11 @@ impl ExpectedSource {
             if *hash == content {
                 return Ok(expectation.clone());
             }
+        }
+        // Only a changed source is stat-ed: the newest file dates the change.
+        let mut modified: Option<SystemTime> = None;
+        for f in &files {
+            modified = modified.max(mtime(&f.path).await);
         }
         let schema = match self {
             ExpectedSource::File(path) => file::parse(&files[0].text, path, engine, schemas)?,

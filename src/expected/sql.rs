@@ -23,18 +23,9 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 use std::path::{Path, PathBuf};
 
-use super::ExpectedError;
+use super::{ExpectedError, SourceFile};
 use crate::engine::Engine;
 use crate::model::{Column, Schema, Table, TableName};
-
-/// One SQL file's text, as read for one check.
-#[derive(Debug, Clone)]
-pub struct SqlFile {
-    /// Where it came from (for messages).
-    pub path: PathBuf,
-    /// Its contents.
-    pub text: String,
-}
 
 /// Lists the files a configured `sql:` list stands for, in the order they are applied: a file as is;
 /// a directory's migration files in version order (see [`migration_order`]).
@@ -144,7 +135,7 @@ pub fn migration_order(names: &[String]) -> Result<Vec<String>, String> {
 /// Applies `files` in order and returns the resulting expectation for a database of `engine`
 /// whose configured schemas are `schemas` (unqualified names belong to the first).
 pub fn parse(
-    files: &[SqlFile],
+    files: &[SourceFile],
     engine: Engine,
     schemas: &[String],
 ) -> Result<Schema, ExpectedError> {
@@ -397,7 +388,7 @@ fn could_shape_tables(words: &[String]) -> bool {
 }
 
 impl State {
-    fn apply_file(&mut self, file: &SqlFile) -> Result<(), ExpectedError> {
+    fn apply_file(&mut self, file: &SourceFile) -> Result<(), ExpectedError> {
         let text = without_meta_commands(up_part(&file.text));
         let text = if self.engine == Engine::MySql {
             without_custom_delimiters(&text)
@@ -1059,9 +1050,9 @@ mod tests {
     }
 
     fn apply(engine: Engine, files: &[(&str, &str)]) -> Result<Schema, ExpectedError> {
-        let files: Vec<SqlFile> = files
+        let files: Vec<SourceFile> = files
             .iter()
-            .map(|(p, t)| SqlFile {
+            .map(|(p, t)| SourceFile {
                 path: PathBuf::from(p),
                 text: t.to_string(),
             })
