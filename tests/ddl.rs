@@ -649,6 +649,20 @@ fn validate_resolves_references_by_name_without_connecting() {
     let (code, out, err) = run(&["validate", "--config.file", &cfg]);
     assert_eq!(code, 0, "{out}{err}");
 
+    // A check does read it; the failure names the reference and never its password.
+    let cfg = write(
+        dir.path(),
+        "c.yaml",
+        &format!("interval: 2s\ntimeout: 1s\ndatabases:\n  - name: tenant\n    url: sqlite:t.db\n    expected: {{reference: template}}\n  - name: template\n    url: postgres://u:Hush-1234@127.0.0.1:{closed}/app\n    expected: {{sql: [schema.sql]}}\n"),
+    );
+    let (code, out, err) = run(&["check", "--config.file", &cfg, "--database", "tenant"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("reference database \"template\""), "{out}");
+    assert!(
+        !out.contains("Hush-1234") && !err.contains("Hush-1234"),
+        "{out}{err}"
+    );
+
     // A referenced database with problems of its own is reported once, for those problems.
     let cfg = write(
         dir.path(),
