@@ -13,12 +13,8 @@ const SEED_SQL: &str = include_str!("fixtures/export_logs.mysql.sql");
 const SEED_EXPECTED: &str = include_str!("fixtures/export_logs.mysql.yaml");
 
 fn config_for(dir: &Path, db: &MariaDb, expected: &str) -> String {
-    write(dir, "expected.yaml", expected);
-    write(
-        dir,
-        "config.yaml",
-        &format!("interval: 5s\ntimeout: 2s\ndatabases:\n  - name: app\n    url: {}\n    expected: {{file: expected.yaml}}\n", db.url),
-    )
+    let top = "interval: 5s\ntimeout: 2s\n";
+    common::config_with_expected(dir, "app", &db.url, expected, top, "")
 }
 
 async fn check(dir: &Path, db: &MariaDb, expected: &str) -> DriftReport {

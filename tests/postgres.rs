@@ -16,15 +16,8 @@ const SEED_EXPECTED: &str = include_str!("../config/expected/app.yaml");
 
 /// Writes a config for `pg` with `expected` and returns its path.
 fn config_for(dir: &Path, pg: &Postgres, expected: &str, extra: &str) -> String {
-    write(dir, "expected.yaml", expected);
-    write(
-        dir,
-        "config.yaml",
-        &format!(
-            "interval: 1s\ntimeout: 900ms\ndatabases:\n  - name: app\n    url: {}\n    expected: {{file: expected.yaml}}\n{extra}",
-            pg.url
-        ),
-    )
+    let top = "interval: 1s\ntimeout: 900ms\n";
+    common::config_with_expected(dir, "app", &pg.url, expected, top, extra)
 }
 
 /// One check of `pg` against `expected`, through the library.

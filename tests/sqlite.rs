@@ -4,26 +4,16 @@ mod common;
 
 use common::{run, write};
 use schema_exporter::diff::{DriftKind, DriftReport};
-use sqlx::{Connection, Executor};
 use std::path::Path;
 
-async fn exec(db: &Path, sql: &str) {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .create_if_missing(true);
-    let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-    conn.execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{sql}"));
-    conn.close().await.unwrap();
-}
-
 fn config(dir: &Path, expected: &str) -> String {
-    write(dir, "expected.yaml", expected);
-    write(
+    common::config_with_expected(
         dir,
-        "config.yaml",
-        "databases:\n  - name: lite\n    url: sqlite:app.db\n    timeout: 5s\n    expected: {file: expected.yaml}\n",
+        "lite",
+        "sqlite:app.db",
+        expected,
+        "",
+        "    timeout: 5s\n",
     )
 }
 
@@ -34,7 +24,7 @@ async fn check(dir: &Path, expected: &str) -> DriftReport {
 #[tokio::test]
 async fn seed_incident_on_sqlite_reports_file_size_until_it_is_added() {
     let dir = tempfile::tempdir().unwrap();
-    exec(
+    common::sqlite_exec(
         &dir.path().join("app.db"),
         schema_exporter::demo::LIVE_SCHEMA,
     )
@@ -54,7 +44,7 @@ async fn seed_incident_on_sqlite_reports_file_size_until_it_is_added() {
         fix,
         r#"ALTER TABLE "main"."export_logs" ADD COLUMN "file_size" bigint NULL;"#
     );
-    exec(&dir.path().join("app.db"), &fix).await;
+    common::sqlite_exec(&dir.path().join("app.db"), &fix).await;
     assert!(check(dir.path(), schema_exporter::demo::EXPECTED)
         .await
         .in_sync());
@@ -64,7 +54,7 @@ async fn seed_incident_on_sqlite_reports_file_size_until_it_is_added() {
 async fn every_drift_kind_on_sqlite_and_tables_that_come_and_go() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
-    exec(&db, common::EVERY_KIND_LIVE).await;
+    common::sqlite_exec(&db, common::EVERY_KIND_LIVE).await;
     // `A` where the table has `a`: SQLite compares column names case-insensitively.
     let expected = &common::EVERY_KIND_EXPECTED.replace("      a:", "      A:");
     let report = check(dir.path(), expected).await;
@@ -97,7 +87,7 @@ async fn every_drift_kind_on_sqlite_and_tables_that_come_and_go() {
                 | DriftKind::UnexpectedColumn
         )
     }) {
-        exec(
+        common::sqlite_exec(
             &db,
             item.suggested_sql.trim_start_matches("-- destructive: "),
         )
@@ -119,7 +109,7 @@ async fn every_drift_kind_on_sqlite_and_tables_that_come_and_go() {
 #[tokio::test]
 async fn snapshot_of_a_django_style_sqlite_schema_checks_back_clean() {
     let dir = tempfile::tempdir().unwrap();
-    exec(
+    common::sqlite_exec(
         &dir.path().join("app.db"),
         r#"CREATE TABLE "django_content_type" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "app_label" varchar(100) NOT NULL, "model" varchar(100) NOT NULL);
         CREATE TABLE plain (id INTEGER PRIMARY KEY, "Mixed Case" TEXT DEFAULT 'It''s', flag bool DEFAULT TRUE, amount decimal(10, 2) DEFAULT 0.5, at datetime DEFAULT CURRENT_TIMESTAMP, blob_col BLOB, untyped);

@@ -653,9 +653,34 @@ pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String
 /// Runs `sql` on the SQLite file at `path`, creating it when missing.
 pub async fn sqlite_exec(path: &Path, sql: &str) {
     use sqlx::{Connection, Executor};
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    c.execute(sql).await.unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    let mut c = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    c.execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+    c.close().await.unwrap();
+}
+
+/// Writes `expected` as `dir/expected.yaml` and a config watching database `name` at `url` against
+/// it; `top` adds top-level keys, `extra` keys of the database. Returns the config's path.
+pub fn config_with_expected(
+    dir: &Path,
+    name: &str,
+    url: &str,
+    expected: &str,
+    top: &str,
+    extra: &str,
+) -> String {
+    write(dir, "expected.yaml", expected);
+    write(
+        dir,
+        "config.yaml",
+        &format!("{top}databases:\n  - name: {name}\n    url: {url}\n    expected: {{file: expected.yaml}}\n{extra}"),
+    )
 }
 
 /// A tool the test needs: its path, or `None` after reporting it missing (fatal under CI).
