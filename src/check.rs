@@ -1,13 +1,89 @@
 //! One check of one database: load the expectation, read the catalog, diff. Used by the poller and by
 //! the `check` command, so both behave identically.
 
+use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
 
 use crate::config::DatabaseConfig;
-use crate::diff::{diff, DriftReport};
-use crate::engine::{Pool, SessionLimits};
+use crate::dialect::Engine;
+use crate::diff::{diff, Comparison, Drift, DriftKind, ExpectedTable};
+use crate::engine::{render_change, Pool, SessionLimits};
 use crate::expected::{ExpectedCache, ExpectedError};
+
+/// One difference as people and tools see it (`/drift`, `check`): the diff's item with its change
+/// rendered as SQL in the database's dialect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftItem {
+    /// What differs.
+    pub kind: DriftKind,
+    /// The table's schema (namespace).
+    pub schema: String,
+    /// The table's name.
+    pub table: String,
+    /// The column, for column-level kinds.
+    pub column: Option<String>,
+    /// What the expectation says, in canonical spelling.
+    pub expected: Option<String>,
+    /// What the database has, in canonical spelling.
+    pub actual: Option<String>,
+    /// SQL in the engine's dialect that would make the database match the expectation.
+    pub suggested_sql: String,
+    /// True when the suggested SQL can destroy data; review before running it.
+    pub destructive: bool,
+}
+
+impl DriftItem {
+    /// Renders one diff item for `engine`.
+    pub fn new(engine: Engine, drift: Drift) -> DriftItem {
+        DriftItem {
+            suggested_sql: render_change(engine, &drift.change),
+            destructive: drift.change.destructive(),
+            kind: drift.kind,
+            schema: drift.schema,
+            table: drift.table,
+            column: drift.column,
+            expected: drift.expected,
+            actual: drift.actual,
+        }
+    }
+}
+
+/// What one successful check found, ready to publish.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DriftReport {
+    /// Every difference found, tables first, in expectation order.
+    pub items: Vec<DriftItem>,
+    /// Every expected (not ignored) table, so in-sync tables can be published as zero.
+    pub expected_tables: Vec<ExpectedTable>,
+    /// Every schema compared, so schema-level gauges exist even when nothing drifted.
+    pub schemas: Vec<String>,
+}
+
+impl DriftReport {
+    /// Renders every item of a comparison in `engine`'s dialect, once per item.
+    pub fn new(engine: Engine, comparison: Comparison) -> DriftReport {
+        DriftReport {
+            items: comparison
+                .drift
+                .into_iter()
+                .map(|d| DriftItem::new(engine, d))
+                .collect(),
+            expected_tables: comparison.expected_tables,
+            schemas: comparison.schemas,
+        }
+    }
+
+    /// True when nothing drifted.
+    pub fn in_sync(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Number of items of `kind`.
+    pub fn count(&self, kind: DriftKind) -> usize {
+        self.items.iter().filter(|i| i.kind == kind).count()
+    }
+}
 
 /// Why a check did not complete. Messages never contain the password (driver errors are scrubbed).
 #[derive(Debug, Error)]
@@ -108,13 +184,14 @@ async fn check(
         }
         other => CheckError::Catalog(db.url.scrub(&other.to_string())),
     })?;
-    let report = diff(
+    let comparison = diff(
         db.engine,
         &expectation.schema,
         &live,
         &db.schemas,
         &db.ignore,
     );
+    let report = DriftReport::new(db.engine, comparison);
     Ok(Checked {
         report,
         expected_fingerprint: expectation.fingerprint,

@@ -7,8 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::dialect::Engine;
 use crate::diff::Ignore;
-use crate::engine::Engine;
 use crate::expected::{ExpectedSource, Reference, ReferenceTarget};
 use crate::secret::DatabaseUrl;
 

@@ -1,13 +1,14 @@
 //! Compares an expected schema with a live one. Pure: no I/O, no clocks, so most tests live here.
 //!
-//! The result is a flat list of [`DriftItem`]s plus the list of expected tables and configured
-//! schemas, which metrics need to publish zeros for everything that is in sync.
+//! The result is a flat list of [`Drift`]s, each carrying the [`Change`] that would remove it (never
+//! SQL: that is each engine's to render), plus the list of expected tables and configured schemas,
+//! which metrics need to publish zeros for everything that is in sync.
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use crate::engine::Engine;
-use crate::model::{Column, Schema, Table, TableName};
+use crate::dialect::Engine;
+use crate::model::{Change, Column, Schema, Table, TableName};
 
 /// Tables and columns the user asked us not to compare.
 #[derive(Debug, Clone, Default)]
@@ -117,39 +118,10 @@ impl DriftKind {
     }
 }
 
-/// A change that would bring the live schema to the expectation; each engine renders it as SQL.
-#[derive(Debug, Clone, Copy)]
-pub enum Fix<'a> {
-    /// Create a missing table.
-    CreateTable(&'a Table),
-    /// Drop an unexpected table (destructive).
-    DropTable(&'a TableName),
-    /// Add a missing column.
-    AddColumn(&'a TableName, &'a Column),
-    /// Drop an unexpected column (destructive).
-    DropColumn(&'a TableName, &'a str),
-    /// Change a column's type (may rewrite the table or lose data). The last field is the whole
-    /// column as it should end up, for dialects that restate every attribute (MySQL `MODIFY`).
-    AlterType(&'a TableName, &'a str, &'a str, &'a Column),
-    /// Make a column nullable (`true`) or NOT NULL (`false`); last field as for `AlterType`.
-    SetNullable(&'a TableName, &'a str, bool, &'a Column),
-    /// Set (`Some`) or drop (`None`) a column's default.
-    SetDefault(&'a TableName, &'a str, Option<&'a str>),
-}
-
-impl Fix<'_> {
-    /// Whether applying the fix can destroy data.
-    pub fn destructive(&self) -> bool {
-        matches!(
-            self,
-            Fix::DropTable(_) | Fix::DropColumn(..) | Fix::AlterType(..)
-        )
-    }
-}
-
-/// One difference, with the SQL that would fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DriftItem {
+/// One difference, with the change that would remove it (rendered as SQL by the check, in the
+/// database's dialect).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
     /// What differs.
     pub kind: DriftKind,
     /// The table's schema (namespace).
@@ -162,10 +134,8 @@ pub struct DriftItem {
     pub expected: Option<String>,
     /// What the database has, in canonical spelling.
     pub actual: Option<String>,
-    /// SQL in the engine's dialect that would make the database match the expectation.
-    pub suggested_sql: String,
-    /// True when the suggested SQL can destroy data; review before running it.
-    pub destructive: bool,
+    /// What would make the database match the expectation.
+    pub change: Change,
 }
 
 /// An expected table as metrics need it.
@@ -180,26 +150,14 @@ pub struct ExpectedTable {
 }
 
 /// The result of one comparison.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DriftReport {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
     /// Every difference found, tables first, in expectation order.
-    pub items: Vec<DriftItem>,
+    pub drift: Vec<Drift>,
     /// Every expected (not ignored) table, so in-sync tables can be published as zero.
     pub expected_tables: Vec<ExpectedTable>,
     /// Every schema compared, so schema-level gauges exist even when nothing drifted.
     pub schemas: Vec<String>,
-}
-
-impl DriftReport {
-    /// True when nothing drifted.
-    pub fn in_sync(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    /// Number of items of `kind`.
-    pub fn count(&self, kind: DriftKind) -> usize {
-        self.items.iter().filter(|i| i.kind == kind).count()
-    }
 }
 
 /// Compares `expected` with `live`. `schemas` are the configured schemas: live tables outside them
@@ -210,17 +168,17 @@ pub fn diff(
     live: &Schema,
     schemas: &[String],
     ignore: &Ignore,
-) -> DriftReport {
-    let mut report = DriftReport {
+) -> Comparison {
+    let mut out = Comparison {
         schemas: schemas.to_vec(),
-        ..DriftReport::default()
+        ..Comparison::default()
     };
     for table in expected.tables.values() {
         if ignore.table(&table.name) {
             continue;
         }
         let found = live.get(engine, &table.name);
-        report.expected_tables.push(ExpectedTable {
+        out.expected_tables.push(ExpectedTable {
             name: table.name.clone(),
             columns: if table.columns_compared {
                 table.columns.len()
@@ -230,19 +188,16 @@ pub fn diff(
             missing: found.is_none(),
         });
         match found {
-            None => {
-                let fix = Fix::CreateTable(table);
-                report.items.push(item(
-                    engine,
-                    DriftKind::MissingTable,
-                    &table.name,
-                    None,
-                    Some("table".into()),
-                    None,
-                    fix,
-                ));
-            }
-            Some(live_table) => diff_table(engine, table, live_table, ignore, &mut report.items),
+            None => out.drift.push(drift(
+                DriftKind::MissingTable,
+                &table.name,
+                None,
+                (Some("table".into()), None),
+                Change::CreateTable {
+                    table: table.clone(),
+                },
+            )),
+            Some(live_table) => diff_table(table, live_table, ignore, &mut out.drift),
         }
     }
     for live_table in live.tables.values() {
@@ -255,130 +210,139 @@ pub fn diff(
         {
             continue;
         }
-        report.items.push(item(
-            engine,
+        out.drift.push(drift(
             DriftKind::UnexpectedTable,
             &live_table.name,
             None,
-            None,
-            Some("table".into()),
-            Fix::DropTable(&live_table.name),
+            (None, Some("table".into())),
+            Change::DropTable {
+                table: live_table.name.clone(),
+            },
         ));
     }
-    report
+    out
 }
 
-fn diff_table(
-    engine: Engine,
-    expected: &Table,
-    live: &Table,
-    ignore: &Ignore,
-    out: &mut Vec<DriftItem>,
-) {
+/// Columns of a table present on both sides. Items carry the expected spelling of the table so
+/// metrics can match them to `expected_tables`; engines that fold case also compare
+/// case-insensitively, so the SQL still runs as printed.
+fn diff_table(expected: &Table, live: &Table, ignore: &Ignore, out: &mut Vec<Drift>) {
     if !expected.columns_compared {
         return;
     }
-    // Items carry the expected spelling so metrics can match them to `expected_tables`; engines
-    // that fold case also compare case-insensitively, so the SQL still runs as printed.
     let name = &expected.name;
     for (key, want) in &expected.columns {
         if ignore.column(name, &want.name) {
             continue;
         }
-        let Some(have) = live.columns.get(key) else {
-            out.push(item(
-                engine,
+        match live.columns.get(key) {
+            None => out.push(drift(
                 DriftKind::MissingColumn,
                 name,
                 Some(&want.name),
-                Some(describe_column(want)),
-                None,
-                Fix::AddColumn(name, want),
-            ));
-            continue;
-        };
-        let column = have.name.as_str();
-        // The column as it should end up: what the expectation states, the rest as it is now.
-        let target = Column {
-            name: have.name.clone(),
-            data_type: want.data_type.clone().or_else(|| have.data_type.clone()),
-            nullable: want.nullable.or(have.nullable),
-            default: want.default.clone().or_else(|| have.default.clone()),
-        };
-        if let (Some(w), Some(h)) = (&want.data_type, &have.data_type) {
-            if w != h {
-                out.push(item(
-                    engine,
-                    DriftKind::TypeMismatch,
-                    name,
-                    Some(column),
-                    Some(w.clone()),
-                    Some(h.clone()),
-                    Fix::AlterType(name, column, w, &target),
-                ));
-            }
-        }
-        if let (Some(w), Some(h)) = (want.nullable, have.nullable) {
-            if w != h {
-                out.push(item(
-                    engine,
-                    DriftKind::NullableMismatch,
-                    name,
-                    Some(column),
-                    Some(null_word(w).into()),
-                    Some(null_word(h).into()),
-                    Fix::SetNullable(name, column, w, &target),
-                ));
-            }
-        }
-        if let (Some(w), Some(h)) = (&want.default, &have.default) {
-            if w != h {
-                out.push(item(
-                    engine,
-                    DriftKind::DefaultMismatch,
-                    name,
-                    Some(column),
-                    Some(default_word(w)),
-                    Some(default_word(h)),
-                    Fix::SetDefault(name, column, w.as_deref()),
-                ));
-            }
+                (Some(describe_column(want)), None),
+                Change::AddColumn {
+                    table: name.clone(),
+                    column: want.clone(),
+                },
+            )),
+            Some(have) => out.extend(mismatches(name, want, have)),
         }
     }
     for (key, have) in &live.columns {
         if expected.columns.contains_key(key) || ignore.column(name, &have.name) {
             continue;
         }
-        out.push(item(
-            engine,
+        out.push(drift(
             DriftKind::UnexpectedColumn,
             name,
             Some(&have.name),
-            None,
-            Some(describe_column(have)),
-            Fix::DropColumn(name, &have.name),
+            (None, Some(describe_column(have))),
+            Change::DropColumn {
+                table: name.clone(),
+                column: have.name.clone(),
+            },
         ));
     }
 }
 
-fn item(
-    engine: Engine,
+/// What one drift item shows on each side: (expected, actual).
+type Sides = (Option<String>, Option<String>);
+
+/// Every stated attribute of `want` that `have` does not match, in type, nullability, default order.
+fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
+    // The column as it should end up: what the expectation states, the rest as it is now.
+    let target = Column {
+        name: have.name.clone(),
+        data_type: want.data_type.clone().or_else(|| have.data_type.clone()),
+        nullable: want.nullable.or(have.nullable),
+        default: want.default.clone().or_else(|| have.default.clone()),
+    };
+    let column = Some(have.name.as_str());
+    let mut out = Vec::new();
+    if let Some((w, h)) = differ(&want.data_type, &have.data_type) {
+        let change = Change::AlterType {
+            table: table.clone(),
+            column: target.clone(),
+        };
+        let sides = (Some(w.clone()), Some(h.clone()));
+        out.push(drift(DriftKind::TypeMismatch, table, column, sides, change));
+    }
+    if let Some((w, h)) = differ(&want.nullable, &have.nullable) {
+        let change = Change::SetNullable {
+            table: table.clone(),
+            column: target.clone(),
+        };
+        let sides = (Some(null_word(*w).into()), Some(null_word(*h).into()));
+        out.push(drift(
+            DriftKind::NullableMismatch,
+            table,
+            column,
+            sides,
+            change,
+        ));
+    }
+    if let Some((w, h)) = differ(&want.default, &have.default) {
+        let change = Change::SetDefault {
+            table: table.clone(),
+            column: have.name.clone(),
+            default: w.clone(),
+        };
+        let sides = (Some(default_word(w)), Some(default_word(h)));
+        out.push(drift(
+            DriftKind::DefaultMismatch,
+            table,
+            column,
+            sides,
+            change,
+        ));
+    }
+    out
+}
+
+/// Both sides of an attribute, when it is stated on both and differs.
+fn differ<'a, T: PartialEq>(want: &'a Option<T>, have: &'a Option<T>) -> Option<(&'a T, &'a T)> {
+    match (want, have) {
+        (Some(w), Some(h)) if w != h => Some((w, h)),
+        _ => None,
+    }
+}
+
+fn drift(
     kind: DriftKind,
     table: &TableName,
     column: Option<&str>,
-    expected: Option<String>,
-    actual: Option<String>,
-    fix: Fix,
-) -> DriftItem {
-    DriftItem {
+    (expected, actual): Sides,
+    change: Change,
+) -> Drift {
+    Drift {
         kind,
         schema: table.schema.clone(),
         table: table.name.clone(),
         column: column.map(str::to_string),
         expected,
         actual,
-        suggested_sql: engine.render_fix(&fix),
-        destructive: fix.destructive(),
+        change,
     }
 }
 
@@ -437,7 +401,7 @@ mod tests {
         s
     }
 
-    fn run(expected: &Schema, live: &Schema) -> DriftReport {
+    fn run(expected: &Schema, live: &Schema) -> Comparison {
         diff(
             PG,
             expected,
@@ -494,16 +458,18 @@ mod tests {
         let expected = schema(vec![export_logs(true, true)]);
         let live = schema(vec![export_logs(false, false)]);
         let report = run(&expected, &live);
-        assert_eq!(report.items.len(), 1, "{:#?}", report.items);
-        let item = &report.items[0];
+        assert_eq!(report.drift.len(), 1, "{:#?}", report.drift);
+        let item = &report.drift[0];
         assert_eq!(item.kind, DriftKind::MissingColumn);
         assert_eq!(item.column.as_deref(), Some("file_size"));
         assert_eq!(item.expected.as_deref(), Some("bigint NULL"));
         assert_eq!(
-            item.suggested_sql,
-            r#"ALTER TABLE "public"."export_logs" ADD COLUMN "file_size" bigint NULL;"#
+            item.change,
+            Change::AddColumn {
+                table: TableName::new("public", "export_logs"),
+                column: col("file_size", Some("bigint"), Some(true), Some(None)),
+            }
         );
-        assert!(!item.destructive);
         let names: Vec<_> = report.expected_tables.iter().map(|t| &t.name).collect();
         assert_eq!(names, vec![&TableName::new("public", "export_logs")]);
     }
@@ -514,7 +480,7 @@ mod tests {
             &schema(vec![export_logs(true, true)]),
             &schema(vec![export_logs(true, false)]),
         );
-        assert!(report.in_sync(), "{:#?}", report.items);
+        assert!(report.drift.is_empty(), "{:#?}", report.drift);
     }
 
     #[test]
@@ -537,7 +503,7 @@ mod tests {
         )]);
         let report = run(&expected, &live);
         let kinds: Vec<_> = report
-            .items
+            .drift
             .iter()
             .map(|i| (i.kind, i.column.clone().unwrap()))
             .collect();
@@ -551,34 +517,36 @@ mod tests {
                 (DriftKind::UnexpectedColumn, "extra".into()),
             ]
         );
-        let sql: Vec<_> = report
-            .items
-            .iter()
-            .map(|i| (i.suggested_sql.as_str(), i.destructive))
-            .collect();
+        // The target column restates every attribute: expected where stated, live otherwise.
+        let target = col("a", Some("integer"), Some(false), Some(Some("0")));
+        let t = || TableName::new("public", "t");
+        let changes: Vec<_> = report.drift.iter().map(|i| i.change.clone()).collect();
         assert_eq!(
-            sql[0],
-            (
-                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" TYPE integer;"#,
-                true
-            )
+            changes,
+            vec![
+                Change::AlterType {
+                    table: t(),
+                    column: target.clone()
+                },
+                Change::SetNullable {
+                    table: t(),
+                    column: target
+                },
+                Change::SetDefault {
+                    table: t(),
+                    column: "a".into(),
+                    default: Some("0".into())
+                },
+                Change::AddColumn {
+                    table: t(),
+                    column: col("gone", Some("text"), None, None)
+                },
+                Change::DropColumn {
+                    table: t(),
+                    column: "extra".into()
+                },
+            ]
         );
-        assert_eq!(
-            sql[1],
-            (
-                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" SET NOT NULL;"#,
-                false
-            )
-        );
-        assert_eq!(
-            sql[2],
-            (
-                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" SET DEFAULT 0;"#,
-                false
-            )
-        );
-        assert!(sql[4].1);
-        assert!(sql[4].0.contains(r#"DROP COLUMN "extra""#));
     }
 
     #[test]
@@ -588,7 +556,7 @@ mod tests {
             "t",
             vec![col("a", Some("uuid"), Some(false), Some(Some("x()")))],
         )]);
-        assert!(run(&expected, &live).in_sync());
+        assert!(run(&expected, &live).drift.is_empty());
     }
 
     #[test]
@@ -606,7 +574,7 @@ mod tests {
         live.add_table(PG, other);
         let report = run(&expected, &live);
         let kinds: Vec<_> = report
-            .items
+            .drift
             .iter()
             .map(|i| (i.kind, i.table.as_str()))
             .collect();
@@ -618,10 +586,17 @@ mod tests {
             ]
         );
         assert_eq!(
-            report.items[0].suggested_sql,
-            "CREATE TABLE \"public\".\"wanted\" (\n  \"id\" bigint NOT NULL\n);"
+            report.drift[0].change,
+            Change::CreateTable {
+                table: expected.tables[0].clone()
+            }
         );
-        assert!(report.items[1].destructive);
+        assert_eq!(
+            report.drift[1].change,
+            Change::DropTable {
+                table: TableName::new("public", "surprise")
+            }
+        );
     }
 
     #[test]
@@ -650,7 +625,7 @@ mod tests {
         )
         .unwrap();
         let report = diff(PG, &expected, &live, &["public".into()], &ignore);
-        assert!(report.in_sync(), "{:#?}", report.items);
+        assert!(report.drift.is_empty(), "{:#?}", report.drift);
     }
 
     #[test]
@@ -661,7 +636,7 @@ mod tests {
             "v",
             vec![col("anything", Some("text"), Some(true), Some(None))],
         )]);
-        assert!(run(&schema(vec![t]), &live).in_sync());
+        assert!(run(&schema(vec![t]), &live).drift.is_empty());
     }
 
     #[test]

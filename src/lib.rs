@@ -26,6 +26,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod dialect;
 pub mod diff;
 pub mod engine;
 pub mod expected;

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use std::fmt;
 
-use crate::engine::Engine;
+use crate::dialect::Engine;
 use crate::normalize;
 
 /// A table's place in the database: namespace plus name, as the catalog spells them.
@@ -160,5 +160,71 @@ impl Schema {
             }
         }
         hasher.finish()
+    }
+}
+
+/// A change that would bring the live schema to the expectation, in schema vocabulary: the diff
+/// says what should change, and each engine renders it in its own dialect
+/// ([`crate::engine::render_change`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Create a missing table with every column the expectation gives it.
+    CreateTable {
+        /// The table as expected.
+        table: Table,
+    },
+    /// Drop a table the expectation does not have (destructive).
+    DropTable {
+        /// The live table.
+        table: TableName,
+    },
+    /// Add a missing column.
+    AddColumn {
+        /// The table it belongs to.
+        table: TableName,
+        /// The column as expected.
+        column: Column,
+    },
+    /// Drop a column the expectation does not have (destructive).
+    DropColumn {
+        /// The table it belongs to.
+        table: TableName,
+        /// The live column's name.
+        column: String,
+    },
+    /// Change a column's type to `column.data_type` (may rewrite the table or lose data).
+    AlterType {
+        /// The table it belongs to.
+        table: TableName,
+        /// The whole column as it should end up (expected attributes, the rest as it is now), for
+        /// dialects that restate every attribute (MySQL `MODIFY`).
+        column: Column,
+    },
+    /// Make a column nullable or NOT NULL, as `column.nullable` says.
+    SetNullable {
+        /// The table it belongs to.
+        table: TableName,
+        /// The whole column as it should end up, as for [`Change::AlterType`].
+        column: Column,
+    },
+    /// Set (`Some`) or drop (`None`) a column's default.
+    SetDefault {
+        /// The table it belongs to.
+        table: TableName,
+        /// The live column's name.
+        column: String,
+        /// The expected default expression, or none.
+        default: Option<String>,
+    },
+}
+
+impl Change {
+    /// Whether applying the change can destroy data: dropping a table or column loses it, and a type
+    /// change may truncate or fail on existing rows.
+    pub fn destructive(&self) -> bool {
+        matches!(
+            self,
+            Change::DropTable { .. } | Change::DropColumn { .. } | Change::AlterType { .. }
+        )
     }
 }

@@ -5,7 +5,7 @@
 //! lives in a table below with a test per row, and both the expected and the live side go through the
 //! same functions. Normalising an already normalised value returns it unchanged.
 
-use crate::engine::Engine;
+use crate::dialect::Engine;
 
 /// Type names that mean the same thing on every engine we read, mapped to one canonical spelling.
 /// The serial pseudo-types map to their storage type: the sequence behind them is an implementation

@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::fmt::Write;
 use std::time::SystemTime;
 
-use crate::diff::DriftItem;
+use crate::check::DriftItem;
 use crate::snapshot::{DatabaseState, State};
 
 /// The `/drift` document.

@@ -7,9 +7,9 @@ use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime};
 
 use crate::check::CheckOutcome;
+use crate::check::DriftReport;
 use crate::config::Config;
-use crate::diff::DriftReport;
-use crate::engine::Engine;
+use crate::dialect::Engine;
 
 /// What is known about one database.
 #[derive(Debug, Clone)]

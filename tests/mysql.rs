@@ -4,8 +4,9 @@ mod common;
 
 use common::{run, write, MariaDb};
 use schema_exporter::check::pool_for;
+use schema_exporter::check::DriftReport;
 use schema_exporter::config;
-use schema_exporter::diff::{DriftKind, DriftReport};
+use schema_exporter::diff::DriftKind;
 use schema_exporter::engine::Pool;
 use std::path::Path;
 

@@ -3,7 +3,8 @@
 mod common;
 
 use common::{run, write};
-use schema_exporter::diff::{DriftKind, DriftReport};
+use schema_exporter::check::DriftReport;
+use schema_exporter::diff::DriftKind;
 use std::path::Path;
 
 fn config(dir: &Path, expected: &str) -> String {

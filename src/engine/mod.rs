@@ -1,6 +1,8 @@
 //! The engine seam: which databases we can read, and the one place each engine is registered.
 //!
-//! Adding an engine means one new file here (connect, catalog query, SQL dialect) and one variant in
+//! The I/O side of an engine: pools, the catalog read, and the SQL that renders a [`Change`]. Which
+//! engine a database runs (its identity, identifier folding, namespaces) is [`crate::dialect`]'s.
+//! Adding an engine means one new file here (connect, catalog query, rendering) and one variant in
 //! [`Engine`] and [`Pool`]; the compiler then points at every `match` that needs an arm. Type and
 //! default spellings live in [`crate::normalize`] so all engines' rules can be read side by side.
 
@@ -8,88 +10,18 @@ pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
-use serde::Serialize;
 use std::time::Duration;
 
-use crate::diff::Fix;
-use crate::model::{Column, Schema};
+pub use crate::dialect::Engine;
+use crate::model::{Change, Column, Schema, TableName};
 use crate::secret::DatabaseUrl;
 
-/// A database engine we can introspect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// PostgreSQL 12 or newer, read through `pg_catalog`.
-    Postgres,
-    /// SQLite 3.33 or newer (bundled with the binary), read through `sqlite_schema`.
-    Sqlite,
-    /// MySQL 8 or MariaDB 10.2+, read through `information_schema`.
-    MySql,
-}
-
-impl Engine {
-    /// Picks the engine from a URL's scheme, as sqlx spells them.
-    pub fn from_url(url: &str) -> Result<Engine, String> {
-        let scheme = url
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        match scheme.as_str() {
-            "postgres" | "postgresql" => Ok(Engine::Postgres),
-            "sqlite" => Ok(Engine::Sqlite),
-            "mysql" | "mariadb" => Ok(Engine::MySql),
-            "" => Err("the URL has no scheme (expected postgres://, mysql:// or sqlite:)".into()),
-            other => Err(format!(
-                "unsupported URL scheme `{other}` (supported: postgres, postgresql, mysql, mariadb, sqlite)"
-            )),
-        }
-    }
-
-    /// Lower-case engine name, as used in `/drift` and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Postgres => "postgres",
-            Engine::Sqlite => "sqlite",
-            Engine::MySql => "mysql",
-        }
-    }
-
-    /// The namespaces read when the config names none. MySQL reads the URL's database, so a
-    /// MySQL URL without one has none (and is rejected by config validation).
-    pub fn default_schemas(self, url: &str) -> Vec<String> {
-        match self {
-            Engine::Postgres => vec!["public".into()],
-            Engine::Sqlite => vec!["main".into()],
-            Engine::MySql => mysql::url_database(url).into_iter().collect(),
-        }
-    }
-
-    /// The schemas this engine can read at all, or `None` when any name may exist.
-    pub fn fixed_schemas(self) -> Option<&'static [&'static str]> {
-        match self {
-            Engine::Postgres | Engine::MySql => None,
-            Engine::Sqlite => Some(&["main"]),
-        }
-    }
-
-    /// The key under which an identifier is compared. PostgreSQL stores identifiers exactly as
-    /// created (unquoted ones already folded to lower case); SQLite and MySQL/MariaDB compare column
-    /// names case-insensitively (and table names too on the usual `lower_case_table_names` setups).
-    pub fn fold_identifier(self, ident: &str) -> String {
-        match self {
-            Engine::Postgres => ident.to_string(),
-            Engine::Sqlite | Engine::MySql => ident.to_lowercase(),
-        }
-    }
-
-    /// Renders a fix as SQL in this engine's dialect.
-    pub fn render_fix(self, fix: &Fix) -> String {
-        match self {
-            Engine::Postgres => postgres::render_fix(fix),
-            Engine::Sqlite => sqlite::render_fix(fix),
-            Engine::MySql => mysql::render_fix(fix),
-        }
+/// Renders a change as SQL in `engine`'s dialect: what the check attaches to each drift item.
+pub fn render_change(engine: Engine, change: &Change) -> String {
+    match engine {
+        Engine::Postgres => postgres::render(change),
+        Engine::Sqlite => sqlite::render(change),
+        Engine::MySql => mysql::render(change),
     }
 }
 
@@ -185,16 +117,17 @@ pub(crate) fn column_definition(quote: fn(&str) -> String, column: &Column) -> S
 }
 
 /// The table-qualified name with `quote` applied to both parts.
-pub(crate) fn qualified(quote: fn(&str) -> String, name: &crate::model::TableName) -> String {
+pub(crate) fn qualified(quote: fn(&str) -> String, name: &TableName) -> String {
     format!("{}.{}", quote(&name.schema), quote(&name.name))
 }
 
-/// Renders the fixes in their SQL-standard form: create/drop a table, add/drop a column, and
+/// Renders a change in its SQL-standard form: create/drop a table, add/drop a column, and
 /// `ALTER COLUMN ... SET|DROP DEFAULT`. Each engine renders what its dialect does differently (type
-/// and nullability changes, or whatever it cannot do in place) and passes every other fix here.
-pub(crate) fn render_portable(fix: &Fix, quote: fn(&str) -> String) -> String {
-    match *fix {
-        Fix::CreateTable(table) => {
+/// and nullability changes, or whatever it cannot do in place) and passes every other change here.
+pub(crate) fn render_portable(change: &Change, quote: fn(&str) -> String) -> String {
+    let q = |table: &TableName| qualified(quote, table);
+    match change {
+        Change::CreateTable { table } => {
             let columns: Vec<String> = table
                 .columns
                 .values()
@@ -202,35 +135,92 @@ pub(crate) fn render_portable(fix: &Fix, quote: fn(&str) -> String) -> String {
                 .collect();
             format!(
                 "CREATE TABLE {} (\n{}\n);",
-                qualified(quote, &table.name),
+                q(&table.name),
                 columns.join(",\n")
             )
         }
-        Fix::DropTable(name) => format!("-- destructive: DROP TABLE {};", qualified(quote, name)),
-        Fix::AddColumn(table, column) => format!(
+        Change::DropTable { table } => format!("-- destructive: DROP TABLE {};", q(table)),
+        Change::AddColumn { table, column } => format!(
             "ALTER TABLE {} ADD COLUMN {};",
-            qualified(quote, table),
+            q(table),
             column_definition(quote, column)
         ),
-        Fix::DropColumn(table, column) => format!(
+        Change::DropColumn { table, column } => format!(
             "-- destructive: ALTER TABLE {} DROP COLUMN {};",
-            qualified(quote, table),
+            q(table),
             quote(column)
         ),
-        Fix::SetDefault(table, column, Some(d)) => format!(
+        Change::SetDefault {
+            table,
+            column,
+            default: Some(d),
+        } => format!(
             "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d};",
-            qualified(quote, table),
+            q(table),
             quote(column)
         ),
-        Fix::SetDefault(table, column, None) => format!(
+        Change::SetDefault {
+            table,
+            column,
+            default: None,
+        } => format!(
             "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT;",
-            qualified(quote, table),
+            q(table),
             quote(column)
         ),
-        Fix::AlterType(table, column, ..) | Fix::SetNullable(table, column, ..) => format!(
+        Change::AlterType { table, column } | Change::SetNullable { table, column } => format!(
             "-- alter {}.{} by hand: this engine has no portable syntax for it",
-            qualified(quote, table),
-            quote(column)
+            q(table),
+            quote(&column.name)
         ),
     }
+}
+
+/// Shared by the engines' unit tables of change -> SQL: one change of every kind on `t.a`, in the
+/// order [`crate::diff`] reports them.
+#[cfg(test)]
+pub(crate) fn every_change(engine: Engine, schema: &str) -> Vec<Change> {
+    let t = || TableName::new(schema, "t");
+    let target = Column::new(engine, "a", Some("integer"), Some(false), Some(Some("0")));
+    let mut table = crate::model::Table::new(TableName::new(schema, "new"));
+    table.add_column(
+        engine,
+        Column::new(engine, "id", Some("bigint"), Some(false), Some(None)),
+    );
+    table.add_column(
+        engine,
+        Column::new(engine, "note", Some("text"), Some(true), Some(Some("'x'"))),
+    );
+    vec![
+        Change::CreateTable { table },
+        Change::DropTable {
+            table: TableName::new(schema, "old"),
+        },
+        Change::AddColumn {
+            table: t(),
+            column: Column::new(engine, "b", Some("bigint"), Some(true), None),
+        },
+        Change::DropColumn {
+            table: t(),
+            column: "c".into(),
+        },
+        Change::AlterType {
+            table: t(),
+            column: target.clone(),
+        },
+        Change::SetNullable {
+            table: t(),
+            column: target,
+        },
+        Change::SetDefault {
+            table: t(),
+            column: "a".into(),
+            default: Some("0".into()),
+        },
+        Change::SetDefault {
+            table: t(),
+            column: "a".into(),
+            default: None,
+        },
+    ]
 }

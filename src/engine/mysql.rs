@@ -9,9 +9,9 @@ use sqlx::{Executor, Row};
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
-use super::{column_definition, render_portable, Engine, SessionLimits};
-use crate::diff::Fix;
-use crate::model::{Column, Schema, TableName};
+use super::{column_definition, render_portable, SessionLimits};
+use crate::dialect::Engine;
+use crate::model::{Change, Column, Schema, TableName};
 use crate::normalize::quote_mysql_literal_default;
 
 /// Which server is behind a pool, learnt at connect time.
@@ -52,13 +52,6 @@ pub struct MySqlHandle {
     /// The pool.
     pub pool: MySqlPool,
     flavor: Arc<OnceLock<Flavor>>,
-}
-
-/// The database named in a MySQL URL's path.
-pub(super) fn url_database(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let db = parsed.path().trim_start_matches('/');
-    (!db.is_empty()).then(|| db.to_string())
 }
 
 pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<MySqlHandle, sqlx::Error> {
@@ -184,14 +177,52 @@ fn qualified(name: &TableName) -> String {
     super::qualified(quote_backtick, name)
 }
 
-pub(super) fn render_fix(fix: &Fix) -> String {
-    match *fix {
-        // MODIFY restates the whole column, so it carries every attribute the column should keep.
-        Fix::AlterType(table, _, _, target) | Fix::SetNullable(table, _, _, target) => format!(
+/// A change in MySQL's dialect: `MODIFY` restates the whole column, so it carries every attribute
+/// the column should keep (a bare type change would silently drop NOT NULL and the default).
+pub(super) fn render(change: &Change) -> String {
+    match change {
+        Change::AlterType { table, column } | Change::SetNullable { table, column } => format!(
             "ALTER TABLE {} MODIFY COLUMN {};",
             qualified(table),
-            column_definition(quote_backtick, target)
+            column_definition(quote_backtick, column)
         ),
-        _ => render_portable(fix, quote_backtick),
+        _ => render_portable(change, quote_backtick),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_change_renders_as_mysql_sql() {
+        let sql: Vec<String> = super::super::every_change(Engine::MySql, "app")
+            .iter()
+            .map(render)
+            .collect();
+        assert_eq!(
+            sql,
+            [
+                "CREATE TABLE `app`.`new` (\n  `id` bigint NOT NULL,\n  `note` text NULL DEFAULT 'x'\n);",
+                "-- destructive: DROP TABLE `app`.`old`;",
+                "ALTER TABLE `app`.`t` ADD COLUMN `b` bigint NULL;",
+                "-- destructive: ALTER TABLE `app`.`t` DROP COLUMN `c`;",
+                "ALTER TABLE `app`.`t` MODIFY COLUMN `a` int NOT NULL DEFAULT 0;",
+                "ALTER TABLE `app`.`t` MODIFY COLUMN `a` int NOT NULL DEFAULT 0;",
+                "ALTER TABLE `app`.`t` ALTER COLUMN `a` SET DEFAULT 0;",
+                "ALTER TABLE `app`.`t` ALTER COLUMN `a` DROP DEFAULT;",
+            ]
+        );
+    }
+
+    #[test]
+    fn backticks_in_names_are_doubled() {
+        let change = Change::DropTable {
+            table: TableName::new("app", "we`ird"),
+        };
+        assert_eq!(
+            render(&change),
+            "-- destructive: DROP TABLE `app`.`we``ird`;"
+        );
     }
 }

@@ -7,9 +7,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
 use std::str::FromStr;
 
-use super::{quote_double, render_portable, Engine, SessionLimits};
-use crate::diff::Fix;
-use crate::model::{Column, Schema, TableName};
+use super::{quote_double, render_portable, SessionLimits};
+use crate::dialect::Engine;
+use crate::model::{Change, Column, Schema, TableName};
 
 /// Every table-like relation (tables, partitioned tables, views, materialized views, foreign tables)
 /// and its live columns in the given namespaces, in one round trip. Partitions are left out: they are
@@ -93,19 +93,63 @@ fn qualified(name: &TableName) -> String {
     super::qualified(quote_double, name)
 }
 
-pub(super) fn render_fix(fix: &Fix) -> String {
-    match *fix {
-        Fix::AlterType(table, column, ty, _) => format!(
-            "ALTER TABLE {} ALTER COLUMN {} TYPE {ty};",
+/// A change in PostgreSQL's dialect: types and nullability change in place with `ALTER COLUMN`.
+pub(super) fn render(change: &Change) -> String {
+    match change {
+        Change::AlterType { table, column } => format!(
+            "ALTER TABLE {} ALTER COLUMN {} TYPE {};",
             qualified(table),
-            quote_double(column)
+            quote_double(&column.name),
+            column.data_type.as_deref().unwrap_or("text")
         ),
-        Fix::SetNullable(table, column, nullable, _) => format!(
+        Change::SetNullable { table, column } => format!(
             "ALTER TABLE {} ALTER COLUMN {} {} NOT NULL;",
             qualified(table),
-            quote_double(column),
-            if nullable { "DROP" } else { "SET" }
+            quote_double(&column.name),
+            if column.nullable == Some(false) {
+                "SET"
+            } else {
+                "DROP"
+            }
         ),
-        _ => render_portable(fix, quote_double),
+        _ => render_portable(change, quote_double),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_change_renders_as_postgres_sql() {
+        let sql: Vec<String> = super::super::every_change(Engine::Postgres, "public")
+            .iter()
+            .map(render)
+            .collect();
+        assert_eq!(
+            sql,
+            [
+                "CREATE TABLE \"public\".\"new\" (\n  \"id\" bigint NOT NULL,\n  \"note\" text NULL DEFAULT 'x'\n);",
+                r#"-- destructive: DROP TABLE "public"."old";"#,
+                r#"ALTER TABLE "public"."t" ADD COLUMN "b" bigint NULL;"#,
+                r#"-- destructive: ALTER TABLE "public"."t" DROP COLUMN "c";"#,
+                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" TYPE integer;"#,
+                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" SET NOT NULL;"#,
+                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" SET DEFAULT 0;"#,
+                r#"ALTER TABLE "public"."t" ALTER COLUMN "a" DROP DEFAULT;"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn identifiers_are_quoted_so_odd_names_cannot_break_out() {
+        let change = Change::DropColumn {
+            table: TableName::new("my schema", "t\"x"),
+            column: "a\"; DROP TABLE u; --".into(),
+        };
+        assert_eq!(
+            render(&change),
+            r#"-- destructive: ALTER TABLE "my schema"."t""x" DROP COLUMN "a""; DROP TABLE u; --";"#
+        );
     }
 }

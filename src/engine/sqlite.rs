@@ -4,9 +4,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 use std::str::FromStr;
 
-use super::{quote_double, render_portable, Engine, SessionLimits};
-use crate::diff::Fix;
-use crate::model::{Column, Schema, TableName};
+use super::{quote_double, render_portable, SessionLimits};
+use crate::dialect::Engine;
+use crate::model::{Change, Column, Schema, TableName};
 use std::collections::HashMap;
 
 /// Every table and view with its columns in one statement. SQLite's own tables (`sqlite_%`) are
@@ -96,25 +96,64 @@ fn qualified(name: &TableName) -> String {
 const REBUILD: &str = "-- SQLite cannot alter a column in place: rebuild the table \
      (https://www.sqlite.org/lang_altertable.html#otheralter) so that";
 
-pub(super) fn render_fix(fix: &Fix) -> String {
-    match *fix {
-        Fix::AlterType(table, column, ty, _) => format!(
-            "{REBUILD} {}.{} has type {ty}",
+/// A change in SQLite's dialect: anything but adding or dropping points to the table rebuild.
+pub(super) fn render(change: &Change) -> String {
+    match change {
+        Change::AlterType { table, column } => format!(
+            "{REBUILD} {}.{} has type {}",
             qualified(table),
-            quote_double(column)
+            quote_double(&column.name),
+            column.data_type.as_deref().unwrap_or("(any type)")
         ),
-        Fix::SetNullable(table, column, nullable, _) => format!(
+        Change::SetNullable { table, column } => format!(
             "{REBUILD} {}.{} is {}",
             qualified(table),
-            quote_double(column),
-            if nullable { "NULL" } else { "NOT NULL" }
+            quote_double(&column.name),
+            if column.nullable == Some(false) {
+                "NOT NULL"
+            } else {
+                "NULL"
+            }
         ),
-        Fix::SetDefault(table, column, default) => format!(
+        Change::SetDefault {
+            table,
+            column,
+            default,
+        } => format!(
             "{REBUILD} {}.{} has {}",
             qualified(table),
             quote_double(column),
-            default.map_or("no default".to_string(), |d| format!("DEFAULT {d}"))
+            default
+                .as_ref()
+                .map_or("no default".to_string(), |d| format!("DEFAULT {d}"))
         ),
-        _ => render_portable(fix, quote_double),
+        _ => render_portable(change, quote_double),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_change_renders_as_sqlite_sql_or_the_rebuild_it_needs() {
+        let sql: Vec<String> = super::super::every_change(Engine::Sqlite, "main")
+            .iter()
+            .map(render)
+            .collect();
+        let rebuild = "-- SQLite cannot alter a column in place: rebuild the table (https://www.sqlite.org/lang_altertable.html#otheralter) so that";
+        assert_eq!(
+            sql,
+            [
+                "CREATE TABLE \"main\".\"new\" (\n  \"id\" bigint NOT NULL,\n  \"note\" text NULL DEFAULT 'x'\n);".to_string(),
+                r#"-- destructive: DROP TABLE "main"."old";"#.into(),
+                r#"ALTER TABLE "main"."t" ADD COLUMN "b" bigint NULL;"#.into(),
+                r#"-- destructive: ALTER TABLE "main"."t" DROP COLUMN "c";"#.into(),
+                format!(r#"{rebuild} "main"."t"."a" has type integer"#),
+                format!(r#"{rebuild} "main"."t"."a" is NOT NULL"#),
+                format!(r#"{rebuild} "main"."t"."a" has DEFAULT 0"#),
+                format!(r#"{rebuild} "main"."t"."a" has no default"#),
+            ]
+        );
     }
 }

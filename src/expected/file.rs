@@ -16,7 +16,7 @@ use std::marker::PhantomData;
 use std::path::Path;
 
 use super::ExpectedError;
-use crate::engine::Engine;
+use crate::dialect::Engine;
 use crate::model::{Column, Schema, Table, TableName};
 
 #[derive(Deserialize)]

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
 
-use crate::engine::{Engine, Pool, SessionLimits};
+use crate::dialect::Engine;
+use crate::engine::{Pool, SessionLimits};
 use crate::model::{Column, Schema, Table, TableName};
 use crate::secret::DatabaseUrl;
 

@@ -756,7 +756,7 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
 
 /// One check through the library, exactly as the poller runs it, of the first database in the
 /// config file at `path`; panics if the check fails.
-pub async fn check_config(path: &str) -> schema_exporter::diff::DriftReport {
+pub async fn check_config(path: &str) -> schema_exporter::check::DriftReport {
     let cfg = schema_exporter::config::load(Path::new(path)).unwrap();
     let db = &cfg.databases[0];
     let pool = schema_exporter::check::pool_for(db).unwrap();
@@ -773,7 +773,7 @@ pub async fn check_config(path: &str) -> schema_exporter::diff::DriftReport {
 pub type Found = (schema_exporter::diff::DriftKind, String, Option<String>);
 
 /// The report's items as sorted [`Found`] triples.
-pub fn found(report: &schema_exporter::diff::DriftReport) -> Vec<Found> {
+pub fn found(report: &schema_exporter::check::DriftReport) -> Vec<Found> {
     let mut v: Vec<Found> = report
         .items
         .iter()
