@@ -1,16 +1,20 @@
-//! The commands: wiring of config, pollers, snapshot and HTTP. `main.rs` only parses and dispatches.
+//! The commands: wiring of config, pollers, snapshot and HTTP. Each returns a `Result` with one
+//! error type, [`Error`]; `main.rs` parses, prints the error once and picks the exit code.
 
+use std::future::Future;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
+use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
 use crate::check::{pool_for, run_check, CheckError, CheckOutcome};
 use crate::cli::{CheckArgs, Output, SnapshotArgs};
-use crate::config::{self, Config, DatabaseConfig, DEFAULT_TIMEOUT};
+use crate::config::{self, Config, ConfigError, DatabaseConfig, DEFAULT_TIMEOUT};
 use crate::dialect::Engine;
 use crate::engine::{Pool, SessionLimits};
 use crate::expected;
@@ -25,6 +29,48 @@ pub const EXIT_ERROR: u8 = 2;
 /// Exit code of `check` when drift was found.
 pub const EXIT_DRIFT: u8 = 1;
 
+/// Why a command could not do its job. Every message names what it is about (the file, the flag, the
+/// database) and never a password.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The configuration file is missing or invalid (every problem listed).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Flags that do not make a command (`snapshot` without a database, say).
+    #[error("{0}")]
+    Usage(String),
+    /// `--config.file` has no database of that name.
+    #[error("{config}: no database named {name:?}")]
+    NoSuchDatabase {
+        /// The configuration file, as given.
+        config: String,
+        /// The name asked for.
+        name: String,
+    },
+    /// An I/O step of the command failed: binding the listener, a signal handler, writing output.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done (`cannot listen on :9713`).
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A step that needs a database, an expectation or the demo's files could not be done; the
+    /// message names which.
+    #[error("{0}")]
+    Failed(String),
+    /// `validate` found problems; one line each.
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+}
+
+impl Error {
+    fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Io { what, source }
+    }
+}
+
 /// Turns a Prometheus-style `:9713` into an address tokio can bind.
 fn bind_address(listen: &str) -> String {
     match listen.strip_prefix(':') {
@@ -33,37 +79,40 @@ fn bind_address(listen: &str) -> String {
     }
 }
 
-/// Runs the daemon until SIGTERM or Ctrl-C. Config errors at start are fatal (exit 2); later,
-/// an invalid config on reload is refused and the running one stays.
-pub async fn serve(config_path: &Path, listen: &str, lifecycle: bool) -> ExitCode {
-    let config = match config::load(config_path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_ERROR);
+/// Binds `--web.listen-address`.
+pub async fn bind(listen: &str) -> Result<TcpListener, Error> {
+    TcpListener::bind(bind_address(listen))
+        .await
+        .map_err(Error::io(format!("cannot listen on {listen}")))
+}
+
+/// Resolves when SIGTERM or SIGINT arrives: what stops the daemon when it runs as a program.
+pub fn termination() -> Result<impl Future<Output = ()>, Error> {
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(Error::io("cannot install signal handlers"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
         }
-    };
-    let listener = match TcpListener::bind(bind_address(listen)).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("cannot listen on {listen}: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
-    let (mut hangup, mut terminate) = match (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(h), Ok(t)) => (h, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("cannot install signal handlers: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+    })
+}
+
+/// Runs the daemon on `listener` until `shutdown` resolves. SIGHUP (and, with `lifecycle`,
+/// `POST /-/reload`) re-reads the config file: a valid one replaces the pollers, an invalid one is
+/// refused and the running one stays.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    lifecycle: bool,
+) -> Result<(), Error> {
+    let mut hangup =
+        signal(SignalKind::hangup()).map_err(Error::io("cannot install signal handlers"))?;
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
-        .unwrap_or_else(|_| listen.to_string());
+        .unwrap_or_default();
     tracing::info!(address = %address, version = env!("CARGO_PKG_VERSION"), databases = config.databases.len(), "listening");
 
     let snapshot = Arc::new(Snapshot::new(&config));
@@ -79,6 +128,7 @@ pub async fn serve(config_path: &Path, listen: &str, lifecycle: bool) -> ExitCod
         config,
         snapshot,
     };
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = hangup.recv() => {
@@ -88,8 +138,7 @@ pub async fn serve(config_path: &Path, listen: &str, lifecycle: bool) -> ExitCod
                 let result = running.reload().await;
                 let _ = answer.send(result);
             }
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut shutdown => break,
         }
     }
     tracing::info!("shutting down");
@@ -99,7 +148,7 @@ pub async fn serve(config_path: &Path, listen: &str, lifecycle: bool) -> ExitCod
     }
     let _ = server.await;
     drop(reload_tx);
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// The daemon's current generation of config and pollers.
@@ -137,21 +186,29 @@ impl Running {
     }
 }
 
+/// Loads `path` and picks the database called `name` from it.
+fn configured_database(path: &Path, name: &str) -> Result<DatabaseConfig, Error> {
+    config::load(path)?
+        .databases
+        .into_iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| Error::NoSuchDatabase {
+            config: path.display().to_string(),
+            name: name.to_string(),
+        })
+}
+
 /// `check`: one check of each (or one) configured database. Exit 0 in sync, 1 drift, 2 when any
 /// database could not be checked (a database we cannot vouch for outranks drift elsewhere).
-pub async fn check(args: &CheckArgs) -> ExitCode {
-    let mut config = match config::load(&args.config_file) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
+    let mut config = config::load(&args.config_file)?;
     if let Some(name) = &args.database {
         config.databases.retain(|d| &d.name == name);
         if config.databases.is_empty() {
-            eprintln!("{}: no database named {name:?}", args.config_file.display());
-            return ExitCode::from(EXIT_ERROR);
+            return Err(Error::NoSuchDatabase {
+                config: args.config_file.display().to_string(),
+                name: name.clone(),
+            });
         }
     }
     let snapshot = Snapshot::new(&config);
@@ -180,17 +237,14 @@ pub async fn check(args: &CheckArgs) -> ExitCode {
         ),
         Output::Text => print!("{}", report::text(&doc)),
     }
-    if doc
-        .databases
-        .iter()
-        .any(|d| d.status == report::Status::CheckFailed)
-    {
+    let status = |s| doc.databases.iter().any(|d| d.status == s);
+    Ok(if status(report::Status::CheckFailed) {
         ExitCode::from(EXIT_ERROR)
     } else if doc.databases.iter().any(|d| !d.drift.is_empty()) {
         ExitCode::from(EXIT_DRIFT)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 /// One check with a pool of its own, closed afterwards.
@@ -205,108 +259,114 @@ async fn check_once(db: &DatabaseConfig) -> CheckOutcome {
     }
 }
 
-/// `snapshot`: the live schema as an expected-schema file.
-pub async fn snapshot(args: &SnapshotArgs) -> ExitCode {
-    let (engine, url, mut schemas, timeout, origin) = if let Some(raw) = &args.database_url {
-        let engine = match Engine::from_url(raw) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("--database-url: {e}");
-                return ExitCode::from(EXIT_ERROR);
+/// What `snapshot` reads: a database given by URL or by its configured name.
+struct LiveSource {
+    engine: Engine,
+    url: DatabaseUrl,
+    schemas: Vec<String>,
+    timeout: Duration,
+    /// How messages and the file's header name it (never with the password).
+    origin: String,
+}
+
+/// `snapshot`: the live schema (or, with `--expected`, the resolved expectation) as an
+/// expected-schema file.
+pub async fn snapshot(args: &SnapshotArgs) -> Result<ExitCode, Error> {
+    let mut source = match (&args.database_url, &args.config_file, &args.database) {
+        (Some(raw), _, _) => url_source(raw)?,
+        (None, Some(path), Some(name)) => {
+            let db = configured_database(path, name)?;
+            if args.expected {
+                return snapshot_expected(&db, args.output.as_deref()).await;
             }
-        };
-        let url = match DatabaseUrl::new(raw, None) {
-            Ok(u) => u,
-            Err(e) => {
-                eprintln!("--database-url: {e}");
-                return ExitCode::from(EXIT_ERROR);
+            LiveSource {
+                origin: format!("database {:?} of {}", db.name, path.display()),
+                engine: db.engine,
+                url: db.url,
+                schemas: db.schemas,
+                timeout: db.timeout,
             }
-        };
-        let origin = url.redacted().to_string();
-        let schemas = engine.default_schemas(url.expose());
-        (engine, url, schemas, DEFAULT_TIMEOUT, origin)
-    } else {
-        let (Some(path), Some(name)) = (&args.config_file, &args.database) else {
-            eprintln!("snapshot needs --database-url, or --config.file with --database");
-            return ExitCode::from(EXIT_ERROR);
-        };
-        let config = match config::load(path) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(EXIT_ERROR);
-            }
-        };
-        let Some(db) = config.databases.into_iter().find(|d| &d.name == name) else {
-            eprintln!("{}: no database named {name:?}", path.display());
-            return ExitCode::from(EXIT_ERROR);
-        };
-        if args.expected {
-            return snapshot_expected(&db, args.output.as_deref()).await;
         }
-        let origin = format!("database {:?} of {}", db.name, path.display());
-        (db.engine, db.url, db.schemas, db.timeout, origin)
+        _ => {
+            return Err(Error::Usage(
+                "snapshot needs --database-url, or --config.file with --database".into(),
+            ))
+        }
     };
     if !args.schema.is_empty() {
-        schemas = args.schema.clone();
+        source.schemas = args.schema.clone();
     }
-    if schemas.is_empty() {
-        eprintln!("{origin}: name the database in the URL or pass --schema");
-        return ExitCode::from(EXIT_ERROR);
-    }
-    let limits = SessionLimits::for_check(timeout);
-    let live = async {
-        let pool = Pool::connect_lazy(engine, &url, limits)?;
-        let live = pool.introspect(&schemas).await;
-        pool.close().await;
-        live
+    let Some(default_schema) = source.schemas.first().cloned() else {
+        return Err(Error::Usage(format!(
+            "{}: name the database in the URL or pass --schema",
+            source.origin
+        )));
     };
-    let live = match tokio::time::timeout(timeout, live).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            eprintln!(
-                "cannot read the schema of {origin}: {}",
-                url.scrub(&e.to_string())
-            );
-            return ExitCode::from(EXIT_ERROR);
-        }
-        Err(_) => {
-            eprintln!(
-                "cannot read the schema of {origin}: timed out after {}",
-                humantime::format_duration(timeout)
-            );
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+    let live = read_live(&source).await?;
     let text = format!(
-        "# Expected schema written by schema_exporter {} snapshot from {origin} ({}).\n# Schemas: {}. Unqualified tables belong to {}.\n{}",
+        "# Expected schema written by schema_exporter {} snapshot from {} ({}).\n# Schemas: {}. Unqualified tables belong to {default_schema}.\n{}",
         env!("CARGO_PKG_VERSION"),
-        engine.name(),
-        schemas.join(", "),
-        schemas[0],
-        expected::render_file(&live, &schemas[0])
+        source.origin,
+        source.engine.name(),
+        source.schemas.join(", "),
+        expected::render_file(&live, &default_schema)
     );
     write_output(args.output.as_deref(), &text)
 }
 
+/// `--database-url` as a snapshot source, with the engine's default schemas.
+fn url_source(raw: &str) -> Result<LiveSource, Error> {
+    let flag = |e: String| Error::Usage(format!("--database-url: {e}"));
+    let engine = Engine::from_url(raw).map_err(flag)?;
+    let url = DatabaseUrl::new(raw, None).map_err(|e| flag(e.to_string()))?;
+    Ok(LiveSource {
+        origin: url.redacted().to_string(),
+        schemas: engine.default_schemas(url.expose()),
+        engine,
+        url,
+        timeout: DEFAULT_TIMEOUT,
+    })
+}
+
+/// One catalog read of `source`, bounded by its timeout, with a pool closed afterwards.
+async fn read_live(source: &LiveSource) -> Result<crate::model::Schema, Error> {
+    let limits = SessionLimits::for_check(source.timeout);
+    let live = async {
+        let pool = Pool::connect_lazy(source.engine, &source.url, limits)?;
+        let live = pool.introspect(&source.schemas).await;
+        pool.close().await;
+        live
+    };
+    let unreadable = |why: String| {
+        Error::Failed(format!(
+            "cannot read the schema of {}: {why}",
+            source.origin
+        ))
+    };
+    match tokio::time::timeout(source.timeout, live).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(unreadable(source.url.scrub(&e.to_string()))),
+        Err(_) => Err(unreadable(format!(
+            "timed out after {}",
+            humantime::format_duration(source.timeout)
+        ))),
+    }
+}
+
 /// `snapshot --expected`: the expectation as the exporter resolved it (after reading its YAML, SQL
 /// files or reference database), in the expected-schema format, so a surprise can be diagnosed.
-async fn snapshot_expected(db: &config::DatabaseConfig, output: Option<&Path>) -> ExitCode {
+async fn snapshot_expected(db: &DatabaseConfig, output: Option<&Path>) -> Result<ExitCode, Error> {
     let mut cache = expected::ExpectedCache::default();
     let load = db.expected.load(db.engine, &db.schemas, &mut cache);
     let expectation = match tokio::time::timeout(db.timeout, load).await {
         Ok(Ok(e)) => e,
-        Ok(Err(e)) => {
-            eprintln!("database {:?}: {e}", db.name);
-            return ExitCode::from(EXIT_ERROR);
-        }
+        Ok(Err(e)) => return Err(Error::Failed(format!("database {:?}: {e}", db.name))),
         Err(_) => {
-            eprintln!(
+            return Err(Error::Failed(format!(
                 "database {:?}: loading the expectation timed out after {}",
                 db.name,
                 humantime::format_duration(db.timeout)
-            );
-            return ExitCode::from(EXIT_ERROR);
+            )))
         }
     };
     let default_schema = db.schemas.first().map_or("public", String::as_str);
@@ -321,28 +381,18 @@ async fn snapshot_expected(db: &config::DatabaseConfig, output: Option<&Path>) -
     write_output(output, &text)
 }
 
-fn write_output(output: Option<&Path>, text: &str) -> ExitCode {
+fn write_output(output: Option<&Path>, text: &str) -> Result<ExitCode, Error> {
     match output {
         None => print!("{text}"),
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, text) {
-                eprintln!("cannot write {}: {e}", path.display());
-                return ExitCode::from(EXIT_ERROR);
-            }
-        }
+        Some(path) => std::fs::write(path, text)
+            .map_err(Error::io(format!("cannot write {}", path.display())))?,
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `validate`: the config and every expectation; every problem is listed.
-pub async fn validate(config_file: &Path) -> ExitCode {
-    let config = match config::load(config_file) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+pub async fn validate(config_file: &Path) -> Result<ExitCode, Error> {
+    let config = config::load(config_file)?;
     let mut problems = Vec::new();
     for db in &config.databases {
         // A reference is another database's live schema: validate stays offline and only checks
@@ -350,29 +400,18 @@ pub async fn validate(config_file: &Path) -> ExitCode {
         if matches!(db.expected, expected::ExpectedSource::Reference(_)) {
             continue;
         }
-        if let Err(e) = db
-            .expected
-            .load(
-                db.engine,
-                &db.schemas,
-                &mut expected::ExpectedCache::default(),
-            )
-            .await
-        {
+        let mut cache = expected::ExpectedCache::default();
+        if let Err(e) = db.expected.load(db.engine, &db.schemas, &mut cache).await {
             problems.push(format!("database {:?}: {e}", db.name));
         }
     }
-    if problems.is_empty() {
-        println!(
-            "{}: configuration and {} expected schema(s) are valid",
-            config_file.display(),
-            config.databases.len()
-        );
-        ExitCode::SUCCESS
-    } else {
-        for p in problems {
-            eprintln!("{p}");
-        }
-        ExitCode::from(EXIT_ERROR)
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
     }
+    println!(
+        "{}: configuration and {} expected schema(s) are valid",
+        config_file.display(),
+        config.databases.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }

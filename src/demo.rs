@@ -3,10 +3,11 @@
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
+use std::future::Future;
 use std::path::Path;
-use std::process::ExitCode;
+use tokio::net::TcpListener;
 
-use crate::app::{self, EXIT_ERROR};
+use crate::app;
 
 /// The expectation the demo checks against, compiled in so the demo runs from any folder.
 pub const EXPECTED: &str = include_str!("../config/demo/expected.yaml");
@@ -66,25 +67,20 @@ fn write_expected_as_of_yesterday(path: &Path) -> Result<(), String> {
         .map_err(fail)
 }
 
-/// Runs the demo until interrupted; the temp dir is removed afterwards.
-pub async fn run(listen: &str) -> ExitCode {
-    let dir = match tempfile::Builder::new()
+/// Runs the demo on `listener` until `shutdown` resolves; the temp dir is removed afterwards.
+pub async fn run(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), app::Error> {
+    let dir = tempfile::Builder::new()
         .prefix("schema_exporter-demo-")
         .tempdir()
-    {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("cannot create a temporary directory: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
-    let config = match prepare(dir.path()).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+        .map_err(|source| app::Error::Io {
+            what: "cannot create a temporary directory".into(),
+            source,
+        })?;
+    let config = prepare(dir.path()).await.map_err(app::Error::Failed)?;
+    let config = crate::config::load(&config)?;
     tracing::info!(dir = %dir.path().display(), "demo database created: export_logs lacks file_size; see /metrics and /drift on the address below");
-    app::serve(&config, listen, false).await
+    app::serve(config, listener, shutdown, false).await
 }

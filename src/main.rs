@@ -1,43 +1,60 @@
-//! The `schema_exporter` binary: parse flags, set up logging, dispatch to [`schema_exporter::app`].
+//! The `schema_exporter` binary: parse flags, set up logging, run the command, and turn its outcome
+//! into an exit code: the one place an error is printed.
 
 use clap::Parser;
 use std::process::ExitCode;
 
-use schema_exporter::cli::{Cli, Command};
-use schema_exporter::{app, demo, healthcheck, logging};
+use schema_exporter::app::{self, Error, EXIT_ERROR};
+use schema_exporter::cli::{Cli, Command, ServeArgs};
+use schema_exporter::{config, demo, healthcheck, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log.level, cli.log.format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
+        .map_err(|source| Error::Io {
+            what: "cannot start the async runtime".into(),
+            source,
+        })
+        .and_then(|runtime| runtime.block_on(run(cli.command, cli.serve)));
+    match outcome {
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::from(app::EXIT_ERROR);
+            eprintln!("{e}");
+            ExitCode::from(EXIT_ERROR)
         }
-    };
-    runtime.block_on(async {
-        match cli.command {
-            None => serve(cli.serve).await,
-            Some(Command::Serve(args)) => serve(args).await,
-            Some(Command::Demo(args)) => demo::run(&args.listen_address).await,
-            Some(Command::Check(args)) => app::check(&args).await,
-            Some(Command::Snapshot(args)) => app::snapshot(&args).await,
-            Some(Command::Validate(args)) => app::validate(&args.config_file).await,
-            Some(Command::Healthcheck(args)) => {
-                healthcheck::run(&args.listen_address, &args.path, args.timeout).await
-            }
-        }
-    })
+    }
 }
 
-async fn serve(args: schema_exporter::cli::ServeArgs) -> ExitCode {
-    let Some(config) = args.config_file else {
-        eprintln!("serve needs --config.file=PATH (or try `schema_exporter demo`)");
-        return ExitCode::from(app::EXIT_ERROR);
+async fn run(command: Option<Command>, serve_args: ServeArgs) -> Result<ExitCode, Error> {
+    match command {
+        None => serve(serve_args).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Demo(args)) => {
+            let listener = app::bind(&args.listen_address).await?;
+            demo::run(listener, app::termination()?).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Check(args)) => app::check(&args).await,
+        Some(Command::Snapshot(args)) => app::snapshot(&args).await,
+        Some(Command::Validate(args)) => app::validate(&args.config_file).await,
+        Some(Command::Healthcheck(args)) => {
+            Ok(healthcheck::run(&args.listen_address, &args.path, args.timeout).await)
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode, Error> {
+    let Some(path) = args.config_file else {
+        return Err(Error::Usage(
+            "serve needs --config.file=PATH (or try `schema_exporter demo`)".into(),
+        ));
     };
-    app::serve(&config, &args.listen_address, args.enable_lifecycle).await
+    // Config errors come before binding, so a bad file never holds the port.
+    let config = config::load(&path)?;
+    let listener = app::bind(&args.listen_address).await?;
+    app::serve(config, listener, app::termination()?, args.enable_lifecycle).await?;
+    Ok(ExitCode::SUCCESS)
 }
