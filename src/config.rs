@@ -188,13 +188,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigError> {
     let mut problems = Vec::new();
-    let interval = parse_duration(raw.interval.as_deref(), "interval", &mut problems)
-        .unwrap_or(DEFAULT_INTERVAL);
-    let timeout =
-        parse_duration(raw.timeout.as_deref(), "timeout", &mut problems).unwrap_or(DEFAULT_TIMEOUT);
     let defaults = Defaults {
-        interval,
-        timeout,
+        interval: parse_duration(raw.interval.as_deref(), "interval", &mut problems)
+            .unwrap_or(DEFAULT_INTERVAL),
+        timeout: parse_duration(raw.timeout.as_deref(), "timeout", &mut problems)
+            .unwrap_or(DEFAULT_TIMEOUT),
         deploy_grace: parse_duration(raw.deploy_grace.as_deref(), "deploy_grace", &mut problems)
             .unwrap_or(DEFAULT_DEPLOY_GRACE),
     };
@@ -214,7 +212,7 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
         .iter()
         .filter_map(|d| d.name.clone())
         .collect();
-    let mut databases: Vec<DatabaseConfig> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     for (i, db) in raw.databases.into_iter().enumerate() {
         let at = match &db.name {
             Some(n) => format!("databases[{i}] (name {n:?})"),
@@ -224,17 +222,17 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
         let db = validate_database(db, base, &defaults, &mut local);
         problems.extend(local.into_iter().map(|p| format!("{at}: {p}")));
         if let Some(db) = db {
-            if databases.iter().any(|d| d.name == db.name) {
+            if pending.iter().any(|d| d.name == db.name) {
                 problems.push(format!(
                     "{at}: name: {:?} is used by another database",
                     db.name
                 ));
             } else {
-                databases.push(db);
+                pending.push(db);
             }
         }
     }
-    resolve_references(&mut databases, &written, &mut problems);
+    let databases = resolve_references(&pending, &written, &mut problems);
     if !problems.is_empty() {
         return Err(ConfigError {
             path: path.to_path_buf(),
@@ -251,47 +249,72 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
     })
 }
 
-/// Points every `expected: {reference: NAME}` at the named database's connection details.
+/// A database whose own keys are valid, before `expected: {reference: NAME}` is resolved against
+/// the others: only then is its [`DatabaseConfig`] complete.
+struct Pending {
+    name: String,
+    /// Engine, URL, schemas and timeout: all a reference to this database needs to read it.
+    connection: ReferenceTarget,
+    interval: Duration,
+    deploy_grace: Duration,
+    source: Source,
+    ignore: Ignore,
+}
+
+/// `expected:` as written: a source ready to use, or the name of the database to read.
+enum Source {
+    Ready(ExpectedSource),
+    Reference(String),
+}
+
+/// Turns every pending database into its config, pointing each `expected: {reference: NAME}` at
+/// the named database's connection. Problems are collected; the result is complete only if none.
 fn resolve_references(
-    databases: &mut [DatabaseConfig],
+    pending: &[Pending],
     written: &[String],
     problems: &mut Vec<String>,
-) {
-    let known: Vec<(String, ReferenceTarget)> = databases
-        .iter()
-        .map(|d| {
-            let target = ReferenceTarget {
-                engine: d.engine,
-                url: d.url.clone(),
-                schemas: d.schemas.clone(),
-                timeout: d.timeout,
-            };
-            (d.name.clone(), target)
-        })
-        .collect();
-    for db in databases.iter_mut() {
-        let ExpectedSource::Reference(r) = &mut db.expected else {
-            continue;
-        };
-        let at = format!("databases (name {:?}): expected.reference", db.name);
-        if r.name == db.name {
-            problems.push(format!("{at}: a database cannot be its own reference"));
-            continue;
-        }
-        match known.iter().find(|(name, _)| *name == r.name) {
-            Some((_, target)) => {
-                r.cross_engine = target.engine != db.engine;
-                r.target = Some(target.clone());
+) -> Vec<DatabaseConfig> {
+    let mut out = Vec::with_capacity(pending.len());
+    for db in pending {
+        let expected = match &db.source {
+            Source::Ready(source) => source.clone(),
+            Source::Reference(name) => {
+                let at = format!("databases (name {:?}): expected.reference", db.name);
+                match pending.iter().find(|d| d.name == *name) {
+                    Some(_) if *name == db.name => {
+                        problems.push(format!("{at}: a database cannot be its own reference"));
+                        continue;
+                    }
+                    Some(target) => ExpectedSource::Reference(Reference {
+                        name: name.clone(),
+                        cross_engine: target.connection.engine != db.connection.engine,
+                        target: target.connection.clone(),
+                    }),
+                    // Its own problems are listed already; once they are fixed the reference resolves.
+                    None if written.contains(name) => continue,
+                    None => {
+                        problems.push(format!(
+                            "{at}: no database named {name:?} is configured (configured: {})",
+                            written.join(", ")
+                        ));
+                        continue;
+                    }
+                }
             }
-            // Its own problems are listed already; once they are fixed the reference resolves.
-            None if written.contains(&r.name) => {}
-            None => problems.push(format!(
-                "{at}: no database named {:?} is configured (configured: {})",
-                r.name,
-                written.join(", ")
-            )),
-        }
+        };
+        out.push(DatabaseConfig {
+            name: db.name.clone(),
+            engine: db.connection.engine,
+            url: db.connection.url.clone(),
+            schemas: db.connection.schemas.clone(),
+            interval: db.interval,
+            timeout: db.connection.timeout,
+            deploy_grace: db.deploy_grace,
+            expected,
+            ignore: db.ignore.clone(),
+        });
     }
+    out
 }
 
 /// Top-level values a database inherits unless it sets its own.
@@ -301,13 +324,45 @@ struct Defaults {
     deploy_grace: Duration,
 }
 
+/// One database's own keys, each checked on its own so every problem is reported.
 fn validate_database(
     db: RawDatabase,
     base: &Path,
     defaults: &Defaults,
     problems: &mut Vec<String>,
-) -> Option<DatabaseConfig> {
-    let name = match db.name {
+) -> Option<Pending> {
+    let name = validate_name(db.name.clone(), problems);
+    let (interval, timeout, deploy_grace) = validate_timing(&db, defaults, problems);
+    let url = resolve_url(&db.url, &db.url_env, &db.url_file, base, problems);
+    let password = resolve_password(&db.password_file, &db.password_env, base, problems);
+    let (engine, url) = match url.map(|u| connection_url(&u, password, base)) {
+        Some(Ok((engine, url))) => (Some(engine), Some(url)),
+        Some(Err(e)) => {
+            problems.push(format!("url: {e}"));
+            (None, None)
+        }
+        None => (None, None),
+    };
+    let schemas = validate_schemas(db.schemas, engine, url.as_ref(), problems);
+    let source = validate_source(db.expected, base, problems);
+    let ignore = validate_ignore(db.ignore, problems);
+    Some(Pending {
+        name: name?,
+        connection: ReferenceTarget {
+            engine: engine?,
+            url: url?,
+            schemas: schemas?,
+            timeout,
+        },
+        interval,
+        deploy_grace,
+        source: source?,
+        ignore: ignore?,
+    })
+}
+
+fn validate_name(name: Option<String>, problems: &mut Vec<String>) -> Option<String> {
+    match name {
         None => {
             problems.push("name: required".into());
             None
@@ -324,7 +379,16 @@ fn validate_database(
             None
         }
         Some(n) => Some(n),
-    };
+    }
+}
+
+/// Interval, timeout and deploy grace, each defaulting to the file's; the timeout must fit inside
+/// the interval or checks would overlap.
+fn validate_timing(
+    db: &RawDatabase,
+    defaults: &Defaults,
+    problems: &mut Vec<String>,
+) -> (Duration, Duration, Duration) {
     let interval =
         parse_duration(db.interval.as_deref(), "interval", problems).unwrap_or(defaults.interval);
     let timeout =
@@ -341,126 +405,110 @@ fn validate_database(
             humantime::format_duration(interval)
         ));
     }
-    let url = resolve_url(&db.url, &db.url_env, &db.url_file, base, problems);
-    let password = resolve_password(&db.password_file, &db.password_env, base, problems);
-    let mut engine = None;
-    let mut database_url = None;
-    if let Some(url) = url {
-        match Engine::from_url(&url) {
-            Err(e) => problems.push(format!("url: {e}")),
-            Ok(e) => {
-                engine = Some(e);
-                let url = if e == Engine::Sqlite {
-                    absolute_sqlite_url(&url, base)
-                } else {
-                    url
-                };
-                match DatabaseUrl::new(&url, password) {
-                    Ok(u) => database_url = Some(u),
-                    // The URL parser's message never includes the URL itself.
-                    Err(e) => problems.push(format!("url: {e}")),
-                }
-            }
-        }
-    }
-    let schemas = match (db.schemas, engine) {
+    (interval, timeout, deploy_grace)
+}
+
+/// The engine and the full URL (password inside) of a configured URL. The URL parser's message
+/// never includes the URL itself.
+fn connection_url(
+    url: &str,
+    password: Option<String>,
+    base: &Path,
+) -> Result<(Engine, DatabaseUrl), String> {
+    let engine = Engine::from_url(url)?;
+    let url = if engine == Engine::Sqlite {
+        absolute_sqlite_url(url, base)
+    } else {
+        url.to_string()
+    };
+    let url = DatabaseUrl::new(&url, password).map_err(|e| e.to_string())?;
+    Ok((engine, url))
+}
+
+fn validate_schemas(
+    schemas: Option<Vec<String>>,
+    engine: Option<Engine>,
+    url: Option<&DatabaseUrl>,
+    problems: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let mut fail = |problem: String| {
+        problems.push(problem);
+        None
+    };
+    match (schemas, engine) {
         (Some(s), _) if s.is_empty() || s.iter().any(|x| x.trim().is_empty()) => {
-            problems.push("schemas: must list at least one non-empty name".into());
-            None
+            fail("schemas: must list at least one non-empty name".into())
         }
-        (Some(_), Some(Engine::MySql)) => {
-            problems.push(
-                "schemas: MySQL/MariaDB compare the database named in the URL; leave schemas out"
-                    .into(),
-            );
-            None
-        }
+        (Some(_), Some(Engine::MySql)) => fail(
+            "schemas: MySQL/MariaDB compare the database named in the URL; leave schemas out"
+                .into(),
+        ),
         (Some(s), Some(e)) => match e.fixed_schemas() {
-            Some(fixed) if !s.iter().all(|x| fixed.contains(&x.as_str())) => {
-                problems.push(format!(
-                    "schemas: {} databases only have {}",
-                    e.name(),
-                    fixed.join(", ")
-                ));
-                None
-            }
+            Some(fixed) if !s.iter().all(|x| fixed.contains(&x.as_str())) => fail(format!(
+                "schemas: {} databases only have {}",
+                e.name(),
+                fixed.join(", ")
+            )),
             _ => Some(s),
         },
         (Some(s), None) => Some(s),
         (None, Some(e)) => {
-            let s = e.default_schemas(database_url.as_ref().map_or("", |u| u.expose()));
+            let s = e.default_schemas(url.map_or("", |u| u.expose()));
             if s.is_empty() {
-                problems.push(
-                    "url: a mysql:// URL must name the database (mysql://user@host/app)".into(),
-                );
-                None
+                fail("url: a mysql:// URL must name the database (mysql://user@host/app)".into())
             } else {
                 Some(s)
             }
         }
         (None, None) => None,
-    };
+    }
+}
+
+fn validate_source(
+    expected: Option<RawExpected>,
+    base: &Path,
+    problems: &mut Vec<String>,
+) -> Option<Source> {
     const SOURCES: &str = "one of: file, sql, reference";
-    let expected = match db.expected {
-        None => {
-            problems.push(format!("expected: required ({SOURCES})"));
-            None
-        }
-        Some(RawExpected {
-            file: Some(f),
-            sql: None,
-            reference: None,
-        }) => Some(ExpectedSource::File(f).resolve(base)),
-        Some(RawExpected {
-            file: None,
-            sql: Some(paths),
-            reference: None,
-        }) => {
+    let mut fail = |problem: String| {
+        problems.push(problem);
+        None
+    };
+    let Some(expected) = expected else {
+        return fail(format!("expected: required ({SOURCES})"));
+    };
+    match (expected.file, expected.sql, expected.reference) {
+        (Some(f), None, None) => Some(Source::Ready(ExpectedSource::File(f).resolve(base))),
+        (None, Some(paths), None) => {
             let paths = match paths {
                 OneOrMany::One(p) => vec![p],
                 OneOrMany::Many(v) => v,
             };
             if paths.is_empty() {
-                problems.push("expected.sql: list at least one file or directory".into());
-                None
-            } else {
-                Some(ExpectedSource::Sql(paths).resolve(base))
+                return fail("expected.sql: list at least one file or directory".into());
             }
+            Some(Source::Ready(ExpectedSource::Sql(paths).resolve(base)))
         }
-        Some(RawExpected {
-            file: None,
-            sql: None,
-            reference: Some(name),
-        }) => Some(ExpectedSource::Reference(Reference::named(name))),
-        Some(_) => {
-            problems.push(format!(
-                "expected: exactly one source is required ({SOURCES})"
-            ));
-            None
-        }
-    };
-    let mut ignored_tables = db.ignore.tables.clone();
-    if db.ignore.migration_tables.unwrap_or(true) {
-        ignored_tables.extend(MIGRATION_TABLES.iter().map(|t| t.to_string()));
+        (None, None, Some(name)) => Some(Source::Reference(name)),
+        _ => fail(format!(
+            "expected: exactly one source is required ({SOURCES})"
+        )),
     }
-    let ignore = match Ignore::new(&ignored_tables, &db.ignore.columns) {
+}
+
+/// The user's globs plus, unless turned off, the migration tools' own tables.
+fn validate_ignore(ignore: RawIgnore, problems: &mut Vec<String>) -> Option<Ignore> {
+    let mut tables = ignore.tables;
+    if ignore.migration_tables.unwrap_or(true) {
+        tables.extend(MIGRATION_TABLES.iter().map(|t| t.to_string()));
+    }
+    match Ignore::new(&tables, &ignore.columns) {
         Ok(i) => Some(i),
         Err(e) => {
             problems.push(format!("ignore: {e}"));
             None
         }
-    };
-    Some(DatabaseConfig {
-        name: name?,
-        engine: engine?,
-        url: database_url?,
-        schemas: schemas?,
-        interval,
-        timeout,
-        deploy_grace,
-        expected: expected?,
-        ignore: ignore?,
-    })
+    }
 }
 
 fn parse_duration(value: Option<&str>, key: &str, problems: &mut Vec<String>) -> Option<Duration> {

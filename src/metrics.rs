@@ -5,8 +5,9 @@ use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::check::{DriftItem, DriftReport};
 use crate::diff::DriftKind;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{DatabaseState, Snapshot};
 
 /// Content type of the Prometheus text format we emit.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -21,113 +22,19 @@ pub fn render(snapshot: &Snapshot) -> String {
     let registry = Registry::new();
     let m = Families::register(&registry);
     let state = snapshot.read();
-    let mut detail_budget = state.detail_series_limit;
-    let mut dropped = 0i64;
-
+    let mut details = DetailBudget {
+        left: state.detail_series_limit,
+        dropped: 0,
+    };
     for (name, db) in &state.databases {
-        let d = name.as_str();
-        m.checks_total
-            .with_label_values(&[d])
-            .inc_by(db.checks_total);
-        m.failures_total
-            .with_label_values(&[d])
-            .inc_by(db.failures_total);
-        m.interval
-            .with_label_values(&[d])
-            .set(db.interval.as_secs_f64());
-        m.deploy_grace
-            .with_label_values(&[d])
-            .set(db.deploy_grace.as_secs_f64());
-        if let Some(last) = &db.last_check {
-            m.check_success
-                .with_label_values(&[d])
-                .set(i64::from(last.error.is_none()));
-            m.check_duration
-                .with_label_values(&[d])
-                .set(last.duration.as_secs_f64());
-        }
-        if let Some(t) = db.last_success {
-            m.last_success.with_label_values(&[d]).set(unix(t));
-        }
-        if let Some(t) = db.expected_changed {
-            m.expected_changed.with_label_values(&[d]).set(unix(t));
-        }
-        let Some(report) = &db.report else { continue };
-        m.in_sync
-            .with_label_values(&[d])
-            .set(i64::from(report.in_sync()));
-        m.expected_tables
-            .with_label_values(&[d])
-            .set(report.expected_tables.len() as i64);
-
-        // Items per (schema, table, kind); table-level kinds count under their schema only.
-        let mut counts: HashMap<(&str, &str, DriftKind), i64> = HashMap::new();
-        for item in &report.items {
-            let table = match item.kind {
-                DriftKind::MissingTable | DriftKind::UnexpectedTable => "",
-                _ => item.table.as_str(),
-            };
-            *counts.entry((&item.schema, table, item.kind)).or_default() += 1;
-            // One detail series per drifted column or table, so alerts can name it.
-            let detail = match (&item.column, item.kind.column_label()) {
-                (Some(column), Some(drift)) => Some((
-                    &m.column_drift,
-                    vec![d, &item.schema, &item.table, column, drift],
-                )),
-                _ => item
-                    .kind
-                    .table_label()
-                    .map(|drift| (&m.table_drift, vec![d, &item.schema, &item.table, drift])),
-            };
-            if let Some((family, labels)) = detail {
-                if detail_budget == 0 {
-                    dropped += 1;
-                } else {
-                    detail_budget -= 1;
-                    family.with_label_values(&labels).set(1);
-                }
-            }
-        }
-        let count = |schema: &str, table: &str, kind| {
-            counts.get(&(schema, table, kind)).copied().unwrap_or(0)
-        };
-        for schema in &report.schemas {
-            m.missing_tables.with_label_values(&[d, schema]).set(count(
-                schema,
-                "",
-                DriftKind::MissingTable,
-            ));
-            m.unexpected_tables
-                .with_label_values(&[d, schema])
-                .set(count(schema, "", DriftKind::UnexpectedTable));
-        }
-        for table in &report.expected_tables {
-            let (schema, name) = (table.name.schema.as_str(), table.name.name.as_str());
-            let labels = [d, schema, name];
-            let missing = if table.missing {
-                table.columns as i64
-            } else {
-                count(schema, name, DriftKind::MissingColumn)
-            };
-            m.missing_columns.with_label_values(&labels).set(missing);
-            m.unexpected_columns.with_label_values(&labels).set(count(
-                schema,
-                name,
-                DriftKind::UnexpectedColumn,
-            ));
-            for kind in [
-                DriftKind::TypeMismatch,
-                DriftKind::NullableMismatch,
-                DriftKind::DefaultMismatch,
-            ] {
-                let attribute = kind.attribute().expect("mismatch kinds have an attribute");
-                m.mismatched_columns
-                    .with_label_values(&[d, schema, name, attribute])
-                    .set(count(schema, name, kind));
-            }
+        health_series(&m, name, db);
+        if let Some(report) = &db.report {
+            drift_series(&m, name, report, &mut details);
         }
     }
-    m.detail_dropped.with_label_values::<&str>(&[]).set(dropped);
+    m.detail_dropped
+        .with_label_values::<&str>(&[])
+        .set(details.dropped);
     m.reload_ok
         .with_label_values::<&str>(&[])
         .set(i64::from(state.reload_ok));
@@ -145,6 +52,121 @@ pub fn render(snapshot: &Snapshot) -> String {
         .encode(&registry.gather(), &mut out)
         .expect("encoding gathered metrics into memory cannot fail");
     String::from_utf8(out).expect("the text format is UTF-8")
+}
+
+/// What is left of `detail_series_limit` in this scrape, and how many series it cut.
+struct DetailBudget {
+    left: usize,
+    dropped: i64,
+}
+
+/// Counters, configuration and the last check's outcome: present for every database, checked or not.
+fn health_series(m: &Families, d: &str, db: &DatabaseState) {
+    m.checks_total
+        .with_label_values(&[d])
+        .inc_by(db.checks_total);
+    m.failures_total
+        .with_label_values(&[d])
+        .inc_by(db.failures_total);
+    m.interval
+        .with_label_values(&[d])
+        .set(db.interval.as_secs_f64());
+    m.deploy_grace
+        .with_label_values(&[d])
+        .set(db.deploy_grace.as_secs_f64());
+    if let Some(last) = &db.last_check {
+        m.check_success
+            .with_label_values(&[d])
+            .set(i64::from(last.error.is_none()));
+        m.check_duration
+            .with_label_values(&[d])
+            .set(last.duration.as_secs_f64());
+    }
+    if let Some(t) = db.last_success {
+        m.last_success.with_label_values(&[d]).set(unix(t));
+    }
+    if let Some(t) = db.expected_changed {
+        m.expected_changed.with_label_values(&[d]).set(unix(t));
+    }
+}
+
+/// The drift gauges of the last successful check: counts per schema and per expected table (zeros
+/// included, so a fixed table reads 0 rather than vanishing), and one detail series per drifted
+/// column or table within the budget.
+fn drift_series(m: &Families, d: &str, report: &DriftReport, details: &mut DetailBudget) {
+    m.in_sync
+        .with_label_values(&[d])
+        .set(i64::from(report.in_sync()));
+    m.expected_tables
+        .with_label_values(&[d])
+        .set(report.expected_tables.len() as i64);
+    // Items per (schema, table, kind); table-level kinds count under their schema only.
+    let mut counts: HashMap<(&str, &str, DriftKind), i64> = HashMap::new();
+    for item in &report.items {
+        let table = match item.kind {
+            DriftKind::MissingTable | DriftKind::UnexpectedTable => "",
+            _ => item.table.as_str(),
+        };
+        *counts.entry((&item.schema, table, item.kind)).or_default() += 1;
+        detail_series(m, d, item, details);
+    }
+    let count =
+        |schema: &str, table: &str, kind| counts.get(&(schema, table, kind)).copied().unwrap_or(0);
+    for schema in &report.schemas {
+        m.missing_tables.with_label_values(&[d, schema]).set(count(
+            schema,
+            "",
+            DriftKind::MissingTable,
+        ));
+        m.unexpected_tables
+            .with_label_values(&[d, schema])
+            .set(count(schema, "", DriftKind::UnexpectedTable));
+    }
+    for table in &report.expected_tables {
+        let (schema, name) = (table.name.schema.as_str(), table.name.name.as_str());
+        let labels = [d, schema, name];
+        let missing = if table.missing {
+            table.columns as i64
+        } else {
+            count(schema, name, DriftKind::MissingColumn)
+        };
+        m.missing_columns.with_label_values(&labels).set(missing);
+        m.unexpected_columns.with_label_values(&labels).set(count(
+            schema,
+            name,
+            DriftKind::UnexpectedColumn,
+        ));
+        for kind in [
+            DriftKind::TypeMismatch,
+            DriftKind::NullableMismatch,
+            DriftKind::DefaultMismatch,
+        ] {
+            let attribute = kind.attribute().expect("mismatch kinds have an attribute");
+            m.mismatched_columns
+                .with_label_values(&[d, schema, name, attribute])
+                .set(count(schema, name, kind));
+        }
+    }
+}
+
+/// One series naming a drifted column or table, so alerts can say which.
+fn detail_series(m: &Families, d: &str, item: &DriftItem, details: &mut DetailBudget) {
+    let (family, labels) = match (&item.column, item.kind.column_label()) {
+        (Some(column), Some(drift)) => (
+            &m.column_drift,
+            vec![d, &item.schema, &item.table, column, drift],
+        ),
+        _ => match item.kind.table_label() {
+            Some(drift) => (&m.table_drift, vec![d, &item.schema, &item.table, drift]),
+            None => return,
+        },
+    };
+    if details.left == 0 {
+        details.dropped += 1;
+    } else {
+        details.left -= 1;
+        family.with_label_values(&labels).set(1);
+    }
 }
 
 fn unix(t: SystemTime) -> f64 {

@@ -40,8 +40,8 @@ pub enum ExpectedSource {
 pub struct Reference {
     /// The referenced database's configured name.
     pub name: String,
-    /// How to read it; filled in by config validation once every database is known.
-    pub target: Option<ReferenceTarget>,
+    /// How to read it, resolved by config validation once every database is known.
+    pub target: ReferenceTarget,
     /// The referenced database runs another engine than the checked one.
     pub cross_engine: bool,
 }
@@ -58,17 +58,6 @@ pub struct ReferenceTarget {
     pub schemas: Vec<String>,
     /// Its check timeout, which bounds its connect time.
     pub timeout: Duration,
-}
-
-impl Reference {
-    /// A reference not yet resolved against the config's databases.
-    pub fn named(name: String) -> Reference {
-        Reference {
-            name,
-            target: None,
-            cross_engine: false,
-        }
-    }
 }
 
 /// One source file's text, as read for one check.
@@ -237,10 +226,7 @@ async fn load_reference(
         name: r.name.clone(),
         message,
     };
-    let target = r
-        .target
-        .as_ref()
-        .ok_or_else(|| fail("not resolved against the configuration".into()))?;
+    let target = &r.target;
     if cache.reference.is_none() {
         let limits = SessionLimits::for_check(target.timeout);
         let pool = Pool::connect_lazy(target.engine, &target.url, limits)
