@@ -32,6 +32,7 @@ pub mod engine;
 pub mod expected;
 pub mod healthcheck;
 pub mod http;
+pub mod ignore;
 pub mod logging;
 pub mod metrics;
 pub mod model;

@@ -161,74 +161,17 @@ pub fn parse(
         location: path.display().to_string(),
         message,
     };
-    let doc: FileDoc = serde_norway::from_str(text).map_err(|e| {
-        let location = match e.location() {
-            Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
-            None => path.display().to_string(),
-        };
-        // serde_norway appends " at line X column Y"; the location already says it.
-        let message = e.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
-        // `{type: numeric(10,2)}` splits at the comma in YAML flow style; say how to write it.
-        let message = if message.contains("unknown field `") && message.contains(")`") {
-            format!("{message} (a type containing a comma must be quoted inside {{...}}, e.g. type: \"numeric(10,2)\")")
-        } else {
-            message
-        };
-        ExpectedError::Invalid { location, message }
-    })?;
-    let default_schema = schemas.first().cloned().unwrap_or_else(|| "public".into());
+    let doc: FileDoc = serde_norway::from_str(text).map_err(|e| yaml_error(e, path))?;
+    let default_schema = schemas.first().map_or("public", String::as_str);
     let mut schema = Schema::default();
     for (key, table_doc) in doc.tables.0 {
-        let name = match key.split_once('.') {
-            Some((s, t)) if !s.is_empty() && !t.is_empty() => TableName::new(s, t),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "table `{key}`: expected `table` or `schema.table`"
-                )))
-            }
-            None => TableName::new(default_schema.clone(), key.clone()),
-        };
-        if let Some(fixed) = engine.fixed_schemas() {
-            if !fixed.contains(&name.schema.as_str()) {
-                return Err(invalid(format!(
-                    "table `{key}`: {} databases only have schema {}",
-                    engine.name(),
-                    fixed.join(", ")
-                )));
-            }
-        }
+        let name = table_name(&key, default_schema, engine).map_err(invalid)?;
         let mut table = Table::new(name);
         match table_doc.columns {
             None => table.columns_compared = false,
             Some(columns) => {
                 for (column, doc) in columns.0 {
-                    // SQLite allows a column declared without a type; other engines do not.
-                    let untyped = doc
-                        .data_type
-                        .as_deref()
-                        .is_some_and(|t| t.trim().is_empty());
-                    if untyped && engine != Engine::Sqlite {
-                        return Err(invalid(format!(
-                            "table `{key}`, column `{column}`: empty type"
-                        )));
-                    }
-                    let c = Column::new(
-                        engine,
-                        column.clone(),
-                        doc.data_type.as_deref(),
-                        doc.nullable,
-                        doc.default.as_ref().map(|d| d.as_deref()),
-                    );
-                    if !table.add_column(engine, c) {
-                        return Err(invalid(format!(
-                            "table `{key}`: column `{column}` is listed twice ({} compares names case-insensitively)",
-                            engine.name()
-                        )));
-                    }
+                    add_column(&mut table, &key, column, doc, engine).map_err(invalid)?;
                 }
             }
         }
@@ -237,6 +180,75 @@ pub fn parse(
         }
     }
     Ok(schema)
+}
+
+/// A YAML error at its `file:line:column`, worded for the person who wrote the file.
+fn yaml_error(e: serde_norway::Error, path: &Path) -> ExpectedError {
+    let location = match e.location() {
+        Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
+        None => path.display().to_string(),
+    };
+    // serde_norway appends " at line X column Y"; the location already says it.
+    let message = e.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    // `{type: numeric(10,2)}` splits at the comma in YAML flow style; say how to write it.
+    let message = if message.contains("unknown field `") && message.contains(")`") {
+        format!("{message} (a type containing a comma must be quoted inside {{...}}, e.g. type: \"numeric(10,2)\")")
+    } else {
+        message
+    };
+    ExpectedError::Invalid { location, message }
+}
+
+/// A table key (`table` or `schema.table`) as a name in one of the engine's schemas.
+fn table_name(key: &str, default_schema: &str, engine: Engine) -> Result<TableName, String> {
+    let name = match key.split_once('.') {
+        Some((s, t)) if !s.is_empty() && !t.is_empty() => TableName::new(s, t),
+        Some(_) => return Err(format!("table `{key}`: expected `table` or `schema.table`")),
+        None => TableName::new(default_schema, key),
+    };
+    match engine.fixed_schemas() {
+        Some(fixed) if !fixed.contains(&name.schema.as_str()) => Err(format!(
+            "table `{key}`: {} databases only have schema {}",
+            engine.name(),
+            fixed.join(", ")
+        )),
+        _ => Ok(name),
+    }
+}
+
+fn add_column(
+    table: &mut Table,
+    key: &str,
+    column: String,
+    doc: ColumnDoc,
+    engine: Engine,
+) -> Result<(), String> {
+    // SQLite allows a column declared without a type; other engines do not.
+    let untyped = doc
+        .data_type
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty());
+    if untyped && engine != Engine::Sqlite {
+        return Err(format!("table `{key}`, column `{column}`: empty type"));
+    }
+    let c = Column::new(
+        engine,
+        column.clone(),
+        doc.data_type.as_deref(),
+        doc.nullable,
+        doc.default.as_ref().map(|d| d.as_deref()),
+    );
+    if !table.add_column(engine, c) {
+        return Err(format!(
+            "table `{key}`: column `{column}` is listed twice ({} compares names case-insensitively)",
+            engine.name()
+        ));
+    }
+    Ok(())
 }
 
 /// Renders a schema as an expected-schema file, one flow mapping per column as people write it.

@@ -1,0 +1,393 @@
+//! One database's entry of the configuration file, validated key by key, then completed once every
+//! database is known (a `reference:` names another one). Secrets are read here and never appear in
+//! a message: errors name the file or variable they came from.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{DatabaseConfig, OneOrMany, RawDatabase, RawExpected, RawIgnore, MIGRATION_TABLES};
+use crate::dialect::Engine;
+use crate::expected::{ExpectedSource, Reference, ReferenceTarget};
+use crate::ignore::Ignore;
+use crate::secret::DatabaseUrl;
+
+/// A database whose own keys are valid, before `expected: {reference: NAME}` is resolved against
+/// the others: only then is its [`DatabaseConfig`] complete.
+pub(super) struct Pending {
+    pub(super) name: String,
+    /// Engine, URL, schemas and timeout: all a reference to this database needs to read it.
+    connection: ReferenceTarget,
+    interval: Duration,
+    deploy_grace: Duration,
+    source: Source,
+    ignore: Ignore,
+}
+
+/// `expected:` as written: a source ready to use, or the name of the database to read.
+enum Source {
+    Ready(ExpectedSource),
+    Reference(String),
+}
+
+/// Turns every pending database into its config, pointing each `expected: {reference: NAME}` at
+/// the named database's connection. Problems are collected; the result is complete only if none.
+pub(super) fn resolve_references(
+    pending: &[Pending],
+    written: &[String],
+    problems: &mut Vec<String>,
+) -> Vec<DatabaseConfig> {
+    let mut out = Vec::with_capacity(pending.len());
+    for db in pending {
+        let expected = match &db.source {
+            Source::Ready(source) => source.clone(),
+            Source::Reference(name) => {
+                let at = format!("databases (name {:?}): expected.reference", db.name);
+                match pending.iter().find(|d| d.name == *name) {
+                    Some(_) if *name == db.name => {
+                        problems.push(format!("{at}: a database cannot be its own reference"));
+                        continue;
+                    }
+                    Some(target) => ExpectedSource::Reference(Reference {
+                        name: name.clone(),
+                        cross_engine: target.connection.engine != db.connection.engine,
+                        target: target.connection.clone(),
+                    }),
+                    // Its own problems are listed already; once they are fixed the reference resolves.
+                    None if written.contains(name) => continue,
+                    None => {
+                        problems.push(format!(
+                            "{at}: no database named {name:?} is configured (configured: {})",
+                            written.join(", ")
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        out.push(DatabaseConfig {
+            name: db.name.clone(),
+            engine: db.connection.engine,
+            url: db.connection.url.clone(),
+            schemas: db.connection.schemas.clone(),
+            interval: db.interval,
+            timeout: db.connection.timeout,
+            deploy_grace: db.deploy_grace,
+            expected,
+            ignore: db.ignore.clone(),
+        });
+    }
+    out
+}
+
+/// Top-level values a database inherits unless it sets its own.
+pub(super) struct Defaults {
+    pub(super) interval: Duration,
+    pub(super) timeout: Duration,
+    pub(super) deploy_grace: Duration,
+}
+
+/// One database's own keys, each checked on its own so every problem is reported.
+pub(super) fn validate_database(
+    db: RawDatabase,
+    base: &Path,
+    defaults: &Defaults,
+    problems: &mut Vec<String>,
+) -> Option<Pending> {
+    let name = validate_name(db.name.clone(), problems);
+    let (interval, timeout, deploy_grace) = validate_timing(&db, defaults, problems);
+    let url = resolve_url(&db.url, &db.url_env, &db.url_file, base, problems);
+    let password = resolve_password(&db.password_file, &db.password_env, base, problems);
+    let (engine, url) = match url.map(|u| connection_url(&u, password, base)) {
+        Some(Ok((engine, url))) => (Some(engine), Some(url)),
+        Some(Err(e)) => {
+            problems.push(format!("url: {e}"));
+            (None, None)
+        }
+        None => (None, None),
+    };
+    let schemas = validate_schemas(db.schemas, engine, url.as_ref(), problems);
+    let source = validate_source(db.expected, base, problems);
+    let ignore = validate_ignore(db.ignore, problems);
+    Some(Pending {
+        name: name?,
+        connection: ReferenceTarget {
+            engine: engine?,
+            url: url?,
+            schemas: schemas?,
+            timeout,
+        },
+        interval,
+        deploy_grace,
+        source: source?,
+        ignore: ignore?,
+    })
+}
+
+fn validate_name(name: Option<String>, problems: &mut Vec<String>) -> Option<String> {
+    match name {
+        None => {
+            problems.push("name: required".into());
+            None
+        }
+        Some(n)
+            if n.is_empty()
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+        {
+            problems.push(format!(
+                "name: {n:?} may only contain letters, digits, `_` and `-`"
+            ));
+            None
+        }
+        Some(n) => Some(n),
+    }
+}
+
+/// Interval, timeout and deploy grace, each defaulting to the file's; the timeout must fit inside
+/// the interval or checks would overlap.
+fn validate_timing(
+    db: &RawDatabase,
+    defaults: &Defaults,
+    problems: &mut Vec<String>,
+) -> (Duration, Duration, Duration) {
+    let interval =
+        parse_duration(db.interval.as_deref(), "interval", problems).unwrap_or(defaults.interval);
+    let timeout =
+        parse_duration(db.timeout.as_deref(), "timeout", problems).unwrap_or(defaults.timeout);
+    let deploy_grace = parse_duration(db.deploy_grace.as_deref(), "deploy_grace", problems)
+        .unwrap_or(defaults.deploy_grace);
+    if interval.is_zero() {
+        problems.push("interval: must be longer than zero".into());
+    }
+    if timeout.is_zero() || timeout >= interval {
+        problems.push(format!(
+            "timeout: {} must be longer than zero and shorter than the interval ({})",
+            humantime::format_duration(timeout),
+            humantime::format_duration(interval)
+        ));
+    }
+    (interval, timeout, deploy_grace)
+}
+
+/// The engine and the full URL (password inside) of a configured URL. The URL parser's message
+/// never includes the URL itself.
+fn connection_url(
+    url: &str,
+    password: Option<String>,
+    base: &Path,
+) -> Result<(Engine, DatabaseUrl), String> {
+    let engine = Engine::from_url(url)?;
+    let url = if engine == Engine::Sqlite {
+        absolute_sqlite_url(url, base)
+    } else {
+        url.to_string()
+    };
+    let url = DatabaseUrl::new(&url, password).map_err(|e| e.to_string())?;
+    Ok((engine, url))
+}
+
+fn validate_schemas(
+    schemas: Option<Vec<String>>,
+    engine: Option<Engine>,
+    url: Option<&DatabaseUrl>,
+    problems: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let mut fail = |problem: String| {
+        problems.push(problem);
+        None
+    };
+    match (schemas, engine) {
+        (Some(s), _) if s.is_empty() || s.iter().any(|x| x.trim().is_empty()) => {
+            fail("schemas: must list at least one non-empty name".into())
+        }
+        (Some(_), Some(Engine::MySql)) => fail(
+            "schemas: MySQL/MariaDB compare the database named in the URL; leave schemas out"
+                .into(),
+        ),
+        (Some(s), Some(e)) => match e.fixed_schemas() {
+            Some(fixed) if !s.iter().all(|x| fixed.contains(&x.as_str())) => fail(format!(
+                "schemas: {} databases only have {}",
+                e.name(),
+                fixed.join(", ")
+            )),
+            _ => Some(s),
+        },
+        (Some(s), None) => Some(s),
+        (None, Some(e)) => {
+            let s = e.default_schemas(url.map_or("", |u| u.expose()));
+            if s.is_empty() {
+                fail("url: a mysql:// URL must name the database (mysql://user@host/app)".into())
+            } else {
+                Some(s)
+            }
+        }
+        (None, None) => None,
+    }
+}
+
+fn validate_source(
+    expected: Option<RawExpected>,
+    base: &Path,
+    problems: &mut Vec<String>,
+) -> Option<Source> {
+    const SOURCES: &str = "one of: file, sql, reference";
+    let mut fail = |problem: String| {
+        problems.push(problem);
+        None
+    };
+    let Some(expected) = expected else {
+        return fail(format!("expected: required ({SOURCES})"));
+    };
+    match (expected.file, expected.sql, expected.reference) {
+        (Some(f), None, None) => Some(Source::Ready(ExpectedSource::File(f).resolve(base))),
+        (None, Some(paths), None) => {
+            let paths = match paths {
+                OneOrMany::One(p) => vec![p],
+                OneOrMany::Many(v) => v,
+            };
+            if paths.is_empty() {
+                return fail("expected.sql: list at least one file or directory".into());
+            }
+            Some(Source::Ready(ExpectedSource::Sql(paths).resolve(base)))
+        }
+        (None, None, Some(name)) => Some(Source::Reference(name)),
+        _ => fail(format!(
+            "expected: exactly one source is required ({SOURCES})"
+        )),
+    }
+}
+
+/// The user's globs plus, unless turned off, the migration tools' own tables.
+fn validate_ignore(ignore: RawIgnore, problems: &mut Vec<String>) -> Option<Ignore> {
+    let mut tables = ignore.tables;
+    if ignore.migration_tables.unwrap_or(true) {
+        tables.extend(MIGRATION_TABLES.iter().map(|t| t.to_string()));
+    }
+    match Ignore::new(&tables, &ignore.columns) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            problems.push(format!("ignore: {e}"));
+            None
+        }
+    }
+}
+
+pub(super) fn parse_duration(
+    value: Option<&str>,
+    key: &str,
+    problems: &mut Vec<String>,
+) -> Option<Duration> {
+    let v = value?;
+    match humantime::parse_duration(v.trim()) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            problems.push(format!(
+                "{key}: {v:?} is not a duration like 30s or 1m ({e})"
+            ));
+            None
+        }
+    }
+}
+
+fn resolve_url(
+    url: &Option<String>,
+    url_env: &Option<String>,
+    url_file: &Option<PathBuf>,
+    base: &Path,
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    match (url, url_env, url_file) {
+        (Some(u), None, None) => Some(u.trim().to_string()),
+        (None, Some(var), None) => match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Some(v.trim().to_string()),
+            _ => {
+                problems.push(format!(
+                    "url_env: environment variable {var} is not set or empty"
+                ));
+                None
+            }
+        },
+        (None, None, Some(file)) => read_secret_file(&base.join(file), "url_file", problems),
+        (None, None, None) => {
+            problems.push("url: required (or url_env / url_file)".into());
+            None
+        }
+        _ => {
+            problems.push("url, url_env, url_file: give exactly one".into());
+            None
+        }
+    }
+}
+
+fn resolve_password(
+    file: &Option<PathBuf>,
+    env: &Option<String>,
+    base: &Path,
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    match (file, env) {
+        (Some(_), Some(_)) => {
+            problems.push("password_file, password_env: give at most one".into());
+            None
+        }
+        (Some(f), None) => read_secret_file(&base.join(f), "password_file", problems),
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Some(v),
+            _ => {
+                problems.push(format!(
+                    "password_env: environment variable {var} is not set or empty"
+                ));
+                None
+            }
+        },
+        (None, None) => None,
+    }
+}
+
+/// Reads a secret file; only the trailing newline editors add is removed. Errors name the file and
+/// never its content.
+fn read_secret_file(path: &Path, key: &str, problems: &mut Vec<String>) -> Option<String> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => {
+            let s = s.trim_end_matches(['\n', '\r']).to_string();
+            if s.is_empty() {
+                problems.push(format!("{key}: {} is empty", path.display()));
+                None
+            } else {
+                Some(s)
+            }
+        }
+        Err(e) => {
+            problems.push(format!("{key}: cannot read {}: {e}", path.display()));
+            None
+        }
+    }
+}
+
+/// Makes a relative SQLite path relative to the config file's folder, like every other path.
+fn absolute_sqlite_url(url: &str, base: &Path) -> String {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (file, query) = match rest.split_once('?') {
+        Some((f, q)) => (f, Some(q)),
+        None => (rest, None),
+    };
+    if file.is_empty() || file == ":memory:" || Path::new(file).is_absolute() {
+        return url.to_string();
+    }
+    let absolute = base.join(file);
+    let base_abs = if absolute.is_absolute() {
+        absolute
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(&absolute))
+            .unwrap_or(absolute)
+    };
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", base_abs.display()),
+        None => format!("sqlite://{}", base_abs.display()),
+    }
+}
