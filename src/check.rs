@@ -10,41 +10,27 @@ use crate::dialect::Engine;
 use crate::diff::{diff, Comparison, Drift, DriftKind, ExpectedTable};
 use crate::engine::{render_change, Pool, SessionLimits};
 use crate::expected::{ExpectedCache, ExpectedError};
+use crate::model::Change;
 
 /// One difference as people and tools see it (`/drift`, `check`): the diff's item with its change
 /// rendered as SQL in the database's dialect.
+pub type DriftItem = Drift<SuggestedFix>;
+
+/// A change rendered for one engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DriftItem {
-    /// What differs.
-    pub kind: DriftKind,
-    /// The table's schema (namespace).
-    pub schema: String,
-    /// The table's name.
-    pub table: String,
-    /// The column, for column-level kinds.
-    pub column: Option<String>,
-    /// What the expectation says, in canonical spelling.
-    pub expected: Option<String>,
-    /// What the database has, in canonical spelling.
-    pub actual: Option<String>,
+pub struct SuggestedFix {
     /// SQL in the engine's dialect that would make the database match the expectation.
     pub suggested_sql: String,
     /// True when the suggested SQL can destroy data; review before running it.
     pub destructive: bool,
 }
 
-impl DriftItem {
-    /// Renders one diff item for `engine`.
-    pub fn new(engine: Engine, drift: Drift) -> DriftItem {
-        DriftItem {
-            suggested_sql: render_change(engine, &drift.change),
-            destructive: drift.change.destructive(),
-            kind: drift.kind,
-            schema: drift.schema,
-            table: drift.table,
-            column: drift.column,
-            expected: drift.expected,
-            actual: drift.actual,
+impl SuggestedFix {
+    /// Renders `change` for `engine`.
+    pub fn new(engine: Engine, change: &Change) -> SuggestedFix {
+        SuggestedFix {
+            suggested_sql: render_change(engine, change),
+            destructive: change.destructive(),
         }
     }
 }
@@ -67,7 +53,7 @@ impl DriftReport {
             items: comparison
                 .drift
                 .into_iter()
-                .map(|d| DriftItem::new(engine, d))
+                .map(|d| d.map_fix(|change| SuggestedFix::new(engine, &change)))
                 .collect(),
             expected_tables: comparison.expected_tables,
             schemas: comparison.schemas,

@@ -76,10 +76,10 @@ impl DriftKind {
     }
 }
 
-/// One difference, with the change that would remove it (rendered as SQL by the check, in the
-/// database's dialect).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Drift {
+/// One difference. `F` is how the way back is given: the diff gives the [`Change`] that would
+/// remove it; the check replaces that with the engine's SQL ([`crate::check::DriftItem`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift<F = Change> {
     /// What differs.
     pub kind: DriftKind,
     /// The table's schema (namespace).
@@ -93,7 +93,23 @@ pub struct Drift {
     /// What the database has, in canonical spelling.
     pub actual: Option<String>,
     /// What would make the database match the expectation.
-    pub change: Change,
+    #[serde(flatten)]
+    pub fix: F,
+}
+
+impl<F> Drift<F> {
+    /// The same difference with its fix given another way.
+    pub fn map_fix<G>(self, f: impl FnOnce(F) -> G) -> Drift<G> {
+        Drift {
+            kind: self.kind,
+            schema: self.schema,
+            table: self.table,
+            column: self.column,
+            expected: self.expected,
+            actual: self.actual,
+            fix: f(self.fix),
+        }
+    }
 }
 
 /// An expected table as metrics need it.
@@ -300,7 +316,7 @@ fn drift(
         column: column.map(str::to_string),
         expected,
         actual,
-        change,
+        fix: change,
     }
 }
 
@@ -422,7 +438,7 @@ mod tests {
         assert_eq!(item.column.as_deref(), Some("file_size"));
         assert_eq!(item.expected.as_deref(), Some("bigint NULL"));
         assert_eq!(
-            item.change,
+            item.fix,
             Change::AddColumn {
                 table: TableName::new("public", "export_logs"),
                 column: col("file_size", Some("bigint"), Some(true), Some(None)),
@@ -478,7 +494,7 @@ mod tests {
         // The target column restates every attribute: expected where stated, live otherwise.
         let target = col("a", Some("integer"), Some(false), Some(Some("0")));
         let t = || TableName::new("public", "t");
-        let changes: Vec<_> = report.drift.iter().map(|i| i.change.clone()).collect();
+        let changes: Vec<_> = report.drift.iter().map(|i| i.fix.clone()).collect();
         assert_eq!(
             changes,
             vec![
@@ -544,13 +560,13 @@ mod tests {
             ]
         );
         assert_eq!(
-            report.drift[0].change,
+            report.drift[0].fix,
             Change::CreateTable {
                 table: expected.tables[0].clone()
             }
         );
         assert_eq!(
-            report.drift[1].change,
+            report.drift[1].fix,
             Change::DropTable {
                 table: TableName::new("public", "surprise")
             }

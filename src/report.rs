@@ -139,7 +139,7 @@ pub fn text(doc: &DriftDocument) -> String {
                 item.expected.as_deref().unwrap_or("-"),
                 item.actual.as_deref().unwrap_or("-")
             );
-            for line in item.suggested_sql.lines() {
+            for line in item.fix.suggested_sql.lines() {
                 let _ = writeln!(out, "      {line}");
             }
         }

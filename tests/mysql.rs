@@ -40,7 +40,7 @@ async fn seed_incident_in_mysql_spellings_reports_only_file_size() {
         "{:#?}",
         report.items
     );
-    let fix = &report.items[0].suggested_sql;
+    let fix = &report.items[0].fix.suggested_sql;
     assert!(
         fix.starts_with("ALTER TABLE `se_test_")
             && fix.ends_with("`.`export_logs` ADD COLUMN `file_size` bigint NULL;"),
@@ -74,14 +74,19 @@ async fn every_drift_kind_on_mariadb_and_every_fix_repairs_it() {
         .unwrap();
     assert!(
         modify
+            .fix
             .suggested_sql
             .contains("MODIFY COLUMN `a` int NOT NULL DEFAULT 0;"),
         "{}",
-        modify.suggested_sql
+        modify.fix.suggested_sql
     );
     for item in &report.items {
-        db.exec(item.suggested_sql.trim_start_matches("-- destructive: "))
-            .await;
+        db.exec(
+            item.fix
+                .suggested_sql
+                .trim_start_matches("-- destructive: "),
+        )
+        .await;
     }
     let report = check(dir.path(), &db, &expected).await;
     assert!(report.in_sync(), "{:#?}", report.items);

@@ -45,7 +45,7 @@ async fn seed_incident_reports_exactly_file_size_and_the_sql_that_fixes_it() {
         "{:#?}",
         report.items
     );
-    let fix = &report.items[0].suggested_sql;
+    let fix = &report.items[0].fix.suggested_sql;
     assert_eq!(
         fix,
         r#"ALTER TABLE "public"."export_logs" ADD COLUMN "file_size" bigint NULL;"#
@@ -75,13 +75,17 @@ async fn every_drift_kind_is_found_and_every_suggested_fix_repairs_it() {
     // uncomment them. Applying every fix must leave nothing to report.
     for item in &report.items {
         assert_eq!(
-            item.destructive,
-            item.suggested_sql.starts_with("-- destructive: ")
+            item.fix.destructive,
+            item.fix.suggested_sql.starts_with("-- destructive: ")
                 || item.kind == DriftKind::TypeMismatch,
             "{item:?}"
         );
-        pg.exec(item.suggested_sql.trim_start_matches("-- destructive: "))
-            .await;
+        pg.exec(
+            item.fix
+                .suggested_sql
+                .trim_start_matches("-- destructive: "),
+        )
+        .await;
     }
     let report = check(dir.path(), &pg, expected).await;
     assert!(report.in_sync(), "{:#?}", report.items);

@@ -40,7 +40,7 @@ async fn seed_incident_on_sqlite_reports_file_size_until_it_is_added() {
         found,
         vec![(DriftKind::MissingColumn, "export_logs", Some("file_size"))]
     );
-    let fix = report.items[0].suggested_sql.clone();
+    let fix = report.items[0].fix.suggested_sql.clone();
     assert_eq!(
         fix,
         r#"ALTER TABLE "main"."export_logs" ADD COLUMN "file_size" bigint NULL;"#
@@ -73,10 +73,11 @@ async fn every_drift_kind_on_sqlite_and_tables_that_come_and_go() {
         .unwrap();
     assert!(
         rebuild
+            .fix
             .suggested_sql
             .starts_with("-- SQLite cannot alter a column in place"),
         "{}",
-        rebuild.suggested_sql
+        rebuild.fix.suggested_sql
     );
     // The others run as printed (destructive ones once uncommented).
     for item in report.items.iter().filter(|i| {
@@ -90,7 +91,9 @@ async fn every_drift_kind_on_sqlite_and_tables_that_come_and_go() {
     }) {
         common::sqlite_exec(
             &db,
-            item.suggested_sql.trim_start_matches("-- destructive: "),
+            item.fix
+                .suggested_sql
+                .trim_start_matches("-- destructive: "),
         )
         .await;
     }
