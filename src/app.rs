@@ -1,5 +1,5 @@
 //! The commands: wiring of config, pollers, snapshot and HTTP. Each returns a `Result` with one
-//! error type, [`Error`]; `main.rs` parses, prints the error once and picks the exit code.
+//! error type, [`enum@Error`]; `main.rs` parses, prints the error once and picks the exit code.
 
 use std::future::Future;
 use std::path::Path;
