@@ -52,3 +52,82 @@ pub mod poller;
 pub mod report;
 pub mod secret;
 pub mod snapshot;
+
+/// The layering `# Layout` promises, checked on the source itself so a new import that closes a
+/// cycle fails here rather than in the next engineer's head.
+#[cfg(test)]
+mod layering {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Top-level module -> the top-level modules its non-test code names as `crate::X`.
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut stack = vec![src.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let rel = path.strip_prefix(&src).unwrap();
+                let module = rel.components().next().unwrap().as_os_str();
+                let module = module.to_string_lossy().trim_end_matches(".rs").to_string();
+                if module == "lib" || module == "main" {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                let edges = graph.entry(module.clone()).or_default();
+                for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                    for (i, _) in line.match_indices("crate::") {
+                        let name: String = line[i + 7..]
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if name != module {
+                            edges.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        graph
+    }
+
+    fn reaches(graph: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(m) = stack.pop() {
+            for next in graph.get(&m).into_iter().flatten() {
+                if next == to {
+                    return true;
+                }
+                if seen.insert(next.clone()) {
+                    stack.push(next.clone());
+                }
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn the_module_graph_has_no_cycles_and_the_pure_layers_do_no_io() {
+        let graph = imports();
+        assert!(graph.len() > 10, "read too few modules: {graph:?}");
+        let cycles: Vec<(&String, &String)> = graph
+            .iter()
+            .flat_map(|(m, edges)| edges.iter().map(move |e| (m, e)))
+            .filter(|(m, e)| reaches(&graph, e, m))
+            .collect();
+        assert!(cycles.is_empty(), "import cycles: {cycles:?}");
+        assert!(graph["dialect"].is_empty(), "{:?}", graph["dialect"]);
+        for pure in ["dialect", "normalize", "model", "ignore", "diff"] {
+            for io in ["engine", "check", "expected", "config", "snapshot"] {
+                assert!(!reaches(&graph, pure, io), "{pure} reaches {io}");
+            }
+        }
+    }
+}
