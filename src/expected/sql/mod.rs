@@ -21,116 +21,15 @@ use sqlparser::ast::{
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod migrations;
+
+pub use migrations::{files_to_apply, migration_order};
 
 use super::{ExpectedError, SourceFile};
 use crate::engine::Engine;
 use crate::model::{Column, Schema, Table, TableName};
-
-/// Lists the files a configured `sql:` list stands for, in the order they are applied: a file as is;
-/// a directory's migration files in version order (see [`migration_order`]).
-pub fn files_to_apply(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExpectedError> {
-    let mut out = Vec::new();
-    for path in paths {
-        let meta = std::fs::metadata(path).map_err(|source| ExpectedError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if meta.is_dir() {
-            let mut names = Vec::new();
-            let entries = std::fs::read_dir(path).map_err(|source| ExpectedError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            for entry in entries {
-                let entry = entry.map_err(|source| ExpectedError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                if entry.path().is_file() {
-                    names.push(entry.file_name().to_string_lossy().into_owned());
-                }
-            }
-            let ordered = migration_order(&names).map_err(|message| ExpectedError::Invalid {
-                location: path.display().to_string(),
-                message,
-            })?;
-            if ordered.is_empty() {
-                return Err(ExpectedError::Invalid {
-                    location: path.display().to_string(),
-                    message: "the directory holds no migration files (*.sql, not *.down.sql)"
-                        .into(),
-                });
-            }
-            out.extend(ordered.into_iter().map(|n| path.join(n)));
-        } else {
-            out.push(path.clone());
-        }
-    }
-    Ok(out)
-}
-
-/// Orders a migration directory's file names by version: Flyway `V3__x.sql` / `V1_1__x.sql` /
-/// `V1.1__x.sql` (then repeatable `R__x.sql` by name; undo `U3__x.sql` skipped), and leading-number
-/// names of golang-migrate (`0003_x.up.sql`), sqlx, dbmate, goose and Django `sqlmigrate` output
-/// (`0003_x.sql`, `20240101120000_x.sql`). Versions compare as numbers, so V2 comes before V10.
-/// `*.down.sql` files are skipped; other files without a version are an error, so a stray file can
-/// never be applied in a surprising place.
-pub fn migration_order(names: &[String]) -> Result<Vec<String>, String> {
-    let mut versioned: Vec<(Vec<u64>, String)> = Vec::new();
-    let mut repeatable = Vec::new();
-    for name in names {
-        let lower = name.to_ascii_lowercase();
-        if !lower.ends_with(".sql") || lower.ends_with(".down.sql") || name.starts_with('.') {
-            continue;
-        }
-        if name.starts_with("R__") {
-            repeatable.push(name.clone());
-            continue;
-        }
-        if name.starts_with('U') && name[1..].starts_with(|c: char| c.is_ascii_digit()) {
-            continue;
-        }
-        let version = match name.strip_prefix(['V', 'v']) {
-            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
-                let end = rest.find("__").ok_or_else(|| {
-                    format!("{name}: a Flyway version must be followed by `__` and a description")
-                })?;
-                &rest[..end]
-            }
-            _ => {
-                let end = name
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(name.len());
-                &name[..end]
-            }
-        };
-        let parts: Result<Vec<u64>, _> = version
-            .split(['.', '_'])
-            .map(|p| p.parse::<u64>())
-            .collect();
-        match parts {
-            Ok(v) if !version.is_empty() => {
-                if let Some((_, other)) = versioned.iter().find(|(w, _)| *w == v) {
-                    return Err(format!("{name} and {other} have the same version"));
-                }
-                versioned.push((v, name.clone()));
-            }
-            _ => {
-                return Err(format!(
-                    "{name}: no migration version (expected e.g. V3__add_file_size.sql or 0003_add_file_size.up.sql); list plain SQL files one by one instead"
-                ))
-            }
-        }
-    }
-    versioned.sort();
-    repeatable.sort();
-    Ok(versioned
-        .into_iter()
-        .map(|(_, n)| n)
-        .chain(repeatable)
-        .collect())
-}
 
 /// Applies `files` in order and returns the resulting expectation for a database of `engine`
 /// whose configured schemas are `schemas` (unqualified names belong to the first).
@@ -223,20 +122,6 @@ fn dialect(engine: Engine) -> Box<dyn Dialect> {
         Engine::MySql => Box::new(MySqlDialect {}),
         Engine::Sqlite => Box::new(SQLiteDialect {}),
     }
-}
-
-/// Keeps only the part of a migration file that runs on the way up: dbmate (`-- migrate:down`) and
-/// goose (`-- +goose Down`) keep both directions in one file. Lines stay where they were.
-fn up_part(text: &str) -> &str {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim();
-        if t.eq_ignore_ascii_case("-- migrate:down") || t.eq_ignore_ascii_case("-- +goose down") {
-            return &text[..offset];
-        }
-        offset += line.len();
-    }
-    text
 }
 
 /// psql meta-commands (`\connect`, `\restrict` in newer pg_dump output) are not SQL: blanked, keeping
@@ -389,7 +274,7 @@ fn could_shape_tables(words: &[String]) -> bool {
 
 impl State {
     fn apply_file(&mut self, file: &SourceFile) -> Result<(), ExpectedError> {
-        let text = without_meta_commands(up_part(&file.text));
+        let text = without_meta_commands(migrations::up_part(&file.text));
         let text = if self.engine == Engine::MySql {
             without_custom_delimiters(&text)
         } else {
@@ -977,93 +862,27 @@ fn replace_column(
     Ok(())
 }
 
+/// Parses `files` given as (path, text) pairs, as a database of `engine` with its usual default schema.
+#[cfg(test)]
+fn parse_texts(engine: Engine, files: &[(&str, &str)]) -> Result<Schema, ExpectedError> {
+    let files: Vec<SourceFile> = files
+        .iter()
+        .map(|(p, t)| SourceFile {
+            path: std::path::PathBuf::from(p),
+            text: t.to_string(),
+        })
+        .collect();
+    let schemas = [match engine {
+        Engine::Sqlite => "main".to_string(),
+        Engine::MySql => "app".to_string(),
+        Engine::Postgres => "public".to_string(),
+    }];
+    parse(&files, engine, &schemas)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn migrations_are_ordered_by_numeric_version_in_every_naming_convention() {
-        let flyway = names(&[
-            "V10__c.sql",
-            "R__views.sql",
-            "V2__b.sql",
-            "V1_1__a2.sql",
-            "V1__a.sql",
-            "U2__undo.sql",
-            "README.md",
-        ]);
-        assert_eq!(
-            migration_order(&flyway).unwrap(),
-            [
-                "V1__a.sql",
-                "V1_1__a2.sql",
-                "V2__b.sql",
-                "V10__c.sql",
-                "R__views.sql"
-            ]
-        );
-        let golang = names(&[
-            "0010_x.up.sql",
-            "0002_y.up.sql",
-            "0002_y.down.sql",
-            "0001_z.up.sql",
-        ]);
-        assert_eq!(
-            migration_order(&golang).unwrap(),
-            ["0001_z.up.sql", "0002_y.up.sql", "0010_x.up.sql"]
-        );
-        let timestamps = names(&["20240102000000_b.sql", "20231231235959_a.sql"]);
-        assert_eq!(
-            migration_order(&timestamps).unwrap(),
-            ["20231231235959_a.sql", "20240102000000_b.sql"]
-        );
-    }
-
-    #[test]
-    fn only_the_up_part_of_dbmate_and_goose_files_is_applied() {
-        let dbmate = "-- migrate:up\nCREATE TABLE t (a int);\n\n-- migrate:down\nDROP TABLE t;\n";
-        let goose = "-- +goose Up\nCREATE TABLE u (a int);\n-- +goose Down\nDROP TABLE u;\n";
-        let schema = apply(Engine::Postgres, &[("1_t.sql", dbmate), ("2_u.sql", goose)]).unwrap();
-        assert_eq!(
-            schema.tables.len(),
-            2,
-            "the down parts would have dropped them"
-        );
-        assert_eq!(
-            up_part("CREATE TABLE t (a int);\n"),
-            "CREATE TABLE t (a int);\n"
-        );
-    }
-
-    #[test]
-    fn unversioned_and_duplicate_migrations_are_errors_naming_the_files() {
-        let e = migration_order(&names(&["0001_a.sql", "schema.sql"])).unwrap_err();
-        assert!(e.starts_with("schema.sql: no migration version"), "{e}");
-        let e = migration_order(&names(&["0001_a.sql", "1_b.sql"])).unwrap_err();
-        assert!(e.contains("have the same version"), "{e}");
-        let e = migration_order(&names(&["V3_no_separator.sql"])).unwrap_err();
-        assert!(e.contains("`__`"), "{e}");
-    }
-
-    fn apply(engine: Engine, files: &[(&str, &str)]) -> Result<Schema, ExpectedError> {
-        let files: Vec<SourceFile> = files
-            .iter()
-            .map(|(p, t)| SourceFile {
-                path: PathBuf::from(p),
-                text: t.to_string(),
-            })
-            .collect();
-        let schemas = [match engine {
-            Engine::Sqlite => "main".to_string(),
-            Engine::MySql => "app".to_string(),
-            Engine::Postgres => "public".to_string(),
-        }];
-        parse(&files, engine, &schemas)
-    }
 
     fn message(e: ExpectedError) -> String {
         e.to_string()
@@ -1072,7 +891,7 @@ mod tests {
     #[test]
     fn statements_that_cannot_shape_tables_are_skipped_even_when_unparsable() {
         let dump = "SET statement_timeout = 0;\n\\restrict abc\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;\nCREATE TABLE t (a integer);\nALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reader;\nCREATE EVENT TRIGGER nope ON ddl_command_start EXECUTE FUNCTION f();\nCOPY t (a) FROM stdin;\n1\n2\n\\.\nGRANT ALL ON TABLE t TO app;\nCOMMENT ON COLUMN t.a IS 'x; y';\nCREATE SEQUENCE s;\nCREATE INDEX i ON t (a);\n";
-        let schema = apply(Engine::Postgres, &[("dump.sql", dump)]).unwrap();
+        let schema = parse_texts(Engine::Postgres, &[("dump.sql", dump)]).unwrap();
         let t = schema
             .get(Engine::Postgres, &TableName::new("public", "t"))
             .unwrap();
@@ -1082,7 +901,7 @@ mod tests {
     #[test]
     fn a_table_shaping_statement_that_cannot_be_understood_names_file_line_and_statement() {
         let e = message(
-            apply(
+            parse_texts(
                 Engine::Postgres,
                 &[(
                     "m.sql",
@@ -1096,7 +915,7 @@ mod tests {
             "{e}"
         );
         let e = message(
-            apply(
+            parse_texts(
                 Engine::Postgres,
                 &[(
                     "m.sql",
@@ -1107,7 +926,7 @@ mod tests {
         );
         assert!(e.starts_with("m.sql:2: statement `CREATE TABLE u"), "{e}");
         let e = message(
-            apply(
+            parse_texts(
                 Engine::Postgres,
                 &[("m.sql", "ALTER TABLE nowhere ADD COLUMN b int;")],
             )
@@ -1115,7 +934,7 @@ mod tests {
         );
         assert!(e.contains("table public.nowhere does not exist"), "{e}");
         let e = message(
-            apply(
+            parse_texts(
                 Engine::Postgres,
                 &[(
                     "m.sql",
@@ -1132,7 +951,7 @@ mod tests {
 
     #[test]
     fn ddl_attributes_follow_each_engine_rules() {
-        let pg = apply(
+        let pg = parse_texts(
             Engine::Postgres,
             &[(
                 "s.sql",
@@ -1162,7 +981,7 @@ mod tests {
             "a view's columns: presence only"
         );
 
-        let lite = apply(
+        let lite = parse_texts(
             Engine::Sqlite,
             &[(
                 "s.sql",

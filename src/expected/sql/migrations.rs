@@ -1,0 +1,202 @@
+//! Which files a configured `sql:` list stands for, and in which order they run: migration
+//! directories follow the naming conventions of the common migration tools, so the expectation is the
+//! schema those tools would build, file after file.
+
+use std::path::PathBuf;
+
+use crate::expected::ExpectedError;
+
+/// Lists the files a configured `sql:` list stands for, in the order they are applied: a file as is;
+/// a directory's migration files in version order (see [`migration_order`]).
+pub fn files_to_apply(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExpectedError> {
+    let mut out = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|source| ExpectedError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let mut names = Vec::new();
+            let entries = std::fs::read_dir(path).map_err(|source| ExpectedError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            for entry in entries {
+                let entry = entry.map_err(|source| ExpectedError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                if entry.path().is_file() {
+                    names.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+            let ordered = migration_order(&names).map_err(|message| ExpectedError::Invalid {
+                location: path.display().to_string(),
+                message,
+            })?;
+            if ordered.is_empty() {
+                return Err(ExpectedError::Invalid {
+                    location: path.display().to_string(),
+                    message: "the directory holds no migration files (*.sql, not *.down.sql)"
+                        .into(),
+                });
+            }
+            out.extend(ordered.into_iter().map(|n| path.join(n)));
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Orders a migration directory's file names by version: Flyway `V3__x.sql` / `V1_1__x.sql` /
+/// `V1.1__x.sql` (then repeatable `R__x.sql` by name; undo `U3__x.sql` skipped), and leading-number
+/// names of golang-migrate (`0003_x.up.sql`), sqlx, dbmate, goose and Django `sqlmigrate` output
+/// (`0003_x.sql`, `20240101120000_x.sql`). Versions compare as numbers, so V2 comes before V10.
+/// `*.down.sql` files are skipped; other files without a version are an error, so a stray file can
+/// never be applied in a surprising place.
+pub fn migration_order(names: &[String]) -> Result<Vec<String>, String> {
+    let mut versioned: Vec<(Vec<u64>, String)> = Vec::new();
+    let mut repeatable = Vec::new();
+    for name in names {
+        let lower = name.to_ascii_lowercase();
+        if !lower.ends_with(".sql") || lower.ends_with(".down.sql") || name.starts_with('.') {
+            continue;
+        }
+        if name.starts_with("R__") {
+            repeatable.push(name.clone());
+            continue;
+        }
+        if name.starts_with('U') && name[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let version = match name.strip_prefix(['V', 'v']) {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
+                let end = rest.find("__").ok_or_else(|| {
+                    format!("{name}: a Flyway version must be followed by `__` and a description")
+                })?;
+                &rest[..end]
+            }
+            _ => {
+                let end = name
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(name.len());
+                &name[..end]
+            }
+        };
+        let parts: Result<Vec<u64>, _> = version
+            .split(['.', '_'])
+            .map(|p| p.parse::<u64>())
+            .collect();
+        match parts {
+            Ok(v) if !version.is_empty() => {
+                if let Some((_, other)) = versioned.iter().find(|(w, _)| *w == v) {
+                    return Err(format!("{name} and {other} have the same version"));
+                }
+                versioned.push((v, name.clone()));
+            }
+            _ => {
+                return Err(format!(
+                    "{name}: no migration version (expected e.g. V3__add_file_size.sql or 0003_add_file_size.up.sql); list plain SQL files one by one instead"
+                ))
+            }
+        }
+    }
+    versioned.sort();
+    repeatable.sort();
+    Ok(versioned
+        .into_iter()
+        .map(|(_, n)| n)
+        .chain(repeatable)
+        .collect())
+}
+
+/// Keeps only the part of a migration file that runs on the way up: dbmate (`-- migrate:down`) and
+/// goose (`-- +goose Down`) keep both directions in one file. Lines stay where they were.
+pub(super) fn up_part(text: &str) -> &str {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t.eq_ignore_ascii_case("-- migrate:down") || t.eq_ignore_ascii_case("-- +goose down") {
+            return &text[..offset];
+        }
+        offset += line.len();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+    use crate::expected::sql::parse_texts;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn migrations_are_ordered_by_numeric_version_in_every_naming_convention() {
+        let flyway = names(&[
+            "V10__c.sql",
+            "R__views.sql",
+            "V2__b.sql",
+            "V1_1__a2.sql",
+            "V1__a.sql",
+            "U2__undo.sql",
+            "README.md",
+        ]);
+        assert_eq!(
+            migration_order(&flyway).unwrap(),
+            [
+                "V1__a.sql",
+                "V1_1__a2.sql",
+                "V2__b.sql",
+                "V10__c.sql",
+                "R__views.sql"
+            ]
+        );
+        let golang = names(&[
+            "0010_x.up.sql",
+            "0002_y.up.sql",
+            "0002_y.down.sql",
+            "0001_z.up.sql",
+        ]);
+        assert_eq!(
+            migration_order(&golang).unwrap(),
+            ["0001_z.up.sql", "0002_y.up.sql", "0010_x.up.sql"]
+        );
+        let timestamps = names(&["20240102000000_b.sql", "20231231235959_a.sql"]);
+        assert_eq!(
+            migration_order(&timestamps).unwrap(),
+            ["20231231235959_a.sql", "20240102000000_b.sql"]
+        );
+    }
+
+    #[test]
+    fn only_the_up_part_of_dbmate_and_goose_files_is_applied() {
+        let dbmate = "-- migrate:up\nCREATE TABLE t (a int);\n\n-- migrate:down\nDROP TABLE t;\n";
+        let goose = "-- +goose Up\nCREATE TABLE u (a int);\n-- +goose Down\nDROP TABLE u;\n";
+        let schema =
+            parse_texts(Engine::Postgres, &[("1_t.sql", dbmate), ("2_u.sql", goose)]).unwrap();
+        assert_eq!(
+            schema.tables.len(),
+            2,
+            "the down parts would have dropped them"
+        );
+        assert_eq!(
+            up_part("CREATE TABLE t (a int);\n"),
+            "CREATE TABLE t (a int);\n"
+        );
+    }
+
+    #[test]
+    fn unversioned_and_duplicate_migrations_are_errors_naming_the_files() {
+        let e = migration_order(&names(&["0001_a.sql", "schema.sql"])).unwrap_err();
+        assert!(e.starts_with("schema.sql: no migration version"), "{e}");
+        let e = migration_order(&names(&["0001_a.sql", "1_b.sql"])).unwrap_err();
+        assert!(e.contains("have the same version"), "{e}");
+        let e = migration_order(&names(&["V3_no_separator.sql"])).unwrap_err();
+        assert!(e.contains("`__`"), "{e}");
+    }
+}
