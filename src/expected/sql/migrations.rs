@@ -1,6 +1,6 @@
 //! Which files a configured `sql:` list stands for, and in which order they run: migration
-//! directories follow the naming conventions of the common migration tools, so the expectation is the
-//! schema those tools would build, file after file.
+//! directories follow the naming conventions of the common migration tools, so the expectation is
+//! the schema those tools would build, file after file.
 
 use std::path::PathBuf;
 
