@@ -19,13 +19,13 @@ use sqlparser::ast::{
     Statement, TableConstraint,
 };
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
-use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
-use std::path::Path;
 
 mod migrations;
+mod statements;
 
 pub use migrations::{files_to_apply, migration_order};
+
+use statements::At;
 
 use super::{ExpectedError, SourceFile};
 use crate::engine::Engine;
@@ -44,7 +44,10 @@ pub fn parse(
         tables: IndexMap::new(),
     };
     for file in files {
-        state.apply_file(file)?;
+        let text = migrations::up_part(&file.text);
+        statements::for_each(&file.path, text, engine, |statement, at| {
+            state.apply(statement, at)
+        })?;
     }
     // Tables in schemas beyond the configured ones stay: the check reads those schemas too.
     let mut schema = Schema::default();
@@ -100,23 +103,7 @@ struct State {
     tables: IndexMap<TableName, DdlTable>,
 }
 
-/// Where a statement starts, for messages: `file:line`, plus its first words.
-struct At<'a> {
-    path: &'a Path,
-    line: u64,
-    start: String,
-}
-
-impl At<'_> {
-    fn error(&self, message: impl std::fmt::Display) -> ExpectedError {
-        ExpectedError::Invalid {
-            location: format!("{}:{}", self.path.display(), self.line),
-            message: format!("statement `{}`: {message}", self.start),
-        }
-    }
-}
-
-fn dialect(engine: Engine) -> Box<dyn Dialect> {
+pub(super) fn dialect(engine: Engine) -> Box<dyn Dialect> {
     match engine {
         Engine::Postgres => Box::new(PostgreSqlDialect {}),
         Engine::MySql => Box::new(MySqlDialect {}),
@@ -124,225 +111,7 @@ fn dialect(engine: Engine) -> Box<dyn Dialect> {
     }
 }
 
-/// psql meta-commands (`\connect`, `\restrict` in newer pg_dump output) are not SQL: blanked, keeping
-/// line numbers.
-fn without_meta_commands(text: &str) -> String {
-    text.split_inclusive('\n')
-        .map(|line| {
-            if line.starts_with('\\') {
-                if line.ends_with('\n') {
-                    "\n"
-                } else {
-                    ""
-                }
-            } else {
-                line
-            }
-        })
-        .collect()
-}
-
-/// mysqldump writes triggers and routines under `DELIMITER ;;`, a client directive, because their
-/// bodies hold `;`. Such statements are blanked (keeping line numbers) unless they could shape a
-/// table, in which case their delimiter becomes `;` again.
-fn without_custom_delimiters(text: &str) -> String {
-    let blank = |s: &str| s.chars().filter(|c| *c == '\n').collect::<String>();
-    let mut out = String::with_capacity(text.len());
-    let mut delimiter = ";".to_string();
-    let mut pending = String::new();
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim();
-        let directive = trimmed
-            .get(..10)
-            .filter(|p| p.eq_ignore_ascii_case("delimiter "))
-            .map(|_| trimmed[10..].trim().to_string());
-        if let Some(d) = directive {
-            out.push_str(&blank(&pending));
-            pending.clear();
-            out.push_str(&blank(line));
-            delimiter = d;
-            continue;
-        }
-        if delimiter == ";" {
-            out.push_str(line);
-            continue;
-        }
-        pending.push_str(line);
-        if trimmed.ends_with(delimiter.as_str()) {
-            let words: Vec<String> = pending
-                .replace("/*!", " ")
-                .split_whitespace()
-                .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
-                .take(6)
-                .map(str::to_string)
-                .collect();
-            if could_shape_tables(&words) {
-                out.push_str(&pending.replace(delimiter.as_str(), ";"));
-            } else {
-                out.push_str(&blank(&pending));
-            }
-            pending.clear();
-        }
-    }
-    out.push_str(&blank(&pending));
-    out
-}
-
-/// The first words of a statement, for messages and for deciding whether an unparsable statement
-/// could shape a table.
-fn leading_words(tokens: &[TokenWithSpan], n: usize) -> Vec<String> {
-    tokens
-        .iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .take(n)
-        .map(|t| t.token.to_string())
-        .collect()
-}
-
-/// The statement's first line from where it starts (up to its end when it ends on that line),
-/// shortened, as people see it in their file.
-fn statement_start(lines: &[&str], start: Location, end: Location) -> String {
-    let line = lines
-        .get(start.line.saturating_sub(1) as usize)
-        .copied()
-        .unwrap_or_default();
-    let from = start.column.saturating_sub(1) as usize;
-    let to = if end.line == start.line {
-        end.column.saturating_sub(1) as usize
-    } else {
-        usize::MAX
-    };
-    let text: String = line
-        .chars()
-        .skip(from)
-        .take(to.saturating_sub(from))
-        .collect();
-    let text = text.trim_end();
-    if text.chars().count() > 60 {
-        format!("{}...", text.chars().take(60).collect::<String>())
-    } else {
-        text.to_string()
-    }
-}
-
-/// pg_dump writes identity columns as `ALTER COLUMN c ADD GENERATED ... AS IDENTITY (SEQUENCE NAME
-/// s START WITH 1 ...)`, and the parser does not read `SEQUENCE NAME`. The options only shape the
-/// sequence, never the column, so the parenthesised group after `IDENTITY` is dropped before parsing.
-fn without_identity_sequence_options(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let is_word = |t: &TokenWithSpan, w: &str| matches!(&t.token, Token::Word(x) if x.value.eq_ignore_ascii_case(w));
-    let Some(identity) = tokens.iter().position(|t| is_word(t, "IDENTITY")) else {
-        return tokens;
-    };
-    let Some(open) = tokens[identity + 1..]
-        .iter()
-        .position(|t| !matches!(t.token, Token::Whitespace(_)))
-        .map(|i| identity + 1 + i)
-        .filter(|&i| tokens[i].token == Token::LParen)
-    else {
-        return tokens;
-    };
-    let mut depth = 0;
-    for (i, t) in tokens.iter().enumerate().skip(open) {
-        match t.token {
-            Token::LParen => depth += 1,
-            Token::RParen => {
-                depth -= 1;
-                if depth == 0 {
-                    let mut out = tokens;
-                    out.drain(open..=i);
-                    return out;
-                }
-            }
-            _ => {}
-        }
-    }
-    tokens
-}
-
-/// Whether a statement starting with `words` could create, change or drop a table, view or column.
-fn could_shape_tables(words: &[String]) -> bool {
-    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
-    let has = |w: &str| upper.iter().any(|u| u == w);
-    match upper.first().map(String::as_str) {
-        Some("CREATE") => has("TABLE") || has("VIEW"),
-        Some("ALTER") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
-        Some("DROP") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
-        Some("RENAME") => upper.get(1).is_some_and(|w| w == "TABLE"),
-        _ => false,
-    }
-}
-
 impl State {
-    fn apply_file(&mut self, file: &SourceFile) -> Result<(), ExpectedError> {
-        let text = without_meta_commands(migrations::up_part(&file.text));
-        let text = if self.engine == Engine::MySql {
-            without_custom_delimiters(&text)
-        } else {
-            text
-        };
-        let dialect = dialect(self.engine);
-        let tokens = Tokenizer::new(dialect.as_ref(), &text)
-            .tokenize_with_location()
-            .map_err(|e| ExpectedError::Invalid {
-                location: format!(
-                    "{}:{}:{}",
-                    file.path.display(),
-                    e.location.line,
-                    e.location.column
-                ),
-                message: e.message,
-            })?;
-        let lines: Vec<&str> = text.lines().collect();
-        let mut statement: Vec<TokenWithSpan> = Vec::new();
-        for token in tokens {
-            if token.token == Token::SemiColon {
-                let tokens = std::mem::take(&mut statement);
-                self.apply_statement(&file.path, &lines, tokens, dialect.as_ref())?;
-            } else {
-                statement.push(token);
-            }
-        }
-        self.apply_statement(&file.path, &lines, statement, dialect.as_ref())
-    }
-
-    fn apply_statement(
-        &mut self,
-        path: &Path,
-        lines: &[&str],
-        tokens: Vec<TokenWithSpan>,
-        dialect: &dyn Dialect,
-    ) -> Result<(), ExpectedError> {
-        let Some(first) = tokens
-            .iter()
-            .find(|t| !matches!(t.token, Token::Whitespace(_)))
-        else {
-            return Ok(());
-        };
-        let words = leading_words(&tokens, 6);
-        let last = tokens
-            .iter()
-            .rev()
-            .find(|t| !matches!(t.token, Token::Whitespace(_)))
-            .unwrap_or(first);
-        let at = At {
-            path,
-            line: first.span.start.line,
-            start: statement_start(lines, first.span.start, last.span.end),
-        };
-        let tokens = without_identity_sequence_options(tokens);
-        let parsed = Parser::new(dialect)
-            .with_tokens_with_locations(tokens)
-            .parse_statement();
-        let statement = match parsed {
-            Ok(s) => s,
-            Err(e) if could_shape_tables(&words) => return Err(at.error(e)),
-            // Functions, triggers, grants and the like that this parser does not know: they cannot
-            // change a table's columns.
-            Err(_) => return Ok(()),
-        };
-        self.apply(statement, &at)
-    }
-
     fn ident(&self, i: &Ident) -> String {
         // PostgreSQL folds unquoted identifiers to lower case; the others compare case-insensitively.
         if self.engine == Engine::Postgres && i.quote_style.is_none() {

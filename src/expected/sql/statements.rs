@@ -1,0 +1,440 @@
+//! A file's text as the statements the parser understood, each with where it starts (`file:line`
+//! and its first words) for messages.
+//!
+//! Dumps are written for a client, not a parser: psql meta-commands, mysqldump's `DELIMITER`
+//! blocks and pg_dump's identity sequence options are taken out first, always keeping line numbers.
+//! A statement the parser cannot read is skipped unless it could shape a table
+//! ([`could_shape_tables`]); then it is an error, so a column-shaping statement is never dropped.
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::Dialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
+use std::path::Path;
+
+use crate::engine::Engine;
+use crate::expected::ExpectedError;
+
+/// Where a statement starts, for messages: `file:line`, plus its first words.
+pub(super) struct At<'a> {
+    path: &'a Path,
+    line: u64,
+    start: String,
+}
+
+impl At<'_> {
+    /// An error about this statement, located at its file and first line.
+    pub(super) fn error(&self, message: impl std::fmt::Display) -> ExpectedError {
+        ExpectedError::Invalid {
+            location: format!("{}:{}", self.path.display(), self.line),
+            message: format!("statement `{}`: {message}", self.start),
+        }
+    }
+}
+
+/// Parses the statements of `text`, the contents of `path`, in `engine`'s dialect and hands each to
+/// `apply` in file order. One at a time, so that the first problem in the file is the one reported,
+/// whether the parser or `apply` finds it.
+pub(super) fn for_each(
+    path: &Path,
+    text: &str,
+    engine: Engine,
+    mut apply: impl FnMut(Statement, &At) -> Result<(), ExpectedError>,
+) -> Result<(), ExpectedError> {
+    let text = without_meta_commands(text);
+    let text = if engine == Engine::MySql {
+        without_custom_delimiters(&text)
+    } else {
+        text
+    };
+    let dialect = super::dialect(engine);
+    let tokens = Tokenizer::new(dialect.as_ref(), &text)
+        .tokenize_with_location()
+        .map_err(|e| ExpectedError::Invalid {
+            location: format!(
+                "{}:{}:{}",
+                path.display(),
+                e.location.line,
+                e.location.column
+            ),
+            message: e.message,
+        })?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut statement: Vec<TokenWithSpan> = Vec::new();
+    for token in tokens {
+        if token.token == Token::SemiColon {
+            let tokens = std::mem::take(&mut statement);
+            if let Some((parsed, at)) = parse_statement(path, &lines, tokens, dialect.as_ref())? {
+                apply(parsed, &at)?;
+            }
+        } else {
+            statement.push(token);
+        }
+    }
+    match parse_statement(path, &lines, statement, dialect.as_ref())? {
+        Some((parsed, at)) => apply(parsed, &at),
+        None => Ok(()),
+    }
+}
+
+/// One statement's tokens as a parsed statement, or `None` when there is nothing to apply: no
+/// tokens, or a statement the parser does not know that cannot change a table's columns.
+fn parse_statement<'p>(
+    path: &'p Path,
+    lines: &[&str],
+    tokens: Vec<TokenWithSpan>,
+    dialect: &dyn Dialect,
+) -> Result<Option<(Statement, At<'p>)>, ExpectedError> {
+    let Some(first) = tokens
+        .iter()
+        .find(|t| !matches!(t.token, Token::Whitespace(_)))
+    else {
+        return Ok(None);
+    };
+    let words = leading_words(&tokens, 6);
+    let last = tokens
+        .iter()
+        .rev()
+        .find(|t| !matches!(t.token, Token::Whitespace(_)))
+        .unwrap_or(first);
+    let at = At {
+        path,
+        line: first.span.start.line,
+        start: statement_start(lines, first.span.start, last.span.end),
+    };
+    let tokens = without_identity_sequence_options(tokens);
+    let parsed = Parser::new(dialect)
+        .with_tokens_with_locations(tokens)
+        .parse_statement();
+    match parsed {
+        Ok(statement) => Ok(Some((statement, at))),
+        Err(e) if could_shape_tables(&words) => Err(at.error(e)),
+        // Functions, triggers, grants and the like that this parser does not know: they cannot
+        // change a table's columns.
+        Err(_) => Ok(None),
+    }
+}
+
+/// psql meta-commands (`\connect`, `\restrict` in newer pg_dump output) are not SQL: blanked, keeping
+/// line numbers.
+fn without_meta_commands(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            if line.starts_with('\\') {
+                if line.ends_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                }
+            } else {
+                line
+            }
+        })
+        .collect()
+}
+
+/// mysqldump writes triggers and routines under `DELIMITER ;;`, a client directive, because their
+/// bodies hold `;`. Such statements are blanked (keeping line numbers) unless they could shape a
+/// table, in which case their delimiter becomes `;` again.
+fn without_custom_delimiters(text: &str) -> String {
+    let blank = |s: &str| s.chars().filter(|c| *c == '\n').collect::<String>();
+    let mut out = String::with_capacity(text.len());
+    let mut delimiter = ";".to_string();
+    let mut pending = String::new();
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let directive = trimmed
+            .get(..10)
+            .filter(|p| p.eq_ignore_ascii_case("delimiter "))
+            .map(|_| trimmed[10..].trim().to_string());
+        if let Some(d) = directive {
+            out.push_str(&blank(&pending));
+            pending.clear();
+            out.push_str(&blank(line));
+            delimiter = d;
+            continue;
+        }
+        if delimiter == ";" {
+            out.push_str(line);
+            continue;
+        }
+        pending.push_str(line);
+        if trimmed.ends_with(delimiter.as_str()) {
+            let words: Vec<String> = pending
+                .replace("/*!", " ")
+                .split_whitespace()
+                .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+                .take(6)
+                .map(str::to_string)
+                .collect();
+            if could_shape_tables(&words) {
+                out.push_str(&pending.replace(delimiter.as_str(), ";"));
+            } else {
+                out.push_str(&blank(&pending));
+            }
+            pending.clear();
+        }
+    }
+    out.push_str(&blank(&pending));
+    out
+}
+
+/// The first words of a statement, for messages and for deciding whether an unparsable statement
+/// could shape a table.
+fn leading_words(tokens: &[TokenWithSpan], n: usize) -> Vec<String> {
+    tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .take(n)
+        .map(|t| t.token.to_string())
+        .collect()
+}
+
+/// The statement's first line from where it starts (up to its end when it ends on that line),
+/// shortened, as people see it in their file.
+fn statement_start(lines: &[&str], start: Location, end: Location) -> String {
+    let line = lines
+        .get(start.line.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or_default();
+    let from = start.column.saturating_sub(1) as usize;
+    let to = if end.line == start.line {
+        end.column.saturating_sub(1) as usize
+    } else {
+        usize::MAX
+    };
+    let text: String = line
+        .chars()
+        .skip(from)
+        .take(to.saturating_sub(from))
+        .collect();
+    let text = text.trim_end();
+    if text.chars().count() > 60 {
+        format!("{}...", text.chars().take(60).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+/// pg_dump writes identity columns as `ALTER COLUMN c ADD GENERATED ... AS IDENTITY (SEQUENCE NAME
+/// s START WITH 1 ...)`, and the parser does not read `SEQUENCE NAME`. The options only shape the
+/// sequence, never the column, so the parenthesised group after `IDENTITY` is dropped before parsing.
+fn without_identity_sequence_options(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let is_word = |t: &TokenWithSpan, w: &str| matches!(&t.token, Token::Word(x) if x.value.eq_ignore_ascii_case(w));
+    let Some(identity) = tokens.iter().position(|t| is_word(t, "IDENTITY")) else {
+        return tokens;
+    };
+    let Some(open) = tokens[identity + 1..]
+        .iter()
+        .position(|t| !matches!(t.token, Token::Whitespace(_)))
+        .map(|i| identity + 1 + i)
+        .filter(|&i| tokens[i].token == Token::LParen)
+    else {
+        return tokens;
+    };
+    let mut depth = 0;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    let mut out = tokens;
+                    out.drain(open..=i);
+                    return out;
+                }
+            }
+            _ => {}
+        }
+    }
+    tokens
+}
+
+/// Whether a statement starting with `words` could create, change or drop a table, view or column.
+fn could_shape_tables(words: &[String]) -> bool {
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let has = |w: &str| upper.iter().any(|u| u == w);
+    match upper.first().map(String::as_str) {
+        Some("CREATE") => has("TABLE") || has("VIEW"),
+        Some("ALTER") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
+        Some("DROP") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
+        Some("RENAME") => upper.get(1).is_some_and(|w| w == "TABLE"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each statement `for_each` hands on, as (line, start shown in messages, statement as parsed).
+    fn split(engine: Engine, text: &str) -> Result<Vec<(u64, String, String)>, String> {
+        let mut out = Vec::new();
+        for_each(Path::new("f.sql"), text, engine, |statement, at| {
+            out.push((at.line, at.start.clone(), statement.to_string()));
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    fn words(list: &str) -> Vec<String> {
+        list.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn tokens(sql: &str) -> Vec<TokenWithSpan> {
+        let dialect = super::super::dialect(Engine::Postgres);
+        Tokenizer::new(dialect.as_ref(), sql)
+            .tokenize_with_location()
+            .unwrap()
+    }
+
+    fn text_of(tokens: &[TokenWithSpan]) -> String {
+        tokens.iter().map(|t| t.token.to_string()).collect()
+    }
+
+    #[test]
+    fn statements_come_in_order_with_their_line_and_start() {
+        let text =
+            "CREATE TABLE a (x int); CREATE TABLE b (y int);\n\nCREATE TABLE c (\n  z int\n)";
+        let got = split(Engine::Postgres, text).unwrap();
+        let lines: Vec<(u64, &str)> = got.iter().map(|(l, s, _)| (*l, s.as_str())).collect();
+        assert_eq!(
+            lines,
+            [
+                (1, "CREATE TABLE a (x int)"),
+                (1, "CREATE TABLE b (y int)"),
+                (3, "CREATE TABLE c ("),
+            ]
+        );
+        assert_eq!(got[2].2, "CREATE TABLE c (z INT)", "the last needs no `;`");
+    }
+
+    #[test]
+    fn meta_commands_are_blanked_keeping_line_numbers() {
+        let dump = "\\restrict abc\n\\connect app\nCREATE TABLE t (a int);\n\\unrestrict abc";
+        assert_eq!(without_meta_commands(dump), "\n\nCREATE TABLE t (a int);\n");
+        let got = split(Engine::Postgres, dump).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, 3);
+    }
+
+    #[test]
+    fn delimiter_blocks_are_blanked_unless_they_shape_tables() {
+        let dump = "CREATE TABLE t (a int);\nDELIMITER ;;\n/*!50003 CREATE*/ /*!50003 TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN\n  SET NEW.a = 1;\nEND */;;\nCREATE TABLE u (b int);;\ndelimiter ;\nCREATE TABLE v (c int);\nDELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END";
+        let out = without_custom_delimiters(dump);
+        assert_eq!(
+            out,
+            "CREATE TABLE t (a int);\n\n\n\n\nCREATE TABLE u (b int);\n\nCREATE TABLE v (c int);\n\n"
+        );
+        let got = split(Engine::MySql, dump).unwrap();
+        let lines: Vec<u64> = got.iter().map(|(l, _, _)| *l).collect();
+        assert_eq!(lines, [1, 6, 8], "line numbers as in the dump");
+    }
+
+    #[test]
+    fn delimiter_directives_are_read_only_on_mysql() {
+        let text = "DELIMITER ;;\nSELECT 1;\nCREATE TABLE t (a int);;";
+        assert!(
+            split(Engine::MySql, text).unwrap().is_empty(),
+            "a block that starts with SELECT"
+        );
+        let lines: Vec<u64> = split(Engine::Postgres, text)
+            .unwrap()
+            .iter()
+            .map(|(l, _, _)| *l)
+            .collect();
+        assert_eq!(lines, [2, 3], "plain SQL on PostgreSQL");
+    }
+
+    #[test]
+    fn identity_sequence_options_are_dropped_before_parsing() {
+        let identity = tokens(
+            "ALTER TABLE t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (\n    SEQUENCE NAME s\n    START WITH 1\n    CACHE (1)\n)",
+        );
+        assert_eq!(
+            text_of(&without_identity_sequence_options(identity)),
+            "ALTER TABLE t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY "
+        );
+        for unchanged in [
+            "CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY, b int)",
+            "CREATE TABLE t (a int)",
+            "ALTER TABLE t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (START WITH 1",
+        ] {
+            let t = tokens(unchanged);
+            assert_eq!(text_of(&without_identity_sequence_options(t)), unchanged);
+        }
+        let pg_dump = "ALTER TABLE public.t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (\n    SEQUENCE NAME public.t_id_seq\n    START WITH 1\n    INCREMENT BY 1\n    NO MINVALUE\n    NO MAXVALUE\n    CACHE 1\n);";
+        assert_eq!(split(Engine::Postgres, pg_dump).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_start_shown_is_the_statements_own_part_of_its_first_line_shortened() {
+        let at = |line: u64, column: u64| Location::new(line, column);
+        let lines = ["SET x = 1; ALTER TABLE t ADD b int; SELECT 1", "next"];
+        assert_eq!(
+            statement_start(&lines, at(1, 12), at(1, 35)),
+            "ALTER TABLE t ADD b int"
+        );
+        assert_eq!(
+            statement_start(&lines, at(1, 12), at(2, 4)),
+            "ALTER TABLE t ADD b int; SELECT 1",
+            "ends on a later line: the rest of the first"
+        );
+        let long = format!("CREATE TABLE t ({})", "a int, ".repeat(20));
+        let shown = statement_start(&[long.as_str()], at(1, 1), at(1, 200));
+        assert_eq!(shown.chars().count(), 63);
+        assert!(shown.starts_with("CREATE TABLE t (a int, ") && shown.ends_with("..."));
+        assert_eq!(statement_start(&[], at(7, 1), at(7, 2)), "");
+    }
+
+    #[test]
+    fn only_table_and_view_statements_could_shape_tables() {
+        for shaping in [
+            "CREATE TABLE t",
+            "CREATE UNLOGGED TABLE t",
+            "CREATE OR REPLACE VIEW v",
+            "ALTER TABLE t",
+            "alter view v",
+            "DROP TABLE t",
+            "RENAME TABLE a TO b",
+        ] {
+            assert!(could_shape_tables(&words(shaping)), "{shaping}");
+        }
+        for other in [
+            "CREATE INDEX i ON t",
+            "CREATE FUNCTION f",
+            "ALTER SEQUENCE s",
+            "DROP INDEX i",
+            "COMMENT ON TABLE t",
+            "GRANT SELECT ON TABLE t",
+            "",
+        ] {
+            assert!(!could_shape_tables(&words(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn unparsable_statements_fail_only_when_they_could_shape_tables() {
+        let skipped = split(
+            Engine::Postgres,
+            "CREATE EVENT TRIGGER x ON ddl_command_start EXECUTE FUNCTION f();\nCREATE TABLE t (a int);",
+        )
+        .unwrap();
+        assert_eq!(skipped.len(), 1);
+        let e = split(
+            Engine::Postgres,
+            "SELECT 1;\n\n  CREATE TABLE t (a int,, b int);",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("f.sql:3: statement `CREATE TABLE t (a int,, b int)`:"),
+            "{e}"
+        );
+        let e = split(Engine::Postgres, "CREATE TABLE t (a text DEFAULT 'x);").unwrap_err();
+        assert!(
+            e.starts_with("f.sql:1:32: Unterminated string literal"),
+            "a tokenizer error has a column too: {e}"
+        );
+    }
+}
