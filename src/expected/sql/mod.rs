@@ -15,12 +15,12 @@
 use indexmap::IndexMap;
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, CreateTable, DataType,
-    Expr, GeneratedAs, Ident, ObjectName, ObjectType, RenameTableNameKind, SqliteTableOption,
-    Statement, TableConstraint,
+    Expr, GeneratedAs, Ident, ObjectName, ObjectType, RenameTableNameKind, Statement,
+    TableConstraint,
 };
-use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 
 mod migrations;
+mod quirks;
 mod statements;
 
 pub use migrations::{files_to_apply, migration_order};
@@ -103,22 +103,9 @@ struct State {
     tables: IndexMap<TableName, DdlTable>,
 }
 
-pub(super) fn dialect(engine: Engine) -> Box<dyn Dialect> {
-    match engine {
-        Engine::Postgres => Box::new(PostgreSqlDialect {}),
-        Engine::MySql => Box::new(MySqlDialect {}),
-        Engine::Sqlite => Box::new(SQLiteDialect {}),
-    }
-}
-
 impl State {
     fn ident(&self, i: &Ident) -> String {
-        // PostgreSQL folds unquoted identifiers to lower case; the others compare case-insensitively.
-        if self.engine == Engine::Postgres && i.quote_style.is_none() {
-            i.value.to_lowercase()
-        } else {
-            i.value.clone()
-        }
+        quirks::identifier(self.engine, i)
     }
 
     fn table_name(&self, name: &ObjectName, at: &At) -> Result<TableName, ExpectedError> {
@@ -224,11 +211,7 @@ impl State {
     fn create_table(&mut self, create: CreateTable, at: &At) -> Result<(), ExpectedError> {
         let name = self.table_name(&create.name, at)?;
         let key = self.key(&name);
-        // SQLite's own tables (sqlite_sequence in every `.schema` of an AUTOINCREMENT database) are
-        // never compared.
-        let internal =
-            self.engine == Engine::Sqlite && name.name.to_ascii_lowercase().starts_with("sqlite_");
-        if create.temporary || internal {
+        if create.temporary || quirks::is_internal_table(self.engine, &name.name) {
             return Ok(());
         }
         if self.tables.contains_key(&key) && !create.or_replace {
@@ -257,52 +240,18 @@ impl State {
         for constraint in &create.constraints {
             self.apply_constraint(&mut table, constraint, at)?;
         }
-        if self.engine == Engine::Sqlite {
-            self.sqlite_primary_key(&create, &mut table);
+        let engine = self.engine;
+        let declared_type = |name: &str| {
+            let column = table.columns.get(&engine.fold_identifier(name));
+            column.and_then(|c| c.data_type.as_deref())
+        };
+        for name in quirks::key_columns_made_not_null(engine, &create, declared_type) {
+            if let Some(c) = table.columns.get_mut(&engine.fold_identifier(&name)) {
+                c.nullable = false;
+            }
         }
         self.tables.insert(key, table);
         Ok(())
-    }
-
-    /// SQLite's primary keys: a lone INTEGER PRIMARY KEY is the rowid and never NULL, every key column
-    /// of a WITHOUT ROWID table is NOT NULL, and any other key column stays nullable unless declared
-    /// NOT NULL (a SQLite quirk its catalog shows).
-    fn sqlite_primary_key(&self, create: &CreateTable, table: &mut DdlTable) {
-        let mut keys: Vec<String> = create
-            .columns
-            .iter()
-            .filter(|d| {
-                d.options
-                    .iter()
-                    .any(|o| matches!(o.option, ColumnOption::PrimaryKey(_)))
-            })
-            .map(|d| self.ident(&d.name))
-            .collect();
-        for constraint in &create.constraints {
-            if let TableConstraint::PrimaryKey(pk) = constraint {
-                for c in &pk.columns {
-                    if let Expr::Identifier(i) = &c.column.expr {
-                        keys.push(self.ident(i));
-                    }
-                }
-            }
-        }
-        let without_rowid = create
-            .sqlite_table_options
-            .options
-            .iter()
-            .any(|o| matches!(o, SqliteTableOption::WithoutRowid));
-        for key in &keys {
-            if let Some(c) = table.columns.get_mut(&self.engine.fold_identifier(key)) {
-                let rowid = keys.len() == 1
-                    && c.data_type
-                        .as_deref()
-                        .is_some_and(|t| t.eq_ignore_ascii_case("integer"));
-                if without_rowid || rowid {
-                    c.nullable = false;
-                }
-            }
-        }
     }
 
     /// Table-level constraints: only a primary key changes a column (it makes it NOT NULL).
@@ -322,8 +271,8 @@ impl State {
                 other => return Err(at.error(format!("primary key on expression {other}"))),
             }
         }
-        if self.engine == Engine::Sqlite {
-            // Decided once the whole table is known; see sqlite_primary_key.
+        if !quirks::primary_key_implies_not_null(self.engine) {
+            // Decided once the whole table is known, in create_table.
             return Ok(());
         }
         for name in names {
@@ -342,18 +291,10 @@ impl State {
         };
         let mut column = DdlColumn {
             name: self.ident(&def.name),
-            nullable: true,
+            nullable: !quirks::type_implies_not_null(self.engine, &data_type),
             default: None,
-            data_type: Some(data_type.clone()),
+            data_type: Some(data_type),
         };
-        // serial types are an integer, NOT NULL, with a sequence default (which is not drift).
-        let lower = data_type.to_ascii_lowercase();
-        if matches!(
-            lower.as_str(),
-            "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"
-        ) {
-            column.nullable = false;
-        }
         self.apply_options(&mut column, def.options.iter().map(|o| &o.option));
         column
     }
@@ -368,7 +309,9 @@ impl State {
                 ColumnOption::Null => column.nullable = true,
                 ColumnOption::NotNull => column.nullable = false,
                 ColumnOption::Default(e) => column.default = Some(e.to_string()),
-                ColumnOption::PrimaryKey(_) if self.engine != Engine::Sqlite => {
+                ColumnOption::PrimaryKey(_)
+                    if quirks::primary_key_implies_not_null(self.engine) =>
+                {
                     column.nullable = false
                 }
                 ColumnOption::Generated {
@@ -389,16 +332,10 @@ impl State {
                     column.nullable = false;
                     column.default = None;
                 }
-                // MariaDB's json is a longtext with a json_valid check; its catalog reads as json.
-                ColumnOption::Check(check)
-                    if self.engine == Engine::MySql
-                        && check
-                            .expr
-                            .to_string()
-                            .to_ascii_lowercase()
-                            .starts_with("json_valid(") =>
-                {
-                    column.data_type = Some("json".into());
+                ColumnOption::Check(check) => {
+                    if let Some(data_type) = quirks::type_from_check(self.engine, &check.expr) {
+                        column.data_type = Some(data_type.into());
+                    }
                 }
                 // Constraints, collations, comments, ON UPDATE, AUTO_INCREMENT and the like leave
                 // type, nullability and default as they are.

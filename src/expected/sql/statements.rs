@@ -12,6 +12,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 use std::path::Path;
 
+use super::quirks;
 use crate::engine::Engine;
 use crate::expected::ExpectedError;
 
@@ -42,12 +43,12 @@ pub(super) fn for_each(
     mut apply: impl FnMut(Statement, &At) -> Result<(), ExpectedError>,
 ) -> Result<(), ExpectedError> {
     let text = without_meta_commands(text);
-    let text = if engine == Engine::MySql {
+    let text = if quirks::writes_delimiter_directives(engine) {
         without_custom_delimiters(&text)
     } else {
         text
     };
-    let dialect = super::dialect(engine);
+    let dialect = quirks::dialect(engine);
     let tokens = Tokenizer::new(dialect.as_ref(), &text)
         .tokenize_with_location()
         .map_err(|e| ExpectedError::Invalid {
@@ -283,7 +284,7 @@ mod tests {
     }
 
     fn tokens(sql: &str) -> Vec<TokenWithSpan> {
-        let dialect = super::super::dialect(Engine::Postgres);
+        let dialect = quirks::dialect(Engine::Postgres);
         Tokenizer::new(dialect.as_ref(), sql)
             .tokenize_with_location()
             .unwrap()
