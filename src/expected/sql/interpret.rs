@@ -1,0 +1,442 @@
+//! The DDL interpreter: applies parsed statements, in order, to the tables they define. A statement
+//! that cannot change which tables and columns exist is ignored; one that could but is not
+//! understood is an error. Engine differences are asked of [`super::quirks`], column edits of
+//! [`super::table`].
+
+use indexmap::IndexMap;
+use sqlparser::ast::{
+    AlterTableOperation, CreateTable, CreateView, Ident, ObjectName, ObjectType,
+    RenameTableNameKind, Statement,
+};
+
+use super::quirks;
+use super::statements::At;
+use super::table::{DdlColumn, DdlTable};
+use crate::engine::Engine;
+use crate::expected::ExpectedError;
+use crate::model::{Schema, TableName};
+
+/// The tables the statements applied so far define.
+pub(super) struct State {
+    engine: Engine,
+    default_schema: String,
+    /// Keyed by [`Schema::key`].
+    tables: IndexMap<TableName, DdlTable>,
+}
+
+impl State {
+    /// No tables yet, for a database of `engine` where unqualified names are in `default_schema`.
+    pub(super) fn new(engine: Engine, default_schema: String) -> State {
+        State {
+            engine,
+            default_schema,
+            tables: IndexMap::new(),
+        }
+    }
+
+    /// The expectation the applied statements add up to.
+    pub(super) fn into_schema(self) -> Schema {
+        // Tables in schemas beyond the configured ones stay: the check reads those schemas too.
+        let mut schema = Schema::default();
+        for (_, table) in self.tables {
+            if !table.partition {
+                schema.add_table(self.engine, table.into_table(self.engine));
+            }
+        }
+        schema
+    }
+
+    /// Applies one statement; `at` locates it for errors.
+    pub(super) fn apply(&mut self, statement: Statement, at: &At) -> Result<(), ExpectedError> {
+        match statement {
+            Statement::CreateTable(create) => self.create_table(create, at),
+            Statement::AlterTable(alter) => {
+                let name = alter.name.clone();
+                if alter.if_exists && self.table_mut(&name, at).is_err() {
+                    return Ok(());
+                }
+                for op in alter.operations {
+                    self.alter(&name, op, at)?;
+                }
+                Ok(())
+            }
+            Statement::Drop {
+                object_type: ObjectType::Table | ObjectType::View | ObjectType::MaterializedView,
+                if_exists,
+                names,
+                ..
+            } => self.drop_tables(&names, if_exists, at),
+            Statement::RenameTable(renames) => {
+                for r in renames {
+                    self.rename_table(&r.old_name, &r.new_name, at)?;
+                }
+                Ok(())
+            }
+            Statement::CreateView(view) => self.create_view(&view, at),
+            Statement::AlterView(alter) => Err(at.error(format!(
+                "ALTER VIEW {} is not supported; use CREATE OR REPLACE VIEW",
+                alter.name
+            ))),
+            // Everything else (SET, COMMENT, GRANT, functions, types, domains, sequences, indexes,
+            // triggers, data) cannot change which tables and columns exist. Enum and domain types
+            // need no bookkeeping: a column keeps the type's name, as the catalog reports it.
+            _ => Ok(()),
+        }
+    }
+
+    fn ident(&self, i: &Ident) -> String {
+        quirks::identifier(self.engine, i)
+    }
+
+    fn table_name(&self, name: &ObjectName, at: &At) -> Result<TableName, ExpectedError> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| p.as_ident().map(|i| self.ident(i)))
+            .collect::<Option<_>>()
+            .ok_or_else(|| at.error(format!("cannot read the name {name}")))?;
+        match parts.as_slice() {
+            [table] => Ok(TableName::new(self.default_schema.clone(), table.clone())),
+            [schema, table] => Ok(TableName::new(schema.clone(), table.clone())),
+            _ => Err(at.error(format!("unexpected name {name}"))),
+        }
+    }
+
+    fn key(&self, name: &TableName) -> TableName {
+        Schema::key(self.engine, name)
+    }
+
+    fn table_mut(&mut self, name: &ObjectName, at: &At) -> Result<&mut DdlTable, ExpectedError> {
+        let table = self.table_name(name, at)?;
+        let key = self.key(&table);
+        self.tables
+            .get_mut(&key)
+            .ok_or_else(|| at.error(format!("table {table} does not exist at this point")))
+    }
+
+    fn create_table(&mut self, create: CreateTable, at: &At) -> Result<(), ExpectedError> {
+        let engine = self.engine;
+        let name = self.table_name(&create.name, at)?;
+        let key = self.key(&name);
+        if create.temporary || quirks::is_internal_table(engine, &name.name) {
+            return Ok(());
+        }
+        if self.tables.contains_key(&key) && !create.or_replace {
+            if create.if_not_exists {
+                return Ok(());
+            }
+            return Err(at.error(format!("table {name} already exists")));
+        }
+        if create.query.is_some() || create.like.is_some() || create.clone.is_some() {
+            return Err(
+                at.error("CREATE TABLE ... AS / LIKE / CLONE cannot be read without a database")
+            );
+        }
+        let mut table = DdlTable::new(name, true, create.partition_of.is_some());
+        for def in &create.columns {
+            table.insert(engine, DdlColumn::new(engine, def));
+        }
+        for constraint in &create.constraints {
+            table.apply_constraint(engine, constraint, at)?;
+        }
+        let declared_type = |name: &str| {
+            let column = table.columns.get(&engine.fold_identifier(name));
+            column.and_then(|c| c.data_type.as_deref())
+        };
+        for name in quirks::key_columns_made_not_null(engine, &create, declared_type) {
+            if let Some(c) = table.columns.get_mut(&engine.fold_identifier(&name)) {
+                c.nullable = false;
+            }
+        }
+        self.tables.insert(key, table);
+        Ok(())
+    }
+
+    fn create_view(&mut self, view: &CreateView, at: &At) -> Result<(), ExpectedError> {
+        let name = self.table_name(&view.name, at)?;
+        let mut table = DdlTable::new(name.clone(), !view.columns.is_empty(), false);
+        for c in &view.columns {
+            table.insert(self.engine, DdlColumn::listed(self.ident(&c.name)));
+        }
+        let key = self.key(&name);
+        if self.tables.contains_key(&key) && !(view.or_replace || view.or_alter) {
+            if view.if_not_exists {
+                return Ok(());
+            }
+            return Err(at.error(format!("{name} already exists")));
+        }
+        self.tables.insert(key, table);
+        Ok(())
+    }
+
+    fn drop_tables(
+        &mut self,
+        names: &[ObjectName],
+        if_exists: bool,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        for name in names {
+            let key = self.key(&self.table_name(name, at)?);
+            if self.tables.shift_remove(&key).is_none() && !if_exists {
+                return Err(at.error(format!("table {name} does not exist at this point")));
+            }
+        }
+        Ok(())
+    }
+
+    fn rename_table(
+        &mut self,
+        old: &ObjectName,
+        new: &ObjectName,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let old_name = self.table_name(old, at)?;
+        let mut new_name = self.table_name(new, at)?;
+        // `ALTER TABLE s.t RENAME TO u` keeps the schema.
+        if new.0.len() == 1 {
+            new_name.schema = old_name.schema.clone();
+        }
+        let Some(mut table) = self.tables.shift_remove(&self.key(&old_name)) else {
+            return Err(at.error(format!("table {old_name} does not exist at this point")));
+        };
+        let key = self.key(&new_name);
+        if self.tables.contains_key(&key) {
+            return Err(at.error(format!("table {new_name} already exists")));
+        }
+        table.name = new_name;
+        self.tables.insert(key, table);
+        Ok(())
+    }
+
+    /// One operation of an ALTER TABLE on `table`.
+    fn alter(
+        &mut self,
+        table: &ObjectName,
+        op: AlterTableOperation,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let engine = self.engine;
+        match op {
+            AlterTableOperation::AddColumn {
+                if_not_exists,
+                column_def: def,
+                ..
+            } => self
+                .table_mut(table, at)?
+                .add_column(engine, &def, if_not_exists, at),
+            AlterTableOperation::DropColumn {
+                column_names: names,
+                if_exists,
+                ..
+            } => self
+                .table_mut(table, at)?
+                .drop_columns(engine, &names, if_exists, at),
+            AlterTableOperation::RenameColumn {
+                old_column_name: old,
+                new_column_name: new,
+            } => self
+                .table_mut(table, at)?
+                .rename_column(engine, &old, &new, at),
+            AlterTableOperation::RenameTable { table_name } => {
+                let new = match table_name {
+                    RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => n,
+                };
+                self.rename_table(table, &new, at)
+            }
+            AlterTableOperation::ChangeColumn {
+                old_name,
+                new_name,
+                data_type,
+                options,
+                ..
+            } => {
+                let t = self.table_mut(table, at)?;
+                t.restate_column(engine, &old_name, new_name, data_type, options, at)
+            }
+            AlterTableOperation::ModifyColumn {
+                col_name,
+                data_type,
+                options,
+                ..
+            } => {
+                let old = col_name.clone();
+                let t = self.table_mut(table, at)?;
+                t.restate_column(engine, &old, col_name, data_type, options, at)
+            }
+            AlterTableOperation::AlterColumn { column_name, op } => {
+                let t = self.table_mut(table, at)?;
+                t.column_mut(engine, &column_name, at)?.alter(op, at)
+            }
+            AlterTableOperation::AddConstraint { constraint, .. } => {
+                let t = self.table_mut(table, at)?;
+                t.apply_constraint(engine, &constraint, at)
+            }
+            // pg_dump creates partitions as plain tables, then attaches them.
+            AlterTableOperation::AttachPartitionOf { partition, .. } => {
+                self.table_mut(&partition, at)?.partition = true;
+                Ok(())
+            }
+            AlterTableOperation::DetachPartitionOf { partition, .. } => {
+                self.table_mut(&partition, at)?.partition = false;
+                Ok(())
+            }
+            other if leaves_columns_alone(&other) => Ok(()),
+            other => Err(at.error(format!("ALTER TABLE {other} is not supported"))),
+        }
+    }
+}
+
+/// ALTER TABLE operations on constraints, indexes, triggers, rules, row security, ownership and
+/// storage: accepted, since none of them adds, drops or reshapes a column.
+fn leaves_columns_alone(op: &AlterTableOperation) -> bool {
+    use AlterTableOperation as Op;
+    matches!(
+        op,
+        Op::DropConstraint { .. }
+            | Op::DropPrimaryKey { .. }
+            | Op::DropForeignKey { .. }
+            | Op::DropIndex { .. }
+            | Op::RenameConstraint { .. }
+            | Op::EnableTrigger { .. }
+            | Op::DisableTrigger { .. }
+            | Op::EnableAlwaysTrigger { .. }
+            | Op::EnableReplicaTrigger { .. }
+            | Op::EnableRule { .. }
+            | Op::DisableRule { .. }
+            | Op::EnableAlwaysRule { .. }
+            | Op::EnableReplicaRule { .. }
+            | Op::EnableRowLevelSecurity
+            | Op::DisableRowLevelSecurity
+            | Op::ForceRowLevelSecurity
+            | Op::NoForceRowLevelSecurity
+            | Op::ReplicaIdentity { .. }
+            | Op::OwnerTo { .. }
+            | Op::SetLogged
+            | Op::SetUnlogged
+            | Op::Algorithm { .. }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Engine;
+    use crate::expected::sql::parse_texts;
+    use crate::expected::ExpectedError;
+    use crate::model::TableName;
+
+    fn message(e: ExpectedError) -> String {
+        e.to_string()
+    }
+
+    #[test]
+    fn statements_that_cannot_shape_tables_are_skipped_even_when_unparsable() {
+        let dump = "SET statement_timeout = 0;\n\\restrict abc\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;\nCREATE TABLE t (a integer);\nALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reader;\nCREATE EVENT TRIGGER nope ON ddl_command_start EXECUTE FUNCTION f();\nCOPY t (a) FROM stdin;\n1\n2\n\\.\nGRANT ALL ON TABLE t TO app;\nCOMMENT ON COLUMN t.a IS 'x; y';\nCREATE SEQUENCE s;\nCREATE INDEX i ON t (a);\n";
+        let schema = parse_texts(Engine::Postgres, &[("dump.sql", dump)]).unwrap();
+        let t = schema
+            .get(Engine::Postgres, &TableName::new("public", "t"))
+            .unwrap();
+        assert_eq!(t.columns.len(), 1);
+    }
+
+    #[test]
+    fn a_table_shaping_statement_that_cannot_be_understood_names_file_line_and_statement() {
+        let e = message(
+            parse_texts(
+                Engine::Postgres,
+                &[(
+                    "m.sql",
+                    "CREATE TABLE t (a int);\n\nALTER TABLE t ADD COLUMN b int,, c int;\n",
+                )],
+            )
+            .unwrap_err(),
+        );
+        assert!(
+            e.starts_with("m.sql:3: statement `ALTER TABLE t ADD COLUMN b int,, c int`:"),
+            "{e}"
+        );
+        let e = message(
+            parse_texts(
+                Engine::Postgres,
+                &[(
+                    "m.sql",
+                    "CREATE TABLE t (a int);\nCREATE TABLE u (LIKE t INCLUDING ALL);\n",
+                )],
+            )
+            .unwrap_err(),
+        );
+        assert!(e.starts_with("m.sql:2: statement `CREATE TABLE u"), "{e}");
+        let e = message(
+            parse_texts(
+                Engine::Postgres,
+                &[("m.sql", "ALTER TABLE nowhere ADD COLUMN b int;")],
+            )
+            .unwrap_err(),
+        );
+        assert!(e.contains("table public.nowhere does not exist"), "{e}");
+        let e = message(
+            parse_texts(
+                Engine::Postgres,
+                &[(
+                    "m.sql",
+                    "CREATE TABLE t (a int);\nALTER TABLE t DROP COLUMN zz;",
+                )],
+            )
+            .unwrap_err(),
+        );
+        assert!(
+            e.starts_with("m.sql:2:") && e.contains("column zz does not exist"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ddl_attributes_follow_each_engine_rules() {
+        let pg = parse_texts(
+            Engine::Postgres,
+            &[(
+                "s.sql",
+                "CREATE TABLE IF NOT EXISTS \"Mixed\" (Id serial, \"Name\" text DEFAULT 'x'::text, n int NOT NULL, PRIMARY KEY (Id));\nCREATE TABLE IF NOT EXISTS \"Mixed\" (other int);\nCREATE VIEW v (a, b) AS SELECT 1, 2;",
+            )],
+        )
+        .unwrap();
+        let t = pg
+            .get(Engine::Postgres, &TableName::new("public", "Mixed"))
+            .unwrap();
+        let id = &t.columns["id"];
+        assert_eq!(
+            (id.data_type.as_deref(), id.nullable, id.default.clone()),
+            (Some("integer"), Some(false), Some(None))
+        );
+        assert_eq!(t.columns["Name"].default, Some(Some("'x'".into())));
+        assert!(
+            !t.columns.contains_key("other"),
+            "IF NOT EXISTS keeps the first"
+        );
+        let v = pg
+            .get(Engine::Postgres, &TableName::new("public", "v"))
+            .unwrap();
+        assert!(v.columns_compared);
+        assert_eq!(
+            v.columns["a"].data_type, None,
+            "a view's columns: presence only"
+        );
+
+        let lite = parse_texts(
+            Engine::Sqlite,
+            &[(
+                "s.sql",
+                "CREATE TABLE a (id INTEGER PRIMARY KEY, t text);\nCREATE TABLE b (code text PRIMARY KEY);\nCREATE TABLE c (x int, y int, PRIMARY KEY (x, y)) WITHOUT ROWID;",
+            )],
+        )
+        .unwrap();
+        let nullable = |t: &str, c: &str| {
+            lite.get(Engine::Sqlite, &TableName::new("main", t))
+                .unwrap()
+                .columns[c]
+                .nullable
+        };
+        assert_eq!(nullable("a", "id"), Some(false), "rowid alias");
+        assert_eq!(nullable("b", "code"), Some(true), "SQLite quirk");
+        assert_eq!(nullable("c", "x"), Some(false), "WITHOUT ROWID");
+    }
+}
