@@ -7,7 +7,7 @@
 mod util;
 use util::{peak_rss_kib, stats};
 
-use schema_exporter::engine::Engine;
+use schema_exporter::dialect::Engine;
 use schema_exporter::expected::sql::parse;
 use schema_exporter::expected::SourceFile;
 use std::fmt::Write;

@@ -12,7 +12,7 @@ pub mod sqlite;
 
 use std::time::Duration;
 
-pub use crate::dialect::Engine;
+use crate::dialect::Engine;
 use crate::model::{Change, Column, Schema, TableName};
 use crate::secret::DatabaseUrl;
 

@@ -1,5 +1,5 @@
 //! Where the expected schema comes from. One file per source kind (`file.rs`: the native YAML format;
-//! `sql.rs`: DDL, dumps and migration directories); [`ExpectedSource`] registers them.
+//! `sql/`: DDL, dumps and migration directories); [`ExpectedSource`] registers them.
 //!
 //! Sources are read at every check and parsed again only when their bytes changed: a deploy that ships
 //! a new expectation needs no restart, and a broken file fails that check (naming the file and line)

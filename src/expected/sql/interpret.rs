@@ -12,7 +12,7 @@ use sqlparser::ast::{
 use super::quirks;
 use super::statements::At;
 use super::table::{DdlColumn, DdlTable};
-use crate::engine::Engine;
+use crate::dialect::Engine;
 use crate::expected::ExpectedError;
 use crate::model::{Schema, TableName};
 
@@ -319,7 +319,7 @@ fn leaves_columns_alone(op: &AlterTableOperation) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::Engine;
+    use crate::dialect::Engine;
     use crate::expected::sql::parse_texts;
     use crate::expected::ExpectedError;
     use crate::model::TableName;

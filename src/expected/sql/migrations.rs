@@ -128,7 +128,7 @@ pub(super) fn up_part(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Engine;
+    use crate::dialect::Engine;
     use crate::expected::sql::parse_texts;
 
     fn names(list: &[&str]) -> Vec<String> {

@@ -27,7 +27,7 @@ mod table;
 pub use migrations::{files_to_apply, migration_order};
 
 use super::{ExpectedError, SourceFile};
-use crate::engine::Engine;
+use crate::dialect::Engine;
 use crate::model::Schema;
 
 /// Applies `files` in order and returns the resulting expectation for a database of `engine`

@@ -8,7 +8,7 @@
 use sqlparser::ast::{ColumnOption, CreateTable, Expr, Ident, SqliteTableOption, TableConstraint};
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 
-use crate::engine::Engine;
+use crate::dialect::Engine;
 
 /// The parser dialect of the engine's own DDL: quoting, type names and table options differ enough
 /// (backticks and `ENGINE=` on MySQL, `WITHOUT ROWID` on SQLite) that one dialect cannot read all

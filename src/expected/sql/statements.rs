@@ -13,7 +13,7 @@ use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 use std::path::Path;
 
 use super::quirks;
-use crate::engine::Engine;
+use crate::dialect::Engine;
 use crate::expected::ExpectedError;
 
 /// Where a statement starts, for messages: `file:line`, plus its first words.

@@ -11,7 +11,7 @@ use sqlparser::ast::{
 
 use super::quirks;
 use super::statements::At;
-use crate::engine::Engine;
+use crate::dialect::Engine;
 use crate::expected::ExpectedError;
 use crate::model::{Column, Table, TableName};
 
@@ -313,7 +313,7 @@ impl DdlTable {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::Engine;
+    use crate::dialect::Engine;
     use crate::expected::sql::parse_texts;
     use crate::model::Column;
 
