@@ -86,6 +86,9 @@ pub enum CheckError {
     /// Connecting or reading the catalog failed.
     #[error("catalog read failed: {0}")]
     Catalog(String),
+    /// Work of ours that should not fail did (a panic in the diff, say); a bug to report.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The whole check ran past its timeout.
     #[error("check timed out after {}", humantime::format_duration(*.0))]
     Timeout(Duration),
@@ -164,23 +167,43 @@ async fn check(
             schemas.push(table.name.schema.clone());
         }
     }
+    let read = Instant::now();
     let live = pool.introspect(&schemas).await.map_err(|e| match e {
         sqlx::Error::PoolTimedOut => {
             CheckError::Connect(SessionLimits::for_check(db.timeout).connect_timeout)
         }
         other => CheckError::Catalog(db.url.scrub(&other.to_string())),
     })?;
-    let comparison = diff(
-        db.engine,
-        &expectation.schema,
-        &live,
-        &db.schemas,
-        &db.ignore,
-    );
-    let report = DriftReport::new(db.engine, comparison);
+    report_slow_read(db, read.elapsed());
+    // Diffing and rendering grow with the schema: off the async workers, so scrapes and health
+    // checks never wait behind them. The timeout above still fires on time if this overruns.
+    let (engine, schemas, ignore) = (db.engine, db.schemas.clone(), db.ignore.clone());
+    let expected = expectation.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let comparison = diff(engine, &expected.schema, &live, &schemas, &ignore);
+        drop(live);
+        DriftReport::new(engine, comparison)
+    })
+    .await
+    .map_err(|e| CheckError::Internal(e.to_string()))?;
     Ok(Checked {
         report,
         expected_fingerprint: expectation.fingerprint,
         expected_modified: expectation.modified,
     })
+}
+
+/// A catalog read that takes more than half the check's timeout is a check about to fail: said
+/// once per check, in our words (the driver's own slow-statement log is off).
+fn report_slow_read(db: &DatabaseConfig, took: Duration) {
+    if took > db.timeout / 2 {
+        tracing::warn!(
+            database = %db.name,
+            took_ms = took.as_millis() as u64,
+            timeout_ms = db.timeout.as_millis() as u64,
+            "catalog read took more than half the check timeout"
+        );
+    } else {
+        tracing::debug!(database = %db.name, took_ms = took.as_millis() as u64, "catalog read");
+    }
 }

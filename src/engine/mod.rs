@@ -25,6 +25,15 @@ pub fn render_change(engine: Engine, change: &Change) -> String {
     }
 }
 
+/// Turns off sqlx's own statement logging: it logs every statement at debug and any over a second
+/// as a multi-line warning with the whole catalog query. The check reports a slow catalog read once,
+/// in its own words ([`crate::check`]).
+pub(crate) fn quiet<O: sqlx::ConnectOptions>(options: O) -> O {
+    options
+        .log_statements(log::LevelFilter::Off)
+        .log_slow_statements(log::LevelFilter::Off, Duration::ZERO)
+}
+
 /// Limits applied to every session the exporter opens.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLimits {

@@ -4,8 +4,9 @@
 //! as `longtext` with a `json_valid` check; MySQL 8 shows literals bare), so each connection learns
 //! which server it talks to once, when it connects, and the catalog query and its reading follow.
 
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Executor, Row};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
@@ -24,8 +25,7 @@ pub enum Flavor {
 }
 
 /// Columns of every table and view in the given databases, in one round trip. Text columns are cast
-/// to CHAR because MySQL 8 sends some `information_schema` columns as binary strings. `{JSON}` is
-/// replaced per flavor: MariaDB's `json` is a `longtext` with a `json_valid` check constraint.
+/// to CHAR because MySQL 8 sends some `information_schema` columns as binary strings.
 pub const CATALOG_QUERY: &str = r#"
 SELECT CAST(c.TABLE_SCHEMA AS CHAR) AS schema_name,
        CAST(c.TABLE_NAME AS CHAR) AS table_name,
@@ -33,18 +33,23 @@ SELECT CAST(c.TABLE_SCHEMA AS CHAR) AS schema_name,
        CAST(c.COLUMN_TYPE AS CHAR) AS column_type,
        CAST(c.IS_NULLABLE AS CHAR) AS is_nullable,
        CAST(c.COLUMN_DEFAULT AS CHAR) AS column_default,
-       CAST(c.EXTRA AS CHAR) AS extra,
-       {JSON} AS json_checked
+       CAST(c.EXTRA AS CHAR) AS extra
 FROM information_schema.COLUMNS c
-JOIN information_schema.TABLES t
-  ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
 WHERE c.TABLE_SCHEMA IN ({SCHEMAS})
 ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION
 "#;
 
-const MARIADB_JSON: &str = "EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS cc \
-     WHERE cc.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND cc.TABLE_NAME = c.TABLE_NAME \
-     AND cc.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)'))";
+/// MariaDB's `json` is a `longtext` with a `json_valid(`column`)` check constraint. The checks are
+/// read once per catalog read and matched in memory: asking per column (a correlated subquery) made
+/// MariaDB re-scan its constraint catalog for every column, seconds on an ordinary schema.
+pub const MARIADB_JSON_CHECKS: &str = r#"
+SELECT CAST(CONSTRAINT_SCHEMA AS CHAR) AS schema_name,
+       CAST(TABLE_NAME AS CHAR) AS table_name,
+       CAST(CHECK_CLAUSE AS CHAR) AS check_clause
+FROM information_schema.CHECK_CONSTRAINTS
+WHERE CONSTRAINT_SCHEMA IN ({SCHEMAS})
+  AND CHECK_CLAUSE LIKE 'json_valid(%'
+"#;
 
 /// A pool plus the flavor its connections reported.
 #[derive(Debug, Clone)]
@@ -101,7 +106,7 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<MySqlHand
                 Ok(())
             })
         })
-        .connect_lazy_with(options);
+        .connect_lazy_with(super::quiet(options));
     Ok(MySqlHandle { pool, flavor })
 }
 
@@ -112,20 +117,13 @@ pub(super) async fn introspect(
     let mut conn = handle.pool.acquire().await?;
     // Connecting ran after_connect, which recorded the flavor.
     let flavor = handle.flavor.get().copied().unwrap_or(Flavor::MySql);
-    let placeholders = vec!["?"; schemas.len().max(1)].join(", ");
-    let query = CATALOG_QUERY.replace("{SCHEMAS}", &placeholders).replace(
-        "{JSON}",
-        if flavor == Flavor::MariaDb {
-            MARIADB_JSON
-        } else {
-            "0"
-        },
-    );
-    let mut q = sqlx::query(&query);
-    for s in schemas {
-        q = q.bind(s);
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
+    let json_columns = match flavor {
+        Flavor::MariaDb => json_columns(&mut conn, schemas).await?,
+        Flavor::MySql => HashSet::new(),
+    };
+    let rows = bind_schemas(&in_schemas(CATALOG_QUERY, schemas), schemas)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut schema = Schema::default();
     for row in rows {
         let name = TableName::new(
@@ -134,38 +132,87 @@ pub(super) async fn introspect(
         );
         let column: String = row.try_get("column_name")?;
         let mut data_type: String = row.try_get("column_type")?;
-        let nullable = row.try_get::<String, _>("is_nullable")? == "YES";
-        let extra = row
-            .try_get::<Option<String>, _>("extra")?
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if row.try_get::<i64, _>("json_checked")? != 0 && data_type.eq_ignore_ascii_case("longtext")
+        if data_type.eq_ignore_ascii_case("longtext")
+            && json_columns.contains(&(name.schema.clone(), name.name.clone(), column.clone()))
         {
             data_type = "json".into();
         }
-        let raw_default: Option<String> = row.try_get("column_default")?;
-        // auto_increment and generated columns compute their value: no default a person set.
-        let computed = extra.contains("auto_increment")
-            || (extra.contains("generated") && !extra.contains("default_generated"));
-        let default = match raw_default {
-            _ if computed => None,
-            None => None,
-            Some(d) if flavor == Flavor::MySql => Some(quote_mysql_literal_default(
-                &d,
-                extra.contains("default_generated"),
-            )),
-            Some(d) => Some(d),
-        };
         let c = Column::new(
             Engine::MySql,
             column,
             Some(&data_type),
-            Some(nullable),
-            Some(default.as_deref()),
+            Some(row.try_get::<String, _>("is_nullable")? == "YES"),
+            Some(column_default(&row, flavor)?.as_deref()),
         );
         schema.add_catalog_row(Engine::MySql, name, Some(c));
     }
     Ok(schema)
+}
+
+/// A query with `{SCHEMAS}` replaced by one placeholder per schema.
+fn in_schemas(query: &str, schemas: &[String]) -> String {
+    query.replace("{SCHEMAS}", &vec!["?"; schemas.len().max(1)].join(", "))
+}
+
+fn bind_schemas<'q>(
+    query: &'q str,
+    schemas: &'q [String],
+) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
+    schemas
+        .iter()
+        .fold(sqlx::query(query), |q, schema| q.bind(schema))
+}
+
+/// The (schema, table, column) of every MariaDB `json` column, from its `json_valid` check.
+async fn json_columns(
+    conn: &mut sqlx::MySqlConnection,
+    schemas: &[String],
+) -> Result<HashSet<(String, String, String)>, sqlx::Error> {
+    let query = in_schemas(MARIADB_JSON_CHECKS, schemas);
+    let rows = bind_schemas(&query, schemas).fetch_all(&mut *conn).await?;
+    let mut out = HashSet::new();
+    for row in rows {
+        let clause: String = row.try_get("check_clause")?;
+        if let Some(column) = json_valid_column(&clause) {
+            out.insert((
+                row.try_get("schema_name")?,
+                row.try_get("table_name")?,
+                column,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The column of a check clause that is exactly `json_valid(`column`)`, as MariaDB writes it.
+fn json_valid_column(clause: &str) -> Option<String> {
+    let quoted = clause.strip_prefix("json_valid(`")?.strip_suffix("`)")?;
+    // A backtick inside the name is doubled; an undoubled one means the clause is something else.
+    let name = quoted.replace("``", "`");
+    (!name.is_empty() && name.matches('`').count() * 2 == quoted.matches('`').count())
+        .then_some(name)
+}
+
+/// The column's default as a person would write it: none for computed columns, MySQL 8 literals
+/// quoted the way MariaDB shows them.
+fn column_default(row: &MySqlRow, flavor: Flavor) -> Result<Option<String>, sqlx::Error> {
+    let extra = row
+        .try_get::<Option<String>, _>("extra")?
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    // auto_increment and generated columns compute their value: no default a person set.
+    let computed = extra.contains("auto_increment")
+        || (extra.contains("generated") && !extra.contains("default_generated"));
+    let raw: Option<String> = row.try_get("column_default")?;
+    Ok(match raw {
+        _ if computed => None,
+        None => None,
+        Some(d) if flavor == Flavor::MySql => Some(quote_mysql_literal_default(
+            &d,
+            extra.contains("default_generated"),
+        )),
+        Some(d) => Some(d),
+    })
 }
 
 /// Quotes an identifier with backticks, MySQL's way.
@@ -213,6 +260,24 @@ mod tests {
                 "ALTER TABLE `app`.`t` ALTER COLUMN `a` DROP DEFAULT;",
             ]
         );
+    }
+
+    #[test]
+    fn only_a_bare_json_valid_check_makes_a_json_column() {
+        assert_eq!(
+            json_valid_column("json_valid(`payload`)").as_deref(),
+            Some("payload")
+        );
+        assert_eq!(
+            json_valid_column("json_valid(`we``ird`)").as_deref(),
+            Some("we`ird")
+        );
+        assert_eq!(json_valid_column("json_valid(`a`) and `b` > 0"), None);
+        assert_eq!(
+            json_valid_column("json_valid(`a`) or json_valid(`b`)"),
+            None
+        );
+        assert_eq!(json_valid_column("json_valid(``)"), None);
     }
 
     #[test]

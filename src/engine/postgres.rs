@@ -49,7 +49,7 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<PgPool, s
         .max_connections(2)
         .min_connections(0)
         .acquire_timeout(limits.connect_timeout)
-        .connect_lazy_with(options))
+        .connect_lazy_with(super::quiet(options)))
 }
 
 pub(super) async fn introspect(pool: &PgPool, schemas: &[String]) -> Result<Schema, sqlx::Error> {

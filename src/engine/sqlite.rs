@@ -39,7 +39,7 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<SqlitePoo
         .max_connections(1)
         .min_connections(0)
         .acquire_timeout(limits.connect_timeout)
-        .connect_lazy_with(options))
+        .connect_lazy_with(super::quiet(options)))
 }
 
 pub(super) async fn introspect(pool: &SqlitePool) -> Result<Schema, sqlx::Error> {
