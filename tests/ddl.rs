@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{find_pg_bin, missing, run, which, write, MariaDb, Postgres};
+use common::{find_program, missing, run, write, MariaDb, Postgres};
 use schema_exporter::diff::DriftKind;
 use std::path::Path;
 use std::process::Command;
@@ -90,7 +90,7 @@ async fn pg_dump_of_a_real_schema_is_an_expectation_with_zero_drift() {
     let Some(pg) = Postgres::start().await else {
         return;
     };
-    let Some(pg_dump) = find_pg_bin("pg_dump") else {
+    let Some(pg_dump) = find_program(&["pg_dump"]) else {
         return missing("pg_dump was not found (Debian package `postgresql-client`)");
     };
     pg.exec(PG_SCHEMA).await;
@@ -160,7 +160,7 @@ CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW SET NEW.email = L
 
 /// `mysqldump` (or `mariadb-dump`) of the MariaDB database at `url`.
 fn mysqldump(url: &str) -> Option<String> {
-    let Some(program) = which(&["mariadb-dump", "mysqldump"]) else {
+    let Some(program) = find_program(&["mariadb-dump", "mysqldump"]) else {
         missing("mariadb-dump was not found (Debian package `mariadb-client`)");
         return None;
     };
@@ -236,7 +236,7 @@ CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN UPDATE users SET created_
 
 #[tokio::test]
 async fn sqlite3_schema_output_is_an_expectation_with_zero_drift() {
-    let Some(sqlite3) = which(&["sqlite3"]) else {
+    let Some(sqlite3) = find_program(&["sqlite3"]) else {
         return missing("sqlite3 was not found (Debian package `sqlite3`)");
     };
     let dir = tempfile::tempdir().unwrap();

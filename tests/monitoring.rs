@@ -6,7 +6,8 @@
 mod common;
 
 use common::{
-    block_on, missing, require_tool, run_tool, wait_for, which, write, Daemon, Throwaway, WAIT,
+    block_on, find_program, missing, require_tool, run_tool, wait_for, write, Daemon, Throwaway,
+    WAIT,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -302,7 +303,7 @@ struct Prometheus {
 
 impl Prometheus {
     fn start(config: &str) -> Option<Prometheus> {
-        let Some(binary) = which(&["prometheus"]) else {
+        let Some(binary) = find_program(&["prometheus"]) else {
             missing("prometheus was not found (Debian package `prometheus`)");
             return None;
         };
@@ -338,7 +339,7 @@ impl Prometheus {
 }
 
 fn get(url: &str, params: &[(&str, &str)]) -> (u16, String) {
-    common::try_get(url, params).unwrap_or_else(|e| (0, e))
+    common::http("GET", url, params).unwrap_or_else(|e| (0, e))
 }
 
 fn host(daemon: &Daemon) -> &str {
@@ -487,7 +488,7 @@ fn webhook() -> (String, mpsc::Receiver<String>) {
 
 #[test]
 fn prometheus_and_alertmanager_page_a_webhook_for_the_missing_column() {
-    let Some(am_binary) = which(&["prometheus-alertmanager", "alertmanager"]) else {
+    let Some(am_binary) = find_program(&["prometheus-alertmanager", "alertmanager"]) else {
         return missing("alertmanager was not found (Debian package `prometheus-alertmanager`)");
     };
     let demo = Daemon::start(&["demo"]);

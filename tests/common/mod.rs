@@ -59,38 +59,28 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The first of `names` found on `PATH`.
-pub fn which(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var("PATH").ok()?;
-    names.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// A PostgreSQL program: on `PATH`, else the newest under `/usr/lib/postgresql/*/bin`.
-pub fn find_pg_bin(name: &str) -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin").join(name)))
-        .filter(|p| p.is_file())
+/// The first of `names` found, trying each name on `PATH` and then where Debian installs programs
+/// off `PATH`: `/usr/sbin` (mariadbd) and `/usr/lib/postgresql/<version>/bin`, newest version first
+/// (initdb, postgres).
+pub fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default();
+    dirs.push(PathBuf::from("/usr/sbin"));
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let version = e.file_name().to_str()?.parse().ok()?;
+            Some((version, e.path().join("bin")))
+        })
         .collect();
-    versions.sort_by_key(|p| {
-        p.components()
-            .nth(4)
-            .and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok())
-            .unwrap_or(0)
-    });
-    versions.pop()
+    versions.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
+    dirs.extend(versions.into_iter().map(|(_, dir)| dir));
+    names
+        .iter()
+        .find_map(|name| dirs.iter().map(|dir| dir.join(name)).find(|p| p.is_file()))
 }
 
 fn is_root() -> bool {
@@ -313,7 +303,7 @@ where
         }
         let (admin, sql) = (self.admin_url.clone(), self.drop_sql.clone());
         // On a plain thread of its own: Drop may run inside the test's runtime.
-        block(async move {
+        block_on(async move {
             let result = if admin.starts_with("mysql") {
                 match sqlx::MySqlPool::connect(&admin).await {
                     Ok(pool) => sqlx::raw_sql(&sql).execute(&pool).await.map(drop),
@@ -340,7 +330,7 @@ impl Postgres {
             Ok(url) => (url, None),
             Err(_) => {
                 let (Some(initdb), Some(postgres)) =
-                    (find_pg_bin("initdb"), find_pg_bin("postgres"))
+                    (find_program(&["initdb"]), find_program(&["postgres"]))
                 else {
                     missing("PostgreSQL server binaries (initdb, postgres) were not found (Debian package `postgresql`)");
                     return None;
@@ -364,8 +354,8 @@ impl MariaDb {
             Ok(url) => (url, None),
             Err(_) => {
                 let (Some(install), Some(mariadbd)) = (
-                    find_mariadb_bin("mariadb-install-db"),
-                    find_mariadb_bin("mariadbd"),
+                    find_program(&["mariadb-install-db"]),
+                    find_program(&["mariadbd"]),
                 ) else {
                     missing("MariaDB server binaries (mariadb-install-db, mariadbd) were not found (Debian package `mariadb-server`)");
                     return None;
@@ -376,22 +366,6 @@ impl MariaDb {
         };
         Some(Self::create("MariaDB", url, server, "").await)
     }
-}
-
-/// Runs a future to completion on a private runtime (usable from sync code inside async tests).
-fn block<F: std::future::Future + Send + 'static>(f: F) -> F::Output
-where
-    F::Output: Send + 'static,
-{
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f)
-    })
-    .join()
-    .unwrap()
 }
 
 fn replace_database(url: &str, database: &str) -> String {
@@ -441,15 +415,6 @@ fn spawn_postgres(initdb: &Path, postgres: &Path) -> (u16, Throwaway) {
             .args(["-c", "max_connections=40", "-c", "shared_buffers=16MB"]);
         c
     })
-}
-
-fn find_mariadb_bin(name: &str) -> Option<PathBuf> {
-    let from_path = std::env::var("PATH").ok().and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    });
-    from_path.or_else(|| Some(Path::new("/usr/sbin").join(name)).filter(|p| p.is_file()))
 }
 
 fn spawn_mariadb(install: &Path, mariadbd: &Path) -> (u16, Throwaway) {
@@ -559,12 +524,12 @@ impl Daemon {
 
     /// GET `path`: (status, body).
     pub fn get(&self, path: &str) -> (u16, String) {
-        request("GET", &format!("{}{path}", self.base))
+        http("GET", &format!("{}{path}", self.base), &[]).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// POST `path` with an empty body: (status, body).
     pub fn post(&self, path: &str) -> (u16, String) {
-        request("POST", &format!("{}{path}", self.base))
+        http("POST", &format!("{}{path}", self.base), &[]).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The value of the sample whose line starts with `series` (name and labels as printed).
@@ -614,21 +579,28 @@ pub fn sample(metrics: &str, series: &str) -> Option<f64> {
     })
 }
 
-/// A plain HTTP request; any status is returned, not turned into an error.
-pub fn request(method: &str, url: &str) -> (u16, String) {
+/// An HTTP request with `query` parameters and an empty body: (status, body), whatever the
+/// status. Only a transport failure (nothing listening yet, no answer within [`WAIT`]) is an `Err`,
+/// so callers can poll a server that is still starting.
+pub fn http(method: &str, url: &str, query: &[(&str, &str)]) -> Result<(u16, String), String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(WAIT))
         .build()
         .into();
+    let query = query.iter().copied();
     let response = match method {
-        "GET" => agent.get(url).call(),
-        "POST" => agent.post(url).send_empty(),
+        "GET" => agent.get(url).query_pairs(query).call(),
+        "POST" => agent.post(url).query_pairs(query).send_empty(),
         other => panic!("unsupported method {other}"),
     };
-    let mut response = response.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let mut response = response.map_err(|e| format!("{method} {url}: {e}"))?;
     let status = response.status().as_u16();
-    (status, response.body_mut().read_to_string().unwrap())
+    let body = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("{method} {url}: {e}"))?;
+    Ok((status, body))
 }
 
 /// Runs the binary to completion: (exit code, stdout, stderr).
@@ -685,7 +657,7 @@ pub fn config_with_expected(
 
 /// A tool the test needs: its path, or `None` after reporting it missing (fatal under CI).
 pub fn require_tool(names: &[&str], package: &str) -> Option<PathBuf> {
-    let found = which(names);
+    let found = find_program(names);
     if found.is_none() {
         missing(&format!("{} was not found ({package})", names[0]));
     }
@@ -706,33 +678,25 @@ pub fn run_tool(program: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// A GET with query parameters; a connection failure is an `Err` (for polling a starting server).
-pub fn try_get(url: &str, params: &[(&str, &str)]) -> Result<(u16, String), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(WAIT))
-        .build()
-        .into();
-    let mut response = agent
-        .get(url)
-        .query_pairs(params.iter().copied())
-        .call()
-        .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    Ok((status, body))
-}
-
-/// Runs a future to completion on a runtime of its own, for synchronous tests.
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
+/// Runs a future to completion on a runtime of its own, on a thread of its own: usable from
+/// synchronous tests and from code already inside a runtime (such as `Drop` in an async test), where
+/// blocking the runtime's own thread would panic.
+pub fn block_on<F: std::future::Future + Send>(f: F) -> F::Output
+where
+    F::Output: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(f)
+            })
+            .join()
+            .unwrap()
+    })
 }
 
 /// `snapshot --config.file CFG --database NAME ARGS...`: what it printed, asserting it succeeded.
