@@ -6,7 +6,9 @@
 mod util;
 use util::{peak_rss_kib, stats};
 
-#[path = "../tests/common/mod.rs"]
+// The integration tests' harness, for its throwaway PostgreSQL server; the rest of it is for the tests.
+#[path = "../tests/it/common/mod.rs"]
+#[allow(dead_code)]
 mod common;
 
 use schema_exporter::check::{pool_for, run_check};

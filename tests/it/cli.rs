@@ -1,9 +1,9 @@
 //! The whole binary: demo on port 0, golden `/metrics`, HTTP endpoints, reloads, exit codes,
 //! `validate`, secrets, and `promtool check metrics` on our output.
 
-mod common;
+use crate::common;
 
-use common::{block_on, free_port, missing, run, sample, write, Daemon};
+use crate::common::{block_on, free_port, missing, run, sample, write, Daemon};
 use std::process::Command;
 
 const DEMO_MISSING: &str =

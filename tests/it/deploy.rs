@@ -3,9 +3,7 @@
 //! `schema_exporter validate` for every config as it would be mounted, and YAML parsing for everything
 //! else. (The compose stack's incident SQL is the PostgreSQL suite's seed, checked on a real server.)
 
-mod common;
-
-use common::{require_tool, run, run_tool, write, BIN};
+use crate::common::{require_tool, run, run_tool, write, BIN};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -127,7 +125,7 @@ fn prometheusrule_from_rules() -> String {
     let rules = read("alerts/schema_exporter.rules.yml");
     let groups = &rules[rules.find("groups:").unwrap()..];
     let mut out = String::from(
-        "# Generated from alerts/schema_exporter.rules.yml by `UPDATE_GOLDEN=1 cargo test --test deploy`;\n# a test keeps the two identical. Edit the rules file, not this one.\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: schema-exporter\nspec:\n",
+        "# Generated from alerts/schema_exporter.rules.yml by `UPDATE_GOLDEN=1 cargo test --test it deploy::`;\n# a test keeps the two identical. Edit the rules file, not this one.\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: schema-exporter\nspec:\n",
     );
     for line in groups.lines() {
         if !line.is_empty() {
@@ -150,7 +148,7 @@ fn the_prometheusrule_carries_exactly_the_shipped_rules() {
     let shipped = &documents("alerts/schema_exporter.rules.yml")[0];
     assert!(
         rule["spec"]["groups"] == shipped["groups"],
-        "{target} differs from alerts/schema_exporter.rules.yml: run UPDATE_GOLDEN=1 cargo test --test deploy"
+        "{target} differs from alerts/schema_exporter.rules.yml: run UPDATE_GOLDEN=1 cargo test --test it deploy::"
     );
 }
 

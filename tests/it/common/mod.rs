@@ -5,7 +5,6 @@
 //! parallel without sharing anything. `SCHEMA_EXPORTER_TEST_POSTGRES_URL` points the suite at an
 //! existing server instead (a fresh database per test is created there and dropped afterwards).
 //! Without server binaries the suite says so and skips, except under `CI=true`, where it fails.
-#![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

@@ -1,8 +1,8 @@
 //! Engine tests against real SQLite files (always run: SQLite is compiled into the binary).
 
-mod common;
+use crate::common;
 
-use common::{run, write};
+use crate::common::{run, write};
 use schema_exporter::check::DriftReport;
 use schema_exporter::diff::DriftKind;
 use std::path::Path;

@@ -3,9 +3,9 @@
 //! by a real Alertmanager to a webhook this test runs. Plus the contract between them: every metric a
 //! rule or a panel reads is one the exporter exports.
 
-mod common;
+use crate::common;
 
-use common::{
+use crate::common::{
     block_on, find_program, missing, require_tool, run_tool, wait_for, write, Daemon, Throwaway,
     WAIT,
 };

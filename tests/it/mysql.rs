@@ -1,8 +1,8 @@
 //! Engine and binary tests against real, throwaway MariaDB servers (or `SCHEMA_EXPORTER_TEST_MYSQL_URL`).
 
-mod common;
+use crate::common;
 
-use common::{run, write, MariaDb};
+use crate::common::{run, write, MariaDb};
 use schema_exporter::check::pool_for;
 use schema_exporter::check::DriftReport;
 use schema_exporter::config;
@@ -10,8 +10,14 @@ use schema_exporter::diff::DriftKind;
 use schema_exporter::engine::Pool;
 use std::path::Path;
 
-const SEED_SQL: &str = include_str!("fixtures/export_logs.mysql.sql");
-const SEED_EXPECTED: &str = include_str!("fixtures/export_logs.mysql.yaml");
+const SEED_SQL: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/export_logs.mysql.sql"
+));
+const SEED_EXPECTED: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/export_logs.mysql.yaml"
+));
 
 fn config_for(dir: &Path, db: &MariaDb, expected: &str) -> String {
     let top = "interval: 5s\ntimeout: 2s\n";

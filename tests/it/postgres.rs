@@ -1,8 +1,8 @@
 //! Engine and whole-binary tests against real, throwaway PostgreSQL servers (see `common`).
 
-mod common;
+use crate::common;
 
-use common::{run, sample, write, Daemon, Postgres};
+use crate::common::{run, sample, write, Daemon, Postgres};
 use schema_exporter::check::pool_for;
 use schema_exporter::check::DriftReport;
 use schema_exporter::config;
@@ -12,8 +12,14 @@ use std::path::Path;
 
 /// The incident as the compose stack's PostgreSQL starts with it (with Django's migration table,
 /// which is ignored by default), and the expectation a person writes from the Django model.
-const SEED_SQL: &str = include_str!("../deploy/compose/initdb/01-incident.sql");
-const SEED_EXPECTED: &str = include_str!("../config/expected/app.yaml");
+const SEED_SQL: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/deploy/compose/initdb/01-incident.sql"
+));
+const SEED_EXPECTED: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/config/expected/app.yaml"
+));
 
 /// Writes a config for `pg` with `expected` and returns its path.
 fn config_for(dir: &Path, pg: &Postgres, expected: &str, extra: &str) -> String {

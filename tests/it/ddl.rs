@@ -2,9 +2,9 @@
 //! in several naming conventions, and every error path. A dump or a migration set that built a database
 //! must compare with that database with zero drift.
 
-mod common;
+use crate::common;
 
-use common::{find_program, missing, run, write, MariaDb, Postgres};
+use crate::common::{find_program, missing, run, write, MariaDb, Postgres};
 use schema_exporter::diff::DriftKind;
 use std::path::Path;
 use std::process::Command;

@@ -1,0 +1,13 @@
+//! The integration tests, as one test binary: one link for every suite instead of one per suite.
+//! Each suite is a module, so `cargo test --test it postgres::` runs one suite and
+//! `cargo test --test it seed_incident` one scenario on every engine.
+
+mod common;
+
+mod cli;
+mod ddl;
+mod deploy;
+mod monitoring;
+mod mysql;
+mod postgres;
+mod sqlite;
