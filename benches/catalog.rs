@@ -8,7 +8,7 @@ use util::{peak_rss_kib, stats};
 
 // The integration tests' harness, for its throwaway PostgreSQL server; the rest of it is for the tests.
 #[path = "../tests/it/common/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod common;
 
 use schema_exporter::check::{pool_for, run_check};

@@ -1,13 +1,10 @@
 //! The whole binary: demo on port 0, golden `/metrics`, HTTP endpoints, reloads, exit codes,
 //! `validate`, secrets, and `promtool check metrics` on our output.
 
-use crate::common;
-
-use crate::common::{block_on, free_port, missing, run, sample, write, Daemon};
+use crate::common::{
+    self, block_on, free_port, require_tool, run, sample, write, Daemon, DEMO_MISSING,
+};
 use std::process::Command;
-
-const DEMO_MISSING: &str =
-    r#"schema_missing_columns{database="demo",schema="main",table="export_logs"}"#;
 
 /// Masks what legitimately changes between runs (durations, timestamps, build metadata); configured
 /// durations such as the interval stay visible.
@@ -33,8 +30,7 @@ fn masked(metrics: &str) -> String {
 
 #[test]
 fn demo_serves_the_incident_exactly_as_the_golden_file_says() {
-    let daemon = Daemon::start(&["demo"]);
-    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let daemon = Daemon::demo(&[]);
     let (status, body) = daemon.get("/metrics");
     assert_eq!(status, 200);
     let golden_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/demo.metrics");
@@ -56,62 +52,49 @@ fn demo_serves_the_incident_exactly_as_the_golden_file_says() {
     }
 }
 
+/// `healthcheck --web.listen-address=ADDR ARGS...`: (exit code, stderr).
+fn healthcheck(addr: &str, args: &[&str]) -> (i32, String) {
+    let listen = format!("--web.listen-address={addr}");
+    let mut all = vec!["healthcheck", listen.as_str()];
+    all.extend_from_slice(args);
+    let (code, _, stderr) = run(&all);
+    (code, stderr)
+}
+
 #[test]
 fn healthcheck_command_exits_0_for_a_running_exporter_and_1_otherwise() {
     let daemon = Daemon::start(&["demo"]);
-    let port = daemon.base.rsplit_once(':').unwrap().1;
+    let addr = daemon.base.trim_start_matches("http://");
+    let port = addr.rsplit_once(':').unwrap().1;
     // The image's HEALTHCHECK form: a wildcard listen address, probed over loopback.
-    let (code, _, stderr) = run(&["healthcheck", &format!("--web.listen-address=:{port}")]);
+    let (code, stderr) = healthcheck(&format!(":{port}"), &[]);
     assert_eq!(code, 0, "{stderr}");
     daemon.wait_sample(DEMO_MISSING, 1.0);
-    let (code, _, stderr) = run(&[
-        "healthcheck",
-        &format!(
-            "--web.listen-address={}",
-            daemon.base.trim_start_matches("http://")
-        ),
-        "--path=/-/ready",
-    ]);
+    let (code, stderr) = healthcheck(addr, &["--path=/-/ready"]);
     assert_eq!(code, 0, "{stderr}");
-    let (code, _, stderr) = run(&[
-        "healthcheck",
-        &format!(
-            "--web.listen-address={}",
-            daemon.base.trim_start_matches("http://")
-        ),
-        "--path=/nope",
-    ]);
+    let (code, stderr) = healthcheck(addr, &["--path=/nope"]);
     let want = format!("unhealthy: /nope on 127.0.0.1:{port}: answered HTTP 404");
     assert_eq!((code, stderr.trim()), (1, want.as_str()));
     // A listener that accepts but never answers: bounded by --timeout.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap().to_string();
-    let (code, _, stderr) = run(&[
-        "healthcheck",
-        &format!("--web.listen-address={silent_addr}"),
-        "--timeout=300ms",
-    ]);
+    let (code, stderr) = healthcheck(&silent_addr, &["--timeout=300ms"]);
     assert_eq!(code, 1);
     assert!(stderr.ends_with("no answer within 300ms\n"), "{stderr}");
     drop(silent);
-    let closed = free_port();
-    let (code, _, stderr) = run(&[
-        "healthcheck",
-        &format!("--web.listen-address=127.0.0.1:{closed}"),
-    ]);
+    let (code, stderr) = healthcheck(&format!("127.0.0.1:{}", free_port()), &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot connect to 127.0.0.1:"), "{stderr}");
 }
 
 #[test]
 fn promtool_accepts_our_metrics_output() {
-    if Command::new("promtool").arg("--version").output().is_err() {
-        return missing("promtool was not found (Debian package `prometheus`)");
-    }
-    let daemon = Daemon::start(&["demo"]);
-    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let Some(promtool) = require_tool(&["promtool"], "Debian package `prometheus`") else {
+        return;
+    };
+    let daemon = Daemon::demo(&[]);
     let metrics = daemon.get("/metrics").1;
-    let mut child = Command::new("promtool")
+    let mut child = Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -139,8 +122,7 @@ fn promtool_accepts_our_metrics_output() {
 
 #[test]
 fn http_endpoints_landing_page_drift_health_and_readiness() {
-    let daemon = Daemon::start(&["demo"]);
-    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let daemon = Daemon::demo(&[]);
     let (status, landing) = daemon.get("/");
     assert_eq!(status, 200);
     for want in [
@@ -215,12 +197,7 @@ fn not_ready_until_the_first_check_and_sigterm_exits_cleanly() {
 fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databases() {
     let dir = tempfile::tempdir().unwrap();
     let lite = dir.path().join("a.db");
-    let opts = format!("sqlite://{}?mode=rwc", lite.display());
-    block_on(async {
-        use sqlx::{Connection, Executor};
-        let mut c = sqlx::SqliteConnection::connect(&opts).await.unwrap();
-        c.execute("CREATE TABLE t (id integer)").await.unwrap();
-    });
+    block_on(common::sqlite_exec(&lite, "CREATE TABLE t (id integer)"));
     write(
         dir.path(),
         "e.yaml",
@@ -455,31 +432,17 @@ fn validate_lists_every_problem_with_file_key_and_line() {
 #[test]
 fn check_on_sqlite_exits_by_drift_and_filters_by_database() {
     let dir = tempfile::tempdir().unwrap();
-    let config = block_on(schema_exporter::demo::prepare(dir.path())).unwrap();
+    let config = block_on(common::demo::prepare(dir.path())).unwrap();
     let cfg = config.to_str().unwrap();
-    let (code, stdout, _) = run(&["check", "--config.file", cfg]);
-    assert_eq!(code, 1, "{stdout}");
-    assert!(
-        stdout.contains("missing column: main.export_logs.file_size"),
-        "{stdout}"
-    );
+    common::assert_check(cfg, &[], 1, "missing column: main.export_logs.file_size");
     let (code, _, stderr) = run(&["check", "--config.file", cfg, "--database", "other"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no database named \"other\""), "{stderr}");
-    block_on(async {
-        use sqlx::{Connection, Executor};
-        let mut c = sqlx::SqliteConnection::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("demo.db").display()
-        ))
-        .await
-        .unwrap();
-        c.execute("ALTER TABLE export_logs ADD COLUMN file_size bigint")
-            .await
-            .unwrap();
-    });
-    let (code, stdout, _) = run(&["check", "--config.file", cfg, "--database", "demo"]);
-    assert_eq!(code, 0, "{stdout}");
+    block_on(common::sqlite_exec(
+        &dir.path().join("demo.db"),
+        "ALTER TABLE export_logs ADD COLUMN file_size bigint",
+    ));
+    common::assert_check(cfg, &["--database", "demo"], 0, "demo: in sync");
 }
 
 #[test]
@@ -496,7 +459,7 @@ fn the_reference_config_and_its_expectation_are_valid() {
 #[test]
 fn a_broken_expectation_mid_run_fails_the_check_but_keeps_the_last_drift() {
     let dir = tempfile::tempdir().unwrap();
-    let config = block_on(schema_exporter::demo::prepare(dir.path())).unwrap();
+    let config = block_on(common::demo::prepare(dir.path())).unwrap();
     let cfg = std::fs::read_to_string(&config)
         .unwrap()
         .replace("interval: 15s", "interval: 1s")
@@ -529,8 +492,7 @@ fn a_broken_expectation_mid_run_fails_the_check_but_keeps_the_last_drift() {
 
     std::fs::write(
         &expected,
-        schema_exporter::demo::EXPECTED
-            .replace("      file_size: {type: bigint, nullable: true}\n", ""),
+        common::demo::EXPECTED.replace("      file_size: {type: bigint, nullable: true}\n", ""),
     )
     .unwrap();
     daemon.wait_sample(r#"schema_check_success{database="demo"}"#, 1.0);
@@ -547,8 +509,7 @@ fn a_broken_expectation_mid_run_fails_the_check_but_keeps_the_last_drift() {
 
 #[test]
 fn json_logs_are_one_object_per_line() {
-    let daemon = Daemon::start(&["demo", "--log.format=json"]);
-    daemon.wait_sample(DEMO_MISSING, 1.0);
+    let daemon = Daemon::demo(&["--log.format=json"]);
     let logs = daemon.logs.lock().unwrap().clone();
     let mut lines = 0;
     for line in logs.lines() {

@@ -2,12 +2,11 @@
 //! in several naming conventions, and every error path. A dump or a migration set that built a database
 //! must compare with that database with zero drift.
 
-use crate::common;
-
-use crate::common::{find_program, missing, run, write, MariaDb, Postgres};
-use schema_exporter::diff::DriftKind;
-use std::path::Path;
-use std::process::Command;
+use crate::common::{
+    self, item, require_tool, run, run_tool, write, DriftKind, EngineDb, Found, MariaDb, Postgres,
+    Sqlite,
+};
+use std::path::{Path, PathBuf};
 
 /// A config checking `url` against `expected` (YAML flow mapping text) in `dir`.
 fn config(dir: &Path, url: &str, expected: &str, extra: &str) -> String {
@@ -19,20 +18,59 @@ fn config(dir: &Path, url: &str, expected: &str, extra: &str) -> String {
 }
 
 /// Checks once and asserts the drift is exactly `want`.
-async fn assert_drift(cfg: &str, want: Vec<common::Found>) {
+async fn assert_drift(cfg: &str, want: Vec<Found>) {
     let report = common::check_config(cfg).await;
     assert_eq!(common::found(&report), want, "{:#?}", report.items);
 }
 
+/// What `program args` printed, asserting it succeeded.
 fn tool_output(program: &Path, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        program.display(),
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, out, err) = run_tool(program, args);
+    assert!(ok, "{} failed: {err}", program.display());
+    out
+}
+
+/// An engine's own schema dump as an expectation.
+struct Dump<'a> {
+    /// What the database is built from before the dump.
+    schema: &'a str,
+    /// The `expected:` source naming the dump, written as `schema.sql`.
+    source: &'a str,
+    /// Keys of the database in the config (its schemas).
+    extra: &'a str,
+    /// How many tables the dump declares.
+    tables: usize,
+    /// One real change after the dump, and exactly the drift it must cause (sorted).
+    change: &'a str,
+    want: &'a [(DriftKind, &'a str, Option<&'a str>)],
+}
+
+/// Builds `db` from the case's schema, dumps it with `dump` (`None` when the tool is missing, after
+/// reporting it), and checks the dump back: zero drift over every table, then after the change
+/// exactly the drift it causes.
+async fn dump_round_trip(
+    db: &impl EngineDb,
+    case: &Dump<'_>,
+    dump: impl FnOnce() -> Option<String>,
+) {
+    db.exec(case.schema).await;
+    let Some(dump) = dump() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "schema.sql", &dump);
+    let cfg = config(dir.path(), db.url(), case.source, case.extra);
+    let report = common::check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}\n{dump}", report.items);
+    assert_eq!(
+        report.expected_tables.len(),
+        case.tables,
+        "{:#?}",
+        report.expected_tables
     );
-    String::from_utf8(out.stdout).unwrap()
+    db.exec(case.change).await;
+    let want = case.want.iter().map(|&(k, t, c)| item(k, t, c)).collect();
+    assert_drift(&cfg, want).await;
 }
 
 /// A schema using what real applications use: enums, domains, serial and identity columns,
@@ -85,44 +123,32 @@ $body$;
 CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();
 "#;
 
+const PG_DUMP: Dump = Dump {
+    schema: PG_SCHEMA,
+    source: "{sql: [schema.sql]}",
+    extra: "    schemas: [public, billing]\n",
+    // users, export_logs, billing.invoices, active_users and events (its partitions count through
+    // it).
+    tables: 5,
+    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL;",
+    want: &[
+        (DriftKind::MissingColumn, "export_logs", Some("filename")),
+        (DriftKind::NullableMismatch, "invoices", Some("currency")),
+    ],
+};
+
 #[tokio::test]
 async fn pg_dump_of_a_real_schema_is_an_expectation_with_zero_drift() {
     let Some(pg) = Postgres::start().await else {
         return;
     };
-    let Some(pg_dump) = find_program(&["pg_dump"]) else {
-        return missing("pg_dump was not found (Debian package `postgresql-client`)");
-    };
-    pg.exec(PG_SCHEMA).await;
-    let dump = tool_output(&pg_dump, &["--schema-only", "--dbname", &pg.url]);
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "schema.sql", &dump);
-    let cfg = config(
-        dir.path(),
-        &pg.url,
-        "{sql: [schema.sql]}",
-        "    schemas: [public, billing]\n",
-    );
-    let report = common::check_config(&cfg).await;
-    assert!(report.in_sync(), "{:#?}\n{dump}", report.items);
-    // users, export_logs, billing.invoices, active_users and events (its partitions count through it).
-    assert_eq!(
-        report.expected_tables.len(),
-        5,
-        "{:#?}",
-        report.expected_tables
-    );
-
-    // Then one real change: exactly that drift.
-    pg.exec("ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL;")
-        .await;
-    assert_drift(
-        &cfg,
-        vec![
-            common::item(DriftKind::MissingColumn, "export_logs", Some("filename")),
-            common::item(DriftKind::NullableMismatch, "invoices", Some("currency")),
-        ],
-    )
+    dump_round_trip(&pg, &PG_DUMP, || {
+        let pg_dump = require_tool(&["pg_dump"], "Debian package `postgresql-client`")?;
+        Some(tool_output(
+            &pg_dump,
+            &["--schema-only", "--dbname", &pg.url],
+        ))
+    })
     .await;
 }
 
@@ -160,10 +186,10 @@ CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW SET NEW.email = L
 
 /// `mysqldump` (or `mariadb-dump`) of the MariaDB database at `url`.
 fn mysqldump(url: &str) -> Option<String> {
-    let Some(program) = find_program(&["mariadb-dump", "mysqldump"]) else {
-        missing("mariadb-dump was not found (Debian package `mariadb-client`)");
-        return None;
-    };
+    let program = require_tool(
+        &["mariadb-dump", "mysqldump"],
+        "Debian package `mariadb-client`",
+    )?;
     let u = url::Url::parse(url).unwrap();
     let mut args = vec![
         "--no-data".to_string(),
@@ -177,39 +203,32 @@ fn mysqldump(url: &str) -> Option<String> {
     }
     args.push(u.path().trim_start_matches('/').to_string());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Some(tool_output(&program, &args))
+    let dump = tool_output(&program, &args);
+    assert!(
+        dump.contains("DELIMITER ;;"),
+        "the dump should hold the trigger:\n{dump}"
+    );
+    Some(dump)
 }
+
+const MARIADB_DUMP: Dump = Dump {
+    schema: MARIADB_SCHEMA,
+    source: "{sql: [schema.sql]}",
+    extra: "",
+    tables: 3,
+    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users MODIFY kind enum('csv','json') DEFAULT 'csv';",
+    want: &[
+        (DriftKind::MissingColumn, "export_logs", Some("filename")),
+        (DriftKind::TypeMismatch, "users", Some("kind")),
+    ],
+};
 
 #[tokio::test]
 async fn mysqldump_of_a_real_mariadb_schema_is_an_expectation_with_zero_drift() {
     let Some(db) = MariaDb::start().await else {
         return;
     };
-    db.exec(MARIADB_SCHEMA).await;
-    let Some(dump) = mysqldump(&db.url) else {
-        return;
-    };
-    assert!(
-        dump.contains("DELIMITER ;;"),
-        "the dump should hold the trigger"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "schema.sql", &dump);
-    let cfg = config(dir.path(), &db.url, "{sql: [schema.sql]}", "");
-    let report = common::check_config(&cfg).await;
-    assert!(report.in_sync(), "{:#?}\n{dump}", report.items);
-    assert_eq!(report.expected_tables.len(), 3);
-
-    db.exec("ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users MODIFY kind enum('csv','json') DEFAULT 'csv';")
-        .await;
-    assert_drift(
-        &cfg,
-        vec![
-            common::item(DriftKind::MissingColumn, "export_logs", Some("filename")),
-            common::item(DriftKind::TypeMismatch, "users", Some("kind")),
-        ],
-    )
-    .await;
+    dump_round_trip(&db, &MARIADB_DUMP, || mysqldump(&db.url)).await;
 }
 
 const SQLITE_SCHEMA: &str = r#"
@@ -225,8 +244,7 @@ CREATE TABLE export_logs (
     id integer NOT NULL PRIMARY KEY,
     user_id integer REFERENCES users (id),
     file_size bigint,
-    filename varchar(500),
-    code text PRIMARY KEY ON CONFLICT REPLACE
+    filename varchar(500)
 );
 CREATE TABLE pairs (a text, b text, note, PRIMARY KEY (a, b)) WITHOUT ROWID;
 CREATE INDEX export_logs_user ON export_logs (user_id);
@@ -234,50 +252,77 @@ CREATE VIEW active_users AS SELECT id, email FROM users WHERE is_active;
 CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN UPDATE users SET created_at = CURRENT_TIMESTAMP WHERE id = NEW.id; END;
 "#;
 
+const SQLITE_DUMP: Dump = Dump {
+    schema: SQLITE_SCHEMA,
+    // A single file may be given without a list.
+    source: "{sql: schema.sql}",
+    extra: "",
+    tables: 4,
+    change:
+        "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra text;",
+    want: &[
+        (DriftKind::MissingColumn, "export_logs", Some("filename")),
+        (DriftKind::UnexpectedColumn, "users", Some("extra")),
+    ],
+};
+
 #[tokio::test]
 async fn sqlite3_schema_output_is_an_expectation_with_zero_drift() {
-    let Some(sqlite3) = find_program(&["sqlite3"]) else {
-        return missing("sqlite3 was not found (Debian package `sqlite3`)");
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("app.db");
-    let db = db.to_str().unwrap();
-    tool_output(
-        &sqlite3,
-        &[
-            db,
-            SQLITE_SCHEMA
-                .replace("code text PRIMARY KEY ON CONFLICT REPLACE", "code text")
-                .as_str(),
-        ],
-    );
-    let schema = tool_output(&sqlite3, &[db, ".schema"]);
-    write(dir.path(), "schema.sql", &schema);
-    // A single file may be given without a list.
-    let cfg = config(dir.path(), &format!("sqlite:{db}"), "{sql: schema.sql}", "");
-    let report = common::check_config(&cfg).await;
-    assert!(report.in_sync(), "{:#?}\n{schema}", report.items);
-    assert_eq!(report.expected_tables.len(), 4);
-
-    tool_output(&sqlite3, &[db, "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra text;"]);
-    assert_drift(
-        &cfg,
-        vec![
-            common::item(DriftKind::MissingColumn, "export_logs", Some("filename")),
-            common::item(DriftKind::UnexpectedColumn, "users", Some("extra")),
-        ],
-    )
+    let db = Sqlite::new();
+    dump_round_trip(&db, &SQLITE_DUMP, || {
+        let sqlite3 = require_tool(&["sqlite3"], "Debian package `sqlite3`")?;
+        Some(tool_output(
+            &sqlite3,
+            &[db.path.to_str().unwrap(), ".schema"],
+        ))
+    })
     .await;
 }
 
 /// Writes `files` (name, contents) into a new folder `dir/name` and returns its path.
-fn folder(dir: &Path, name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+fn folder(dir: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(&path).unwrap();
     for (file, text) in files {
         std::fs::write(path.join(file), text).unwrap();
     }
     path
+}
+
+/// Builds `db` by running `applied` (what the migration tool runs, in its order), then checks it
+/// against `files` as the migration directory `name`: zero drift over `tables` tables. Returns
+/// what `snapshot --expected` shows of the directory, for what the test expects the migrations to
+/// have resolved to.
+async fn migrations_round_trip(
+    db: &impl EngineDb,
+    name: &str,
+    files: &[(&str, &str)],
+    applied: &[&str],
+    tables: usize,
+) -> String {
+    for sql in applied {
+        db.exec(sql).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    folder(dir.path(), name, files);
+    let cfg = config(dir.path(), db.url(), &format!("{{sql: [{name}]}}"), "");
+    let report = common::check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+    assert_eq!(
+        report.expected_tables.len(),
+        tables,
+        "{:#?}",
+        report.expected_tables
+    );
+    common::snapshot(&cfg, "app", &["--expected"])
+}
+
+/// The contents of the files named `names` in `files`, in that order.
+fn contents<'a>(files: &[(&str, &'a str)], names: &[&str]) -> Vec<&'a str> {
+    names
+        .iter()
+        .map(|name| files.iter().find(|(n, _)| n == name).unwrap().1)
+        .collect()
 }
 
 /// Flyway naming. V10 alters what V2 added, so plain string order (V10 before V1 and V2) fails.
@@ -307,24 +352,17 @@ async fn a_flyway_directory_applied_in_version_order_equals_the_database_it_buil
     let Some(pg) = Postgres::start().await else {
         return;
     };
-    for name in [
-        "V1__create_users.sql",
-        "V2__add_file_size.sql",
-        "V10__reshape.sql",
-        "R__views.sql",
-    ] {
-        let (_, sql) = FLYWAY.iter().find(|(n, _)| *n == name).unwrap();
-        pg.exec(sql).await;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    folder(dir.path(), "migrations", FLYWAY);
-    let cfg = config(dir.path(), &pg.url, "{sql: [migrations]}", "");
-    let report = common::check_config(&cfg).await;
-    assert!(report.in_sync(), "{:#?}", report.items);
-    assert_eq!(report.expected_tables.len(), 4);
-
+    let applied = contents(
+        FLYWAY,
+        &[
+            "V1__create_users.sql",
+            "V2__add_file_size.sql",
+            "V10__reshape.sql",
+            "R__views.sql",
+        ],
+    );
     // The resolved expectation, as `snapshot --expected` shows it.
-    let out = common::snapshot(&cfg, "app", &["--expected"]);
+    let out = migrations_round_trip(&pg, "migrations", FLYWAY, &applied, 4).await;
     for want in [
         "file_size: {type: bigint, nullable: false, default: \"0\"}",
         "display_name: {type: text, nullable: true, default: null}",
@@ -362,18 +400,11 @@ const SQLX: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn sqlx_migrations_with_a_table_rebuild_equal_the_sqlite_database_they_built() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("app.db");
-    for name in ["1_create.up.sql", "2_add_size.up.sql", "10_rebuild.up.sql"] {
-        let (_, sql) = SQLX.iter().find(|(n, _)| *n == name).unwrap();
-        common::sqlite_exec(&db, sql).await;
-    }
-    folder(dir.path(), "migrations", SQLX);
-    let cfg = config(dir.path(), "sqlite:app.db", "{sql: [migrations]}", "");
-    let report = common::check_config(&cfg).await;
-    assert!(report.in_sync(), "{:#?}", report.items);
-    assert_eq!(report.expected_tables.len(), 2);
-    let out = common::snapshot(&cfg, "app", &["--expected"]);
+    let applied = contents(
+        SQLX,
+        &["1_create.up.sql", "2_add_size.up.sql", "10_rebuild.up.sql"],
+    );
+    let out = migrations_round_trip(&Sqlite::new(), "migrations", SQLX, &applied, 2).await;
     assert!(
         out.contains("name: {type: varchar(500), nullable: true, default: null}"),
         "{out}"
@@ -399,15 +430,19 @@ async fn dbmate_migrations_equal_the_mariadb_database_they_built() {
     let Some(db) = MariaDb::start().await else {
         return;
     };
-    for (_, sql) in DBMATE {
-        db.exec(sql.split("-- migrate:down").next().unwrap()).await;
+    let applied: Vec<&str> = DBMATE
+        .iter()
+        .map(|(_, sql)| sql.split("-- migrate:down").next().unwrap())
+        .collect();
+    let out = migrations_round_trip(&db, "db/migrations", DBMATE, &applied, 2).await;
+    for want in [
+        "user_id: {type: varchar(255), nullable: false",
+        "file_size: {type: bigint, nullable: true",
+        "label: {type: varchar(20), nullable: false, default: \"'x'\"}",
+    ] {
+        assert!(out.contains(want), "lacks {want}:\n{out}");
     }
-    let dir = tempfile::tempdir().unwrap();
-    folder(dir.path(), "db/migrations", DBMATE);
-    let cfg = config(dir.path(), &db.url, "{sql: [db/migrations]}", "");
-    let report = common::check_config(&cfg).await;
-    assert!(report.in_sync(), "{:#?}", report.items);
-    assert_eq!(report.expected_tables.len(), 2);
+    assert!(!out.contains("tmp_things"), "{out}");
 }
 
 #[test]
@@ -502,7 +537,7 @@ async fn framework_migration_tables_are_ignored_unless_turned_off() {
         "    ignore: {migration_tables: false}\n",
     );
     let want = ["_sqlx_migrations", "alembic_version", "django_migrations"]
-        .map(|t| common::item(DriftKind::UnexpectedTable, t, None));
+        .map(|t| item(DriftKind::UnexpectedTable, t, None));
     assert_drift(&cfg, want.to_vec()).await;
 }
 
@@ -526,8 +561,8 @@ async fn a_reference_database_of_the_same_engine_is_compared_in_full() {
     assert_drift(
         &cfg,
         vec![
-            common::item(DriftKind::MissingColumn, "accounts", Some("created_at")),
-            common::item(DriftKind::TypeMismatch, "accounts", Some("email")),
+            item(DriftKind::MissingColumn, "accounts", Some("created_at")),
+            item(DriftKind::TypeMismatch, "accounts", Some("email")),
         ],
     )
     .await;
@@ -540,12 +575,7 @@ async fn a_reference_database_of_the_same_engine_is_compared_in_full() {
 
     // A reference that cannot be read fails the check and says which database it was.
     std::fs::remove_file(dir.path().join("template.db")).unwrap();
-    let config = schema_exporter::config::load(Path::new(&cfg)).unwrap();
-    let db = &config.databases[0];
-    let pool = schema_exporter::check::pool_for(db).unwrap();
-    let mut cache = schema_exporter::expected::ExpectedCache::default();
-    let outcome = schema_exporter::check::run_check(db, &pool, &mut cache).await;
-    let error = outcome.result.unwrap_err().to_string();
+    let error = common::try_check_config(&cfg).await.unwrap_err();
     assert!(
         error.starts_with("expected schema: reference database \"template\": "),
         "{error}"
@@ -573,9 +603,9 @@ async fn a_reference_on_another_engine_compares_presence_and_nullability_only() 
     // Types (varchar(100) vs varchar(254), bigint vs integer) and defaults ('pro' vs 'free') do not
     // carry across engines; a missing column and nullability do.
     let want = vec![
-        common::item(DriftKind::MissingColumn, "accounts", Some("created_at")),
-        common::item(DriftKind::NullableMismatch, "accounts", Some("email")),
-        common::item(DriftKind::NullableMismatch, "accounts", Some("plan")),
+        item(DriftKind::MissingColumn, "accounts", Some("created_at")),
+        item(DriftKind::NullableMismatch, "accounts", Some("email")),
+        item(DriftKind::NullableMismatch, "accounts", Some("plan")),
     ];
     assert_drift(&cfg, want).await;
     // And it says so wherever the source is shown.

@@ -10,4 +10,5 @@ mod deploy;
 mod monitoring;
 mod mysql;
 mod postgres;
+mod scenarios;
 mod sqlite;

@@ -3,11 +3,9 @@
 //! by a real Alertmanager to a webhook this test runs. Plus the contract between them: every metric a
 //! rule or a panel reads is one the exporter exports.
 
-use crate::common;
-
 use crate::common::{
-    block_on, find_program, missing, require_tool, run_tool, wait_for, write, Daemon, Throwaway,
-    WAIT,
+    self, block_on, find_program, missing, require_tool, run_tool, wait_for, write, Daemon,
+    Throwaway, WAIT,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -25,8 +23,6 @@ const DASHBOARD: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/dashboards/schema_exporter.json"
 );
-const DEMO_MISSING: &str =
-    r#"schema_missing_columns{database="demo",schema="main",table="export_logs"}"#;
 
 fn yaml(path: &str) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -210,8 +206,7 @@ fn every_metric_a_rule_or_panel_uses_is_exported() {
     assert!(used.contains("schema_missing_columns"), "{used:?}");
     // The demo shows the incident; table-level detail series exist only when a table drifts, so a
     // second exporter watches a database with every kind of drift.
-    let demo = Daemon::start(&["demo"]);
-    demo.wait_sample(DEMO_MISSING, 1.0);
+    let demo = Daemon::demo(&[]);
     let mut names = exported(&demo.get("/metrics").1);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("every.db");
@@ -360,8 +355,7 @@ fn prometheus_config(target: &str, rules: &str, alertmanager: Option<&str>) -> S
 
 #[test]
 fn a_real_prometheus_runs_every_dashboard_query_against_the_demo() {
-    let demo = Daemon::start(&["demo"]);
-    demo.wait_sample(DEMO_MISSING, 1.0);
+    let demo = Daemon::demo(&[]);
     let Some(prom) = Prometheus::start(&prometheus_config(host(&demo), RULES, None)) else {
         return;
     };
@@ -491,8 +485,7 @@ fn prometheus_and_alertmanager_page_a_webhook_for_the_missing_column() {
     let Some(am_binary) = find_program(&["prometheus-alertmanager", "alertmanager"]) else {
         return missing("alertmanager was not found (Debian package `prometheus-alertmanager`)");
     };
-    let demo = Daemon::start(&["demo"]);
-    demo.wait_sample(DEMO_MISSING, 1.0);
+    let demo = Daemon::demo(&[]);
     let (hook, pages) = webhook();
 
     let dir = tempfile::tempdir().unwrap();

@@ -1,15 +1,11 @@
-//! Engine and binary tests against real, throwaway MariaDB servers (or `SCHEMA_EXPORTER_TEST_MYSQL_URL`).
+//! Engine and binary tests against real, throwaway MariaDB servers (or `SCHEMA_EXPORTER_TEST_MYSQL_URL`):
+//! the shared scenarios in MySQL spellings, then the sessions and the daemon.
 
-use crate::common;
-
-use crate::common::{run, write, MariaDb};
-use schema_exporter::check::pool_for;
-use schema_exporter::check::DriftReport;
-use schema_exporter::config;
-use schema_exporter::diff::DriftKind;
-use schema_exporter::engine::Pool;
+use crate::common::{self, DriftKind, EngineDb, MariaDb, Pool};
+use crate::scenarios;
 use std::path::Path;
 
+/// The incident in MySQL spellings, and the expectation as a person writes it for MySQL.
 const SEED_SQL: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/export_logs.mysql.sql"
@@ -24,55 +20,17 @@ fn config_for(dir: &Path, db: &MariaDb, expected: &str) -> String {
     common::config_with_expected(dir, "app", &db.url, expected, top, "")
 }
 
-async fn check(dir: &Path, db: &MariaDb, expected: &str) -> DriftReport {
-    common::check_config(&config_for(dir, db, expected)).await
+#[tokio::test]
+async fn seed_incident_reports_exactly_file_size_and_the_sql_that_fixes_it() {
+    scenarios::seed_incident::<MariaDb>(SEED_SQL, SEED_EXPECTED).await;
 }
 
 #[tokio::test]
-async fn seed_incident_in_mysql_spellings_reports_only_file_size() {
-    let Some(db) = MariaDb::start().await else {
+async fn every_drift_kind_is_found_and_every_suggested_fix_repairs_it() {
+    let Some(report) = scenarios::every_drift_kind_and_its_fixes::<MariaDb>().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    db.exec(SEED_SQL).await;
-    let report = check(dir.path(), &db, SEED_EXPECTED).await;
-    assert_eq!(
-        common::found(&report),
-        vec![common::item(
-            DriftKind::MissingColumn,
-            "export_logs",
-            Some("file_size")
-        )],
-        "{:#?}",
-        report.items
-    );
-    let fix = &report.items[0].fix.suggested_sql;
-    assert!(
-        fix.starts_with("ALTER TABLE `se_test_")
-            && fix.ends_with("`.`export_logs` ADD COLUMN `file_size` bigint NULL;"),
-        "{fix}"
-    );
-    db.exec(fix).await;
-    let report = check(dir.path(), &db, SEED_EXPECTED).await;
-    assert!(report.in_sync(), "{:#?}", report.items);
-}
-
-#[tokio::test]
-async fn every_drift_kind_on_mariadb_and_every_fix_repairs_it() {
-    let Some(db) = MariaDb::start().await else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    db.exec(common::EVERY_KIND_LIVE).await;
-    // `A` where the table has `a`: MySQL compares column names case-insensitively.
-    let expected = common::EVERY_KIND_EXPECTED.replace("      a:", "      A:");
-    let report = check(dir.path(), &db, &expected).await;
-    assert_eq!(
-        common::found(&report),
-        common::every_kind_found(),
-        "{:#?}",
-        report.items
-    );
+    // MODIFY restates the whole column: the new type with the attributes it should keep.
     let modify = report
         .items
         .iter()
@@ -80,63 +38,43 @@ async fn every_drift_kind_on_mariadb_and_every_fix_repairs_it() {
         .unwrap();
     assert!(
         modify
-            .fix
             .suggested_sql
-            .contains("MODIFY COLUMN `a` int NOT NULL DEFAULT 0;"),
+            .ends_with("`.`t` MODIFY COLUMN `a` int NOT NULL DEFAULT 0;"),
         "{}",
-        modify.fix.suggested_sql
+        modify.suggested_sql
     );
-    for item in &report.items {
-        db.exec(
-            item.fix
-                .suggested_sql
-                .trim_start_matches("-- destructive: "),
-        )
-        .await;
-    }
-    let report = check(dir.path(), &db, &expected).await;
-    assert!(report.in_sync(), "{:#?}", report.items);
 }
 
+/// MySQL's spellings: display widths, unsigned, bool, enum and set with quotes, json, fractional
+/// seconds with ON UPDATE, generated columns, quoted names with spaces, a view.
+const RICH_SCHEMA: &str = "CREATE TABLE kitchen_sink (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    tiny TINYINT(4) DEFAULT -1, small SMALLINT(6) UNSIGNED, med MEDIUMINT, flag BOOL DEFAULT FALSE,
+    status ENUM('new','done','It''s') NOT NULL DEFAULT 'new', tags SET('a','b'),
+    doc JSON, at DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
+    ts TIMESTAMP NULL DEFAULT NULL, d DATE DEFAULT '2026-01-01', y YEAR,
+    price DECIMAL(12,4) NOT NULL DEFAULT 0.0000, ratio FLOAT, big DOUBLE DEFAULT 1.5,
+    body LONGTEXT, note TEXT, raw BLOB, bin VARBINARY(16), code CHAR(3) DEFAULT 'abc',
+    `Mixed Case` VARCHAR(10) DEFAULT 'x y',
+    total DECIMAL(14,4) AS (price * 2) STORED
+);
+CREATE VIEW active_contacts AS SELECT id, email FROM contacts WHERE is_active;";
+
 #[tokio::test]
-async fn snapshot_of_a_rich_mariadb_schema_checks_back_with_zero_drift() {
-    let Some(db) = MariaDb::start().await else {
+async fn snapshot_of_a_rich_schema_checks_back_with_zero_drift() {
+    let schema = [SEED_SQL, RICH_SCHEMA].concat();
+    let Some((_, snapshot)) = scenarios::snapshot_checks_back_in_sync::<MariaDb>(&schema, "").await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    db.exec(SEED_SQL).await;
-    db.exec(
-        "CREATE TABLE kitchen_sink (
-            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-            tiny TINYINT(4) DEFAULT -1, small SMALLINT(6) UNSIGNED, med MEDIUMINT, flag BOOL DEFAULT FALSE,
-            status ENUM('new','done','It''s') NOT NULL DEFAULT 'new', tags SET('a','b'),
-            doc JSON, at DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
-            ts TIMESTAMP NULL DEFAULT NULL, d DATE DEFAULT '2026-01-01', y YEAR,
-            price DECIMAL(12,4) NOT NULL DEFAULT 0.0000, ratio FLOAT, big DOUBLE DEFAULT 1.5,
-            body LONGTEXT, note TEXT, raw BLOB, bin VARBINARY(16), code CHAR(3) DEFAULT 'abc',
-            `Mixed Case` VARCHAR(10) DEFAULT 'x y',
-            total DECIMAL(14,4) AS (price * 2) STORED
-        );
-        CREATE VIEW active_contacts AS SELECT id, email FROM contacts WHERE is_active;",
-    )
-    .await;
-    let cfg = config_for(dir.path(), &db, "tables: {}\n");
-    let snapshot = common::snapshot(&cfg, "app", &[]);
-    write(dir.path(), "expected.yaml", &snapshot);
-    for want in [
+    let wants = [
         "doc: {type: json",
         "flag: {type: boolean",
         "id: {type: bigint unsigned",
         "status: {type: \"enum('new','done','It''s')\"",
         "active_contacts:",
-    ] {
-        assert!(snapshot.contains(want), "{want:?} not in:\n{snapshot}");
-    }
-    let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
-    assert_eq!(
-        code, 0,
-        "snapshot did not check back clean:\n{stdout}\n{stderr}\n{snapshot}"
-    );
+    ];
+    common::assert_contains_all(&snapshot, &wants);
 }
 
 #[tokio::test]
@@ -146,8 +84,7 @@ async fn sessions_are_read_only_with_a_statement_time_limit_and_a_dead_server_ex
     };
     let dir = tempfile::tempdir().unwrap();
     let path = config_for(dir.path(), &db, "tables: {}\n");
-    let cfg = config::load(Path::new(&path)).unwrap();
-    let Pool::MySql(handle) = pool_for(&cfg.databases[0]).unwrap() else {
+    let (_, Pool::MySql(handle)) = common::exporter_pool(&path) else {
         panic!("not a MySQL pool")
     };
     let version: String = sqlx::query_scalar("SELECT CAST(VERSION() AS CHAR)")
@@ -211,28 +148,20 @@ async fn sessions_are_read_only_with_a_statement_time_limit_and_a_dead_server_ex
     if !db.stop_server() {
         return;
     }
-    let (code, stdout, _) = run(&["check", "--config.file", &path]);
-    assert_eq!(code, 2, "{stdout}");
-    assert!(stdout.contains("app: could not check"), "{stdout}");
+    common::assert_check(&path, &[], 2, "app: could not check: cannot connect");
 }
 
 #[tokio::test]
 async fn daemon_exports_the_mariadb_incident_per_table() {
-    let Some(db) = MariaDb::start().await else {
+    let Some((db, dir)) = common::seeded::<MariaDb>(SEED_SQL).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    db.exec(SEED_SQL).await;
     // The daemon is given the mariadb:// spelling of the URL; the check must work the same.
     let mariadb_url = db.url.replacen("mysql://", "mariadb://", 1);
-    write(dir.path(), "expected.yaml", SEED_EXPECTED);
-    let cfg = write(
-        dir.path(),
-        "config.yaml",
-        &format!("interval: 5s\ntimeout: 2s\ndatabases:\n  - name: app\n    url: {mariadb_url}\n    expected: {{file: expected.yaml}}\n"),
-    );
+    let top = "interval: 5s\ntimeout: 2s\n";
+    let cfg = common::config_with_expected(dir.path(), "app", &mariadb_url, SEED_EXPECTED, top, "");
     let daemon = common::Daemon::start(&["--config.file", &cfg]);
-    let schema = db.url.rsplit('/').next().unwrap().to_string();
+    let schema = db.schema();
     let series = |table: &str| {
         format!(r#"schema_missing_columns{{database="app",schema="{schema}",table="{table}"}}"#)
     };

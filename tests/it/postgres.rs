@@ -1,13 +1,9 @@
-//! Engine and whole-binary tests against real, throwaway PostgreSQL servers (see `common`).
+//! Engine and whole-binary tests against real, throwaway PostgreSQL servers (see `common`): the
+//! shared scenarios, then what is PostgreSQL's own (catalog privileges, session settings, the
+//! daemon following a live server).
 
-use crate::common;
-
-use crate::common::{run, sample, write, Daemon, Postgres};
-use schema_exporter::check::pool_for;
-use schema_exporter::check::DriftReport;
-use schema_exporter::config;
-use schema_exporter::diff::DriftKind;
-use schema_exporter::engine::Pool;
+use crate::common::{self, run, sample, write, Daemon, Pool, Postgres};
+use crate::scenarios;
 use std::path::Path;
 
 /// The incident as the compose stack's PostgreSQL starts with it (with Django's migration table,
@@ -27,143 +23,59 @@ fn config_for(dir: &Path, pg: &Postgres, expected: &str, extra: &str) -> String 
     common::config_with_expected(dir, "app", &pg.url, expected, top, extra)
 }
 
-/// One check of `pg` against `expected`, through the library.
-async fn check(dir: &Path, pg: &Postgres, expected: &str) -> DriftReport {
-    common::check_config(&config_for(dir, pg, expected, "")).await
-}
-
 #[tokio::test]
 async fn seed_incident_reports_exactly_file_size_and_the_sql_that_fixes_it() {
-    let Some(pg) = Postgres::start().await else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    pg.exec(SEED_SQL).await;
-
-    let report = check(dir.path(), &pg, SEED_EXPECTED).await;
-    assert_eq!(
-        common::found(&report),
-        vec![common::item(
-            DriftKind::MissingColumn,
-            "export_logs",
-            Some("file_size")
-        )],
-        "{:#?}",
-        report.items
-    );
-    let fix = &report.items[0].fix.suggested_sql;
-    assert_eq!(
-        fix,
-        r#"ALTER TABLE "public"."export_logs" ADD COLUMN "file_size" bigint NULL;"#
-    );
-
-    pg.exec(fix).await;
-    let report = check(dir.path(), &pg, SEED_EXPECTED).await;
-    assert!(report.in_sync(), "{:#?}", report.items);
+    scenarios::seed_incident::<Postgres>(SEED_SQL, SEED_EXPECTED).await;
 }
 
 #[tokio::test]
 async fn every_drift_kind_is_found_and_every_suggested_fix_repairs_it() {
-    let Some(pg) = Postgres::start().await else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    pg.exec(common::EVERY_KIND_LIVE).await;
-    let expected = common::EVERY_KIND_EXPECTED;
-    let report = check(dir.path(), &pg, expected).await;
-    assert_eq!(
-        common::found(&report),
-        common::every_kind_found(),
-        "{:#?}",
-        report.items
-    );
-    // Destructive fixes are commented out so nobody runs them by pasting; a reviewer would
-    // uncomment them. Applying every fix must leave nothing to report.
-    for item in &report.items {
-        assert_eq!(
-            item.fix.destructive,
-            item.fix.suggested_sql.starts_with("-- destructive: ")
-                || item.kind == DriftKind::TypeMismatch,
-            "{item:?}"
-        );
-        pg.exec(
-            item.fix
-                .suggested_sql
-                .trim_start_matches("-- destructive: "),
-        )
-        .await;
-    }
-    let report = check(dir.path(), &pg, expected).await;
-    assert!(report.in_sync(), "{:#?}", report.items);
+    scenarios::every_drift_kind_and_its_fixes::<Postgres>().await;
 }
 
-/// Everything a snapshot writes must read back as zero drift: catalog spellings, casts in
-/// defaults, identity, serial and generated columns, arrays, enums, views, quoted names, schemas.
+/// Catalog spellings, casts in defaults, identity, serial and generated columns, arrays, enums,
+/// views, quoted names and a second schema, on top of the incident's tables.
+const RICH_SCHEMA: &str = r#"CREATE TYPE mood AS ENUM ('ok', 'sad');
+CREATE SCHEMA billing;
+CREATE TABLE "MixedCase" ("Id" serial PRIMARY KEY, "Value" text DEFAULT 'It''s');
+CREATE TABLE kitchen_sink (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    small smallserial,
+    f4 real, f8 double precision, n numeric, n2 numeric(12), money numeric(12,4) DEFAULT 0,
+    tags text[] DEFAULT '{}'::text[], grid integer[][],
+    c char(3), bits bit varying(8),
+    at timestamp(3) without time zone DEFAULT CURRENT_TIMESTAMP,
+    at_tz timestamptz(0), t time, ttz timetz, d date DEFAULT CURRENT_DATE,
+    iv interval, u uuid DEFAULT gen_random_uuid(), j json, b bytea, ip inet,
+    m mood DEFAULT 'ok', neg integer DEFAULT -1,
+    total numeric GENERATED ALWAYS AS (money * 2) STORED
+);
+CREATE TABLE billing.invoices (id bigserial PRIMARY KEY, amount numeric(10,2) NOT NULL);
+CREATE TABLE events (id bigint, at date) PARTITION BY RANGE (at);
+CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE VIEW active_contacts AS SELECT id, email FROM contacts WHERE is_active;
+CREATE MATERIALIZED VIEW contact_counts AS SELECT count(*) AS n FROM contacts;"#;
+
 #[tokio::test]
 async fn snapshot_of_a_rich_schema_checks_back_with_zero_drift() {
-    let Some(pg) = Postgres::start().await else {
+    let schema = [SEED_SQL, RICH_SCHEMA].concat();
+    let extra = "    schemas: [public, billing]\n";
+    let Some((pg, snapshot)) =
+        scenarios::snapshot_checks_back_in_sync::<Postgres>(&schema, extra).await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    pg.exec(SEED_SQL).await;
-    pg.exec(
-        r#"CREATE TYPE mood AS ENUM ('ok', 'sad');
-        CREATE SCHEMA billing;
-        CREATE TABLE "MixedCase" ("Id" serial PRIMARY KEY, "Value" text DEFAULT 'It''s');
-        CREATE TABLE kitchen_sink (
-            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            small smallserial,
-            f4 real, f8 double precision, n numeric, n2 numeric(12), money numeric(12,4) DEFAULT 0,
-            tags text[] DEFAULT '{}'::text[], grid integer[][],
-            c char(3), bits bit varying(8),
-            at timestamp(3) without time zone DEFAULT CURRENT_TIMESTAMP,
-            at_tz timestamptz(0), t time, ttz timetz, d date DEFAULT CURRENT_DATE,
-            iv interval, u uuid DEFAULT gen_random_uuid(), j json, b bytea, ip inet,
-            m mood DEFAULT 'ok', neg integer DEFAULT -1,
-            total numeric GENERATED ALWAYS AS (money * 2) STORED
-        );
-        CREATE TABLE billing.invoices (id bigserial PRIMARY KEY, amount numeric(10,2) NOT NULL);
-        CREATE TABLE events (id bigint, at date) PARTITION BY RANGE (at);
-        CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
-        CREATE VIEW active_contacts AS SELECT id, email FROM contacts WHERE is_active;
-        CREATE MATERIALIZED VIEW contact_counts AS SELECT count(*) AS n FROM contacts;"#,
-    )
-    .await;
-    let cfg = config_for(
-        dir.path(),
-        &pg,
-        "tables: {}\n",
-        "    schemas: [public, billing]\n",
-    );
-    let out = dir.path().join("expected.yaml");
-    let (code, _, err) = run(&[
-        "snapshot",
-        "--config.file",
-        &cfg,
-        "--database",
-        "app",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let snapshot = std::fs::read_to_string(&out).unwrap();
-    assert!(snapshot.contains("billing.invoices:"), "{snapshot}");
-    assert!(snapshot.contains("MixedCase:"), "{snapshot}");
+    let wants = [
+        "billing.invoices:",
+        "MixedCase:",
+        "active_contacts:",
+        "contact_counts:",
+    ];
+    common::assert_contains_all(&snapshot, &wants);
     assert!(
         !snapshot.contains("events_2026"),
         "partitions are not tables: {snapshot}"
     );
-    assert!(
-        snapshot.contains("active_contacts:") && snapshot.contains("contact_counts:"),
-        "{snapshot}"
-    );
-
-    let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
-    assert_eq!(
-        code, 0,
-        "snapshot did not check back clean:\n{stdout}\n{stderr}\n{snapshot}"
-    );
-    assert!(stdout.contains("app: in sync"), "{stdout}");
 
     // The same snapshot through --database-url (default schema public) only covers public.
     let (code, by_url, err) = run(&["snapshot", "--database-url", &pg.url]);
@@ -185,11 +97,9 @@ async fn snapshot_of_a_rich_schema_checks_back_with_zero_drift() {
 /// reading `pg_catalog` does not, so a least-privileged exporter role sees no false drift.
 #[tokio::test]
 async fn a_role_without_table_privileges_sees_every_column() {
-    let Some(pg) = Postgres::start().await else {
+    let Some((pg, dir)) = common::seeded::<Postgres>(SEED_SQL).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    pg.exec(SEED_SQL).await;
     pg.exec("ALTER TABLE export_logs ADD COLUMN file_size bigint; CREATE ROLE watcher LOGIN; REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;").await;
     let mut url = url::Url::parse(&pg.url).unwrap();
     url.set_username("watcher").unwrap();
@@ -201,8 +111,7 @@ async fn a_role_without_table_privileges_sees_every_column() {
             "databases:\n  - name: app\n    url: {url}\n    expected: {{file: expected.yaml}}\n"
         ),
     );
-    let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    common::assert_check(&cfg, &[], 0, "app: in sync");
 }
 
 #[tokio::test]
@@ -212,8 +121,7 @@ async fn sessions_are_read_only_and_time_bounded() {
     };
     let dir = tempfile::tempdir().unwrap();
     let path = config_for(dir.path(), &pg, "tables: {}\n", "");
-    let cfg = config::load(Path::new(&path)).unwrap();
-    let Pool::Postgres(pool) = pool_for(&cfg.databases[0]).unwrap() else {
+    let (_, Pool::Postgres(pool)) = common::exporter_pool(&path) else {
         panic!("not a PostgreSQL pool")
     };
     let show = |setting: &'static str| {
@@ -242,20 +150,18 @@ async fn sessions_are_read_only_and_time_bounded() {
 
 #[tokio::test]
 async fn check_exits_1_on_drift_0_when_fixed_and_2_when_the_server_is_down() {
-    let Some(mut pg) = Postgres::start().await else {
+    let Some((mut pg, dir)) = common::seeded::<Postgres>(SEED_SQL).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    pg.exec(SEED_SQL).await;
     let secret = "hunter2-never-shown";
     write(dir.path(), "pw", secret);
     let cfg = config_for(dir.path(), &pg, SEED_EXPECTED, "    password_file: pw\n");
 
-    let (code, stdout, _) = run(&["check", "--config.file", &cfg]);
-    assert_eq!(code, 1, "{stdout}");
-    assert!(
-        stdout.contains("missing column: public.export_logs.file_size (expected: bigint NULL"),
-        "{stdout}"
+    let stdout = common::assert_check(
+        &cfg,
+        &[],
+        1,
+        "missing column: public.export_logs.file_size (expected: bigint NULL",
     );
     assert!(
         stdout
@@ -271,15 +177,17 @@ async fn check_exits_1_on_drift_0_when_fixed_and_2_when_the_server_is_down() {
 
     pg.exec("ALTER TABLE export_logs ADD COLUMN file_size bigint")
         .await;
-    let (code, stdout, _) = run(&["check", "--config.file", &cfg]);
-    assert_eq!(code, 0, "{stdout}");
+    common::assert_check(&cfg, &[], 0, "app: in sync");
 
     if !pg.stop_server() {
         return;
     }
     let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
     assert_eq!(code, 2, "{stdout}{stderr}");
-    assert!(stdout.contains("app: could not check"), "{stdout}");
+    assert!(
+        stdout.contains("app: could not check: cannot connect"),
+        "{stdout}"
+    );
     assert!(
         !stdout.contains(secret) && !stderr.contains(secret),
         "{stdout}{stderr}"
@@ -291,11 +199,9 @@ async fn check_exits_1_on_drift_0_when_fixed_and_2_when_the_server_is_down() {
 /// `schema_check_success` drops to 0.
 #[tokio::test]
 async fn daemon_follows_the_live_schema_and_survives_the_server_going_down() {
-    let Some(mut pg) = Postgres::start().await else {
+    let Some((mut pg, dir)) = common::seeded::<Postgres>(SEED_SQL).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    pg.exec(SEED_SQL).await;
     let cfg = config_for(dir.path(), &pg, SEED_EXPECTED, "");
     let daemon = Daemon::start(&["--config.file", &cfg]);
     let missing = r#"schema_missing_columns{database="app",schema="public",table="export_logs"}"#;

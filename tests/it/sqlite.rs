@@ -1,154 +1,68 @@
-//! Engine tests against real SQLite files (always run: SQLite is compiled into the binary).
+//! Engine tests against real SQLite files (always run: SQLite is compiled into the binary): the
+//! shared scenarios on SQLite, then a database file that is not there.
 
-use crate::common;
-
-use crate::common::{run, write};
-use schema_exporter::check::DriftReport;
-use schema_exporter::diff::DriftKind;
-use std::path::Path;
-
-fn config(dir: &Path, expected: &str) -> String {
-    common::config_with_expected(
-        dir,
-        "lite",
-        "sqlite:app.db",
-        expected,
-        "",
-        "    timeout: 5s\n",
-    )
-}
-
-async fn check(dir: &Path, expected: &str) -> DriftReport {
-    common::check_config(&config(dir, expected)).await
-}
+use crate::common::{self, demo, DriftKind, EngineDb, Sqlite};
+use crate::scenarios;
 
 #[tokio::test]
-async fn seed_incident_on_sqlite_reports_file_size_until_it_is_added() {
-    let dir = tempfile::tempdir().unwrap();
-    common::sqlite_exec(
-        &dir.path().join("app.db"),
-        schema_exporter::demo::LIVE_SCHEMA,
-    )
-    .await;
-    let report = check(dir.path(), schema_exporter::demo::EXPECTED).await;
-    let found: Vec<_> = report
-        .items
-        .iter()
-        .map(|i| (i.kind, i.table.as_str(), i.column.as_deref()))
-        .collect();
-    assert_eq!(
-        found,
-        vec![(DriftKind::MissingColumn, "export_logs", Some("file_size"))]
-    );
-    let fix = report.items[0].fix.suggested_sql.clone();
-    assert_eq!(
-        fix,
-        r#"ALTER TABLE "main"."export_logs" ADD COLUMN "file_size" bigint NULL;"#
-    );
-    common::sqlite_exec(&dir.path().join("app.db"), &fix).await;
-    assert!(check(dir.path(), schema_exporter::demo::EXPECTED)
+async fn seed_incident_reports_exactly_file_size_and_the_sql_that_fixes_it() {
+    scenarios::seed_incident::<Sqlite>(demo::LIVE_SCHEMA, demo::EXPECTED).await;
+}
+
+/// SQLite cannot alter a column in place: every attribute fix is a comment pointing to the table
+/// rebuild, and only those attributes are left once the other fixes ran.
+#[tokio::test]
+async fn every_drift_kind_is_found_and_its_fixes_leave_only_what_needs_a_rebuild() {
+    let report = scenarios::every_drift_kind_and_its_fixes::<Sqlite>()
         .await
-        .in_sync());
-}
-
-#[tokio::test]
-async fn every_drift_kind_on_sqlite_and_tables_that_come_and_go() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("app.db");
-    common::sqlite_exec(&db, common::EVERY_KIND_LIVE).await;
-    // `A` where the table has `a`: SQLite compares column names case-insensitively.
-    let expected = &common::EVERY_KIND_EXPECTED.replace("      a:", "      A:");
-    let report = check(dir.path(), expected).await;
-    assert_eq!(
-        common::found(&report),
-        common::every_kind_found(),
-        "{:#?}",
-        report.items
-    );
-    // SQLite cannot alter a column in place: those fixes point to the rebuild procedure instead.
-    let rebuild = report
+        .expect("SQLite is always there");
+    let rebuilds: Vec<&str> = report
         .items
         .iter()
-        .find(|i| i.kind == DriftKind::TypeMismatch)
-        .unwrap();
-    assert!(
-        rebuild
-            .fix
-            .suggested_sql
-            .starts_with("-- SQLite cannot alter a column in place"),
-        "{}",
-        rebuild.fix.suggested_sql
-    );
-    // The others run as printed (destructive ones once uncommented).
-    for item in report.items.iter().filter(|i| {
-        matches!(
-            i.kind,
-            DriftKind::MissingTable
-                | DriftKind::UnexpectedTable
-                | DriftKind::MissingColumn
-                | DriftKind::UnexpectedColumn
-        )
-    }) {
-        common::sqlite_exec(
-            &db,
-            item.fix
-                .suggested_sql
-                .trim_start_matches("-- destructive: "),
-        )
-        .await;
+        .filter(|i| {
+            matches!(
+                i.kind,
+                DriftKind::TypeMismatch | DriftKind::NullableMismatch | DriftKind::DefaultMismatch
+            )
+        })
+        .map(|i| i.suggested_sql.as_str())
+        .collect();
+    assert_eq!(rebuilds.len(), 5, "{rebuilds:#?}");
+    for sql in rebuilds {
+        assert!(
+            sql.starts_with("-- SQLite cannot alter a column in place"),
+            "{sql}"
+        );
     }
-    let after = check(dir.path(), expected).await;
-    let left: Vec<_> = after.items.iter().map(|i| i.kind).collect();
-    assert!(
-        left.iter().all(|k| matches!(
-            k,
-            DriftKind::TypeMismatch | DriftKind::NullableMismatch | DriftKind::DefaultMismatch
-        )),
-        "{left:?}"
-    );
-    assert_eq!(after.count(DriftKind::UnexpectedTable), 0);
-    assert_eq!(after.count(DriftKind::MissingTable), 0);
 }
 
+/// Django's spellings, quoted and untyped columns, generated columns, WITHOUT ROWID, a view and an
+/// index.
+const RICH_SCHEMA: &str = r#"CREATE TABLE "django_content_type" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "app_label" varchar(100) NOT NULL, "model" varchar(100) NOT NULL);
+CREATE TABLE plain (id INTEGER PRIMARY KEY, "Mixed Case" TEXT DEFAULT 'It''s', flag bool DEFAULT TRUE, amount decimal(10, 2) DEFAULT 0.5, at datetime DEFAULT CURRENT_TIMESTAMP, blob_col BLOB, untyped);
+CREATE TABLE pairs (a text, b text, total int GENERATED ALWAYS AS (length(a) + length(b)) VIRTUAL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+CREATE VIEW v AS SELECT id, flag FROM plain;
+CREATE INDEX plain_at ON plain (at);"#;
+
 #[tokio::test]
-async fn snapshot_of_a_django_style_sqlite_schema_checks_back_clean() {
-    let dir = tempfile::tempdir().unwrap();
-    common::sqlite_exec(
-        &dir.path().join("app.db"),
-        r#"CREATE TABLE "django_content_type" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "app_label" varchar(100) NOT NULL, "model" varchar(100) NOT NULL);
-        CREATE TABLE plain (id INTEGER PRIMARY KEY, "Mixed Case" TEXT DEFAULT 'It''s', flag bool DEFAULT TRUE, amount decimal(10, 2) DEFAULT 0.5, at datetime DEFAULT CURRENT_TIMESTAMP, blob_col BLOB, untyped);
-        CREATE TABLE pairs (a text, b text, total int GENERATED ALWAYS AS (length(a) + length(b)) VIRTUAL, PRIMARY KEY (a, b)) WITHOUT ROWID;
-        CREATE VIEW v AS SELECT id, flag FROM plain;
-        CREATE INDEX plain_at ON plain (at);"#,
-    )
-    .await;
-    let cfg = config(dir.path(), "tables: {}\n");
-    let snapshot = common::snapshot(&cfg, "lite", &[]);
-    write(dir.path(), "expected.yaml", &snapshot);
-    assert!(
-        !snapshot.contains("sqlite_sequence"),
-        "SQLite's own tables are never drift:\n{snapshot}"
-    );
-    assert!(
-        snapshot.contains("total:") && snapshot.contains("Mixed Case"),
-        "{snapshot}"
-    );
-    let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
-    assert_eq!(code, 0, "{stdout}{stderr}\n{snapshot}");
+async fn snapshot_of_a_rich_schema_checks_back_with_zero_drift() {
+    let (_, snapshot) = scenarios::snapshot_checks_back_in_sync::<Sqlite>(RICH_SCHEMA, "")
+        .await
+        .expect("SQLite is always there");
+    // AUTOINCREMENT makes SQLite keep its own sqlite_sequence, which is never drift.
+    assert!(!snapshot.contains("sqlite_sequence"), "{snapshot}");
+    let wants = ["django_content_type:", "total:", "Mixed Case", "\n  v:"];
+    common::assert_contains_all(&snapshot, &wants);
 }
 
 #[tokio::test]
 async fn a_missing_database_file_fails_the_check_and_is_not_created() {
+    let db = Sqlite::new();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), "tables: {}\n");
-    let (code, stdout, _) = run(&["check", "--config.file", &cfg]);
-    assert_eq!(code, 2, "{stdout}");
+    let cfg = common::config_with_expected(dir.path(), "lite", db.url(), "tables: {}\n", "", "");
+    common::assert_check(&cfg, &[], 2, "lite: could not check: catalog read failed");
     assert!(
-        stdout.contains("lite: could not check: catalog read failed"),
-        "{stdout}"
-    );
-    assert!(
-        !dir.path().join("app.db").exists(),
+        !db.path.exists(),
         "the exporter must never create the database"
     );
 }

@@ -1,16 +1,26 @@
-//! Test harness: throwaway PostgreSQL servers, the exporter binary on port 0, bounded waits.
+//! The test harness: the exporter binary as a command and as a daemon on port 0, throwaway
+//! database servers (`servers`), one trait over the three engines' test databases (`engines`),
+//! bounded waits, and the prerequisites a test cannot run without.
 //!
-//! Every PostgreSQL test gets its own server (initdb into a temp dir, loopback, a free port, its own
-//! socket dir) and its own database, stopped and deleted when the handle drops, so tests run in
-//! parallel without sharing anything. `SCHEMA_EXPORTER_TEST_POSTGRES_URL` points the suite at an
-//! existing server instead (a fresh database per test is created there and dropped afterwards).
-//! Without server binaries the suite says so and skips, except under `CI=true`, where it fails.
+//! A missing server binary or tool is a loud skip outside CI and a failure under `CI=true`.
+
+mod engines;
+mod servers;
+
+pub use engines::{sqlite_exec, EngineDb, Sqlite};
+pub use servers::{MariaDb, Postgres, Throwaway};
+
+// The library's API as the tests use it, named here and nowhere else: when a type moves to another
+// module, this block is the one place to change.
+pub use schema_exporter::demo;
+pub use schema_exporter::diff::{DriftItem, DriftKind, DriftReport};
+pub use schema_exporter::engine::Pool;
+use schema_exporter::{check, config, expected::ExpectedCache};
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,14 +49,20 @@ fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
-/// Reports a missing prerequisite: fatal under CI, a loud skip elsewhere.
+/// Reports a missing prerequisite: fatal under CI, a loud skip elsewhere. The caller returns (or
+/// leaves out the part that needs it) after this.
 pub fn missing(what: &str) {
     if ci() {
         panic!("CI=true but {what}: install it (see .ci/run)");
     }
-    eprintln!(
-        "\n*** SKIPPED: {what}; install it to run this test (CI fails instead of skipping) ***\n"
-    );
+    skipped(&format!(
+        "{what}; install it to run this test (CI fails instead of skipping)"
+    ));
+}
+
+/// Says loudly that the current test (or part of it) does not run.
+pub fn skipped(reason: &str) {
+    eprintln!("\n*** SKIPPED: {reason} ***\n");
 }
 
 /// A free loopback port (the race with another process taking it is handled by retrying).
@@ -82,387 +98,9 @@ pub fn find_program(names: &[&str]) -> Option<PathBuf> {
         .find_map(|name| dirs.iter().map(|dir| dir.join(name)).find(|p| p.is_file()))
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
-/// Runs `program` as the `postgres` user when we are root (PostgreSQL refuses to run as root).
-fn as_server_user(program: &Path) -> Command {
-    if is_root() {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
-            .arg(program);
-        c
-    } else {
-        Command::new(program)
-    }
-}
-
-fn chown_to_server_user(path: &Path) {
-    if !is_root() {
-        return;
-    }
-    let id = |flag: &str| -> u32 {
-        let out = Command::new("id")
-            .args([flag, "postgres"])
-            .output()
-            .expect("id runs");
-        assert!(
-            out.status.success(),
-            "running PostgreSQL as root needs a `postgres` user"
-        );
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    };
-    std::os::unix::fs::chown(path, Some(id("-u")), Some(id("-g"))).unwrap();
-}
-
-static DATABASES: AtomicUsize = AtomicUsize::new(0);
-
-/// A server process the harness started, in a temp dir of its own; stopped with its engine's
-/// shutdown signal and deleted on drop.
-pub struct Throwaway {
-    child: Child,
-    signal: &'static str,
-    _dir: tempfile::TempDir,
-}
-
-impl Throwaway {
-    /// Runs `command(port)` on free ports until the server accepts TCP; a server that exits first
-    /// lost the race for its port, so another is tried.
-    pub fn start(
-        what: &str,
-        dir: tempfile::TempDir,
-        signal: &'static str,
-        command: impl Fn(u16) -> Command,
-    ) -> (u16, Throwaway) {
-        for _attempt in 0..5 {
-            let port = free_port();
-            let mut child = command(port)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let ready = wait_for(WAIT, &format!("{what} to start"), || {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return Some(false);
-                }
-                std::net::TcpStream::connect(("127.0.0.1", port))
-                    .ok()
-                    .map(|_| true)
-            });
-            if ready {
-                return (
-                    port,
-                    Throwaway {
-                        child,
-                        signal,
-                        _dir: dir,
-                    },
-                );
-            }
-        }
-        panic!("{what} did not start on any of 5 free ports");
-    }
-
-    /// Stops the server (PostgreSQL's fast shutdown is INT, MariaDB's clean one TERM), killing it
-    /// if it has not exited within [`WAIT`].
-    fn stop(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return;
-        }
-        let _ = Command::new("kill")
-            .args([&format!("-{}", self.signal), &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Throwaway {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// One test's own database, on a throwaway server or on an external one given by an environment
-/// variable (the database is then dropped afterwards).
-pub struct TestDb<DB: sqlx::Database>
-where
-    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
-{
-    /// URL of the test's database, as the exporter should use it.
-    pub url: String,
-    admin_url: String,
-    drop_sql: String,
-    server: Option<Throwaway>,
-    _engine: std::marker::PhantomData<DB>,
-}
-
-/// A PostgreSQL database for one test (`SCHEMA_EXPORTER_TEST_POSTGRES_URL` for an external server).
-pub type Postgres = TestDb<sqlx::Postgres>;
-/// A MariaDB database for one test (`SCHEMA_EXPORTER_TEST_MYSQL_URL` for an external MySQL or MariaDB).
-pub type MariaDb = TestDb<sqlx::MySql>;
-
-impl<DB: sqlx::Database> TestDb<DB>
-where
-    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
-{
-    /// Connects to the server (waiting until it accepts connections) and creates a fresh database.
-    async fn create(
-        what: &str,
-        admin_url: String,
-        server: Option<Throwaway>,
-        drop_suffix: &str,
-    ) -> Self {
-        let database = format!(
-            "se_test_{}_{}",
-            std::process::id(),
-            DATABASES.fetch_add(1, Ordering::SeqCst)
-        );
-        let deadline = Instant::now() + WAIT;
-        let admin = loop {
-            match sqlx::Pool::<DB>::connect(&admin_url).await {
-                Ok(pool) => break pool,
-                Err(e) => assert!(
-                    Instant::now() < deadline,
-                    "{what} never accepted connections: {e}"
-                ),
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        sqlx::raw_sql(&format!("CREATE DATABASE {database}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        TestDb {
-            url: replace_database(&admin_url, &database),
-            drop_sql: format!("DROP DATABASE IF EXISTS {database}{drop_suffix}"),
-            admin_url,
-            server,
-            _engine: std::marker::PhantomData,
-        }
-    }
-
-    /// A pool with full rights on the test's database.
-    pub async fn pool(&self) -> sqlx::Pool<DB> {
-        sqlx::pool::PoolOptions::<DB>::new()
-            .max_connections(2)
-            .connect(&self.url)
-            .await
-            .unwrap()
-    }
-
-    /// Runs a batch of statements on the test's database.
-    pub async fn exec(&self, sql: &str) {
-        let pool = self.pool().await;
-        sqlx::raw_sql(sql)
-            .execute(&pool)
-            .await
-            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
-        pool.close().await;
-    }
-
-    /// Stops the server now (simulates a database going down). An external server is not ours to
-    /// stop: this says so and returns `false`, and the test ends there.
-    #[must_use]
-    pub fn stop_server(&mut self) -> bool {
-        match self.server.as_mut() {
-            Some(server) => {
-                server.stop();
-                true
-            }
-            None => {
-                eprintln!(
-                    "*** not stopping an external server: the rest of this test is skipped ***"
-                );
-                false
-            }
-        }
-    }
-}
-
-impl<DB: sqlx::Database> Drop for TestDb<DB>
-where
-    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
-{
-    fn drop(&mut self) {
-        if self.server.is_some() {
-            return; // the Throwaway stops the server and deletes its directory
-        }
-        let (admin, sql) = (self.admin_url.clone(), self.drop_sql.clone());
-        // On a plain thread of its own: Drop may run inside the test's runtime.
-        block_on(async move {
-            let result = if admin.starts_with("mysql") {
-                match sqlx::MySqlPool::connect(&admin).await {
-                    Ok(pool) => sqlx::raw_sql(&sql).execute(&pool).await.map(drop),
-                    Err(e) => Err(e),
-                }
-            } else {
-                match sqlx::PgPool::connect(&admin).await {
-                    Ok(pool) => sqlx::raw_sql(&sql).execute(&pool).await.map(drop),
-                    Err(e) => Err(e),
-                }
-            };
-            if let Err(e) = result {
-                eprintln!("could not drop the test database ({sql}): {e}");
-            }
-        });
-    }
-}
-
-impl Postgres {
-    /// Starts a throwaway server (or uses the external one) and creates the test's database.
-    /// Returns `None` (after saying why) when no server can be had outside CI.
-    pub async fn start() -> Option<Postgres> {
-        let (url, server) = match std::env::var("SCHEMA_EXPORTER_TEST_POSTGRES_URL") {
-            Ok(url) => (url, None),
-            Err(_) => {
-                let (Some(initdb), Some(postgres)) =
-                    (find_program(&["initdb"]), find_program(&["postgres"]))
-                else {
-                    missing("PostgreSQL server binaries (initdb, postgres) were not found (Debian package `postgresql`)");
-                    return None;
-                };
-                let (port, server) = spawn_postgres(&initdb, &postgres);
-                (
-                    format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-                    Some(server),
-                )
-            }
-        };
-        Some(Self::create("PostgreSQL", url, server, " WITH (FORCE)").await)
-    }
-}
-
-impl MariaDb {
-    /// Starts a throwaway server (or uses the external one) and creates the test's database.
-    /// Returns `None` (after saying why) when no server can be had outside CI.
-    pub async fn start() -> Option<MariaDb> {
-        let (url, server) = match std::env::var("SCHEMA_EXPORTER_TEST_MYSQL_URL") {
-            Ok(url) => (url, None),
-            Err(_) => {
-                let (Some(install), Some(mariadbd)) = (
-                    find_program(&["mariadb-install-db"]),
-                    find_program(&["mariadbd"]),
-                ) else {
-                    missing("MariaDB server binaries (mariadb-install-db, mariadbd) were not found (Debian package `mariadb-server`)");
-                    return None;
-                };
-                let (port, server) = spawn_mariadb(&install, &mariadbd);
-                (format!("mysql://root@127.0.0.1:{port}/mysql"), Some(server))
-            }
-        };
-        Some(Self::create("MariaDB", url, server, "").await)
-    }
-}
-
-fn replace_database(url: &str, database: &str) -> String {
-    let mut parsed = url::Url::parse(url).expect("test server URL parses");
-    parsed.set_path(&format!("/{database}"));
-    parsed.to_string()
-}
-
-fn spawn_postgres(initdb: &Path, postgres: &Path) -> (u16, Throwaway) {
-    let dir = tempfile::Builder::new().prefix("se-pg-").tempdir().unwrap();
-    chown_to_server_user(dir.path());
-    let data = dir.path().join("data");
-    let out = as_server_user(initdb)
-        .arg("-D")
-        .arg(&data)
-        .args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-            "--no-instructions",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "initdb failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let socket_dir = dir.path().to_path_buf();
-    Throwaway::start("PostgreSQL", dir, "INT", |port| {
-        let mut c = as_server_user(postgres);
-        c.arg("-D")
-            .arg(&data)
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
-            .arg(&socket_dir)
-            .args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "synchronous_commit=off",
-            ])
-            .args(["-c", "max_connections=40", "-c", "shared_buffers=16MB"]);
-        c
-    })
-}
-
-fn spawn_mariadb(install: &Path, mariadbd: &Path) -> (u16, Throwaway) {
-    let dir = tempfile::Builder::new().prefix("se-my-").tempdir().unwrap();
-    let data = dir.path().join("data");
-    let root = is_root();
-    let mut cmd = Command::new(install);
-    // The bootstrap server's temporary tables are named after its pid-derived ids in $TMPDIR; parallel
-    // bootstraps sharing /tmp collide, so each gets its own.
-    cmd.arg("--no-defaults")
-        .arg(format!("--datadir={}", data.display()))
-        .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
-        .env("TMPDIR", dir.path());
-    if root {
-        cmd.arg("--user=root");
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "mariadb-install-db failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let base = dir.path().to_path_buf();
-    Throwaway::start("MariaDB", dir, "TERM", |port| {
-        let mut c = Command::new(mariadbd);
-        c.arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--socket={}", base.join("sock").display()))
-            .arg(format!("--pid-file={}", base.join("pid").display()))
-            // Its own temp dir: internal temp tables of parallel servers must not meet in /tmp.
-            .arg(format!("--tmpdir={}", base.display()))
-            .arg(format!("--port={port}"))
-            .args([
-                "--bind-address=127.0.0.1",
-                "--skip-name-resolve",
-                "--skip-log-bin",
-            ])
-            .args([
-                "--innodb-buffer-pool-size=16M",
-                "--innodb-log-file-size=8M",
-                "--innodb-flush-log-at-trx-commit=0",
-            ])
-            .args(["--max-connections=40", "--performance-schema=OFF"]);
-        if root {
-            c.arg("--user=root");
-        }
-        c
-    })
-}
+/// The demo's incident as `/metrics` shows it: export_logs lacks one column.
+pub const DEMO_MISSING: &str =
+    r#"schema_missing_columns{database="demo",schema="main",table="export_logs"}"#;
 
 /// The exporter binary running as a daemon on a free port, killed on drop.
 pub struct Daemon {
@@ -474,6 +112,15 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// `demo ARGS...`, once its first check has reported the incident.
+    pub fn demo(args: &[&str]) -> Daemon {
+        let mut all = vec!["demo"];
+        all.extend_from_slice(args);
+        let daemon = Daemon::start(&all);
+        daemon.wait_sample(DEMO_MISSING, 1.0);
+        daemon
+    }
+
     /// Starts the binary with `args` plus `--web.listen-address=127.0.0.1:0`, waiting for its
     /// "listening" log line to learn the port.
     pub fn start(args: &[&str]) -> Daemon {
@@ -621,21 +268,6 @@ pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String
     )
 }
 
-/// Runs `sql` on the SQLite file at `path`, creating it when missing.
-pub async fn sqlite_exec(path: &Path, sql: &str) {
-    use sqlx::{Connection, Executor};
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true);
-    let mut c = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .unwrap();
-    c.execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{sql}"));
-    c.close().await.unwrap();
-}
-
 /// Writes `expected` as `dir/expected.yaml` and a config watching database `name` at `url` against
 /// it; `top` adds top-level keys, `extra` keys of the database. Returns the config's path.
 pub fn config_with_expected(
@@ -698,6 +330,27 @@ where
     })
 }
 
+/// `check --config.file CFG ARGS...`, asserting it exits with `code` and that its report says
+/// `says`: what it printed on stdout.
+pub fn assert_check(cfg: &str, args: &[&str], code: i32, says: &str) -> String {
+    let mut all = vec!["check", "--config.file", cfg];
+    all.extend_from_slice(args);
+    let (got, stdout, stderr) = run(&all);
+    assert_eq!(got, code, "check {args:?}:\n{stdout}{stderr}");
+    assert!(
+        stdout.contains(says),
+        "check {args:?} does not say {says:?}:\n{stdout}"
+    );
+    stdout
+}
+
+/// Asserts `text` contains each of `wants`.
+pub fn assert_contains_all(text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+}
+
 /// `snapshot --config.file CFG --database NAME ARGS...`: what it printed, asserting it succeeded.
 pub fn snapshot(cfg: &str, database: &str, args: &[&str]) -> String {
     let mut all = vec!["snapshot", "--config.file", cfg, "--database", database];
@@ -717,26 +370,48 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// A fresh database on engine `D` built from `sql`, and a temp dir for the test's files; `None`
+/// when the engine's server cannot be had (the skip already reported).
+pub async fn seeded<D: EngineDb>(sql: &str) -> Option<(D, tempfile::TempDir)> {
+    let db = D::start().await?;
+    db.exec(sql).await;
+    Some((db, tempfile::tempdir().unwrap()))
+}
+
+/// The first database of the config file at `path`, with the connection pool the exporter would
+/// give it (read-only and time-bounded sessions).
+pub fn exporter_pool(path: &str) -> (config::DatabaseConfig, Pool) {
+    let cfg = config::load(Path::new(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let db = cfg.databases.into_iter().next().expect("a database");
+    let pool = check::pool_for(&db).unwrap();
+    (db, pool)
+}
+
 /// One check through the library, exactly as the poller runs it, of the first database in the
-/// config file at `path`; panics if the check fails.
-pub async fn check_config(path: &str) -> schema_exporter::check::DriftReport {
-    let cfg = schema_exporter::config::load(Path::new(path)).unwrap();
-    let db = &cfg.databases[0];
-    let pool = schema_exporter::check::pool_for(db).unwrap();
-    let mut cache = schema_exporter::expected::ExpectedCache::default();
-    let outcome = schema_exporter::check::run_check(db, &pool, &mut cache).await;
+/// config file at `path`: its report, or why it failed.
+pub async fn try_check_config(path: &str) -> Result<DriftReport, String> {
+    let (db, pool) = exporter_pool(path);
+    let mut cache = ExpectedCache::default();
+    let outcome = check::run_check(&db, &pool, &mut cache).await;
     pool.close().await;
     outcome
         .result
+        .map(|checked| checked.report)
+        .map_err(|e| e.to_string())
+}
+
+/// [`try_check_config`], panicking if the check fails.
+pub async fn check_config(path: &str) -> DriftReport {
+    try_check_config(path)
+        .await
         .unwrap_or_else(|e| panic!("check failed: {e}"))
-        .report
 }
 
 /// A drift item reduced to (kind, table, column), for comparing whole reports.
-pub type Found = (schema_exporter::diff::DriftKind, String, Option<String>);
+pub type Found = (DriftKind, String, Option<String>);
 
 /// The report's items as sorted [`Found`] triples.
-pub fn found(report: &schema_exporter::check::DriftReport) -> Vec<Found> {
+pub fn found(report: &DriftReport) -> Vec<Found> {
     let mut v: Vec<Found> = report
         .items
         .iter()
@@ -747,8 +422,13 @@ pub fn found(report: &schema_exporter::check::DriftReport) -> Vec<Found> {
 }
 
 /// Builds one [`Found`] triple.
-pub fn item(kind: schema_exporter::diff::DriftKind, table: &str, column: Option<&str>) -> Found {
+pub fn item(kind: DriftKind, table: &str, column: Option<&str>) -> Found {
     (kind, table.to_string(), column.map(str::to_string))
+}
+
+/// The SQL a reviewer runs for `item`: its suggestion, a destructive one uncommented.
+pub fn fix_sql(item: &DriftItem) -> &str {
+    item.suggested_sql.trim_start_matches("-- destructive: ")
 }
 
 /// A live schema that drifts in every way at once; valid DDL on every engine.
@@ -773,7 +453,7 @@ pub const EVERY_KIND_EXPECTED: &str = "tables:
 
 /// What checking [`EVERY_KIND_LIVE`] against [`EVERY_KIND_EXPECTED`] must find, sorted.
 pub fn every_kind_found() -> Vec<Found> {
-    use schema_exporter::diff::DriftKind as K;
+    use DriftKind as K;
     vec![
         item(K::MissingTable, "wanted", None),
         item(K::UnexpectedTable, "surprise", None),
