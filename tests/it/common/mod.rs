@@ -2,7 +2,9 @@
 //! database servers (`servers`), one trait over the three engines' test databases (`engines`),
 //! bounded waits, and the prerequisites a test cannot run without.
 //!
-//! A missing server binary or tool is a loud skip outside CI and a failure under `CI=true`.
+//! A missing server binary or tool is a loud skip outside CI and a failure under `CI=true`. Each
+//! skip is also recorded in `SCHEMA_EXPORTER_TEST_SKIP_DIR` when it is set, so `scripts/test` counts
+//! the test as skipped rather than passed.
 
 mod engines;
 mod servers;
@@ -17,7 +19,7 @@ pub use schema_exporter::diff::{DriftItem, DriftKind, DriftReport};
 pub use schema_exporter::engine::Pool;
 use schema_exporter::{check, config, expected::ExpectedCache};
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -60,9 +62,26 @@ pub fn missing(what: &str) {
     ));
 }
 
-/// Says loudly that the current test (or part of it) does not run.
+/// Says loudly that the current test (or part of it) does not run, and records it in
+/// `SCHEMA_EXPORTER_TEST_SKIP_DIR` when that is set: a file named after the test, one reason a line.
+/// A skipped test still passes for libtest and its output is captured, so the record is what lets
+/// `scripts/test` count and show it.
 pub fn skipped(reason: &str) {
     eprintln!("\n*** SKIPPED: {reason} ***\n");
+    let Some(dir) = std::env::var_os("SCHEMA_EXPORTER_TEST_SKIP_DIR") else {
+        return;
+    };
+    // libtest runs each test on a thread named after it (module path included).
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unnamed test")
+        .to_string();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(Path::new(&dir).join(&test))
+        .unwrap_or_else(|e| panic!("recording the skip of {test}: {e}"));
+    writeln!(file, "{reason}").unwrap();
 }
 
 /// A free loopback port (the race with another process taking it is handled by retrying).
