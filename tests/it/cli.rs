@@ -331,37 +331,96 @@ fn every_gauge_counts_its_own_kind_and_detail_series_are_capped() {
     }
 }
 
+/// The names of the databases a `/drift` or `check --output=json` document lists.
+fn database_names(doc: &serde_json::Value) -> Vec<&str> {
+    doc["databases"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no databases in {doc}"))
+        .iter()
+        .map(|db| db["name"].as_str().unwrap())
+        .collect()
+}
+
+/// Two databases whose checks fail while carrying a password (in a file, in the URL), and a SQLite
+/// one that drifts: every place a report goes must name them all, show the failures and the drift,
+/// and never the password.
 #[test]
 fn secrets_never_reach_logs_metrics_drift_or_the_landing_page() {
     let dir = tempfile::tempdir().unwrap();
     let secret = "Pa55-w0rd-that-must-not-leak";
     write(dir.path(), "pw", &format!("{secret}\n"));
     write(dir.path(), "e.yaml", "tables: {}\n");
+    block_on(common::sqlite_exec(
+        &dir.path().join("lite.db"),
+        "CREATE TABLE t (id integer)",
+    ));
+    write(
+        dir.path(),
+        "lite.yaml",
+        "tables:\n  t:\n    columns:\n      id: integer\n      extra: text\n",
+    );
     let cfg = write(
         dir.path(),
         "c.yaml",
         &format!(
             "databases:\n  - name: app\n    url: postgres://exporter@127.0.0.1:{}/app\n    password_file: pw\n    interval: 2s\n    timeout: 1s\n    expected: {{file: e.yaml}}\n  \
-             - name: inline\n    url: postgres://exporter:{secret}@127.0.0.1:{}/app?sslmode=disable\n    interval: 2s\n    timeout: 1s\n    expected: {{file: e.yaml}}\n",
+             - name: inline\n    url: postgres://exporter:{secret}@127.0.0.1:{}/app?sslmode=disable\n    interval: 2s\n    timeout: 1s\n    expected: {{file: e.yaml}}\n  \
+             - name: lite\n    url: sqlite:lite.db\n    expected: {{file: lite.yaml}}\n",
             free_port(),
             free_port()
         ),
     );
+    let lite_missing = r#"schema_missing_columns{database="lite",schema="main",table="t"}"#;
     let daemon = Daemon::start(&["--config.file", &cfg, "--log.level=debug"]);
     daemon.wait_sample(r#"schema_check_success{database="inline"}"#, 0.0);
     daemon.wait_sample(r#"schema_check_success{database="app"}"#, 0.0);
+    daemon.wait_sample(lite_missing, 1.0);
+    let mut pages = Vec::new();
     for path in ["/metrics", "/drift", "/"] {
-        let body = daemon.get(path).1;
+        let (status, body) = daemon.get(path);
+        assert_eq!(status, 200, "{path}:\n{body}");
         assert!(!body.contains(secret), "{path} leaks the password:\n{body}");
+        pages.push(body);
     }
+    let [metrics, drift, landing] = &pages[..] else {
+        unreachable!()
+    };
+    assert_eq!(
+        sample(metrics, r#"schema_check_success{database="app"}"#),
+        Some(0.0)
+    );
+    assert_eq!(sample(metrics, lite_missing), Some(1.0));
+    let doc: serde_json::Value = serde_json::from_str(drift).unwrap();
+    assert_eq!(database_names(&doc), ["app", "inline", "lite"]);
+    assert_eq!(doc["databases"][1]["status"], "check_failed");
+    assert_eq!(doc["databases"][2]["drift"][0]["column"], "extra");
+    common::assert_contains_all(landing, &["inline", "missing column t.extra"]);
     let logs = daemon.logs.lock().unwrap().clone();
     assert!(
         logs.contains("exporter:***@127.0.0.1"),
         "the redacted URL should be logged:\n{logs}"
     );
     assert!(!logs.contains(secret), "logs leak the password:\n{logs}");
-    let (_, stdout, stderr) = run(&["check", "--config.file", &cfg, "--output=json"]);
+
+    // `check` exits 2 because two checks failed; its JSON still reports all three.
+    let (code, stdout, stderr) = run(&["check", "--config.file", &cfg, "--output=json"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}:\n{stdout}"));
+    assert_eq!(database_names(&doc), ["app", "inline", "lite"]);
+    for failed in [0, 1] {
+        let db = &doc["databases"][failed];
+        assert_eq!(db["status"], "check_failed", "{db}");
+        assert!(
+            db["error"].as_str().unwrap().starts_with("cannot connect"),
+            "{db}"
+        );
+    }
+    let lite = &doc["databases"][2];
+    assert_eq!(lite["status"], "drift", "{lite}");
+    assert_eq!(lite["drift"][0]["kind"], "missing_column");
+    assert_eq!(lite["drift"][0]["column"], "extra");
 }
 
 #[test]
