@@ -84,7 +84,7 @@ async fn sessions_are_read_only_with_a_statement_time_limit_and_a_dead_server_ex
     };
     let dir = tempfile::tempdir().unwrap();
     let path = config_for(dir.path(), &db, "tables: {}\n");
-    let (_, Pool::MySql(handle)) = common::exporter_pool(&path) else {
+    let Pool::MySql(handle) = common::exporter_pool(&path) else {
         panic!("not a MySQL pool")
     };
     let version: String = sqlx::query_scalar("SELECT CAST(VERSION() AS CHAR)")

@@ -103,14 +103,7 @@ async fn a_role_without_table_privileges_sees_every_column() {
     pg.exec("ALTER TABLE export_logs ADD COLUMN file_size bigint; CREATE ROLE watcher LOGIN; REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;").await;
     let mut url = url::Url::parse(&pg.url).unwrap();
     url.set_username("watcher").unwrap();
-    write(dir.path(), "expected.yaml", SEED_EXPECTED);
-    let cfg = write(
-        dir.path(),
-        "config.yaml",
-        &format!(
-            "databases:\n  - name: app\n    url: {url}\n    expected: {{file: expected.yaml}}\n"
-        ),
-    );
+    let cfg = common::config_with_expected(dir.path(), "app", url.as_str(), SEED_EXPECTED, "", "");
     common::assert_check(&cfg, &[], 0, "app: in sync");
 }
 
@@ -121,7 +114,7 @@ async fn sessions_are_read_only_and_time_bounded() {
     };
     let dir = tempfile::tempdir().unwrap();
     let path = config_for(dir.path(), &pg, "tables: {}\n", "");
-    let (_, Pool::Postgres(pool)) = common::exporter_pool(&path) else {
+    let Pool::Postgres(pool) = common::exporter_pool(&path) else {
         panic!("not a PostgreSQL pool")
     };
     let show = |setting: &'static str| {

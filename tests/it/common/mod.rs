@@ -397,19 +397,23 @@ pub async fn seeded<D: EngineDb>(sql: &str) -> Option<(D, tempfile::TempDir)> {
     Some((db, tempfile::tempdir().unwrap()))
 }
 
-/// The first database of the config file at `path`, with the connection pool the exporter would
-/// give it (read-only and time-bounded sessions).
-pub fn exporter_pool(path: &str) -> (config::DatabaseConfig, Pool) {
+/// The first database of the config file at `path`.
+fn first_database(path: &str) -> config::DatabaseConfig {
     let cfg = config::load(Path::new(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let db = cfg.databases.into_iter().next().expect("a database");
-    let pool = check::pool_for(&db).unwrap();
-    (db, pool)
+    cfg.databases.into_iter().next().expect("a database")
+}
+
+/// The connection pool the exporter gives the first database of the config file at `path`
+/// (read-only and time-bounded sessions).
+pub fn exporter_pool(path: &str) -> Pool {
+    check::pool_for(&first_database(path)).unwrap()
 }
 
 /// One check through the library, exactly as the poller runs it, of the first database in the
 /// config file at `path`: its report, or why it failed.
 pub async fn try_check_config(path: &str) -> Result<DriftReport, String> {
-    let (db, pool) = exporter_pool(path);
+    let db = first_database(path);
+    let pool = check::pool_for(&db).unwrap();
     let mut cache = ExpectedCache::default();
     let outcome = check::run_check(&db, &pool, &mut cache).await;
     pool.close().await;
