@@ -38,10 +38,11 @@ async fn every_drift_kind_is_found_and_every_suggested_fix_repairs_it() {
         .unwrap();
     assert!(
         modify
+            .fix
             .suggested_sql
             .ends_with("`.`t` MODIFY COLUMN `a` int NOT NULL DEFAULT 0;"),
         "{}",
-        modify.suggested_sql
+        modify.fix.suggested_sql
     );
 }
 

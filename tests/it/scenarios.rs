@@ -36,7 +36,7 @@ pub async fn seed_incident<D: EngineDb>(live: &str, expected: &str) {
     assert_eq!(fix.schema, db.schema());
     let q = |name: &str| db.quote(name);
     assert_eq!(
-        fix.suggested_sql,
+        fix.fix.suggested_sql,
         format!(
             "ALTER TABLE {}.{} ADD COLUMN {} bigint NULL;",
             q(&db.schema()),
@@ -44,9 +44,9 @@ pub async fn seed_incident<D: EngineDb>(live: &str, expected: &str) {
             q("file_size")
         )
     );
-    assert!(!fix.destructive);
+    assert!(!fix.fix.destructive);
 
-    db.exec(&fix.suggested_sql).await;
+    db.exec(&fix.fix.suggested_sql).await;
     let report = common::check_config(&cfg).await;
     assert!(report.in_sync(), "{:#?}", report.items);
 }
@@ -87,15 +87,15 @@ pub async fn every_drift_kind_and_its_fixes<D: EngineDb>() -> Option<DriftReport
         // Drops are commented out so nobody runs them by pasting; type changes run as printed but
         // are flagged too, since they may lose data.
         assert_eq!(
-            item.destructive,
-            item.suggested_sql.starts_with("-- destructive: ")
+            item.fix.destructive,
+            item.fix.suggested_sql.starts_with("-- destructive: ")
                 || item.kind == DriftKind::TypeMismatch,
             "{item:?}"
         );
         if in_place || !is_attribute(item.kind) {
             db.exec(common::fix_sql(item)).await;
         } else {
-            assert!(item.suggested_sql.starts_with("-- "), "{item:?}");
+            assert!(item.fix.suggested_sql.starts_with("-- "), "{item:?}");
         }
     }
     let left: Vec<Found> = common::every_kind_found()

@@ -25,7 +25,7 @@ async fn every_drift_kind_is_found_and_its_fixes_leave_only_what_needs_a_rebuild
                 DriftKind::TypeMismatch | DriftKind::NullableMismatch | DriftKind::DefaultMismatch
             )
         })
-        .map(|i| i.suggested_sql.as_str())
+        .map(|i| i.fix.suggested_sql.as_str())
         .collect();
     assert_eq!(rebuilds.len(), 5, "{rebuilds:#?}");
     for sql in rebuilds {

@@ -14,8 +14,9 @@ pub use servers::{MariaDb, Postgres, Throwaway};
 
 // The library's API as the tests use it, named here and nowhere else: when a type moves to another
 // module, this block is the one place to change.
+pub use schema_exporter::check::{DriftItem, DriftReport};
 pub use schema_exporter::demo;
-pub use schema_exporter::diff::{DriftItem, DriftKind, DriftReport};
+pub use schema_exporter::diff::DriftKind;
 pub use schema_exporter::engine::Pool;
 use schema_exporter::{check, config, expected::ExpectedCache};
 
@@ -451,7 +452,9 @@ pub fn item(kind: DriftKind, table: &str, column: Option<&str>) -> Found {
 
 /// The SQL a reviewer runs for `item`: its suggestion, a destructive one uncommented.
 pub fn fix_sql(item: &DriftItem) -> &str {
-    item.suggested_sql.trim_start_matches("-- destructive: ")
+    item.fix
+        .suggested_sql
+        .trim_start_matches("-- destructive: ")
 }
 
 /// A live schema that drifts in every way at once; valid DDL on every engine.
