@@ -30,7 +30,7 @@ fn masked(metrics: &str) -> String {
 
 #[test]
 fn demo_serves_the_incident_exactly_as_the_golden_file_says() {
-    let daemon = Daemon::demo(&[]);
+    let daemon = Daemon::demo();
     let (status, body) = daemon.get("/metrics");
     assert_eq!(status, 200);
     let golden_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/demo.metrics");
@@ -92,7 +92,7 @@ fn promtool_accepts_our_metrics_output() {
     let Some(promtool) = require_tool(&["promtool"], "Debian package `prometheus`") else {
         return;
     };
-    let daemon = Daemon::demo(&[]);
+    let daemon = Daemon::demo();
     let metrics = daemon.get("/metrics").1;
     let mut child = Command::new(promtool)
         .args(["check", "metrics"])
@@ -122,7 +122,7 @@ fn promtool_accepts_our_metrics_output() {
 
 #[test]
 fn http_endpoints_landing_page_drift_health_and_readiness() {
-    let daemon = Daemon::demo(&[]);
+    let daemon = Daemon::demo();
     let (status, landing) = daemon.get("/");
     assert_eq!(status, 200);
     for want in [
@@ -207,7 +207,7 @@ fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databas
     let two =
         format!("{one}  - name: second\n    url: sqlite:a.db\n    expected: {{file: e.yaml}}\n");
     let cfg = write(dir.path(), "c.yaml", one);
-    let daemon = Daemon::start(&["--config.file", &cfg, "--web.enable-lifecycle"]);
+    let mut daemon = Daemon::start(&["--config.file", &cfg, "--web.enable-lifecycle"]);
     let series =
         |db: &str| format!(r#"schema_missing_columns{{database="{db}",schema="main",table="t"}}"#);
     daemon.wait_sample(&series("first"), 1.0);
@@ -266,7 +266,7 @@ fn every_gauge_counts_its_own_kind_and_detail_series_are_capped() {
         "tables:\n  t:\n    columns:\n      id: {type: bigint, nullable: false, default: 0}\n      a: text\n      b: text\n      c: text\n  gone:\n    columns:\n      x: text\n      y: text\n",
     );
     let cfg = write(dir.path(), "c.yaml", "detail_series_limit: 1\ndatabases:\n  - name: capped\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n");
-    let daemon = Daemon::start(&["--config.file", &cfg]);
+    let daemon = Daemon::serve(&cfg);
     let t = |metric: &str| format!(r#"{metric}{{database="capped",schema="main",table="t"}}"#);
     daemon.wait_sample(&t("schema_missing_columns"), 3.0);
     let m = daemon.get("/metrics").1;
@@ -317,7 +317,7 @@ fn every_gauge_counts_its_own_kind_and_detail_series_are_capped() {
         "c.yaml",
         "databases:\n  - name: capped\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n",
     );
-    let daemon = Daemon::start(&["--config.file", &cfg]);
+    let daemon = Daemon::serve(&cfg);
     daemon.wait_sample(&t("schema_missing_columns"), 3.0);
     let m = daemon.get("/metrics").1;
     assert_eq!(detail(&m), 9, "{m}");
@@ -524,7 +524,7 @@ fn a_broken_expectation_mid_run_fails_the_check_but_keeps_the_last_drift() {
         .replace("interval: 15s", "interval: 1s")
         .replace("timeout: 5s", "timeout: 500ms");
     std::fs::write(&config, cfg).unwrap();
-    let daemon = Daemon::start(&["--config.file", config.to_str().unwrap()]);
+    let daemon = Daemon::serve(config.to_str().unwrap());
     daemon.wait_sample(DEMO_MISSING, 1.0);
     let changed = r#"schema_expected_last_change_timestamp_seconds{database="demo"}"#;
     let first_change = daemon.sample(changed).unwrap();
@@ -568,7 +568,7 @@ fn a_broken_expectation_mid_run_fails_the_check_but_keeps_the_last_drift() {
 
 #[test]
 fn json_logs_are_one_object_per_line() {
-    let daemon = Daemon::demo(&["--log.format=json"]);
+    let daemon = Daemon::binary_demo(&["--log.format=json"]);
     let logs = daemon.logs.lock().unwrap().clone();
     let mut lines = 0;
     for line in logs.lines() {

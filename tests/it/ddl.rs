@@ -634,7 +634,7 @@ fn new_migration_files_are_picked_up_and_the_change_time_moves_only_with_content
         "c.yaml",
         "interval: 1s\ntimeout: 900ms\ndatabases:\n  - name: app\n    url: sqlite:app.db\n    expected: {sql: [migrations]}\n",
     );
-    let daemon = common::Daemon::start(&["--config.file", &cfg]);
+    let daemon = common::Daemon::serve(&cfg);
     let unexpected = r#"schema_unexpected_columns{database="app",schema="main",table="t"}"#;
     let changed = r#"schema_expected_last_change_timestamp_seconds{database="app"}"#;
     let checks = r#"schema_checks_total{database="app"}"#;

@@ -206,7 +206,7 @@ fn every_metric_a_rule_or_panel_uses_is_exported() {
     assert!(used.contains("schema_missing_columns"), "{used:?}");
     // The demo shows the incident; table-level detail series exist only when a table drifts, so a
     // second exporter watches a database with every kind of drift.
-    let demo = Daemon::demo(&[]);
+    let demo = Daemon::demo();
     let mut names = exported(&demo.get("/metrics").1);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("every.db");
@@ -217,7 +217,7 @@ fn every_metric_a_rule_or_panel_uses_is_exported() {
         "c.yaml",
         "databases:\n  - name: every\n    url: sqlite:every.db\n    expected: {file: e.yaml}\n",
     );
-    let every = Daemon::start(&["--config.file", &cfg]);
+    let every = Daemon::serve(&cfg);
     wait_for(WAIT, "table drift series", || {
         every
             .get("/metrics")
@@ -355,7 +355,7 @@ fn prometheus_config(target: &str, rules: &str, alertmanager: Option<&str>) -> S
 
 #[test]
 fn a_real_prometheus_runs_every_dashboard_query_against_the_demo() {
-    let demo = Daemon::demo(&[]);
+    let demo = Daemon::demo();
     let Some(prom) = Prometheus::start(&prometheus_config(host(&demo), RULES, None)) else {
         return;
     };
@@ -485,7 +485,7 @@ fn prometheus_and_alertmanager_page_a_webhook_for_the_missing_column() {
     let Some(am_binary) = find_program(&["prometheus-alertmanager", "alertmanager"]) else {
         return missing("alertmanager was not found (Debian package `prometheus-alertmanager`)");
     };
-    let demo = Daemon::demo(&[]);
+    let demo = Daemon::demo();
     let (hook, pages) = webhook();
 
     let dir = tempfile::tempdir().unwrap();

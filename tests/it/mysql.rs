@@ -170,7 +170,7 @@ async fn daemon_exports_the_mariadb_incident_per_table() {
     let mariadb_url = db.url.replacen("mysql://", "mariadb://", 1);
     let top = "interval: 5s\ntimeout: 2s\n";
     let cfg = common::config_with_expected(dir.path(), "app", &mariadb_url, SEED_EXPECTED, top, "");
-    let daemon = common::Daemon::start(&["--config.file", &cfg]);
+    let daemon = common::Daemon::serve(&cfg);
     let schema = db.schema();
     let series = |table: &str| {
         format!(r#"schema_missing_columns{{database="app",schema="{schema}",table="{table}"}}"#)

@@ -196,7 +196,7 @@ async fn daemon_follows_the_live_schema_and_survives_the_server_going_down() {
         return;
     };
     let cfg = config_for(dir.path(), &pg, SEED_EXPECTED, "");
-    let daemon = Daemon::start(&["--config.file", &cfg]);
+    let daemon = Daemon::serve(&cfg);
     let missing = r#"schema_missing_columns{database="app",schema="public",table="export_logs"}"#;
     daemon.wait_sample(missing, 1.0);
     let metrics = daemon.get("/metrics").1;

@@ -122,18 +122,97 @@ pub fn find_program(names: &[&str]) -> Option<PathBuf> {
 pub const DEMO_MISSING: &str =
     r#"schema_missing_columns{database="demo",schema="main",table="export_logs"}"#;
 
-/// The exporter binary running as a daemon on a free port, killed on drop.
+/// An exporter serving on a free loopback port: the binary as a child process (for what only the
+/// binary has: its flags, logs, signals and exit code), or the library's `serve` on a thread of the
+/// test process (everything else). Stopped on drop.
 pub struct Daemon {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    child: Child,
-    /// Everything it logged so far.
+    runner: Runner,
+    /// Everything the binary logged so far (empty in process: logs go to the test's stderr).
     pub logs: Arc<Mutex<String>>,
 }
 
+enum Runner {
+    Binary(Child),
+    InProcess {
+        /// Resolves the shutdown future `serve` was given.
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        /// Says when `serve` has returned, so a stop that hangs fails the test.
+        stopped: mpsc::Receiver<()>,
+    },
+}
+
+/// What an in-process daemon runs: given the bound listener and the shutdown future.
+type Serve = Box<
+    dyn FnOnce(
+            tokio::net::TcpListener,
+            std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>
+        + Send,
+>;
+
 impl Daemon {
-    /// `demo ARGS...`, once its first check has reported the incident.
-    pub fn demo(args: &[&str]) -> Daemon {
+    /// The demo in process, once its first check has reported the incident.
+    pub fn demo() -> Daemon {
+        let daemon = Daemon::in_process(Box::new(|listener, stop| {
+            Box::pin(async move { demo::run(listener, stop).await.map_err(|e| e.to_string()) })
+        }));
+        daemon.wait_sample(DEMO_MISSING, 1.0);
+        daemon
+    }
+
+    /// `serve --config.file=PATH --web.enable-lifecycle` in process.
+    pub fn serve(config: &str) -> Daemon {
+        let path = PathBuf::from(config);
+        Daemon::in_process(Box::new(move |listener, stop| {
+            Box::pin(async move {
+                let config = schema_exporter::config::load(&path).map_err(|e| e.to_string())?;
+                schema_exporter::app::serve(config, listener, stop, true)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }))
+    }
+
+    /// Runs `serve` on its own runtime on a thread of the test process, on `127.0.0.1:0`.
+    fn in_process(serve: Serve) -> Daemon {
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stopped_tx, stopped) = mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let result = runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                serve(listener, Box::pin(async move { drop(stop_rx.await) })).await
+            });
+            // A check still parsing must not hold the test up once serve has returned.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+            if let Err(e) = result {
+                eprintln!("in-process exporter failed: {e}");
+            }
+            let _ = stopped_tx.send(());
+        });
+        let addr = addr_rx
+            .recv_timeout(WAIT)
+            .expect("the in-process exporter did not bind");
+        Daemon {
+            base: format!("http://{addr}"),
+            runner: Runner::InProcess {
+                stop: Some(stop_tx),
+                stopped,
+            },
+            logs: Arc::default(),
+        }
+    }
+
+    /// `demo ARGS...` as the binary, once its first check has reported the incident.
+    pub fn binary_demo(args: &[&str]) -> Daemon {
         let mut all = vec!["demo"];
         all.extend_from_slice(args);
         let daemon = Daemon::start(&all);
@@ -183,8 +262,15 @@ impl Daemon {
         });
         Daemon {
             base: format!("http://{addr}"),
-            child,
+            runner: Runner::Binary(child),
             logs,
+        }
+    }
+
+    fn child(&mut self) -> &mut Child {
+        match &mut self.runner {
+            Runner::Binary(child) => child,
+            Runner::InProcess { .. } => panic!("signals and exit codes need Daemon::start"),
         }
     }
 
@@ -210,27 +296,40 @@ impl Daemon {
         });
     }
 
-    /// Sends a signal by name (e.g. "HUP", "TERM").
-    pub fn signal(&self, name: &str) {
+    /// Sends a signal by name (e.g. "HUP", "TERM") to the binary.
+    pub fn signal(&mut self, name: &str) {
+        let pid = self.child().id().to_string();
         assert!(Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .args([&format!("-{name}"), &pid])
             .status()
             .unwrap()
             .success());
     }
 
-    /// Waits for the process to exit and returns its status.
+    /// Waits for the binary to exit and returns its status.
     pub fn wait_exit(&mut self) -> ExitStatus {
-        wait_for(WAIT, "the daemon to exit", || {
-            self.child.try_wait().unwrap()
-        })
+        let child = self.child();
+        wait_for(WAIT, "the daemon to exit", || child.try_wait().unwrap())
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.runner {
+            Runner::Binary(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Runner::InProcess { stop, stopped } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                // Not a panic while unwinding from another one: that would hide the first.
+                if stopped.recv_timeout(WAIT).is_err() && !std::thread::panicking() {
+                    panic!("the in-process exporter did not stop within {WAIT:?}");
+                }
+            }
+        }
     }
 }
 
