@@ -104,3 +104,52 @@ fn log_outcome(db: &DatabaseConfig, snapshot: &Snapshot, outcome: &CheckOutcome)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Paused time: the clock moves only when every task waits on a timer, so an hour of intervals
+    /// runs in milliseconds and exactly. The databases' URLs cannot make a pool, so their checks do
+    /// no I/O and fail at once: what is measured is the scheduling alone.
+    #[tokio::test(start_paused = true)]
+    async fn each_database_is_checked_once_per_its_interval_and_ready_after_its_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("e.yaml"), "tables: {}\n").unwrap();
+        let url = "postgres://u@127.0.0.1/db?sslmode=no-such-mode";
+        let path = dir.path().join("c.yaml");
+        std::fs::write(
+            &path,
+            format!("databases:\n  - name: often\n    url: {url}\n    interval: 1m\n    timeout: 5s\n    expected: {{file: e.yaml}}\n  - name: rarely\n    url: {url}\n    interval: 10m\n    timeout: 5s\n    expected: {{file: e.yaml}}\n"),
+        )
+        .unwrap();
+        let config = crate::config::load(&path).unwrap();
+        let snapshot = Arc::new(Snapshot::new(&config));
+        assert!(!snapshot.ready(), "ready before any check");
+        let checks = |name: &str| snapshot.read().databases[name].checks_total;
+
+        let pollers = Pollers::start(&config, snapshot.clone());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            (checks("often"), checks("rarely")),
+            (1, 1),
+            "first checks are immediate"
+        );
+        assert!(snapshot.ready());
+        let error = snapshot.read().databases["often"]
+            .last_check
+            .as_ref()
+            .unwrap()
+            .error
+            .clone();
+        assert!(error.unwrap().contains("invalid connection options"));
+
+        // To 20m30s: ticks at 0, 1, ..., 20 minutes, and at 0, 10, 20.
+        tokio::time::sleep(Duration::from_secs(20 * 60 + 29)).await;
+        assert_eq!((checks("often"), checks("rarely")), (21, 3));
+        pollers.stop().await;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(checks("often"), 21, "a stopped poller checks no more");
+    }
+}
