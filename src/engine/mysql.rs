@@ -126,10 +126,7 @@ pub(super) async fn introspect(
         .await?;
     let mut schema = Schema::default();
     for row in rows {
-        let name = TableName::new(
-            row.try_get::<String, _>("schema_name")?,
-            row.try_get::<String, _>("table_name")?,
-        );
+        let name = super::row_table(&row)?;
         let column: String = row.try_get("column_name")?;
         let mut data_type: String = row.try_get("column_type")?;
         if data_type.eq_ignore_ascii_case("longtext")

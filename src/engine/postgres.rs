@@ -59,10 +59,7 @@ pub(super) async fn introspect(pool: &PgPool, schemas: &[String]) -> Result<Sche
         .await?;
     let mut schema = Schema::default();
     for row in rows {
-        let name = TableName::new(
-            row.try_get::<String, _>("schema_name")?,
-            row.try_get::<String, _>("table_name")?,
-        );
+        let name = super::row_table(&row)?;
         // NULL for a relation without columns (e.g. `CREATE TABLE t ()`).
         let Some(column) = row.try_get::<Option<String>, _>("column_name")? else {
             schema.add_catalog_row(Engine::Postgres, name, None);

@@ -10,71 +10,8 @@ use crate::dialect::Engine;
 use crate::ignore::Ignore;
 use crate::model::{Change, Column, Schema, Table, TableName};
 
-/// What kind of difference an item describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriftKind {
-    /// An expected table is absent.
-    MissingTable,
-    /// A live table is not expected.
-    UnexpectedTable,
-    /// An expected column is absent from its (present) table.
-    MissingColumn,
-    /// A live column is not expected.
-    UnexpectedColumn,
-    /// Both have the column; the types differ.
-    TypeMismatch,
-    /// Both have the column; one allows NULL and the other does not.
-    NullableMismatch,
-    /// Both have the column; the defaults differ.
-    DefaultMismatch,
-}
-
-impl DriftKind {
-    /// The `drift` label of `schema_column_drift` (column-level kinds only).
-    pub fn column_label(self) -> Option<&'static str> {
-        match self {
-            DriftKind::MissingColumn => Some("missing"),
-            DriftKind::UnexpectedColumn => Some("unexpected"),
-            DriftKind::TypeMismatch => Some("type"),
-            DriftKind::NullableMismatch => Some("nullable"),
-            DriftKind::DefaultMismatch => Some("default"),
-            DriftKind::MissingTable | DriftKind::UnexpectedTable => None,
-        }
-    }
-
-    /// The `drift` label of `schema_table_drift` (table-level kinds only).
-    pub fn table_label(self) -> Option<&'static str> {
-        match self {
-            DriftKind::MissingTable => Some("missing"),
-            DriftKind::UnexpectedTable => Some("unexpected"),
-            _ => None,
-        }
-    }
-
-    /// The `attribute` label of `schema_mismatched_columns` (mismatch kinds only).
-    pub fn attribute(self) -> Option<&'static str> {
-        match self {
-            DriftKind::TypeMismatch => Some("type"),
-            DriftKind::NullableMismatch => Some("nullable"),
-            DriftKind::DefaultMismatch => Some("default"),
-            _ => None,
-        }
-    }
-
-    /// Short human wording, for `check` output and the landing page.
-    pub fn describe(self) -> &'static str {
-        match self {
-            DriftKind::MissingTable => "missing table",
-            DriftKind::UnexpectedTable => "unexpected table",
-            DriftKind::MissingColumn => "missing column",
-            DriftKind::UnexpectedColumn => "unexpected column",
-            DriftKind::TypeMismatch => "type differs",
-            DriftKind::NullableMismatch => "nullability differs",
-            DriftKind::DefaultMismatch => "default differs",
-        }
-    }
-}
+mod kind;
+pub use kind::DriftKind;
 
 /// One difference. `F` is how the way back is given: the diff gives the [`Change`] that would
 /// remove it; the check replaces that with the engine's SQL ([`crate::check::DriftItem`]).
