@@ -122,6 +122,7 @@ pub async fn serve(
         snapshot: snapshot.clone(),
         reload: lifecycle.then(|| reload_tx.clone()),
     };
+    let publisher = tokio::spawn(snapshot.clone().publish_on_change(http_stopped.clone()));
     let server = tokio::spawn(http::serve(listener, ctx, http_stopped));
     let mut running = Running {
         pollers: Some(Pollers::start(&config, snapshot.clone())),
@@ -147,6 +148,7 @@ pub async fn serve(
         p.stop().await;
     }
     let _ = server.await;
+    let _ = publisher.await;
     drop(reload_tx);
     Ok(())
 }
@@ -228,23 +230,28 @@ pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
             snapshot.record(&name, outcome);
         }
     }
-    let state = snapshot.read();
-    let doc = report::document(&state);
-    match args.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).expect("the drift document always serialises")
-        ),
-        Output::Text => print!("{}", report::text(&doc)),
-    }
-    let status = |s| doc.databases.iter().any(|d| d.status == s);
-    Ok(if status(report::Status::CheckFailed) {
-        ExitCode::from(EXIT_ERROR)
-    } else if doc.databases.iter().any(|d| !d.drift.is_empty()) {
-        ExitCode::from(EXIT_DRIFT)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let code = snapshot.with_state(|state| {
+        let doc = report::document(state);
+        match args.output {
+            Output::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("the drift document always serialises")
+            ),
+            Output::Text => print!("{}", report::text(&doc)),
+        }
+        if doc
+            .databases
+            .iter()
+            .any(|d| d.status == report::Status::CheckFailed)
+        {
+            ExitCode::from(EXIT_ERROR)
+        } else if doc.databases.iter().any(|d| !d.drift.is_empty()) {
+            ExitCode::from(EXIT_DRIFT)
+        } else {
+            ExitCode::SUCCESS
+        }
+    });
+    Ok(code)
 }
 
 /// One check with a pool of its own, closed afterwards.

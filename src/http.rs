@@ -1,28 +1,45 @@
 //! The HTTP server (hyper 1.x): `/metrics`, `/`, `/drift`, `/-/healthy`, `/-/ready`, `POST /-/reload`.
 //!
-//! Every handler renders from the [`Snapshot`]; none waits on a database, so a slow or dead database
-//! can never make a scrape time out.
+//! Every body is served from the [`Snapshot`]'s last publish, already rendered and compressed: a
+//! handler clones an `Arc` and writes, so a slow or dead database, a check mid-parse or a large
+//! schema never makes a scrape or a health check wait. Slow readers are bounded too: writes that
+//! make no progress for [`WRITE_TIMEOUT`] close the connection, and at most [`MAX_CONNECTIONS`]
+//! are served at once (more wait in the listen queue).
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
-use crate::snapshot::Snapshot;
-use crate::{metrics, report};
+use crate::metrics;
+use crate::snapshot::{Encoded, Snapshot};
 
 /// A client that has not sent its request headers within this time is disconnected, so idle or
 /// slow connections cannot pile up.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A response write that makes no progress for this long closes the connection: a client that
+/// stopped reading cannot hold a connection (and its socket buffers) forever.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections served at once; further ones wait in the kernel's listen queue. Bounds the file
+/// descriptors and buffers that clients can make the exporter hold.
+pub const MAX_CONNECTIONS: usize = 256;
 
 /// A reload request from `POST /-/reload`; the answer says whether the new config was adopted.
 pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
@@ -30,7 +47,7 @@ pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
 /// What the handlers need.
 #[derive(Debug, Clone)]
 pub struct HttpContext {
-    /// State to render.
+    /// Where the published bodies are.
     pub snapshot: Arc<Snapshot>,
     /// Present only with `--web.enable-lifecycle`: where reload requests go.
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
@@ -38,7 +55,15 @@ pub struct HttpContext {
 
 /// Accepts connections until `shutdown` turns true.
 pub async fn serve(listener: TcpListener, ctx: HttpContext, mut shutdown: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let slot = tokio::select! {
+            _ = shutdown.changed() => return,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+        };
         let stream = tokio::select! {
             _ = shutdown.changed() => return,
             accepted = listener.accept() => match accepted {
@@ -53,14 +78,16 @@ pub async fn serve(listener: TcpListener, ctx: HttpContext, mut shutdown: watch:
         };
         let ctx = ctx.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = service_fn(move |req| {
                 let ctx = ctx.clone();
                 async move { Ok::<_, Infallible>(route(&ctx, req).await) }
             });
+            let io = TokioIo::new(WriteDeadline::new(stream, WRITE_TIMEOUT));
             let result = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(io, service)
                 .await;
             if let Err(e) = result {
                 tracing::debug!(error = %e, "connection closed with an error");
@@ -81,7 +108,47 @@ fn respond(
     r
 }
 
+/// A published body in the encoding the client asked for. Both encodings exist already; choosing
+/// one clones a reference-counted buffer.
+fn respond_encoded(
+    headers: &HeaderMap,
+    content_type: &'static str,
+    body: &Encoded,
+) -> Response<Full<Bytes>> {
+    let gzip = accepts_gzip(headers);
+    let bytes = if gzip { &body.gzip } else { &body.identity };
+    let mut r = respond(StatusCode::OK, content_type, bytes.clone());
+    let h = r.headers_mut();
+    h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzip {
+        h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    r
+}
+
+/// Whether `Accept-Encoding` admits gzip: named with a non-zero weight, or covered by `*` and not
+/// refused by name (`gzip;q=0`).
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let (mut gzip, mut any) = (None, None);
+    for value in headers.get_all(ACCEPT_ENCODING) {
+        for part in value.to_str().unwrap_or_default().split(',') {
+            let mut fields = part.split(';');
+            let coding = fields.next().unwrap_or_default().trim();
+            let weight = fields
+                .find_map(|f| f.trim().strip_prefix("q="))
+                .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                gzip = Some(weight);
+            } else if coding == "*" {
+                any = Some(weight);
+            }
+        }
+    }
+    gzip.or(any).is_some_and(|w| w > 0.0)
+}
+
 const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";
 
 async fn route(ctx: &HttpContext, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
@@ -94,25 +161,21 @@ async fn route(ctx: &HttpContext, req: Request<Incoming>) -> Response<Full<Bytes
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             r
         }
-        "/metrics" => respond(
-            StatusCode::OK,
-            metrics::CONTENT_TYPE,
-            metrics::render(&ctx.snapshot),
-        ),
+        "/metrics" => {
+            let published = ctx.snapshot.published();
+            respond_encoded(req.headers(), metrics::CONTENT_TYPE, &published.metrics)
+        }
         "/" => {
-            let html = report::landing_page(&ctx.snapshot.read());
-            respond(StatusCode::OK, "text/html; charset=utf-8", html)
+            let published = ctx.snapshot.published();
+            respond_encoded(
+                req.headers(),
+                "text/html; charset=utf-8",
+                &published.landing,
+            )
         }
-        "/drift" => {
-            let body = {
-                let state = ctx.snapshot.read();
-                serde_json::to_vec_pretty(&report::document(&state))
-                    .expect("the drift document always serialises")
-            };
-            respond(StatusCode::OK, "application/json", body)
-        }
+        "/drift" => drift(ctx, &req),
         "/-/healthy" => respond(StatusCode::OK, TEXT, "Healthy\n"),
-        "/-/ready" if ctx.snapshot.ready() => respond(StatusCode::OK, TEXT, "Ready\n"),
+        "/-/ready" if ctx.snapshot.published().ready => respond(StatusCode::OK, TEXT, "Ready\n"),
         "/-/ready" => respond(
             StatusCode::SERVICE_UNAVAILABLE,
             TEXT,
@@ -120,6 +183,26 @@ async fn route(ctx: &HttpContext, req: Request<Incoming>) -> Response<Full<Bytes
         ),
         "/-/reload" => reload(ctx, method).await,
         _ => respond(StatusCode::NOT_FOUND, TEXT, "Not Found\n"),
+    }
+}
+
+/// `/drift`, or `/drift?database=NAME` for one configured database.
+fn drift(ctx: &HttpContext, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let published = ctx.snapshot.published();
+    let query = req.uri().query().unwrap_or_default();
+    let wanted = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "database")
+        .map(|(_, v)| v.into_owned());
+    let Some(name) = wanted else {
+        return respond_encoded(req.headers(), JSON, &published.drift);
+    };
+    match published.drift_by_database.get(&name) {
+        Some(body) => respond_encoded(req.headers(), JSON, body),
+        None => {
+            let message =
+                serde_json::json!({ "error": format!("no database named {name:?} is configured") });
+            respond(StatusCode::NOT_FOUND, JSON, format!("{message}\n"))
+        }
     }
 }
 
@@ -149,5 +232,119 @@ async fn reload(ctx: &HttpContext, method: &Method) -> Response<Full<Bytes>> {
             format!("Reload failed; the previous configuration stays active:\n{e}\n"),
         ),
         Err(_) => respond(StatusCode::SERVICE_UNAVAILABLE, TEXT, "Shutting down\n"),
+    }
+}
+
+/// A stream whose writes fail once they have made no progress for `timeout`. hyper has no write
+/// timeout of its own, and a peer that stops reading would otherwise keep its connection open.
+struct WriteDeadline<S> {
+    inner: S,
+    timeout: Duration,
+    /// Started when a write first finds the socket full; cleared by any progress.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> WriteDeadline<S> {
+    fn new(inner: S, timeout: Duration) -> Self {
+        WriteDeadline {
+            inner,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    /// Passes a write's outcome on, turning a wait longer than the timeout into an error.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let timeout = self.timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepts(values: &[&str]) -> bool {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+        }
+        accepts_gzip(&h)
+    }
+
+    #[test]
+    fn gzip_is_chosen_only_when_the_client_admits_it() {
+        assert!(accepts(&["gzip"]));
+        assert!(accepts(&["deflate, GZIP;q=0.5"]));
+        assert!(accepts(&["br", "gzip"]));
+        assert!(accepts(&["*"]));
+        assert!(!accepts(&[]));
+        assert!(!accepts(&["identity"]));
+        assert!(!accepts(&["gzip;q=0"]));
+        assert!(
+            !accepts(&["gzip;q=0, *"]),
+            "refused by name beats the wildcard"
+        );
+        assert!(!accepts(&["*;q=0"]));
     }
 }

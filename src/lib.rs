@@ -52,6 +52,7 @@ pub mod poller;
 pub mod report;
 pub mod secret;
 pub mod snapshot;
+pub mod state;
 
 /// The layering `# Layout` promises, checked on the source itself so a new import that closes a
 /// cycle fails here rather than in the next engineer's head.

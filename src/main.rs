@@ -3,10 +3,14 @@
 
 use clap::Parser;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use schema_exporter::app::{self, Error, EXIT_ERROR};
 use schema_exporter::cli::{Cli, Command, ServeArgs};
 use schema_exporter::{config, demo, healthcheck, logging};
+
+/// How long blocking work may finish after the command returned, before the process exits anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -18,7 +22,13 @@ fn main() -> ExitCode {
             what: "cannot start the async runtime".into(),
             source,
         })
-        .and_then(|runtime| runtime.block_on(run(cli.command, cli.serve)));
+        .and_then(|runtime| {
+            let outcome = runtime.block_on(run(cli.command, cli.serve));
+            // A parse or diff still running on the blocking pool has nobody left to report to;
+            // dropping the runtime would wait for it, so SIGTERM mid-parse would not exit promptly.
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            outcome
+        });
     match outcome {
         Ok(code) => code,
         Err(e) => {

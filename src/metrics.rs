@@ -1,172 +1,379 @@
-//! `/metrics`: every series is rebuilt from the [`Snapshot`] at scrape time into a fresh registry,
-//! so a fixed drift, a removed table or a removed database leaves no stale series behind.
+//! `/metrics` in the Prometheus text format, rendered once per change and never per scrape.
+//!
+//! Each database's series are written when its check outcome is recorded ([`DatabaseSeries`]: one
+//! block of sample lines per family), and [`exposition`] joins every database's blocks family by
+//! family (the format wants each family's samples together under one `# HELP`/`# TYPE` header).
+//! A scrape then only copies bytes that already exist. Series come from the latest outcome only,
+//! so a fixed drift, a removed table or a removed database leaves nothing stale behind.
+//!
+//! The writer is ours rather than the `prometheus` crate's registry: a registry is built to be
+//! gathered whole at scrape time, while this exposition is assembled from per-database pieces
+//! rendered at different times. `promtool check metrics` reads the output in the tests.
 
-use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
-use std::collections::HashMap;
+use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::check::{DriftItem, DriftReport};
+use crate::config::TableSeries;
 use crate::diff::DriftKind;
-use crate::snapshot::{DatabaseState, Snapshot};
+use crate::state::DatabaseState;
 
 /// Content type of the Prometheus text format we emit.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Appended to every drift HELP text: values are not live.
-const AS_OF: &str = "as of the last successful check";
+/// A metric family: its name, type and help text.
+struct Family {
+    name: &'static str,
+    counter: bool,
+    help: &'static str,
+}
 
-const TABLE_LABELS: &[&str] = &["database", "schema", "table"];
-
-/// Renders all metrics in the Prometheus text format.
-pub fn render(snapshot: &Snapshot) -> String {
-    let registry = Registry::new();
-    let m = Families::register(&registry);
-    let state = snapshot.read();
-    let mut details = DetailBudget {
-        left: state.detail_series_limit,
-        dropped: 0,
+/// Help texts of drift gauges end by saying the values are not live.
+macro_rules! as_of {
+    ($text:literal) => {
+        concat!($text, ", as of the last successful check.")
     };
-    for (name, db) in &state.databases {
-        health_series(&m, name, db);
+}
+
+/// Every family, in the (alphabetical) order the exposition lists them; indexed by [`F`].
+const FAMILIES: &[Family] = &[
+    Family { name: "schema_check_duration_seconds", counter: false, help: "Duration of the last check, successful or not." },
+    Family { name: "schema_check_failures_total", counter: true, help: "Checks that failed since the exporter started." },
+    Family { name: "schema_check_interval_seconds", counter: false, help: "Configured time between checks of the database (for staleness alerts)." },
+    Family { name: "schema_check_last_success_timestamp_seconds", counter: false, help: "Unix time at which the last successful check started." },
+    Family { name: "schema_check_success", counter: false, help: "1 if the last check completed (connected, read the catalog, loaded the expectation), else 0." },
+    Family { name: "schema_checks_total", counter: true, help: "Checks run since the exporter started." },
+    Family { name: "schema_column_drift", counter: false, help: as_of!("1 for each drifted column, named for alert text (at most detail_series_limit of these and schema_table_drift in all)") },
+    Family { name: "schema_deploy_grace_seconds", counter: false, help: "Configured deploy_grace: drift seen this soon after the expected schema changed should not page." },
+    Family { name: "schema_detail_series_dropped", counter: false, help: "schema_column_drift and schema_table_drift series left out of this scrape by detail_series_limit." },
+    Family { name: "schema_expected_last_change_timestamp_seconds", counter: false, help: "Unix time the expected schema's content last changed (when first loaded: the newest source file's modification time; for a reference database, the time of that load)." },
+    Family { name: "schema_expected_tables", counter: false, help: as_of!("Tables in the expected schema (ignored ones excluded)") },
+    Family { name: "schema_exporter_build_info", counter: false, help: "Build metadata of the running schema_exporter; always 1." },
+    Family { name: "schema_exporter_config_last_reload_successful", counter: false, help: "1 if the last configuration reload succeeded, else 0." },
+    Family { name: "schema_exporter_renders_total", counter: true, help: "Times this exposition was rendered: once per check outcome or reload (coalesced), never per scrape." },
+    Family { name: "schema_in_sync", counter: false, help: as_of!("1 when no drift was found") },
+    Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default) differs; tables without such columns are left out") },
+    Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted)") },
+    Family { name: "schema_missing_tables", counter: false, help: as_of!("Expected tables absent from the database") },
+    Family { name: "schema_table_drift", counter: false, help: as_of!("1 for each missing or unexpected table, named for alert text (at most detail_series_limit of these and schema_column_drift in all)") },
+    Family { name: "schema_unexpected_columns", counter: false, help: as_of!("Live columns the expected table does not have; tables without such columns are left out") },
+    Family { name: "schema_unexpected_tables", counter: false, help: as_of!("Live tables neither expected nor ignored") },
+];
+
+/// Index of each family in [`FAMILIES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum F {
+    CheckDuration,
+    CheckFailures,
+    CheckInterval,
+    LastSuccess,
+    CheckSuccess,
+    Checks,
+    ColumnDrift,
+    DeployGrace,
+    DetailDropped,
+    ExpectedChanged,
+    ExpectedTables,
+    BuildInfo,
+    ReloadOk,
+    Renders,
+    InSync,
+    MismatchedColumns,
+    MissingColumns,
+    MissingTables,
+    TableDrift,
+    UnexpectedColumns,
+    UnexpectedTables,
+}
+
+/// One database's sample lines, rendered when its outcome was recorded.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseSeries {
+    /// Sample lines per family, indexed like [`FAMILIES`]; the detail families stay empty here.
+    lines: Vec<String>,
+    /// Detail series (`schema_column_drift`, `schema_table_drift`) in drift order: the cap on them
+    /// is for the whole scrape, so it is applied when the databases are joined.
+    details: Vec<(F, String)>,
+}
+
+impl DatabaseSeries {
+    /// Renders every series of database `d`.
+    pub fn render(d: &str, db: &DatabaseState, tables: TableSeries) -> DatabaseSeries {
+        let mut s = DatabaseSeries {
+            lines: vec![String::new(); FAMILIES.len()],
+            details: Vec::new(),
+        };
+        s.health(d, db);
         if let Some(report) = &db.report {
-            drift_series(&m, name, report, &mut details);
+            s.drift(d, report, tables);
+        }
+        s
+    }
+
+    fn sample(&mut self, family: F, labels: &[(&str, &str)], value: impl Into<Value>) {
+        write_sample(
+            &mut self.lines[family as usize],
+            FAMILIES[family as usize].name,
+            labels,
+            value.into(),
+        );
+    }
+
+    /// Counters, configuration and the last check's outcome: present for every database.
+    fn health(&mut self, d: &str, db: &DatabaseState) {
+        let l = [("database", d)];
+        self.sample(F::Checks, &l, db.checks_total);
+        self.sample(F::CheckFailures, &l, db.failures_total);
+        self.sample(F::CheckInterval, &l, db.interval.as_secs_f64());
+        self.sample(F::DeployGrace, &l, db.deploy_grace.as_secs_f64());
+        if let Some(last) = &db.last_check {
+            self.sample(F::CheckSuccess, &l, u64::from(last.error.is_none()));
+            self.sample(F::CheckDuration, &l, last.duration.as_secs_f64());
+        }
+        if let Some(t) = db.last_success {
+            self.sample(F::LastSuccess, &l, unix(t));
+        }
+        if let Some(t) = db.expected_changed {
+            self.sample(F::ExpectedChanged, &l, unix(t));
         }
     }
-    m.detail_dropped
-        .with_label_values::<&str>(&[])
-        .set(details.dropped);
-    m.reload_ok
-        .with_label_values::<&str>(&[])
-        .set(i64::from(state.reload_ok));
-    drop(state);
-    m.build_info
-        .with_label_values(&[
-            env!("CARGO_PKG_VERSION"),
-            env!("SCHEMA_EXPORTER_REVISION"),
-            env!("SCHEMA_EXPORTER_RUSTC_VERSION"),
-        ])
-        .set(1);
 
-    let mut out = Vec::new();
-    TextEncoder::new()
-        .encode(&registry.gather(), &mut out)
-        .expect("encoding gathered metrics into memory cannot fail");
-    String::from_utf8(out).expect("the text format is UTF-8")
-}
-
-/// What is left of `detail_series_limit` in this scrape, and how many series it cut.
-struct DetailBudget {
-    left: usize,
-    dropped: i64,
-}
-
-/// Counters, configuration and the last check's outcome: present for every database, checked or not.
-fn health_series(m: &Families, d: &str, db: &DatabaseState) {
-    m.checks_total
-        .with_label_values(&[d])
-        .inc_by(db.checks_total);
-    m.failures_total
-        .with_label_values(&[d])
-        .inc_by(db.failures_total);
-    m.interval
-        .with_label_values(&[d])
-        .set(db.interval.as_secs_f64());
-    m.deploy_grace
-        .with_label_values(&[d])
-        .set(db.deploy_grace.as_secs_f64());
-    if let Some(last) = &db.last_check {
-        m.check_success
-            .with_label_values(&[d])
-            .set(i64::from(last.error.is_none()));
-        m.check_duration
-            .with_label_values(&[d])
-            .set(last.duration.as_secs_f64());
+    /// The drift gauges of the last successful check: counts per schema and per expected table,
+    /// and one detail series per drifted column or table.
+    fn drift(&mut self, d: &str, report: &DriftReport, tables: TableSeries) {
+        let l = [("database", d)];
+        self.sample(F::InSync, &l, u64::from(report.in_sync()));
+        self.sample(F::ExpectedTables, &l, report.expected_tables.len() as u64);
+        let counts = Counts::of(report);
+        for schema in &report.schemas {
+            let l = [("database", d), ("schema", schema.as_str())];
+            self.sample(
+                F::MissingTables,
+                &l,
+                counts.get(schema, "", DriftKind::MissingTable),
+            );
+            let unexpected = counts.get(schema, "", DriftKind::UnexpectedTable);
+            self.sample(F::UnexpectedTables, &l, unexpected);
+        }
+        for table in &report.expected_tables {
+            let (schema, name) = (table.name.schema.as_str(), table.name.name.as_str());
+            let missing = if table.missing {
+                table.columns as u64
+            } else {
+                counts.get(schema, name, DriftKind::MissingColumn)
+            };
+            let l = [("database", d), ("schema", schema), ("table", name)];
+            let drifted = missing > 0 || counts.any(schema, name);
+            if drifted || tables == TableSeries::All {
+                self.sample(F::MissingColumns, &l, missing);
+            }
+            let unexpected = counts.get(schema, name, DriftKind::UnexpectedColumn);
+            if unexpected > 0 {
+                self.sample(F::UnexpectedColumns, &l, unexpected);
+            }
+            for kind in [
+                DriftKind::TypeMismatch,
+                DriftKind::NullableMismatch,
+                DriftKind::DefaultMismatch,
+            ] {
+                let n = counts.get(schema, name, kind);
+                if n > 0 {
+                    let attribute = kind.attribute().expect("mismatch kinds have an attribute");
+                    let l = [l[0], l[1], l[2], ("attribute", attribute)];
+                    self.sample(F::MismatchedColumns, &l, n);
+                }
+            }
+        }
+        for item in &report.items {
+            self.detail(d, item);
+        }
     }
-    if let Some(t) = db.last_success {
-        m.last_success.with_label_values(&[d]).set(unix(t));
-    }
-    if let Some(t) = db.expected_changed {
-        m.expected_changed.with_label_values(&[d]).set(unix(t));
-    }
-}
 
-/// The drift gauges of the last successful check: counts per schema and per expected table (zeros
-/// included, so a fixed table reads 0 rather than vanishing), and one detail series per drifted
-/// column or table within the budget.
-fn drift_series(m: &Families, d: &str, report: &DriftReport, details: &mut DetailBudget) {
-    m.in_sync
-        .with_label_values(&[d])
-        .set(i64::from(report.in_sync()));
-    m.expected_tables
-        .with_label_values(&[d])
-        .set(report.expected_tables.len() as i64);
-    // Items per (schema, table, kind); table-level kinds count under their schema only.
-    let mut counts: HashMap<(&str, &str, DriftKind), i64> = HashMap::new();
-    for item in &report.items {
-        let table = match item.kind {
-            DriftKind::MissingTable | DriftKind::UnexpectedTable => "",
-            _ => item.table.as_str(),
+    /// One series naming a drifted column or table, so alerts can say which.
+    fn detail(&mut self, d: &str, item: &DriftItem) {
+        let (family, drift) = match (&item.column, item.kind.column_label()) {
+            (Some(_), Some(drift)) => (F::ColumnDrift, drift),
+            _ => match item.kind.table_label() {
+                Some(drift) => (F::TableDrift, drift),
+                None => return,
+            },
         };
-        *counts.entry((&item.schema, table, item.kind)).or_default() += 1;
-        detail_series(m, d, item, details);
+        let mut line = String::new();
+        let mut labels = vec![
+            ("database", d),
+            ("schema", item.schema.as_str()),
+            ("table", item.table.as_str()),
+            ("drift", drift),
+        ];
+        if let Some(column) = &item.column {
+            labels.push(("column", column.as_str()));
+        }
+        write_sample(
+            &mut line,
+            FAMILIES[family as usize].name,
+            &labels,
+            Value::Int(1),
+        );
+        self.details.push((family, line));
     }
-    let count =
-        |schema: &str, table: &str, kind| counts.get(&(schema, table, kind)).copied().unwrap_or(0);
-    for schema in &report.schemas {
-        m.missing_tables.with_label_values(&[d, schema]).set(count(
-            schema,
-            "",
-            DriftKind::MissingTable,
-        ));
-        m.unexpected_tables
-            .with_label_values(&[d, schema])
-            .set(count(schema, "", DriftKind::UnexpectedTable));
+}
+
+/// Drift items per (schema, table, kind); table-level kinds count under their schema only.
+struct Counts<'a>(std::collections::HashMap<(&'a str, &'a str, DriftKind), u64>);
+
+impl<'a> Counts<'a> {
+    fn of(report: &'a DriftReport) -> Counts<'a> {
+        let mut counts = std::collections::HashMap::new();
+        for item in &report.items {
+            let table = match item.kind {
+                DriftKind::MissingTable | DriftKind::UnexpectedTable => "",
+                _ => item.table.as_str(),
+            };
+            *counts
+                .entry((item.schema.as_str(), table, item.kind))
+                .or_default() += 1;
+        }
+        Counts(counts)
     }
-    for table in &report.expected_tables {
-        let (schema, name) = (table.name.schema.as_str(), table.name.name.as_str());
-        let labels = [d, schema, name];
-        let missing = if table.missing {
-            table.columns as i64
-        } else {
-            count(schema, name, DriftKind::MissingColumn)
-        };
-        m.missing_columns.with_label_values(&labels).set(missing);
-        m.unexpected_columns.with_label_values(&labels).set(count(
-            schema,
-            name,
+
+    fn get(&self, schema: &str, table: &str, kind: DriftKind) -> u64 {
+        self.0.get(&(schema, table, kind)).copied().unwrap_or(0)
+    }
+
+    /// Whether the table has any column-level drift.
+    fn any(&self, schema: &str, table: &str) -> bool {
+        [
+            DriftKind::MissingColumn,
             DriftKind::UnexpectedColumn,
-        ));
-        for kind in [
             DriftKind::TypeMismatch,
             DriftKind::NullableMismatch,
             DriftKind::DefaultMismatch,
-        ] {
-            let attribute = kind.attribute().expect("mismatch kinds have an attribute");
-            m.mismatched_columns
-                .with_label_values(&[d, schema, name, attribute])
-                .set(count(schema, name, kind));
+        ]
+        .into_iter()
+        .any(|k| self.get(schema, table, k) > 0)
+    }
+}
+
+/// Exporter-wide values that belong to no database.
+#[derive(Debug, Clone, Copy)]
+pub struct ExporterSeries {
+    /// Whether the last reload succeeded.
+    pub reload_ok: bool,
+    /// Cap on detail series in the whole exposition.
+    pub detail_series_limit: usize,
+    /// Renders so far, this one included.
+    pub renders: u64,
+}
+
+/// Joins every database's series (in config order) and the exporter's own into one exposition.
+pub fn exposition<'a>(
+    databases: impl Iterator<Item = &'a DatabaseSeries> + Clone,
+    exporter: ExporterSeries,
+) -> String {
+    let mut details: Vec<String> = vec![String::new(); FAMILIES.len()];
+    let (mut left, mut dropped) = (exporter.detail_series_limit, 0u64);
+    for (family, line) in databases.clone().flat_map(|d| &d.details) {
+        if left == 0 {
+            dropped += 1;
+        } else {
+            left -= 1;
+            details[*family as usize].push_str(line);
+        }
+    }
+    let mut own = vec![String::new(); FAMILIES.len()];
+    let mut sample = |f: F, labels: &[(&str, &str)], v: Value| {
+        write_sample(&mut own[f as usize], FAMILIES[f as usize].name, labels, v)
+    };
+    sample(F::DetailDropped, &[], Value::Int(dropped));
+    sample(F::ReloadOk, &[], Value::Int(u64::from(exporter.reload_ok)));
+    sample(F::Renders, &[], Value::Int(exporter.renders));
+    let build = [
+        ("revision", env!("SCHEMA_EXPORTER_REVISION")),
+        ("rustc_version", env!("SCHEMA_EXPORTER_RUSTC_VERSION")),
+        ("version", env!("CARGO_PKG_VERSION")),
+    ];
+    sample(F::BuildInfo, &build, Value::Int(1));
+
+    let mut out = String::new();
+    for (i, family) in FAMILIES.iter().enumerate() {
+        let blocks: Vec<&str> = databases
+            .clone()
+            .map(|d| d.lines.get(i).map_or("", String::as_str))
+            .chain([details[i].as_str(), own[i].as_str()])
+            .filter(|b| !b.is_empty())
+            .collect();
+        if blocks.is_empty() {
+            continue;
+        }
+        let kind = if family.counter { "counter" } else { "gauge" };
+        let _ = writeln!(out, "# HELP {} {}", family.name, escape_help(family.help));
+        let _ = writeln!(out, "# TYPE {} {kind}", family.name);
+        for block in blocks {
+            out.push_str(block);
+        }
+    }
+    out
+}
+
+/// A sample value: counts print as integers, durations and timestamps as floats.
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    Int(u64),
+    Float(f64),
+}
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::Float(v)
+    }
+}
+
+fn write_sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: Value) {
+    out.push_str(name);
+    if !labels.is_empty() {
+        // Sorted by name, as the Go client writes them, so output is stable and diffable.
+        let mut sorted = labels.to_vec();
+        sorted.sort_unstable_by_key(|(k, _)| *k);
+        out.push('{');
+        for (i, (k, v)) in sorted.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{k}=\"");
+            escape_label_value(out, v);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    let _ = match value {
+        Value::Int(v) => writeln!(out, " {v}"),
+        Value::Float(v) => writeln!(out, " {v}"),
+    };
+}
+
+/// Label values escape backslash, double quote and newline (the text format's rules); names of
+/// tables and columns come from databases and may hold any of them.
+fn escape_label_value(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
         }
     }
 }
 
-/// One series naming a drifted column or table, so alerts can say which.
-fn detail_series(m: &Families, d: &str, item: &DriftItem, details: &mut DetailBudget) {
-    let (family, labels) = match (&item.column, item.kind.column_label()) {
-        (Some(column), Some(drift)) => (
-            &m.column_drift,
-            vec![d, &item.schema, &item.table, column, drift],
-        ),
-        _ => match item.kind.table_label() {
-            Some(drift) => (&m.table_drift, vec![d, &item.schema, &item.table, drift]),
-            None => return,
-        },
-    };
-    if details.left == 0 {
-        details.dropped += 1;
-    } else {
-        details.left -= 1;
-        family.with_label_values(&labels).set(1);
-    }
+/// HELP text escapes backslash and newline.
+fn escape_help(help: &str) -> String {
+    help.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
 fn unix(t: SystemTime) -> f64 {
@@ -175,75 +382,43 @@ fn unix(t: SystemTime) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Every metric family, created per scrape.
-struct Families {
-    missing_columns: IntGaugeVec,
-    unexpected_columns: IntGaugeVec,
-    mismatched_columns: IntGaugeVec,
-    missing_tables: IntGaugeVec,
-    unexpected_tables: IntGaugeVec,
-    column_drift: IntGaugeVec,
-    table_drift: IntGaugeVec,
-    detail_dropped: IntGaugeVec,
-    in_sync: IntGaugeVec,
-    expected_tables: IntGaugeVec,
-    check_success: IntGaugeVec,
-    check_duration: GaugeVec,
-    last_success: GaugeVec,
-    checks_total: IntCounterVec,
-    failures_total: IntCounterVec,
-    expected_changed: GaugeVec,
-    interval: GaugeVec,
-    deploy_grace: GaugeVec,
-    build_info: IntGaugeVec,
-    reload_ok: IntGaugeVec,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Families {
-    fn register(registry: &Registry) -> Families {
-        fn int(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-            let v = IntGaugeVec::new(Opts::new(name, help), labels)
-                .expect("static metric definition is valid");
-            r.register(Box::new(v.clone()))
-                .expect("metric names are unique");
-            v
-        }
-        fn float(r: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
-            let v = GaugeVec::new(Opts::new(name, help), labels)
-                .expect("static metric definition is valid");
-            r.register(Box::new(v.clone()))
-                .expect("metric names are unique");
-            v
-        }
-        fn counter(r: &Registry, name: &str, help: &str) -> IntCounterVec {
-            let v = IntCounterVec::new(Opts::new(name, help), &["database"])
-                .expect("static metric definition is valid");
-            r.register(Box::new(v.clone()))
-                .expect("metric names are unique");
-            v
-        }
-        let r = registry;
-        Families {
-            missing_columns: int(r, "schema_missing_columns", &format!("Expected columns absent from the live table (all of them when the table is missing), {AS_OF}."), TABLE_LABELS),
-            unexpected_columns: int(r, "schema_unexpected_columns", &format!("Live columns the expected table does not have, {AS_OF}."), TABLE_LABELS),
-            mismatched_columns: int(r, "schema_mismatched_columns", &format!("Columns present on both sides whose attribute (type, nullable, default) differs, {AS_OF}."), &["database", "schema", "table", "attribute"]),
-            missing_tables: int(r, "schema_missing_tables", &format!("Expected tables absent from the database, {AS_OF}."), &["database", "schema"]),
-            unexpected_tables: int(r, "schema_unexpected_tables", &format!("Live tables neither expected nor ignored, {AS_OF}."), &["database", "schema"]),
-            column_drift: int(r, "schema_column_drift", &format!("1 for each drifted column, named for alert text, {AS_OF}; capped by detail_series_limit."), &["database", "schema", "table", "column", "drift"]),
-            table_drift: int(r, "schema_table_drift", &format!("1 for each missing or unexpected table, named for alert text, {AS_OF}; capped by detail_series_limit."), &["database", "schema", "table", "drift"]),
-            detail_dropped: int(r, "schema_detail_series_dropped", "schema_column_drift and schema_table_drift series left out of this scrape by detail_series_limit.", &[]),
-            in_sync: int(r, "schema_in_sync", &format!("1 when no drift was found, {AS_OF}."), &["database"]),
-            expected_tables: int(r, "schema_expected_tables", &format!("Tables in the expected schema (ignored ones excluded), {AS_OF}."), &["database"]),
-            check_success: int(r, "schema_check_success", "1 if the last check completed (connected, read the catalog, loaded the expectation), else 0.", &["database"]),
-            check_duration: float(r, "schema_check_duration_seconds", "Duration of the last check, successful or not.", &["database"]),
-            last_success: float(r, "schema_check_last_success_timestamp_seconds", "Unix time at which the last successful check started.", &["database"]),
-            checks_total: counter(r, "schema_checks_total", "Checks run since the exporter started."),
-            failures_total: counter(r, "schema_check_failures_total", "Checks that failed since the exporter started."),
-            expected_changed: float(r, "schema_expected_last_change_timestamp_seconds", "Unix time the expected schema's content last changed (when first loaded: the newest source file's modification time; for a reference database, the time of that load).", &["database"]),
-            interval: float(r, "schema_check_interval_seconds", "Configured time between checks of the database (for staleness alerts).", &["database"]),
-            deploy_grace: float(r, "schema_deploy_grace_seconds", "Configured deploy_grace: drift seen this soon after the expected schema changed should not page.", &["database"]),
-            build_info: int(r, "schema_exporter_build_info", "Build metadata of the running schema_exporter; always 1.", &["version", "revision", "rustc_version"]),
-            reload_ok: int(r, "schema_exporter_config_last_reload_successful", "1 if the last configuration reload succeeded, else 0.", &[]),
-        }
+    #[test]
+    fn families_are_listed_in_name_order_and_indexed_by_f() {
+        let names: Vec<&str> = FAMILIES.iter().map(|f| f.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+        assert_eq!(
+            FAMILIES[F::UnexpectedTables as usize].name,
+            "schema_unexpected_tables"
+        );
+        assert_eq!(
+            FAMILIES[F::MissingColumns as usize].name,
+            "schema_missing_columns"
+        );
+        assert_eq!(
+            FAMILIES[F::Renders as usize].name,
+            "schema_exporter_renders_total"
+        );
+        assert_eq!(FAMILIES.len(), F::UnexpectedTables as usize + 1);
+    }
+
+    #[test]
+    fn label_values_from_databases_are_escaped() {
+        let mut out = String::new();
+        write_sample(
+            &mut out,
+            "m",
+            &[("table", "we\"ird\\name\nx"), ("database", "a")],
+            Value::Int(1),
+        );
+        assert_eq!(out, "m{database=\"a\",table=\"we\\\"ird\\\\name\\nx\"} 1\n");
+        let mut out = String::new();
+        write_sample(&mut out, "m", &[], Value::Float(0.25));
+        assert_eq!(out, "m 0.25\n");
     }
 }

@@ -78,7 +78,14 @@ async fn poll(
             Err(e) => CheckOutcome::failed(CheckError::Options(e.clone())),
         };
         log_outcome(&db, &snapshot, &outcome);
-        snapshot.record(&db.name, outcome);
+        // Recording renders this database's series: off the async workers, like the check.
+        let (shared, name) = (snapshot.clone(), db.name.clone());
+        if tokio::task::spawn_blocking(move || shared.record(&name, outcome))
+            .await
+            .is_err()
+        {
+            tracing::error!(database = %db.name, "recording the check outcome failed");
+        }
     }
     if let Ok(pool) = pool {
         pool.close().await;
@@ -86,11 +93,12 @@ async fn poll(
 }
 
 fn log_outcome(db: &DatabaseConfig, snapshot: &Snapshot, outcome: &CheckOutcome) {
-    let previous = snapshot
-        .read()
-        .databases
-        .get(&db.name)
-        .and_then(|d| d.report.as_ref().map(|r| r.items.len()));
+    let previous = snapshot.with_state(|state| {
+        state
+            .databases
+            .get(&db.name)
+            .and_then(|d| d.report.as_ref().map(|r| r.items.len()))
+    });
     match &outcome.result {
         Err(e) => tracing::warn!(database = %db.name, error = %e, "check failed"),
         Ok(c) if previous != Some(c.report.items.len()) => tracing::info!(
@@ -126,8 +134,8 @@ mod tests {
         .unwrap();
         let config = crate::config::load(&path).unwrap();
         let snapshot = Arc::new(Snapshot::new(&config));
-        assert!(!snapshot.ready(), "ready before any check");
-        let checks = |name: &str| snapshot.read().databases[name].checks_total;
+        assert!(!snapshot.published().ready, "ready before any check");
+        let checks = |name: &str| snapshot.with_state(|s| s.databases[name].checks_total);
 
         let pollers = Pollers::start(&config, snapshot.clone());
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -136,13 +144,12 @@ mod tests {
             (1, 1),
             "first checks are immediate"
         );
-        assert!(snapshot.ready());
-        let error = snapshot.read().databases["often"]
-            .last_check
-            .as_ref()
-            .unwrap()
-            .error
-            .clone();
+        snapshot.publish();
+        assert!(snapshot.published().ready);
+        let error = snapshot.with_state(|s| {
+            let last = s.databases["often"].last_check.as_ref();
+            last.and_then(|c| c.error.clone())
+        });
         assert!(error.unwrap().contains("invalid connection options"));
 
         // To 20m30s: ticks at 0, 1, ..., 20 minutes, and at 0, 10, 20.

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::time::SystemTime;
 
 use crate::check::DriftItem;
-use crate::snapshot::{DatabaseState, State};
+use crate::state::{DatabaseState, State};
 
 /// The `/drift` document.
 #[derive(Debug, Serialize)]
@@ -147,36 +147,49 @@ pub fn text(doc: &DriftDocument) -> String {
     out
 }
 
-/// The landing page: name, version, links, and each database's status.
-pub fn landing_page(state: &State) -> String {
-    let doc = document(state);
-    let mut rows = String::new();
-    for db in &doc.databases {
-        let summary = match db.status {
-            Status::CheckFailed => format!("check failed: {}", escape(db.error.unwrap_or(""))),
-            Status::Drift => {
-                let mut kinds: Vec<String> = Vec::new();
-                for item in db.drift {
-                    let place = match &item.column {
-                        Some(c) => format!("{}.{}", item.table, c),
-                        None => item.table.clone(),
-                    };
-                    kinds.push(format!("{} {}", item.kind.describe(), escape(&place)));
-                }
-                kinds.join("<br>")
-            }
-            other => other.describe().to_string(),
-        };
-        let _ = write!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(db.name),
-            db.engine,
-            db.status.describe(),
-            db.last_check.as_deref().unwrap_or("never"),
-            summary
-        );
+/// The `/drift` document from each database's entry, already serialised (see [`DatabaseDrift`]).
+pub fn drift_json(entries: &[&str]) -> String {
+    let mut out = String::with_capacity(entries.iter().map(|e| e.len() + 1).sum::<usize>() + 16);
+    out.push_str("{\"databases\":[");
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(e);
     }
+    out.push_str("]}\n");
+    out
+}
+
+/// One database's row of the landing page.
+pub fn landing_row(db: &DatabaseDrift) -> String {
+    let summary = match db.status {
+        Status::CheckFailed => format!("check failed: {}", escape(db.error.unwrap_or(""))),
+        Status::Drift => {
+            let mut kinds: Vec<String> = Vec::new();
+            for item in db.drift {
+                let place = match &item.column {
+                    Some(c) => format!("{}.{}", item.table, c),
+                    None => item.table.clone(),
+                };
+                kinds.push(format!("{} {}", item.kind.describe(), escape(&place)));
+            }
+            kinds.join("<br>")
+        }
+        other => other.describe().to_string(),
+    };
+    format!(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        escape(db.name),
+        db.engine,
+        db.status.describe(),
+        db.last_check.as_deref().unwrap_or("never"),
+        summary
+    )
+}
+
+/// The landing page around its rows: name, version, links, and each database's status.
+pub fn landing_page(rows: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>schema_exporter</title></head><body>\
 <h1>schema_exporter {}</h1>\

@@ -1,174 +1,248 @@
-//! The only state shared between the pollers (writers) and HTTP (readers): the latest outcome of
-//! every configured database. Metrics and `/drift` are rendered from it at request time, so a scrape
-//! never touches a database and series vanish as soon as their drift or their table does.
+//! The only state shared between the pollers (writers) and HTTP (readers), and every response body
+//! HTTP serves, rendered once per change.
+//!
+//! When a check outcome is recorded (or the config reloaded), that database's pieces are rendered
+//! at once: its series, its `/drift` entry and its landing-page row. A publisher task then joins
+//! every database's pieces into whole bodies, compresses them, and swaps them in as one immutable
+//! [`Published`]; changes that arrive while it works are coalesced into its next round. A scrape
+//! clones an `Arc` and writes bytes that already exist: it never renders, never compresses, never
+//! touches a database, and many clients share one buffer however slowly they read.
 
-use indexmap::IndexMap;
-use std::sync::{RwLock, RwLockReadGuard};
-use std::time::{Duration, SystemTime};
+use bytes::Bytes;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use tokio::sync::{watch, Notify};
 
 use crate::check::CheckOutcome;
-use crate::check::DriftReport;
 use crate::config::Config;
-use crate::dialect::Engine;
+use crate::metrics::{self, DatabaseSeries, ExporterSeries};
+use crate::report;
+use crate::state::State;
 
-/// What is known about one database.
+/// One response body in the encodings we serve, both prepared when it was rendered.
+#[derive(Debug, Clone, Default)]
+pub struct Encoded {
+    /// The body as is.
+    pub identity: Bytes,
+    /// The body gzip-compressed, for clients that send `Accept-Encoding: gzip`.
+    pub gzip: Bytes,
+}
+
+impl Encoded {
+    /// Prepares both encodings of `body`. The fastest compression level: the exposition is
+    /// repetitive text that compresses about tenfold even so, and rendering stays cheap.
+    pub fn new(body: String) -> Encoded {
+        let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 8), Compression::fast());
+        // Writing into memory cannot fail.
+        let gzip = gz.write_all(body.as_bytes()).and_then(|_| gz.finish());
+        Encoded {
+            gzip: Bytes::from(gzip.expect("gzip into memory")),
+            identity: Bytes::from(body),
+        }
+    }
+}
+
+/// Every body HTTP serves, as of one publish.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// `/metrics`.
+    pub metrics: Encoded,
+    /// `/drift`: every database.
+    pub drift: Encoded,
+    /// `/drift?database=NAME`, by name.
+    pub drift_by_database: HashMap<String, Encoded>,
+    /// `/`.
+    pub landing: Encoded,
+    /// Every configured database has had its first check attempted (`/-/ready`).
+    pub ready: bool,
+}
+
+/// One database's pieces of the published bodies, rendered when its outcome was recorded.
 #[derive(Debug, Clone)]
-pub struct DatabaseState {
-    /// Engine, for `/drift`.
-    pub engine: Engine,
-    /// The expectation's source, as shown to people.
-    pub expected_source: String,
-    /// Configured time between checks (exported so staleness alerts need no per-site threshold).
-    pub interval: Duration,
-    /// Configured deploy grace window (exported for the alert rules).
-    pub deploy_grace: Duration,
-    /// Checks attempted since the exporter started.
-    pub checks_total: u64,
-    /// Checks that failed since the exporter started.
-    pub failures_total: u64,
-    /// The most recent attempt, successful or not.
-    pub last_check: Option<LastCheck>,
-    /// When the last successful check started.
-    pub last_success: Option<SystemTime>,
-    /// Result of the last successful check; kept when later checks fail.
-    pub report: Option<DriftReport>,
-    /// Fingerprint of the expectation the last successful check used.
-    pub expected_fingerprint: Option<u64>,
-    /// When the expectation's content last changed (see `schema_expected_last_change_timestamp_seconds`).
-    pub expected_changed: Option<SystemTime>,
+struct Pieces {
+    series: DatabaseSeries,
+    /// Its `/drift` entry as a JSON object, to be joined with the others.
+    drift_entry: String,
+    /// Its own `/drift?database=` document.
+    drift: Encoded,
+    landing_row: String,
 }
 
-/// The most recent check attempt.
-#[derive(Debug, Clone)]
-pub struct LastCheck {
-    /// When it started.
-    pub at: SystemTime,
-    /// How long it took.
-    pub duration: Duration,
-    /// Why it failed, when it did (password already scrubbed).
-    pub error: Option<String>,
+struct Inner {
+    state: State,
+    pieces: HashMap<String, Pieces>,
 }
 
-/// Exporter-wide state.
-#[derive(Debug)]
-pub struct State {
-    /// Per database, in config order.
-    pub databases: IndexMap<String, DatabaseState>,
-    /// Whether the last config reload succeeded.
-    pub reload_ok: bool,
-    /// Cap on detail series per scrape, from the config.
-    pub detail_series_limit: usize,
+/// Shared handle to the [`State`] and the bodies rendered from it.
+pub struct Snapshot {
+    inner: RwLock<Inner>,
+    published: RwLock<Arc<Published>>,
+    /// Signalled on every change; holds one permit, so changes made during a publish coalesce.
+    changed: Notify,
+    renders: AtomicU64,
 }
 
-/// Shared handle to [`State`].
-#[derive(Debug)]
-pub struct Snapshot(RwLock<State>);
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("renders", &self.renders)
+            .finish_non_exhaustive()
+    }
+}
 
 impl Snapshot {
-    /// State for a freshly loaded config: every database pending.
+    /// State for a freshly loaded config, every database pending, already published once so the
+    /// first scrape has something to read.
     pub fn new(config: &Config) -> Snapshot {
-        let s = Snapshot(RwLock::new(State {
-            databases: IndexMap::new(),
-            reload_ok: true,
-            detail_series_limit: config.detail_series_limit,
-        }));
-        s.apply_config(config);
+        let mut inner = Inner {
+            state: State::new(config),
+            pieces: HashMap::new(),
+        };
+        inner.render_all();
+        let s = Snapshot {
+            inner: RwLock::new(inner),
+            published: RwLock::new(Arc::default()),
+            changed: Notify::new(),
+            renders: AtomicU64::new(0),
+        };
+        s.publish();
         s
     }
 
     /// Adopts a new config: databases no longer configured disappear (and with them their series),
     /// new ones start pending, and the ones that stay keep their history and counters.
     pub fn apply_config(&self, config: &Config) {
-        let mut state = self.write();
-        let mut next = IndexMap::new();
-        for db in &config.databases {
-            let mut entry =
-                state
-                    .databases
-                    .swap_remove(&db.name)
-                    .unwrap_or_else(|| DatabaseState {
-                        engine: db.engine,
-                        expected_source: String::new(),
-                        interval: db.interval,
-                        deploy_grace: db.deploy_grace,
-                        checks_total: 0,
-                        failures_total: 0,
-                        last_check: None,
-                        last_success: None,
-                        report: None,
-                        expected_fingerprint: None,
-                        expected_changed: None,
-                    });
-            if entry.engine != db.engine {
-                // A different database behind the same name: its old drift says nothing about it.
-                entry.report = None;
-                entry.engine = db.engine;
-            }
-            entry.expected_source = db.expected.describe();
-            entry.interval = db.interval;
-            entry.deploy_grace = db.deploy_grace;
-            next.insert(db.name.clone(), entry);
-        }
-        state.databases = next;
-        state.detail_series_limit = config.detail_series_limit;
+        let mut inner = self.write();
+        inner.state.apply_config(config);
+        inner.render_all();
+        drop(inner);
+        self.changed.notify_one();
     }
 
-    /// Records a check outcome for `name` (ignored if the database was removed meanwhile). Takes the
-    /// outcome by value: the report moves into the state instead of being copied at every check.
+    /// Records a check outcome for `name` (ignored if the database was removed meanwhile) and
+    /// renders that database's pieces. Grows with the database's drift: call it off the async
+    /// workers. Takes the outcome by value: the report moves into the state, never copied.
     pub fn record(&self, name: &str, outcome: CheckOutcome) {
-        let mut state = self.write();
-        let Some(db) = state.databases.get_mut(name) else {
-            return;
-        };
-        db.checks_total += 1;
-        let error = match outcome.result {
-            Ok(checked) => {
-                db.last_success = Some(outcome.started);
-                db.report = Some(checked.report);
-                if db.expected_fingerprint != Some(checked.expected_fingerprint) {
-                    // First sight: the file's own modification time is the best estimate of when
-                    // the expectation changed (usually the deploy); afterwards we saw it change.
-                    db.expected_changed = match db.expected_fingerprint {
-                        None => checked.expected_modified.or(Some(outcome.started)),
-                        Some(_) => Some(outcome.started),
-                    };
-                    db.expected_fingerprint = Some(checked.expected_fingerprint);
-                }
-                None
-            }
-            Err(e) => {
-                db.failures_total += 1;
-                Some(e.to_string())
-            }
-        };
-        db.last_check = Some(LastCheck {
-            at: outcome.started,
-            duration: outcome.duration,
-            error,
-        });
+        let mut inner = self.write();
+        if inner.state.record(name, outcome) {
+            inner.render(name);
+            drop(inner);
+            self.changed.notify_one();
+        }
     }
 
     /// Records whether a reload succeeded.
     pub fn set_reload_ok(&self, ok: bool) {
-        self.write().reload_ok = ok;
+        self.write().state.reload_ok = ok;
+        self.changed.notify_one();
     }
 
-    /// True once every configured database has had its first check attempted.
-    pub fn ready(&self) -> bool {
-        self.read()
+    /// Runs `f` on the current state (for `check`'s report and log lines). Writers wait meanwhile.
+    pub fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.read().state)
+    }
+
+    /// The bodies to serve now: a clone of an `Arc`, whatever the size of the schemas.
+    pub fn published(&self) -> Arc<Published> {
+        self.published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Joins every database's pieces into the bodies HTTP serves and swaps them in. Grows with the
+    /// size of the bodies: [`Snapshot::publish_on_change`] runs it off the async workers.
+    pub fn publish(&self) {
+        let renders = self.renders.fetch_add(1, Ordering::Relaxed) + 1;
+        let inner = self.read();
+        let state = &inner.state;
+        let pieces: Vec<&Pieces> = state
             .databases
-            .values()
-            .all(|d| d.last_check.is_some())
+            .keys()
+            .filter_map(|name| inner.pieces.get(name))
+            .collect();
+        let exporter = ExporterSeries {
+            reload_ok: state.reload_ok,
+            detail_series_limit: state.detail_series_limit,
+            renders,
+        };
+        let metrics = metrics::exposition(pieces.iter().map(|p| &p.series), exporter);
+        let entries: Vec<&str> = pieces.iter().map(|p| p.drift_entry.as_str()).collect();
+        let rows: String = pieces.iter().map(|p| p.landing_row.as_str()).collect();
+        let published = Published {
+            metrics: Encoded::new(metrics),
+            drift: Encoded::new(report::drift_json(&entries)),
+            drift_by_database: state
+                .databases
+                .keys()
+                .filter_map(|n| Some((n.clone(), inner.pieces.get(n)?.drift.clone())))
+                .collect(),
+            landing: Encoded::new(report::landing_page(&rows)),
+            ready: state.ready(),
+        };
+        drop(inner);
+        *self.published.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(published);
     }
 
-    /// Read access for rendering. Hold it only while rendering: writers wait on it.
-    pub fn read(&self) -> RwLockReadGuard<'_, State> {
-        // A panic while holding the lock cannot leave State half-written in a way readers care
+    /// Publishes after every change until `stop` turns true; changes made while a publish runs
+    /// are picked up by the next one.
+    pub async fn publish_on_change(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = self.changed.notified() => {}
+            }
+            let me = self.clone();
+            if tokio::task::spawn_blocking(move || me.publish())
+                .await
+                .is_err()
+            {
+                tracing::error!(
+                    "publishing the rendered metrics failed; serving the previous ones"
+                );
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the state half-written in a way readers care
         // about (every write is a plain field assignment), so a poisoned lock is still usable.
-        self.0.read().unwrap_or_else(|e| e.into_inner())
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.0.write().unwrap_or_else(|e| e.into_inner())
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    /// Renders every database's pieces and forgets those of databases no longer configured.
+    fn render_all(&mut self) {
+        let names: Vec<String> = self.state.databases.keys().cloned().collect();
+        self.pieces
+            .retain(|name, _| self.state.databases.contains_key(name));
+        for name in names {
+            self.render(&name);
+        }
+    }
+
+    fn render(&mut self, name: &str) {
+        let Some(db) = self.state.databases.get(name) else {
+            return;
+        };
+        let view = report::DatabaseDrift::new(name, db);
+        let drift_entry =
+            serde_json::to_string(&view).expect("the drift document always serialises");
+        let pieces = Pieces {
+            series: DatabaseSeries::render(name, db, self.state.table_series),
+            drift: Encoded::new(report::drift_json(&[drift_entry.as_str()])),
+            drift_entry,
+            landing_row: report::landing_row(&view),
+        };
+        self.pieces.insert(name.to_string(), pieces);
     }
 }

@@ -38,6 +38,7 @@ struct RawConfig {
     deploy_grace: Option<String>,
     max_concurrent_checks: Option<usize>,
     detail_series_limit: Option<usize>,
+    table_series: Option<TableSeries>,
     #[serde(default)]
     databases: Vec<RawDatabase>,
 }
@@ -109,6 +110,20 @@ pub const MIGRATION_TABLES: &[&str] = &[
     "refinery_schema_history",    // refinery
 ];
 
+/// Which per-table series an in-sync table gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableSeries {
+    /// One series per expected table (`schema_missing_columns`, 0 when in sync), so a table's
+    /// reading goes from 0 to 1 when a column disappears; the other per-table gauges only where
+    /// they are not zero.
+    #[default]
+    All,
+    /// Per-table series only for drifted tables: for databases with very many tables, where one
+    /// series per table costs more than the zeros are worth.
+    Drifted,
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -118,6 +133,8 @@ pub struct Config {
     pub max_concurrent_checks: usize,
     /// Cap on `schema_column_drift` series per scrape, so a mass drift cannot explode cardinality.
     pub detail_series_limit: usize,
+    /// Which per-table series in-sync tables get (`table_series: all | drifted`).
+    pub table_series: TableSeries,
     /// The databases to watch, in file order.
     pub databases: Vec<DatabaseConfig>,
 }
@@ -249,6 +266,7 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
         detail_series_limit: raw
             .detail_series_limit
             .unwrap_or(DEFAULT_DETAIL_SERIES_LIMIT),
+        table_series: raw.table_series.unwrap_or_default(),
         databases,
     })
 }

@@ -6,8 +6,8 @@ use crate::common::{
 };
 use std::process::Command;
 
-/// Masks what legitimately changes between runs (durations, timestamps, build metadata); configured
-/// durations such as the interval stay visible.
+/// Masks what legitimately changes between runs (durations, timestamps, build metadata, how many
+/// changes one publish coalesced); configured durations such as the interval stay visible.
 fn masked(metrics: &str) -> String {
     metrics
         .lines()
@@ -15,7 +15,9 @@ fn masked(metrics: &str) -> String {
             if l.starts_with("schema_exporter_build_info{") {
                 "schema_exporter_build_info{<masked>} 1".to_string()
             } else if !l.starts_with('#')
-                && (l.contains("_timestamp_seconds{") || l.contains("_duration_seconds{"))
+                && (l.contains("_timestamp_seconds{")
+                    || l.contains("_duration_seconds{")
+                    || l.starts_with("schema_exporter_renders_total "))
             {
                 let (series, _) = l.rsplit_once(' ').unwrap();
                 format!("{series} <masked>")

@@ -11,4 +11,5 @@ mod monitoring;
 mod mysql;
 mod postgres;
 mod scenarios;
+mod scrape;
 mod sqlite;

@@ -155,34 +155,45 @@ type Serve = Box<
 impl Daemon {
     /// The demo in process, once its first check has reported the incident.
     pub fn demo() -> Daemon {
-        let daemon = Daemon::in_process(Box::new(|listener, stop| {
-            Box::pin(async move { demo::run(listener, stop).await.map_err(|e| e.to_string()) })
-        }));
+        let daemon = Daemon::in_process(
+            2,
+            Box::new(|listener, stop| {
+                Box::pin(async move { demo::run(listener, stop).await.map_err(|e| e.to_string()) })
+            }),
+        );
         daemon.wait_sample(DEMO_MISSING, 1.0);
         daemon
     }
 
     /// `serve --config.file=PATH --web.enable-lifecycle` in process.
     pub fn serve(config: &str) -> Daemon {
+        Daemon::serve_on(config, 2)
+    }
+
+    /// [`Daemon::serve`] on a runtime of `workers` async worker threads.
+    pub fn serve_on(config: &str, workers: usize) -> Daemon {
         let path = PathBuf::from(config);
-        Daemon::in_process(Box::new(move |listener, stop| {
-            Box::pin(async move {
-                let config = schema_exporter::config::load(&path).map_err(|e| e.to_string())?;
-                schema_exporter::app::serve(config, listener, stop, true)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        }))
+        Daemon::in_process(
+            workers,
+            Box::new(move |listener, stop| {
+                Box::pin(async move {
+                    let config = schema_exporter::config::load(&path).map_err(|e| e.to_string())?;
+                    schema_exporter::app::serve(config, listener, stop, true)
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+            }),
+        )
     }
 
     /// Runs `serve` on its own runtime on a thread of the test process, on `127.0.0.1:0`.
-    fn in_process(serve: Serve) -> Daemon {
+    fn in_process(workers: usize, serve: Serve) -> Daemon {
         let (addr_tx, addr_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (stopped_tx, stopped) = mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(workers)
                 .enable_all()
                 .build()
                 .unwrap();
@@ -366,6 +377,38 @@ pub fn http(method: &str, url: &str, query: &[(&str, &str)]) -> Result<(u16, Str
         .read_to_string()
         .map_err(|e| format!("{method} {url}: {e}"))?;
     Ok((status, body))
+}
+
+/// A GET with request `headers`: (status, response headers lower-cased, raw body bytes), so tests
+/// can see encodings as they travel.
+pub fn get_raw(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(WAIT))
+        .build()
+        .into();
+    let request = headers
+        .iter()
+        .fold(agent.get(url), |r, (k, v)| r.header(*k, *v));
+    let mut response = request.call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let names = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(256 * 1024 * 1024)
+        .read_to_vec()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    (status, names, body)
 }
 
 /// Runs the binary to completion: (exit code, stdout, stderr).

@@ -1,0 +1,151 @@
+//! What is known about every configured database: the latest outcome of its checks, its counters and
+//! its configuration as exported. Plain data: [`crate::snapshot`] shares it between the pollers and
+//! HTTP, and [`crate::metrics`] and [`crate::report`] render it.
+
+use indexmap::IndexMap;
+use std::time::{Duration, SystemTime};
+
+use crate::check::{CheckOutcome, DriftReport};
+use crate::config::{Config, TableSeries};
+use crate::dialect::Engine;
+
+/// What is known about one database.
+#[derive(Debug, Clone)]
+pub struct DatabaseState {
+    /// Engine, for `/drift`.
+    pub engine: Engine,
+    /// The expectation's source, as shown to people.
+    pub expected_source: String,
+    /// Configured time between checks (exported so staleness alerts need no per-site threshold).
+    pub interval: Duration,
+    /// Configured deploy grace window (exported for the alert rules).
+    pub deploy_grace: Duration,
+    /// Checks attempted since the exporter started.
+    pub checks_total: u64,
+    /// Checks that failed since the exporter started.
+    pub failures_total: u64,
+    /// The most recent attempt, successful or not.
+    pub last_check: Option<LastCheck>,
+    /// When the last successful check started.
+    pub last_success: Option<SystemTime>,
+    /// Result of the last successful check; kept when later checks fail.
+    pub report: Option<DriftReport>,
+    /// Fingerprint of the expectation the last successful check used.
+    pub expected_fingerprint: Option<u64>,
+    /// When the expectation's content last changed (see `schema_expected_last_change_timestamp_seconds`).
+    pub expected_changed: Option<SystemTime>,
+}
+
+/// The most recent check attempt.
+#[derive(Debug, Clone)]
+pub struct LastCheck {
+    /// When it started.
+    pub at: SystemTime,
+    /// How long it took.
+    pub duration: Duration,
+    /// Why it failed, when it did (password already scrubbed).
+    pub error: Option<String>,
+}
+
+/// Exporter-wide state.
+#[derive(Debug)]
+pub struct State {
+    /// Per database, in config order.
+    pub databases: IndexMap<String, DatabaseState>,
+    /// Whether the last config reload succeeded.
+    pub reload_ok: bool,
+    /// Cap on detail series per scrape, from the config.
+    pub detail_series_limit: usize,
+    /// Which per-table series in-sync tables get, from the config.
+    pub table_series: TableSeries,
+}
+
+impl State {
+    /// State for a freshly loaded config: every database pending.
+    pub fn new(config: &Config) -> State {
+        let mut s = State {
+            databases: IndexMap::new(),
+            reload_ok: true,
+            detail_series_limit: config.detail_series_limit,
+            table_series: config.table_series,
+        };
+        s.apply_config(config);
+        s
+    }
+
+    /// Adopts a new config: databases no longer configured disappear (and with them their series),
+    /// new ones start pending, and the ones that stay keep their history and counters.
+    pub fn apply_config(&mut self, config: &Config) {
+        let mut next = IndexMap::new();
+        for db in &config.databases {
+            let mut entry = self
+                .databases
+                .swap_remove(&db.name)
+                .unwrap_or_else(|| DatabaseState {
+                    engine: db.engine,
+                    expected_source: String::new(),
+                    interval: db.interval,
+                    deploy_grace: db.deploy_grace,
+                    checks_total: 0,
+                    failures_total: 0,
+                    last_check: None,
+                    last_success: None,
+                    report: None,
+                    expected_fingerprint: None,
+                    expected_changed: None,
+                });
+            if entry.engine != db.engine {
+                // A different database behind the same name: its old drift says nothing about it.
+                entry.report = None;
+                entry.engine = db.engine;
+            }
+            entry.expected_source = db.expected.describe();
+            entry.interval = db.interval;
+            entry.deploy_grace = db.deploy_grace;
+            next.insert(db.name.clone(), entry);
+        }
+        self.databases = next;
+        self.detail_series_limit = config.detail_series_limit;
+        self.table_series = config.table_series;
+    }
+
+    /// Records a check outcome for `name` (ignored if the database was removed meanwhile). Takes the
+    /// outcome by value: the report moves into the state instead of being copied at every check.
+    pub fn record(&mut self, name: &str, outcome: CheckOutcome) -> bool {
+        let Some(db) = self.databases.get_mut(name) else {
+            return false;
+        };
+        db.checks_total += 1;
+        let error = match outcome.result {
+            Ok(checked) => {
+                db.last_success = Some(outcome.started);
+                db.report = Some(checked.report);
+                if db.expected_fingerprint != Some(checked.expected_fingerprint) {
+                    // First sight: the file's own modification time is the best estimate of when
+                    // the expectation changed (usually the deploy); afterwards we saw it change.
+                    db.expected_changed = match db.expected_fingerprint {
+                        None => checked.expected_modified.or(Some(outcome.started)),
+                        Some(_) => Some(outcome.started),
+                    };
+                    db.expected_fingerprint = Some(checked.expected_fingerprint);
+                }
+                None
+            }
+            Err(e) => {
+                db.failures_total += 1;
+                Some(e.to_string())
+            }
+        };
+        db.last_check = Some(LastCheck {
+            at: outcome.started,
+            duration: outcome.duration,
+            error,
+        });
+        true
+    }
+
+    /// True once every configured database has had its first check attempted.
+    pub fn ready(&self) -> bool {
+        self.databases.values().all(|d| d.last_check.is_some())
+    }
+}
