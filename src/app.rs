@@ -284,7 +284,8 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<ExitCode, Error> {
         (None, Some(path), Some(name)) => {
             let db = configured_database(path, name)?;
             if args.expected {
-                return snapshot_expected(&db, args.output.as_deref()).await;
+                let timeout = args.timeout.unwrap_or(db.timeout);
+                return snapshot_expected(&db, timeout, args.output.as_deref()).await;
             }
             LiveSource {
                 origin: format!("database {:?} of {}", db.name, path.display()),
@@ -302,6 +303,9 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<ExitCode, Error> {
     };
     if !args.schema.is_empty() {
         source.schemas = args.schema.clone();
+    }
+    if let Some(timeout) = args.timeout {
+        source.timeout = timeout;
     }
     let Some(default_schema) = source.schemas.first().cloned() else {
         return Err(Error::Usage(format!(
@@ -352,9 +356,13 @@ async fn read_live(source: &LiveSource) -> Result<crate::model::Schema, Error> {
     };
     match tokio::time::timeout(source.timeout, live).await {
         Ok(Ok(s)) => Ok(s),
+        Ok(Err(sqlx::Error::PoolTimedOut)) => Err(unreadable(format!(
+            "no connection within {} (server down, unreachable or not answering; --timeout)",
+            humantime::format_duration(limits.connect_timeout)
+        ))),
         Ok(Err(e)) => Err(unreadable(source.url.scrub(&e.to_string()))),
         Err(_) => Err(unreadable(format!(
-            "timed out after {}",
+            "timed out after {} (--timeout)",
             humantime::format_duration(source.timeout)
         ))),
     }
@@ -362,17 +370,21 @@ async fn read_live(source: &LiveSource) -> Result<crate::model::Schema, Error> {
 
 /// `snapshot --expected`: the expectation as the exporter resolved it (after reading its YAML, SQL
 /// files or reference database), in the expected-schema format, so a surprise can be diagnosed.
-async fn snapshot_expected(db: &DatabaseConfig, output: Option<&Path>) -> Result<ExitCode, Error> {
+async fn snapshot_expected(
+    db: &DatabaseConfig,
+    timeout: Duration,
+    output: Option<&Path>,
+) -> Result<ExitCode, Error> {
     let mut cache = expected::ExpectedCache::default();
     let load = db.expected.load(db.engine, &db.schemas, &mut cache);
-    let expectation = match tokio::time::timeout(db.timeout, load).await {
+    let expectation = match tokio::time::timeout(timeout, load).await {
         Ok(Ok(e)) => e,
         Ok(Err(e)) => return Err(Error::Failed(format!("database {:?}: {e}", db.name))),
         Err(_) => {
             return Err(Error::Failed(format!(
-                "database {:?}: loading the expectation timed out after {}",
+                "database {:?}: loading the expectation timed out after {} (--timeout)",
                 db.name,
-                humantime::format_duration(db.timeout)
+                humantime::format_duration(timeout)
             )))
         }
     };

@@ -116,6 +116,10 @@ pub struct SnapshotArgs {
     /// Schema to include (repeatable); default: the configured ones, or the engine's default.
     #[arg(long = "schema", value_name = "S")]
     pub schema: Vec<String>,
+    /// Give up reading after this long (default: the database's configured timeout, or 10s with
+    /// --database-url). Large MySQL/MariaDB catalogs can need more.
+    #[arg(long = "timeout", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -587,3 +587,21 @@ fn json_logs_are_one_object_per_line() {
         "expected at least the demo and listening lines:\n{logs}"
     );
 }
+
+/// A server that accepts and never answers: `snapshot` gives up at `--timeout`, not at 10 s.
+#[test]
+fn snapshot_gives_up_at_its_timeout_on_a_silent_server() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("postgres://u@{}/app", silent.local_addr().unwrap());
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = run(&["snapshot", "--database-url", &url, "--timeout=300ms"]);
+    let took = started.elapsed();
+    assert_eq!(code, 2, "{stderr}");
+    // The connect limit is three quarters of the timeout, so it is what gives up here.
+    assert!(
+        stderr.contains("no connection within 225ms") && stderr.contains("--timeout"),
+        "{stderr}"
+    );
+    assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
+    drop(silent);
+}
