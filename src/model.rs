@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::fmt;
 
 use crate::dialect::Engine;
-use crate::normalize;
+use crate::normalize::{self, Spelling};
 
 /// A table's place in the database: namespace plus name, as the catalog spells them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -41,14 +41,15 @@ impl fmt::Display for TableName {
 pub struct Column {
     /// Column name as written (expected) or as stored (live).
     pub name: String,
-    /// Canonical type spelling (see [`normalize::normalize_type`]).
-    pub data_type: Option<String>,
+    /// Canonical type spelling (see [`normalize::normalize_type`]), shared by every column that
+    /// spells its type the same way.
+    pub data_type: Option<Spelling>,
     /// Whether NULL is allowed.
     pub nullable: Option<bool>,
     /// `Some(None)` means "has no default"; `None` means "not stated". Serial and auto-increment
     /// defaults are normalised to `Some(None)` because they are how the engine implements identity,
     /// not a default a person chose.
-    pub default: Option<Option<String>>,
+    pub default: Option<Option<Spelling>>,
 }
 
 impl Column {
@@ -62,9 +63,9 @@ impl Column {
     ) -> Self {
         Column {
             name: name.into(),
-            data_type: data_type.map(|t| normalize::normalize_type(engine, t)),
+            data_type: data_type.map(|t| normalize::canonical_type(engine, t)),
             nullable,
-            default: default.map(|d| d.and_then(|d| normalize::normalize_default(engine, d))),
+            default: default.map(|d| d.and_then(|d| normalize::canonical_default(engine, d))),
         }
     }
 }
@@ -127,18 +128,6 @@ impl Schema {
         true
     }
 
-    /// Adds one row of a catalog query: the table, created on first sight, and (unless the table has
-    /// no columns) one of its columns, in catalog order.
-    pub fn add_catalog_row(&mut self, engine: Engine, table: TableName, column: Option<Column>) {
-        let entry = self
-            .tables
-            .entry(Self::key(engine, &table))
-            .or_insert_with(|| Table::new(table));
-        if let Some(c) = column {
-            entry.add_column(engine, c);
-        }
-    }
-
     /// Finds a table by name, folding as `engine` does.
     pub fn get(&self, engine: Engine, name: &TableName) -> Option<&Table> {
         self.tables.get(&Self::key(engine, name))
@@ -160,6 +149,73 @@ impl Schema {
             }
         }
         hasher.finish()
+    }
+}
+
+/// Builds a [`Schema`] from catalog rows, which every engine's query returns grouped by table: a row
+/// of the table being built costs no lookup and no allocation for its table name. Rows of a table
+/// seen before (a catalog that did not group them) are still merged into it.
+#[derive(Debug)]
+pub struct CatalogBuilder {
+    engine: Engine,
+    schema: Schema,
+    current: Option<Table>,
+}
+
+impl CatalogBuilder {
+    /// An empty catalog of `engine`.
+    pub fn new(engine: Engine) -> Self {
+        CatalogBuilder {
+            engine,
+            schema: Schema::default(),
+            current: None,
+        }
+    }
+
+    /// Starts or continues the table the next columns belong to.
+    pub fn table(&mut self, schema: &str, name: &str) {
+        if let Some(t) = &self.current {
+            if t.name.schema == schema && t.name.name == name {
+                return;
+            }
+        }
+        self.flush();
+        self.current = Some(Table::new(TableName::new(schema, name)));
+    }
+
+    /// Adds a column, in catalog order, to the current table.
+    pub fn column(&mut self, column: Column) {
+        if let Some(t) = &mut self.current {
+            t.add_column(self.engine, column);
+        }
+    }
+
+    /// The current table's columns, for engines that fix them up once the table is complete.
+    pub fn current_mut(&mut self) -> Option<&mut Table> {
+        self.current.as_mut()
+    }
+
+    fn flush(&mut self) {
+        let Some(table) = self.current.take() else {
+            return;
+        };
+        let key = Schema::key(self.engine, &table.name);
+        match self.schema.tables.get_mut(&key) {
+            Some(seen) => {
+                for column in table.columns.into_values() {
+                    seen.add_column(self.engine, column);
+                }
+            }
+            None => {
+                self.schema.tables.insert(key, table);
+            }
+        }
+    }
+
+    /// Every table read.
+    pub fn finish(mut self) -> Schema {
+        self.flush();
+        self.schema
     }
 }
 
@@ -214,7 +270,7 @@ pub enum Change {
         /// The live column's name.
         column: String,
         /// The expected default expression, or none.
-        default: Option<String>,
+        default: Option<Spelling>,
     },
 }
 

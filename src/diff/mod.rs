@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::dialect::Engine;
 use crate::ignore::Ignore;
 use crate::model::{Change, Column, Schema, Table, TableName};
+use crate::normalize::Spelling;
 
 mod kind;
 pub use kind::DriftKind;
@@ -196,7 +197,7 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
             table: table.clone(),
             column: target.clone(),
         };
-        let sides = (Some(w.clone()), Some(h.clone()));
+        let sides = (Some(w.to_string()), Some(h.to_string()));
         out.push(drift(DriftKind::TypeMismatch, table, column, sides, change));
     }
     if let Some((w, h)) = differ(&want.nullable, &have.nullable) {
@@ -265,13 +266,13 @@ fn null_word(nullable: bool) -> &'static str {
     }
 }
 
-fn default_word(default: &Option<String>) -> String {
-    default.clone().unwrap_or_else(|| "no default".into())
+fn default_word(default: &Option<Spelling>) -> String {
+    default.as_deref().unwrap_or("no default").to_string()
 }
 
 /// `bigint NULL DEFAULT 0`: the attributes a column has or is expected to have.
 fn describe_column(c: &Column) -> String {
-    let mut parts = vec![c.data_type.clone().unwrap_or_else(|| "(any type)".into())];
+    let mut parts = vec![c.data_type.as_deref().unwrap_or("(any type)").to_string()];
     if let Some(n) = c.nullable {
         parts.push(null_word(n).into());
     }

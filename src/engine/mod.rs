@@ -98,19 +98,6 @@ impl Pool {
     }
 }
 
-/// The table a catalog row belongs to: every engine's catalog query names its columns
-/// `schema_name` and `table_name`.
-pub(crate) fn row_table<R: sqlx::Row>(row: &R) -> Result<TableName, sqlx::Error>
-where
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    &'static str: sqlx::ColumnIndex<R>,
-{
-    Ok(TableName::new(
-        row.try_get::<String, _>("schema_name")?,
-        row.try_get::<String, _>("table_name")?,
-    ))
-}
-
 /// Quotes an identifier the SQL-standard way, as PostgreSQL and SQLite both accept.
 pub(crate) fn quote_double(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))

@@ -12,8 +12,9 @@ use std::sync::{Arc, OnceLock};
 
 use super::{column_definition, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{Change, Column, Schema, TableName};
+use crate::model::{CatalogBuilder, Change, Column, Schema, TableName};
 use crate::normalize::quote_mysql_literal_default;
+use futures_util::TryStreamExt;
 
 /// Which server is behind a pool, learnt at connect time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,29 +122,29 @@ pub(super) async fn introspect(
         Flavor::MariaDb => json_columns(&mut conn, schemas).await?,
         Flavor::MySql => HashSet::new(),
     };
-    let rows = bind_schemas(&in_schemas(CATALOG_QUERY, schemas), schemas)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut schema = Schema::default();
-    for row in rows {
-        let name = super::row_table(&row)?;
-        let column: String = row.try_get("column_name")?;
-        let mut data_type: String = row.try_get("column_type")?;
+    let query = in_schemas(CATALOG_QUERY, schemas);
+    let mut rows = bind_schemas(&query, schemas).fetch(&mut *conn);
+    let mut catalog = CatalogBuilder::new(Engine::MySql);
+    while let Some(row) = rows.try_next().await? {
+        let (schema, table): (&str, &str) =
+            (row.try_get("schema_name")?, row.try_get("table_name")?);
+        catalog.table(schema, table);
+        let column: &str = row.try_get("column_name")?;
+        let mut data_type: &str = row.try_get("column_type")?;
         if data_type.eq_ignore_ascii_case("longtext")
-            && json_columns.contains(&(name.schema.clone(), name.name.clone(), column.clone()))
+            && json_columns.contains(&(schema.to_string(), table.to_string(), column.to_string()))
         {
-            data_type = "json".into();
+            data_type = "json";
         }
-        let c = Column::new(
+        catalog.column(Column::new(
             Engine::MySql,
             column,
-            Some(&data_type),
-            Some(row.try_get::<String, _>("is_nullable")? == "YES"),
+            Some(data_type),
+            Some(row.try_get::<&str, _>("is_nullable")? == "YES"),
             Some(column_default(&row, flavor)?.as_deref()),
-        );
-        schema.add_catalog_row(Engine::MySql, name, Some(c));
+        ));
     }
-    Ok(schema)
+    Ok(catalog.finish())
 }
 
 /// A query with `{SCHEMAS}` replaced by one placeholder per schema.

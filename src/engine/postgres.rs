@@ -9,7 +9,8 @@ use std::str::FromStr;
 
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{Change, Column, Schema, TableName};
+use crate::model::{CatalogBuilder, Change, Column, Schema, TableName};
+use futures_util::TryStreamExt;
 
 /// Every table-like relation (tables, partitioned tables, views, materialized views, foreign tables)
 /// and its live columns in the given namespaces, in one round trip. Partitions are left out: they are
@@ -53,37 +54,32 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<PgPool, s
 }
 
 pub(super) async fn introspect(pool: &PgPool, schemas: &[String]) -> Result<Schema, sqlx::Error> {
-    let rows = sqlx::query(CATALOG_QUERY)
-        .bind(schemas)
-        .fetch_all(pool)
-        .await?;
-    let mut schema = Schema::default();
-    for row in rows {
-        let name = super::row_table(&row)?;
+    // Streamed: rows become columns as they arrive, so the catalog is never held twice.
+    let mut rows = sqlx::query(CATALOG_QUERY).bind(schemas).fetch(pool);
+    let mut catalog = CatalogBuilder::new(Engine::Postgres);
+    while let Some(row) = rows.try_next().await? {
+        catalog.table(row.try_get("schema_name")?, row.try_get("table_name")?);
         // NULL for a relation without columns (e.g. `CREATE TABLE t ()`).
-        let Some(column) = row.try_get::<Option<String>, _>("column_name")? else {
-            schema.add_catalog_row(Engine::Postgres, name, None);
+        let Some(column) = row.try_get::<Option<&str>, _>("column_name")? else {
             continue;
         };
-        let data_type: String = row.try_get("data_type")?;
         let not_null: bool = row.try_get("not_null")?;
         // Identity and generated columns compute their value; that is not a default a person sets.
         let implicit: bool = row.try_get("implicit_default")?;
-        let default: Option<String> = if implicit {
+        let default: Option<&str> = if implicit {
             None
         } else {
             row.try_get("column_default")?
         };
-        let column = Column::new(
+        catalog.column(Column::new(
             Engine::Postgres,
             column,
-            Some(&data_type),
+            Some(row.try_get("data_type")?),
             Some(!not_null),
-            Some(default.as_deref()),
-        );
-        schema.add_catalog_row(Engine::Postgres, name, Some(column));
+            Some(default),
+        ));
     }
-    Ok(schema)
+    Ok(catalog.finish())
 }
 
 fn qualified(name: &TableName) -> String {

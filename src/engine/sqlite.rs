@@ -6,7 +6,8 @@ use std::str::FromStr;
 
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{Change, Column, Schema, TableName};
+use crate::model::{CatalogBuilder, Change, Column, Schema, TableName};
+use futures_util::TryStreamExt;
 use std::collections::HashMap;
 
 /// Every table and view with its columns in one statement. SQLite's own tables (`sqlite_%`) are
@@ -43,33 +44,35 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<SqlitePoo
 }
 
 pub(super) async fn introspect(pool: &SqlitePool) -> Result<Schema, sqlx::Error> {
-    let rows = sqlx::query(CATALOG_QUERY).fetch_all(pool).await?;
-    let mut schema = Schema::default();
+    let mut rows = sqlx::query(CATALOG_QUERY).fetch(pool);
+    let mut catalog = CatalogBuilder::new(Engine::Sqlite);
     // Per table: its primary-key columns and whether each is declared exactly INTEGER.
     let mut primary_keys: HashMap<String, Vec<(String, bool)>> = HashMap::new();
-    for row in rows {
-        let table: String = row.try_get("table_name")?;
+    while let Some(row) = rows.try_next().await? {
+        let table: &str = row.try_get("table_name")?;
         let name: String = row.try_get("column_name")?;
-        let data_type: String = row.try_get("data_type")?;
+        let data_type: &str = row.try_get("data_type")?;
         let not_null: bool = row.try_get("not_null")?;
-        let default: Option<String> = row.try_get("column_default")?;
+        let default: Option<&str> = row.try_get("column_default")?;
         let pk: i64 = row.try_get("pk")?;
         if pk > 0 {
             let integer = data_type.eq_ignore_ascii_case("integer");
             primary_keys
-                .entry(table.clone())
+                .entry(table.to_string())
                 .or_default()
                 .push((name.clone(), integer));
         }
-        let column = Column::new(
+        catalog.table(SCHEMA, table);
+        catalog.column(Column::new(
             Engine::Sqlite,
             name,
-            Some(&data_type),
+            Some(data_type),
             Some(!not_null),
-            Some(default.as_deref()),
-        );
-        schema.add_catalog_row(Engine::Sqlite, TableName::new(SCHEMA, table), Some(column));
+            Some(default),
+        ));
     }
+    drop(rows);
+    let mut schema = catalog.finish();
     // A lone `INTEGER PRIMARY KEY` column is the rowid and can never hold NULL, though SQLite's
     // catalog reports it as nullable unless NOT NULL was also written.
     for (table, pks) in primary_keys {

@@ -12,6 +12,9 @@ use text::{
     strip_parens, unquote,
 };
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use crate::dialect::Engine;
 
 /// Type names that mean the same thing on every engine we read, mapped to one canonical spelling.
@@ -83,6 +86,56 @@ const DEFAULT_ALIASES: &[(&str, &str)] = &[
 
 /// SQLite and MySQL store booleans as integers: `TRUE` and `FALSE` are 1 and 0.
 const INTEGER_BOOLEAN_DEFAULTS: &[(&str, &str)] = &[("true", "1"), ("false", "0")];
+
+/// A canonical type or default spelling. Reference-counted: a schema of 200,000 columns holds a few
+/// dozen distinct spellings, so each is stored once, not once per column.
+pub type Spelling = std::sync::Arc<str>;
+
+/// Canonical spellings computed so far, per engine and raw text: a catalog of 200,000 columns
+/// spells its types and defaults a few dozen ways, so each is normalised once and its result shared
+/// by every column that uses it. Bounded: past [`SPELLINGS_CACHED`] raw texts per map (only hostile
+/// input has that many), new ones are normalised without being remembered.
+static SPELLINGS: LazyLock<Mutex<Vec<SpellingMap>>> =
+    LazyLock::new(|| Mutex::new((0..6).map(|_| SpellingMap::new()).collect()));
+
+/// Raw text -> canonical spelling (`None`: a default that amounts to no default).
+type SpellingMap = HashMap<Box<str>, Option<Spelling>>;
+
+/// Upper bound on cached spellings per engine, for types and for defaults.
+const SPELLINGS_CACHED: usize = 16_384;
+
+fn cached(
+    engine: Engine,
+    is_type: bool,
+    raw: &str,
+    compute: impl FnOnce() -> Option<String>,
+) -> Option<Spelling> {
+    let slot = match engine {
+        Engine::Postgres => 0,
+        Engine::Sqlite => 2,
+        Engine::MySql => 4,
+    } + usize::from(is_type);
+    let mut maps = SPELLINGS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(hit) = maps[slot].get(raw) {
+        return hit.clone();
+    }
+    let value: Option<Spelling> = compute().map(Spelling::from);
+    if maps[slot].len() < SPELLINGS_CACHED {
+        maps[slot].insert(raw.into(), value.clone());
+    }
+    value
+}
+
+/// [`normalize_type`], shared: equal spellings are one allocation.
+pub fn canonical_type(engine: Engine, raw: &str) -> Spelling {
+    cached(engine, true, raw, || Some(normalize_type(engine, raw)))
+        .expect("a type always has a canonical spelling")
+}
+
+/// [`normalize_default`], shared: equal spellings are one allocation.
+pub fn canonical_default(engine: Engine, raw: &str) -> Option<Spelling> {
+    cached(engine, false, raw, || normalize_default(engine, raw))
+}
 
 /// Returns the canonical spelling of a column type as `engine` understands it.
 pub fn normalize_type(engine: Engine, raw: &str) -> String {

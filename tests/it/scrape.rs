@@ -97,15 +97,24 @@ fn scrapes_serve_the_last_render_and_only_a_change_renders_again() {
             "a scrape without a change served other bytes"
         );
     }
-    // A reload is a change: one more render, and its bytes are served from then on.
+    // A reload is a change (and restarts the poller, whose first check is another): renders
+    // follow, and once they are done the new bytes are served unchanged again.
     assert_eq!(daemon.post("/-/reload").0, 200);
-    let after = wait_for(WAIT, "a render after the reload", || {
+    daemon.wait_sample(r#"schema_checks_total{database="a"}"#, 2.0);
+    let settled = wait_for(WAIT, "the renders after the reload", || {
         let body = get_raw(&url, &[]).2;
-        renders(&body).filter(|n| *n > before)
+        let again = get_raw(&url, &[]).2;
+        (body == again).then_some(body)
     });
-    let (_, body) = daemon.get("/metrics");
-    assert_eq!(sample(&body, "schema_exporter_renders_total"), Some(after));
-    assert_eq!(sample(&body, missing), Some(1.0));
+    let after = renders(&settled).unwrap();
+    assert!(after > before, "{after} > {before}");
+    for _ in 0..20 {
+        assert_eq!(get_raw(&url, &[]).2, settled);
+    }
+    assert_eq!(
+        sample(std::str::from_utf8(&settled).unwrap(), missing),
+        Some(1.0)
+    );
 }
 
 /// 20,000 tables of DDL: about two seconds of parsing in a debug build, on purpose.
