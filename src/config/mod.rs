@@ -38,7 +38,7 @@ struct RawConfig {
     deploy_grace: Option<String>,
     max_concurrent_checks: Option<usize>,
     detail_series_limit: Option<usize>,
-    table_series: Option<TableSeries>,
+    table_series: Option<String>,
     #[serde(default)]
     databases: Vec<RawDatabase>,
 }
@@ -111,8 +111,7 @@ pub const MIGRATION_TABLES: &[&str] = &[
 ];
 
 /// Which per-table series an in-sync table gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TableSeries {
     /// One series per expected table (`schema_missing_columns`, 0 when in sync), so a table's
     /// reading goes from 0 to 1 when a column disappears; the other per-table gauges only where
@@ -217,6 +216,16 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
         deploy_grace: parse_duration(raw.deploy_grace.as_deref(), "deploy_grace", &mut problems)
             .unwrap_or(DEFAULT_DEPLOY_GRACE),
     };
+    let table_series = match raw.table_series.as_deref().map(str::trim) {
+        None | Some("all") => TableSeries::All,
+        Some("drifted") => TableSeries::Drifted,
+        Some(other) => {
+            problems.push(format!(
+                "table_series: {other:?} is not one of all, drifted"
+            ));
+            TableSeries::All
+        }
+    };
     let max_concurrent_checks = raw
         .max_concurrent_checks
         .unwrap_or(DEFAULT_MAX_CONCURRENT_CHECKS);
@@ -266,7 +275,7 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
         detail_series_limit: raw
             .detail_series_limit
             .unwrap_or(DEFAULT_DETAIL_SERIES_LIMIT),
-        table_series: raw.table_series.unwrap_or_default(),
+        table_series,
         databases,
     })
 }
@@ -343,6 +352,30 @@ mod tests {
         }
         assert!(text.starts_with(&format!("invalid configuration {}:", path.display())));
         assert!(!text.contains("topsecret"), "{text}");
+    }
+
+    #[test]
+    fn table_series_is_all_by_default_and_a_wrong_value_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = "databases:\n  - name: a\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n";
+        let path = write(dir.path(), "a.yaml", db);
+        assert_eq!(load(&path).unwrap().table_series, TableSeries::All);
+        let path = write(
+            dir.path(),
+            "d.yaml",
+            &format!("table_series: drifted\n{db}"),
+        );
+        assert_eq!(load(&path).unwrap().table_series, TableSeries::Drifted);
+        let path = write(
+            dir.path(),
+            "w.yaml",
+            &format!("table_series: sometimes\n{db}"),
+        );
+        let text = load(&path).unwrap_err().to_string();
+        assert!(
+            text.contains("table_series: \"sometimes\" is not one of all, drifted"),
+            "{text}"
+        );
     }
 
     #[test]
