@@ -23,6 +23,7 @@ use crate::poller::Pollers;
 use crate::report;
 use crate::secret::DatabaseUrl;
 use crate::snapshot::Snapshot;
+use crate::state::State;
 
 /// Exit code: could not check / invalid input.
 pub const EXIT_ERROR: u8 = 2;
@@ -213,7 +214,8 @@ pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
             });
         }
     }
-    let snapshot = Snapshot::new(&config);
+    // Only the state: `check` serves nothing, so nothing is rendered for HTTP.
+    let mut state = State::new(&config);
     // The same global cap as the daemon's pollers: `check` must not stampede a fleet either.
     let limiter = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_checks));
     let mut checks = tokio::task::JoinSet::new();
@@ -227,11 +229,11 @@ pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     }
     while let Some(joined) = checks.join_next().await {
         if let Ok((name, outcome)) = joined {
-            snapshot.record(&name, outcome);
+            state.record(&name, outcome);
         }
     }
-    let code = snapshot.with_state(|state| {
-        let doc = report::document(state);
+    let code = {
+        let doc = report::document(&state);
         match args.output {
             Output::Json => println!(
                 "{}",
@@ -250,7 +252,7 @@ pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
         } else {
             ExitCode::SUCCESS
         }
-    });
+    };
     Ok(code)
 }
 

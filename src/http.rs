@@ -332,6 +332,39 @@ mod tests {
         accepts_gzip(&h)
     }
 
+    /// Paused time: a peer that never reads fills the pipe; the write fails once it has made no
+    /// progress for the timeout, and a peer that reads keeps it alive however long it takes.
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_makes_no_progress_fails_after_the_timeout() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // `far` stays open and unread, so the pipe fills and stays full.
+        let (near, far) = tokio::io::duplex(1024);
+        let mut stream = WriteDeadline::new(near, Duration::from_secs(30));
+        let started = tokio::time::Instant::now();
+        let write = stream.write_all(&[0u8; 4096]);
+        let err = tokio::time::timeout(Duration::from_secs(60), write)
+            .await
+            .expect("the write never gave up")
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+        drop(far);
+
+        let (near, mut far_reader) = tokio::io::duplex(1024);
+        let mut stream = WriteDeadline::new(near, Duration::from_secs(30));
+        let reader = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let mut total = 0;
+            while total < 8192 {
+                // Slower than the pipe fills, faster than the timeout.
+                tokio::time::sleep(Duration::from_secs(20)).await;
+                total += far_reader.read(&mut buf).await.unwrap();
+            }
+        });
+        stream.write_all(&[0u8; 8192]).await.unwrap();
+        reader.await.unwrap();
+    }
+
     #[test]
     fn gzip_is_chosen_only_when_the_client_admits_it() {
         assert!(accepts(&["gzip"]));

@@ -16,9 +16,11 @@
 //! 5. [`check`]: one bounded check (expectation + catalog + diff, then each change rendered once by
 //!    the engine into a [`check::DriftReport`]), shared by the daemon and `check`.
 //! 6. [`poller`]: one task per database on its interval, under a global concurrency cap, writing to
-//! 7. [`snapshot`]: the only shared state, from which
-//! 8. [`metrics`], [`report`] and [`http`] render `/metrics`, `/drift` and the landing page at
-//!    request time, so no scrape ever waits on a database.
+//! 7. [`snapshot`]: the only shared state ([`state`]: every database's latest outcome), where
+//!    each recorded outcome is rendered into its database's pieces by
+//! 8. [`metrics`] and [`report`], and a publisher joins and compresses them once per change, so
+//!    [`http`] serves `/metrics`, `/drift` and the landing page as prepared bytes: no scrape renders
+//!    or waits on a database.
 //!
 //! Underneath, the pure vocabulary every layer shares, each importing only what is listed before it:
 //! [`dialect`] (which engine: name, identifier folding, namespaces), [`normalize`] (every engine's

@@ -172,19 +172,24 @@ impl Snapshot {
         };
         let metrics = metrics::exposition(pieces.iter().map(|p| &p.series), exporter);
         let entries: Vec<&str> = pieces.iter().map(|p| p.drift_entry.as_str()).collect();
+        let drift = report::drift_json(&entries);
         let rows: String = pieces.iter().map(|p| p.landing_row.as_str()).collect();
+        let drift_by_database = state
+            .databases
+            .keys()
+            .filter_map(|n| Some((n.clone(), inner.pieces.get(n)?.drift.clone())))
+            .collect();
+        let ready = state.ready();
+        // Compression is the costly part: done after the lock is released, so recording the next
+        // outcome does not wait for it.
+        drop(inner);
         let published = Published {
             metrics: Encoded::new(metrics),
-            drift: Encoded::new(report::drift_json(&entries)),
-            drift_by_database: state
-                .databases
-                .keys()
-                .filter_map(|n| Some((n.clone(), inner.pieces.get(n)?.drift.clone())))
-                .collect(),
+            drift: Encoded::new(drift),
+            drift_by_database,
             landing: Encoded::new(report::landing_page(&rows)),
-            ready: state.ready(),
+            ready,
         };
-        drop(inner);
         *self.published.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(published);
     }
 

@@ -68,15 +68,13 @@ fn scrapes_serve_the_last_render_and_only_a_change_renders_again() {
         &dir.path().join("a.db"),
         "CREATE TABLE t (id integer);",
     ));
-    write(
+    let cfg = common::config_with_expected(
         dir.path(),
-        "e.yaml",
+        "a",
+        "sqlite:a.db",
         "tables:\n  t:\n    columns:\n      id: integer\n      gone: text\n",
-    );
-    let cfg = write(
-        dir.path(),
-        "c.yaml",
-        "interval: 1h\ntimeout: 5s\ndatabases:\n  - name: a\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n",
+        "interval: 1h\ntimeout: 5s\n",
+        "",
     );
     let daemon = Daemon::serve(&cfg);
     let missing = r#"schema_missing_columns{database="a",schema="main",table="t"}"#;
@@ -229,11 +227,7 @@ fn an_in_sync_table_costs_one_series_or_none_with_table_series_drifted() {
         &dir.path().join("a.db"),
         "CREATE TABLE fine (id integer); CREATE TABLE broken (id integer, extra text);",
     ));
-    write(
-        dir.path(),
-        "e.yaml",
-        "tables:\n  fine:\n    columns:\n      id: integer\n  broken:\n    columns:\n      id: integer\n      gone: text\n",
-    );
+    let expected = "tables:\n  fine:\n    columns:\n      id: integer\n  broken:\n    columns:\n      id: integer\n      gone: text\n";
     let series = |metrics: &str, table: &str| -> Vec<String> {
         let needle = format!("table=\"{table}\"");
         let mut found: Vec<String> = metrics
@@ -245,11 +239,8 @@ fn an_in_sync_table_costs_one_series_or_none_with_table_series_drifted() {
         found
     };
     for (setting, fine) in [("all", vec!["schema_missing_columns"]), ("drifted", vec![])] {
-        let cfg = write(
-            dir.path(),
-            &format!("{setting}.yaml"),
-            &format!("table_series: {setting}\ndatabases:\n  - name: a\n    url: sqlite:a.db\n    expected: {{file: e.yaml}}\n"),
-        );
+        let top = format!("table_series: {setting}\n");
+        let cfg = common::config_with_expected(dir.path(), "a", "sqlite:a.db", expected, &top, "");
         let daemon = Daemon::serve(&cfg);
         daemon.wait_sample(
             r#"schema_missing_columns{database="a",schema="main",table="broken"}"#,
