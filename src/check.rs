@@ -158,23 +158,35 @@ async fn check(
     pool: &Pool,
     cache: &mut ExpectedCache,
 ) -> Result<Checked, CheckError> {
-    let expectation = db.expected.load(db.engine, &db.schemas, cache).await?;
+    // The expectation is loaded (parsed on the blocking pool when it changed) while the catalog of
+    // the configured schemas is read: the two take about as long as each other on a large schema,
+    // and the database does its part on its own core. A broken expectation is reported as soon as
+    // it is known, and in preference to a catalog error, whichever finished first.
+    let load = db.expected.load(db.engine, &db.schemas, cache);
+    let read = read_catalog(db, pool, &db.schemas);
+    tokio::pin!(load, read);
+    let (expectation, live) = tokio::select! {
+        biased;
+        expectation = &mut load => {
+            let expectation = expectation?;
+            (expectation, read.await)
+        }
+        live = &mut read => (load.await?, live),
+    };
+    let mut live = live?;
     // Expected tables may name schemas beyond the configured ones; read those too so they are not
     // reported missing (tables there are still never reported as unexpected).
-    let mut schemas = db.schemas.clone();
+    let mut extra: Vec<String> = Vec::new();
     for table in expectation.schema.tables.values() {
-        if !schemas.contains(&table.name.schema) {
-            schemas.push(table.name.schema.clone());
+        let schema = &table.name.schema;
+        if !db.schemas.contains(schema) && !extra.contains(schema) {
+            extra.push(schema.clone());
         }
     }
-    let read = Instant::now();
-    let live = pool.introspect(&schemas).await.map_err(|e| match e {
-        sqlx::Error::PoolTimedOut => {
-            CheckError::Connect(SessionLimits::for_check(db.timeout).connect_timeout)
-        }
-        other => CheckError::Catalog(db.url.scrub(&other.to_string())),
-    })?;
-    report_slow_read(db, read.elapsed());
+    if !extra.is_empty() {
+        live.tables
+            .extend(read_catalog(db, pool, &extra).await?.tables);
+    }
     // Diffing and rendering grow with the schema: off the async workers, so scrapes and health
     // checks never wait behind them. The timeout above still fires on time if this overruns.
     let (engine, schemas, ignore) = (db.engine, db.schemas.clone(), db.ignore.clone());
@@ -191,6 +203,23 @@ async fn check(
         expected_fingerprint: expectation.fingerprint,
         expected_modified: expectation.modified,
     })
+}
+
+/// Reads the live tables of `schemas`, timing the read.
+async fn read_catalog(
+    db: &DatabaseConfig,
+    pool: &Pool,
+    schemas: &[String],
+) -> Result<crate::model::Schema, CheckError> {
+    let read = Instant::now();
+    let live = pool.introspect(schemas).await.map_err(|e| match e {
+        sqlx::Error::PoolTimedOut => {
+            CheckError::Connect(SessionLimits::for_check(db.timeout).connect_timeout)
+        }
+        other => CheckError::Catalog(db.url.scrub(&other.to_string())),
+    })?;
+    report_slow_read(db, read.elapsed());
+    Ok(live)
 }
 
 /// A catalog read that takes more than half the check's timeout is a check about to fail: said

@@ -80,15 +80,30 @@ async fn poll(
         log_outcome(&db, &snapshot, &outcome);
         // Recording renders this database's series: off the async workers, like the check.
         let (shared, name) = (snapshot.clone(), db.name.clone());
-        if tokio::task::spawn_blocking(move || shared.record(&name, outcome))
-            .await
-            .is_err()
+        if tokio::task::spawn_blocking(move || {
+            shared.record(&name, outcome);
+            release_freed_memory();
+        })
+        .await
+        .is_err()
         {
             tracing::error!(database = %db.name, "recording the check outcome failed");
         }
     }
     if let Ok(pool) = pool {
         pool.close().await;
+    }
+}
+
+/// Returns the memory a check freed to the operating system. A check allocates about twice what it
+/// keeps (the live catalog, the parse of a changed expectation), on whichever blocking thread ran
+/// it, and glibc keeps such freed pages in that thread's arena: at 10,000 tables that was 44 MiB of
+/// resident memory holding nothing. Other allocators and platforms return memory by themselves.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas; it takes no pointers of ours.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -190,7 +190,7 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
         nullable: want.nullable.or(have.nullable),
         default: want.default.clone().or_else(|| have.default.clone()),
     };
-    let column = Some(have.name.as_str());
+    let column = Some(&*have.name);
     let mut out = Vec::new();
     if let Some((w, h)) = differ(&want.data_type, &have.data_type) {
         let change = Change::AlterType {

@@ -78,11 +78,10 @@ pub(super) async fn introspect(pool: &SqlitePool) -> Result<Schema, sqlx::Error>
     for (table, pks) in primary_keys {
         if let [(column, true)] = pks.as_slice() {
             let key = Schema::key(Engine::Sqlite, &TableName::new(SCHEMA, table));
-            if let Some(c) = schema
-                .tables
-                .get_mut(&key)
-                .and_then(|t| t.columns.get_mut(&Engine::Sqlite.fold_identifier(column)))
-            {
+            if let Some(c) = schema.tables.get_mut(&key).and_then(|t| {
+                t.columns
+                    .get_mut(Engine::Sqlite.fold_identifier(column).as_str())
+            }) {
                 c.nullable = Some(false);
             }
         }

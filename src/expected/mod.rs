@@ -82,7 +82,7 @@ pub struct Expectation {
 
 /// The last expectation one database's checks loaded. The source is still read at every check (a
 /// deploy may change it at any time), but parsed again only when its bytes changed: parsing is
-/// most of a check's cost on a large schema (about 330 ms of a 10,000-table file).
+/// most of a check's cost on a large schema (about 0.9 s for a 10,000-table file).
 #[derive(Debug, Default)]
 pub struct ExpectedCache {
     last: Option<(u64, Arc<Expectation>)>,
@@ -155,7 +155,7 @@ impl ExpectedSource {
                 return load_reference(r, engine, schemas, cache).await;
             }
         };
-        // Hashing and parsing grow with the source (330 ms for a 10,000-table file): off the async
+        // Hashing and parsing grow with the source (0.9 s for a 10,000-table file): off the async
         // workers, so scrapes and health checks never wait behind a parse.
         let previous = cache.last.clone();
         let (source, schemas_owned) = (self.clone(), schemas.to_vec());

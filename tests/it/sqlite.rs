@@ -66,3 +66,14 @@ async fn a_missing_database_file_fails_the_check_and_is_not_created() {
         "the exporter must never create the database"
     );
 }
+
+/// The expectation is loaded while the catalog is read; when both fail, the broken expectation is
+/// what the check reports (it is the operator's to fix, and the catalog error would hide it).
+#[tokio::test]
+async fn a_broken_expectation_is_reported_even_when_the_catalog_read_fails_too() {
+    let db = Sqlite::new();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::config_with_expected(dir.path(), "lite", db.url(), "tabels: {}\n", "", "");
+    let out = common::assert_check(&cfg, &[], 2, "lite: could not check: expected schema: ");
+    common::assert_contains_all(&out, &["expected.yaml:1:1: unknown field `tabels`"]);
+}

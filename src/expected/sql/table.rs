@@ -331,7 +331,7 @@ mod tests {
             "CREATE TABLE t (a int, b int, c int);\nALTER TABLE t RENAME COLUMN A TO x;\nALTER TABLE t CHANGE b y varchar(5) NOT NULL;\nALTER TABLE t MODIFY c bigint;",
         )
         .unwrap();
-        let names: Vec<&str> = got.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<&str> = got.iter().map(|c| &*c.name).collect();
         assert_eq!(names, ["x", "y", "c"]);
         assert_eq!(got[1].nullable, Some(false), "CHANGE restates nullability");
     }
