@@ -54,8 +54,19 @@ pub struct HttpContext {
 }
 
 /// Accepts connections until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, ctx: HttpContext, mut shutdown: watch::Receiver<bool>) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+pub async fn serve(listener: TcpListener, ctx: HttpContext, shutdown: watch::Receiver<bool>) {
+    serve_at_most(listener, ctx, shutdown, MAX_CONNECTIONS).await
+}
+
+/// [`serve`] with `max_connections` open connections at most: the next one is accepted only
+/// once one of those closed.
+async fn serve_at_most(
+    listener: TcpListener,
+    ctx: HttpContext,
+    mut shutdown: watch::Receiver<bool>,
+    max_connections: usize,
+) {
+    let slots = Arc::new(Semaphore::new(max_connections));
     loop {
         let slot = tokio::select! {
             _ = shutdown.changed() => return,
@@ -363,6 +374,58 @@ mod tests {
         });
         stream.write_all(&[0u8; 8192]).await.unwrap();
         reader.await.unwrap();
+    }
+
+    /// Real sockets: with every slot held by a client that sends nothing, a request waits in the
+    /// listen queue unanswered; it is answered as soon as one holder goes away.
+    #[tokio::test]
+    async fn connections_beyond_the_cap_wait_until_one_closes() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::TcpStream;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("e.yaml"), "tables: {}\n").unwrap();
+        let path = dir.path().join("c.yaml");
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        std::fs::write(
+            &path,
+            format!("databases:\n  - name: d\n    url: {url}\n    expected: {{file: e.yaml}}\n"),
+        )
+        .unwrap();
+        let config = crate::config::load(&path).unwrap();
+        let ctx = HttpContext {
+            snapshot: Arc::new(Snapshot::new(&config)),
+            reload: None,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(serve_at_most(listener, ctx, stopped, 2));
+
+        let mut holders = Vec::new();
+        for _ in 0..2 {
+            holders.push(TcpStream::connect(addr).await.unwrap());
+        }
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        third
+            .write_all(b"GET /-/healthy HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        // A wait for nothing to happen can only be bounded: 300 ms is ample for a loopback
+        // answer (they take well under a millisecond here), and far below the 10 s header timeout
+        // that would free a holder's slot.
+        let early = tokio::time::timeout(Duration::from_millis(300), third.read(&mut buf)).await;
+        assert!(early.is_err(), "answered while every slot was held");
+
+        drop(holders.pop());
+        let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
+            .await
+            .expect("not answered after a slot was freed")
+            .unwrap();
+        let head = String::from_utf8_lossy(&buf[..n]);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        stop.send(true).unwrap();
+        server.await.unwrap();
     }
 
     #[test]
