@@ -4,7 +4,7 @@
 //! else (logs, errors, `/drift`, Debug output) it shows as its redacted form, and [`DatabaseUrl::scrub`]
 //! removes the password from any text that might echo it back, such as a driver error.
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
 use std::fmt;
 use url::Url;
 
@@ -32,8 +32,12 @@ impl DatabaseUrl {
         }
         let mut parsed = Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
         if let Some(p) = password {
+            // A password from a file or variable is the password itself, not URL text: every byte
+            // but letters and digits is escaped, `%` included (the URL parser leaves `%` alone, and
+            // the driver's decoding would then turn `%41` into `A`).
+            let escaped = utf8_percent_encode(&p, NON_ALPHANUMERIC).to_string();
             parsed
-                .set_password(Some(&p))
+                .set_password(Some(&escaped))
                 .map_err(|()| "this URL cannot carry a password".to_string())?;
         }
         let password = parsed
@@ -130,6 +134,26 @@ mod tests {
             url.scrub("auth failed for p@ss word at postgres://app:p%40ss%20word@db/app"),
             "auth failed for *** at postgres://app:***@db/app"
         );
+    }
+
+    #[test]
+    fn a_password_from_a_file_reaches_the_driver_byte_for_byte() {
+        for secret in [
+            "p%41ss",
+            "100%",
+            "%zz",
+            "a%2Fb/c?d#e",
+            "ünï çödé",
+            "p@ss:w:rd",
+        ] {
+            let url = DatabaseUrl::new("postgres://app@db/app", Some(secret.into())).unwrap();
+            let parsed = Url::parse(url.expose()).unwrap();
+            let decoded = percent_decode_str(parsed.password().unwrap())
+                .decode_utf8()
+                .unwrap();
+            assert_eq!(decoded, secret, "{}", url.expose());
+            assert_eq!(url.scrub(&format!("x {secret} y")), "x *** y");
+        }
     }
 
     #[test]

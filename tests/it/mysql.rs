@@ -78,6 +78,33 @@ async fn snapshot_of_a_rich_schema_checks_back_with_zero_drift() {
     common::assert_contains_all(&snapshot, &wants);
 }
 
+/// A password from `password_file` is the password byte for byte: `%41` is not `A` and `%zz` is no
+/// encoding error; the wrong one is refused, so the password is really checked.
+#[tokio::test]
+async fn a_password_file_with_percent_signs_logs_in_as_written() {
+    let Some((db, dir)) = common::seeded::<MariaDb>(SEED_SQL).await else {
+        return;
+    };
+    let database = url::Url::parse(&db.url).unwrap().path()[1..].to_string();
+    let user = format!("se_pw_{}", std::process::id());
+    db.exec(&format!(
+        "DROP USER IF EXISTS '{user}'@'%';
+         CREATE USER '{user}'@'%' IDENTIFIED BY 'p%41ss%zz';
+         GRANT SELECT ON {database}.* TO '{user}'@'%';"
+    ))
+    .await;
+    let url = common::with_user(&db.url, &user);
+    let top = "interval: 5s\ntimeout: 2s\n";
+    let extra = "    password_file: pw\n";
+    let cfg = common::config_with_expected(dir.path(), "app", &url, SEED_EXPECTED, top, extra);
+    common::write(dir.path(), "pw", "pAss%zz\n");
+    common::assert_check(&cfg, &[], 2, "Access denied");
+    common::write(dir.path(), "pw", "p%41ss%zz\n");
+    let missing = format!("missing column: {database}.export_logs.file_size");
+    common::assert_check(&cfg, &[], 1, &missing);
+    db.exec(&format!("DROP USER '{user}'@'%'")).await;
+}
+
 #[tokio::test]
 async fn sessions_are_read_only_with_a_statement_time_limit_and_a_dead_server_exits_2() {
     let Some(mut db) = MariaDb::start().await else {

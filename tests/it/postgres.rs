@@ -141,6 +141,32 @@ async fn sessions_are_read_only_and_time_bounded() {
     assert!(slow.to_string().contains("statement timeout"), "{slow}");
 }
 
+/// A password from `password_file` is the password byte for byte: `%41` is not `A` and `%zz` is no
+/// encoding error. The role must log in by scram-sha-256 (the harness's pg_hba line for members of
+/// `password_login`), which the wrong password shows.
+#[tokio::test]
+async fn a_password_file_with_percent_signs_logs_in_as_written() {
+    let Some((pg, dir)) = common::seeded::<Postgres>(SEED_SQL).await else {
+        return;
+    };
+    let role = format!("se_pw_{}", std::process::id());
+    pg.exec(&format!(
+        "DO $$ BEGIN CREATE ROLE password_login NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         DROP ROLE IF EXISTS {role};
+         CREATE ROLE {role} LOGIN PASSWORD 'p%41ss%zz' IN ROLE password_login;"
+    ))
+    .await;
+    let url = common::with_user(&pg.url, &role);
+    let top = "interval: 1s\ntimeout: 900ms\n";
+    let extra = "    password_file: pw\n";
+    let cfg = common::config_with_expected(dir.path(), "app", &url, SEED_EXPECTED, top, extra);
+    write(dir.path(), "pw", "pAss%zz\n");
+    common::assert_check(&cfg, &[], 2, "password authentication failed");
+    write(dir.path(), "pw", "p%41ss%zz\n");
+    common::assert_check(&cfg, &[], 1, "missing column: public.export_logs.file_size");
+    pg.exec(&format!("DROP ROLE {role}")).await;
+}
+
 #[tokio::test]
 async fn check_exits_1_on_drift_0_when_fixed_and_2_when_the_server_is_down() {
     let Some((mut pg, dir)) = common::seeded::<Postgres>(SEED_SQL).await else {

@@ -10,7 +10,7 @@ mod engines;
 mod servers;
 
 pub use engines::{sqlite_exec, EngineDb, Sqlite};
-pub use servers::{MariaDb, Postgres, Throwaway};
+pub use servers::{with_user, MariaDb, Postgres, Throwaway};
 
 // The library's API as the tests use it, named here and nowhere else: when a type moves to another
 // module, this block is the one place to change.

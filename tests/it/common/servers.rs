@@ -340,6 +340,14 @@ where
     }
 }
 
+/// `url` with `user` as its user name and no password.
+pub fn with_user(url: &str, user: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("test server URL parses");
+    parsed.set_username(user).unwrap();
+    parsed.set_password(None).unwrap();
+    parsed.to_string()
+}
+
 fn replace_database(url: &str, database: &str) -> String {
     let mut parsed = url::Url::parse(url).expect("test server URL parses");
     parsed.set_path(&format!("/{database}"));
@@ -369,6 +377,15 @@ fn spawn_postgres(initdb: &Path, postgres: &Path) -> (u16, Throwaway) {
         "initdb failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Members of `password_login` must give their password (first matching line wins); every other
+    // role keeps trust. Tests that are about passwords make their roles members.
+    let hba = data.join("pg_hba.conf");
+    let rest = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(
+        &hba,
+        format!("host all +password_login 127.0.0.1/32 scram-sha-256\n{rest}"),
+    )
+    .unwrap();
     let socket_dir = dir.path().to_path_buf();
     Throwaway::start("PostgreSQL", dir, "INT", |port| {
         let mut c = as_server_user(postgres);
