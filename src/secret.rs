@@ -4,9 +4,17 @@
 //! else (logs, errors, `/drift`, Debug output) it shows as its redacted form, and [`DatabaseUrl::scrub`]
 //! removes the password from any text that might echo it back, such as a driver error.
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
 use url::Url;
+
+/// Everything but RFC 3986's unreserved characters: what a password taken as-is must have escaped
+/// to travel inside a URL and come out of the driver's decoding unchanged.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Placeholder shown instead of a password.
 pub const REDACTED: &str = "***";
@@ -33,9 +41,9 @@ impl DatabaseUrl {
         let mut parsed = Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
         if let Some(p) = password {
             // A password from a file or variable is the password itself, not URL text: every byte
-            // but letters and digits is escaped, `%` included (the URL parser leaves `%` alone, and
-            // the driver's decoding would then turn `%41` into `A`).
-            let escaped = utf8_percent_encode(&p, NON_ALPHANUMERIC).to_string();
+            // outside the unreserved set is escaped, `%` included (the URL parser leaves `%` alone,
+            // and the driver's decoding would then turn `%41` into `A`).
+            let escaped = utf8_percent_encode(&p, NOT_UNRESERVED).to_string();
             parsed
                 .set_password(Some(&escaped))
                 .map_err(|()| "this URL cannot carry a password".to_string())?;

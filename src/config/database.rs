@@ -157,12 +157,9 @@ fn validate_timing(
         parse_duration(db.timeout.as_deref(), "timeout", problems).unwrap_or(defaults.timeout);
     let deploy_grace = parse_duration(db.deploy_grace.as_deref(), "deploy_grace", problems)
         .unwrap_or(defaults.deploy_grace);
-    if interval.is_zero() {
-        problems.push("interval: must be longer than zero".into());
-    }
-    if timeout.is_zero() || timeout >= interval {
+    if timeout >= interval {
         problems.push(format!(
-            "timeout: {} must be longer than zero and shorter than the interval ({})",
+            "timeout: {} must be shorter than the interval ({})",
             humantime::format_duration(timeout),
             humantime::format_duration(interval)
         ));
@@ -280,7 +277,7 @@ pub(super) fn parse_duration(
 ) -> Option<Duration> {
     let v = value?;
     match humantime::parse_duration(v.trim()) {
-        Ok(d) => Some(d),
+        Ok(d) => within(key, d, problems).then_some(d),
         Err(e) => {
             problems.push(format!(
                 "{key}: {v:?} is not a duration like 30s or 1m ({e})"
@@ -288,6 +285,43 @@ pub(super) fn parse_duration(
             None
         }
     }
+}
+
+/// The range each duration key accepts: wide enough for any real schedule, narrow enough that no
+/// value reaches an overflow in the timers (a year-long interval would panic adding to an instant).
+pub(super) const DURATION_RANGES: [(&str, Duration, Duration); 3] = [
+    (
+        "interval",
+        Duration::from_secs(1),
+        Duration::from_secs(7 * 86_400),
+    ),
+    (
+        "timeout",
+        Duration::from_millis(100),
+        Duration::from_secs(3_600),
+    ),
+    (
+        "deploy_grace",
+        Duration::ZERO,
+        Duration::from_secs(30 * 86_400),
+    ),
+];
+
+/// Whether `d` is inside the documented range of `key`; says so in `problems` when it is not.
+fn within(key: &str, d: Duration, problems: &mut Vec<String>) -> bool {
+    let Some((_, min, max)) = DURATION_RANGES.iter().find(|(k, _, _)| *k == key) else {
+        return true;
+    };
+    if (*min..=*max).contains(&d) {
+        return true;
+    }
+    problems.push(format!(
+        "{key}: {} is outside {}..={}",
+        humantime::format_duration(d),
+        humantime::format_duration(*min),
+        humantime::format_duration(*max)
+    ));
+    false
 }
 
 fn resolve_url(

@@ -29,6 +29,11 @@ pub const DEFAULT_DEPLOY_GRACE: Duration = Duration::from_secs(600);
 pub const DEFAULT_MAX_CONCURRENT_CHECKS: usize = 4;
 /// Upper bound on `schema_column_drift` series in one scrape.
 pub const DEFAULT_DETAIL_SERIES_LIMIT: usize = 1000;
+/// Largest `max_concurrent_checks`: more checks at once than this is no schedule a database or
+/// this process could keep.
+pub const MAX_CONCURRENT_CHECKS: usize = 1024;
+/// Largest `detail_series_limit`.
+pub const MAX_DETAIL_SERIES_LIMIT: usize = 1_000_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,8 +196,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     if !path.is_file() {
         return Err(fail("file not found or not a regular file".into()));
     }
+    let text = read_config_text(path).map_err(fail)?;
     let raw: RawConfig = config::Config::builder()
-        .add_source(config::File::from(path).format(config::FileFormat::Yaml))
+        .add_source(config::File::from_str(&text, config::FileFormat::Yaml))
         .add_source(
             config::Environment::with_prefix(ENV_PREFIX)
                 .prefix_separator("__")
@@ -201,9 +207,85 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         )
         .build()
         .and_then(|c| c.try_deserialize())
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(name_environment_variable(e.to_string())))?;
     let base = path.parent().unwrap_or(Path::new("."));
     validate(raw, path, base)
+}
+
+/// Largest configuration file read; a config is a few KiB, and a bigger file is a mistake (or
+/// `/dev/zero`) that must not be read until memory runs out.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The file's text, refused when it is too large, is not UTF-8, holds a NUL (the YAML reader would
+/// silently stop there and drop every key after it), or uses aliases beyond [`yaml_budget`].
+fn read_config_text(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "larger than {} KiB; a configuration file is never this big",
+            MAX_CONFIG_BYTES / 1024
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let (line, column) = position(&e.as_bytes()[..at]);
+        format!("line {line}, column {column}: not valid UTF-8")
+    })?;
+    if let Some(at) = text.find('\0') {
+        let (line, column) = position(&text.as_bytes()[..at]);
+        return Err(format!("line {line}, column {column}: NUL byte"));
+    }
+    // The reader behind the `config` crate expands aliases before any key is checked: read the
+    // text once with a bounded reader first, so a few hundred bytes of nested aliases cannot
+    // expand to gigabytes.
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(yaml_budget());
+    options.with_snippet = false;
+    serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(&text, options)
+        .map_err(|e| format!("{e}"))?;
+    Ok(text)
+}
+
+/// Limits for reading a configuration file: far above any real config (anchors for a shared
+/// block of settings stay fine), far below what would exhaust the machine.
+fn yaml_budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_recorded_anchor_events = 100_000;
+    budget.max_depth = 32;
+    budget
+}
+
+/// 1-based line and column (in characters) just after `before`.
+fn position(before: &[u8]) -> (usize, usize) {
+    let text = String::from_utf8_lossy(before);
+    let line = text.matches('\n').count() + 1;
+    let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// An unknown key that came from a `SCHEMA_EXPORTER__*` variable, not from the file, is named as
+/// the variable: the file is not where the operator should look.
+fn name_environment_variable(message: String) -> String {
+    let Some(key) = message
+        .split("unknown field `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+    else {
+        return message;
+    };
+    let variable = format!("{ENV_PREFIX}__{}", key.to_uppercase());
+    if std::env::var_os(&variable).is_some() {
+        format!("environment variable {variable}: {key} is not a configuration key ({message})")
+    } else {
+        message
+    }
 }
 
 fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigError> {
@@ -229,8 +311,18 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
     let max_concurrent_checks = raw
         .max_concurrent_checks
         .unwrap_or(DEFAULT_MAX_CONCURRENT_CHECKS);
-    if max_concurrent_checks == 0 {
-        problems.push("max_concurrent_checks: must be at least 1".into());
+    if !(1..=MAX_CONCURRENT_CHECKS).contains(&max_concurrent_checks) {
+        problems.push(format!(
+            "max_concurrent_checks: {max_concurrent_checks} is outside 1..={MAX_CONCURRENT_CHECKS}"
+        ));
+    }
+    let detail_series_limit = raw
+        .detail_series_limit
+        .unwrap_or(DEFAULT_DETAIL_SERIES_LIMIT);
+    if detail_series_limit > MAX_DETAIL_SERIES_LIMIT {
+        problems.push(format!(
+            "detail_series_limit: {detail_series_limit} is outside 0..={MAX_DETAIL_SERIES_LIMIT}"
+        ));
     }
     if raw.databases.is_empty() {
         problems.push("databases: at least one database is required".into());
@@ -272,9 +364,7 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
     Ok(Config {
         path: path.to_path_buf(),
         max_concurrent_checks,
-        detail_series_limit: raw
-            .detail_series_limit
-            .unwrap_or(DEFAULT_DETAIL_SERIES_LIMIT),
+        detail_series_limit,
         table_series,
         databases,
     })
@@ -337,7 +427,7 @@ mod tests {
         let err = load(&path).unwrap_err();
         let text = err.to_string();
         for want in [
-            "databases[0] (name \"app\"): timeout: 10s must be longer than zero and shorter than the interval (10s)",
+            "databases[0] (name \"app\"): timeout: 10s must be shorter than the interval (10s)",
             "databases[1] (name \"app\"): url: unsupported URL scheme `oracle`",
             "databases[2] (name \"bad name\"): name: \"bad name\" may only contain",
             "databases[2] (name \"bad name\"): password_file: cannot read",
@@ -376,6 +466,77 @@ mod tests {
             text.contains("table_series: \"sometimes\" is not one of all, drifted"),
             "{text}"
         );
+    }
+
+    /// Bytes the YAML reader would silently drop or replace are errors at their position, so no
+    /// key after them (an ignore rule, a syntax error) disappears unnoticed.
+    #[test]
+    fn nul_bytes_and_invalid_utf8_are_errors_at_their_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = "databases:\n  - name: a\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n";
+        let path = write(
+            dir.path(),
+            "nul.yaml",
+            &format!("{db}\0    this is: [not yaml\n"),
+        );
+        let text = load(&path).unwrap_err().to_string();
+        assert!(
+            text.contains("nul.yaml:\n  - line 5, column 1: NUL byte"),
+            "{text}"
+        );
+        let path = dir.path().join("latin1.yaml");
+        let mut bytes = db.as_bytes().to_vec();
+        bytes.extend_from_slice(b"    schemas: [caf\xe9]\n");
+        std::fs::write(&path, bytes).unwrap();
+        let text = load(&path).unwrap_err().to_string();
+        assert!(
+            text.contains("line 5, column 18: not valid UTF-8"),
+            "{text}"
+        );
+    }
+
+    /// Nested aliases that would expand to gigabytes are refused while reading, in milliseconds.
+    #[test]
+    fn nested_aliases_are_refused_before_they_expand() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let path = write(dir.path(), "bomb.yaml", &bomb);
+        let started = std::time::Instant::now();
+        let text = load(&path).unwrap_err().to_string();
+        assert!(text.contains("budget"), "{text}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Every number and duration has a range; values outside it are named with the range instead
+    /// of reaching a panic in the scheduler (a semaphore of 2^64 permits, a timer a century ahead).
+    #[test]
+    fn numbers_and_durations_outside_their_range_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "c.yaml",
+            "max_concurrent_checks: 18446744073709551615\ndetail_series_limit: 1000000000\ninterval: 100years\ndatabases:\n  - name: a\n    url: sqlite:x.db\n    timeout: 10ms\n    deploy_grace: 365d\n    expected: {file: e.yaml}\n",
+        );
+        let text = load(&path).unwrap_err().to_string();
+        for want in [
+            "max_concurrent_checks: 18446744073709551615 is outside 1..=1024",
+            "detail_series_limit: 1000000000 is outside 0..=1000000",
+            "interval: 100years is outside 1s..=7days",
+            "timeout: 10ms is outside 100ms..=1h",
+            "(name \"a\"): deploy_grace: 11months 30days 3h 50m 24s is outside 0s..=30days",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
     }
 
     #[test]

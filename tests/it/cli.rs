@@ -452,7 +452,18 @@ fn validate_lists_every_problem_with_file_key_and_line() {
     );
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("max_concurrent_checks: must be at least 1"),
+        stderr.contains("max_concurrent_checks: 0 is outside 1..=1024"),
+        "{stderr}"
+    );
+    // A stray variable is named as the variable, not blamed on the file.
+    let (code, _, stderr) = common::run_with_env(
+        &["validate", "--config.file", &ok],
+        &[("SCHEMA_EXPORTER__FOO", "1")],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr
+            .contains("environment variable SCHEMA_EXPORTER__FOO: foo is not a configuration key"),
         "{stderr}"
     );
 
