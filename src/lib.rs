@@ -43,6 +43,7 @@ pub mod dialect;
 pub mod diff;
 pub mod engine;
 pub mod expected;
+pub mod files;
 pub mod healthcheck;
 pub mod http;
 pub mod ignore;

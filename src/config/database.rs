@@ -382,7 +382,7 @@ fn resolve_password(
 /// Reads a secret file; only the trailing newline editors add is removed. Errors name the file and
 /// never its content.
 fn read_secret_file(path: &Path, key: &str, problems: &mut Vec<String>) -> Option<String> {
-    match std::fs::read_to_string(path) {
+    match crate::files::read_text(path, crate::files::MAX_SECRET_BYTES) {
         Ok(s) => {
             let s = s.trim_end_matches(['\n', '\r']).to_string();
             if s.is_empty() {

@@ -219,25 +219,10 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// The file's text, refused when it is too large, is not UTF-8, holds a NUL (the YAML reader would
 /// silently stop there and drop every key after it), or uses aliases beyond [`yaml_budget`].
 fn read_config_text(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(format!(
-            "larger than {} KiB; a configuration file is never this big",
-            MAX_CONFIG_BYTES / 1024
-        ));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let (line, column) = position(&e.as_bytes()[..at]);
-        format!("line {line}, column {column}: not valid UTF-8")
-    })?;
+    let text =
+        crate::files::read_text(path, MAX_CONFIG_BYTES).map_err(|e| format!("cannot read: {e}"))?;
     if let Some(at) = text.find('\0') {
-        let (line, column) = position(&text.as_bytes()[..at]);
+        let (line, column) = crate::files::position(&text.as_bytes()[..at]);
         return Err(format!("line {line}, column {column}: NUL byte"));
     }
     // The reader behind the `config` crate expands aliases before any key is checked: read the
@@ -260,14 +245,6 @@ fn yaml_budget() -> serde_saphyr::Budget {
     budget.max_recorded_anchor_events = 100_000;
     budget.max_depth = 32;
     budget
-}
-
-/// 1-based line and column (in characters) just after `before`.
-fn position(before: &[u8]) -> (usize, usize) {
-    let text = String::from_utf8_lossy(before);
-    let line = text.matches('\n').count() + 1;
-    let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// An unknown key that came from a `SCHEMA_EXPORTER__*` variable, not from the file, is named as

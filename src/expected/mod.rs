@@ -343,13 +343,19 @@ fn content_hash(files: &[SourceFile]) -> u64 {
     h.finish()
 }
 
+/// Reads one source file, bounded by [`crate::files::MAX_EXPECTED_BYTES`]; only regular files.
 async fn read(path: &Path) -> Result<String, ExpectedError> {
-    tokio::fs::read_to_string(path)
-        .await
-        .map_err(|source| ExpectedError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
+    let owned = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        crate::files::read_text(&owned, crate::files::MAX_EXPECTED_BYTES)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r)
+    .map_err(|message| ExpectedError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(message),
+    })
 }
 
 async fn mtime(path: &Path) -> Option<SystemTime> {

@@ -455,6 +455,41 @@ fn validate_lists_every_problem_with_file_key_and_line() {
         stderr.contains("max_concurrent_checks: 0 is outside 1..=1024"),
         "{stderr}"
     );
+    // Devices and FIFOs are refused unopened, so none of them hangs `validate` or fills memory.
+    let fifo = dir.path().join("fifo");
+    let fifo_made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(fifo_made, "mkfifo failed");
+    let devices = write(
+        dir.path(),
+        "dev.yaml",
+        &format!(
+            "databases:\n  - name: a\n    url: sqlite:a.db\n    expected: {{file: /dev/zero}}\n  - name: b\n    url: sqlite:a.db\n    expected: {{sql: [{}]}}\n",
+            fifo.display()
+        ),
+    );
+    let (code, _, stderr) = run(&["validate", "--config.file", &devices]);
+    assert_eq!(code, 2, "{stderr}");
+    common::assert_contains_all(
+        &stderr,
+        &[
+            "cannot read expected schema /dev/zero: not a regular file",
+            &format!("{}: not a regular file", fifo.display()),
+        ],
+    );
+    let secret = write(
+        dir.path(),
+        "secret.yaml",
+        "databases:\n  - name: a\n    url: postgres://u@db/a\n    password_file: /dev/zero\n    expected: {file: good.yaml}\n",
+    );
+    let (code, _, stderr) = run(&["validate", "--config.file", &secret]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("password_file: cannot read /dev/zero: not a regular file"),
+        "{stderr}"
+    );
     // A stray variable is named as the variable, not blamed on the file.
     let (code, _, stderr) = common::run_with_env(
         &["validate", "--config.file", &ok],
