@@ -112,7 +112,7 @@ pub fn text(doc: &DriftDocument) -> String {
                 out,
                 "{}: could not check: {}",
                 db.name,
-                db.error.unwrap_or("unknown error")
+                printable(db.error.unwrap_or("unknown error"))
             ),
             Status::InSync => writeln!(out, "{}: in sync with {}", db.name, db.expected_source),
             Status::Pending => writeln!(out, "{}: not checked", db.name),
@@ -132,19 +132,59 @@ pub fn text(doc: &DriftDocument) -> String {
                 Some(c) => format!("{}.{}.{}", item.schema, item.table, c),
                 None => format!("{}.{}", item.schema, item.table),
             };
+            // Destructive or not is the fix's flag, the same one JSON carries, whatever the SQL
+            // text says.
             let _ = writeln!(
                 out,
-                "  {}: {place} (expected: {}, actual: {})",
+                "  {}: {} (expected: {}, actual: {}){}",
                 item.kind.describe(),
-                item.expected.as_deref().unwrap_or("-"),
-                item.actual.as_deref().unwrap_or("-")
+                printable(&place),
+                printable(item.expected.as_deref().unwrap_or("-")),
+                printable(item.actual.as_deref().unwrap_or("-")),
+                if item.fix.destructive {
+                    " [destructive: review before running]"
+                } else {
+                    ""
+                }
             );
-            for line in item.fix.suggested_sql.lines() {
-                let _ = writeln!(out, "      {line}");
+            // Line breaks in the SQL are its layout, unless a name or value it quotes has control
+            // characters of its own: then it is printed as one escaped line, so no break inside
+            // a quoted name can start a line of the report.
+            let tainted = [Some(&item.schema), Some(&item.table), item.column.as_ref()]
+                .into_iter()
+                .flatten()
+                .chain(item.expected.as_ref())
+                .chain(item.actual.as_ref())
+                .any(|s| s.chars().any(char::is_control));
+            if tainted {
+                let _ = writeln!(out, "      {}", printable(&item.fix.suggested_sql));
+            } else {
+                for line in item.fix.suggested_sql.lines() {
+                    let _ = writeln!(out, "      {}", printable(line));
+                }
             }
         }
     }
     out
+}
+
+/// `text` with control characters escaped (`\u{1b}`, `\n`): names come from live catalogs, and a
+/// table name holding terminal escapes or line breaks must not rewrite the operator's screen or
+/// forge a line of the report.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// The `/drift` document from each database's entry, already serialised (see [`DatabaseDrift`]).

@@ -77,3 +77,33 @@ async fn a_broken_expectation_is_reported_even_when_the_catalog_read_fails_too()
     let out = common::assert_check(&cfg, &[], 2, "lite: could not check: expected schema: ");
     common::assert_contains_all(&out, &["expected.yaml:1:1: unknown field `tabels`"]);
 }
+
+/// The text report escapes control characters from live names (a table name cannot clear the
+/// terminal or forge a report line), and marks every destructive fix from the same flag JSON
+/// carries: a type change as well as a drop.
+#[tokio::test]
+async fn the_text_report_escapes_control_characters_and_marks_every_destructive_fix() {
+    let db = Sqlite::new();
+    common::sqlite_exec(
+        &db.path,
+        "CREATE TABLE t (a integer); CREATE TABLE \"x\u{1b}[2J\napp: in sync\" (id integer);",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let expected = "tables:\n  t:\n    columns:\n      a: text\n";
+    let cfg = common::config_with_expected(dir.path(), "lite", db.url(), expected, "", "");
+    let out = common::assert_check(&cfg, &[], 1, "lite: 2 drift item(s)");
+    assert!(!out.contains('\u{1b}'), "raw escape in:\n{out}");
+    assert!(
+        !out.lines()
+            .any(|l| l.trim_start().starts_with("app: in sync")),
+        "a name forged a line:\n{out}"
+    );
+    common::assert_contains_all(
+        &out,
+        &[
+            "unexpected table: main.x\\u{1b}[2J\\napp: in sync (expected: -, actual: table) [destructive: review before running]",
+            "type differs: main.t.a (expected: text, actual: integer) [destructive: review before running]",
+        ],
+    );
+}
