@@ -347,7 +347,7 @@ fn write_sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: Va
                 out.push(',');
             }
             let _ = write!(out, "{k}=\"");
-            escape_label_value(out, v);
+            escape_label_value(out, &capped_label_value(v));
             out.push('"');
         }
         out.push('}');
@@ -356,6 +356,33 @@ fn write_sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: Va
         Value::Int(v) => writeln!(out, " {v}"),
         Value::Float(v) => writeln!(out, " {v}"),
     };
+}
+
+/// Longest label value written, in bytes: every PostgreSQL (63 bytes) and MySQL/MariaDB (64
+/// characters) identifier fits whole; a longer name (SQLite has no limit) would make a Prometheus
+/// with `label_value_length_limit` drop the whole scrape.
+pub const MAX_LABEL_VALUE_BYTES: usize = 256;
+
+/// `v`, or for a value over [`MAX_LABEL_VALUE_BYTES`] its start and `~` and a 64-bit FNV-1a hash
+/// of the whole value in hex: two long names that share a prefix stay two series, and the same
+/// name keeps its series across restarts and versions (a std hasher promises neither).
+fn capped_label_value(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.len() <= MAX_LABEL_VALUE_BYTES {
+        return v.into();
+    }
+    let hash = fnv1a(v.as_bytes());
+    let mut end = MAX_LABEL_VALUE_BYTES - 17;
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}~{hash:016x}", &v[..end]).into()
+}
+
+/// 64-bit FNV-1a: a few lines, stable by definition.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Label values escape backslash, double quote and newline (the text format's rules); names of
@@ -417,6 +444,38 @@ mod tests {
             Value::Int(1),
         );
         assert_eq!(out, "m{database=\"a\",table=\"we\\\"ird\\\\name\\nx\"} 1\n");
+        let mut out = String::new();
+        write_sample(&mut out, "m", &[], Value::Float(0.25));
+        assert_eq!(out, "m 0.25\n");
+    }
+
+    #[test]
+    fn long_label_values_are_cut_with_a_hash_of_the_whole_value() {
+        let fits = "é".repeat(MAX_LABEL_VALUE_BYTES / 2);
+        assert_eq!(capped_label_value(&fits), fits.as_str());
+        let long_a = format!("{}a", "é".repeat(500));
+        let long_b = format!("{}b", "é".repeat(500));
+        let (a, b) = (capped_label_value(&long_a), capped_label_value(&long_b));
+        assert!(a.len() <= MAX_LABEL_VALUE_BYTES, "{}", a.len());
+        assert_ne!(a, b, "names that differ only past the cut stay apart");
+        assert!(a.starts_with("éé") && a.contains('~'), "{a}");
+        // The published FNV-1a test vectors: the hash, hence a long name's series, never changes.
+        assert_eq!(fnv1a(b"a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x85944171f73967e8);
+        let mut out = String::new();
+        write_sample(&mut out, "m", &[("table", &"a".repeat(300))], Value::Int(1));
+        assert_eq!(
+            out,
+            format!(
+                "m{{table=\"{}~{:016x}\"}} 1\n",
+                "a".repeat(239),
+                fnv1a("a".repeat(300).as_bytes())
+            )
+        );
+    }
+
+    #[test]
+    fn float_values_are_written_as_rust_formats_them() {
         let mut out = String::new();
         write_sample(&mut out, "m", &[], Value::Float(0.25));
         assert_eq!(out, "m 0.25\n");

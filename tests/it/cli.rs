@@ -403,6 +403,19 @@ fn secrets_never_reach_logs_metrics_drift_or_the_landing_page() {
         "the redacted URL should be logged:\n{logs}"
     );
     assert!(!logs.contains(secret), "logs leak the password:\n{logs}");
+    // logfmt as Prometheus' tools write it: `msg=`, no `message=` or `target=` keys.
+    let watching = logs
+        .lines()
+        .find(|l| l.contains("watching database"))
+        .unwrap_or_else(|| panic!("no start line in:\n{logs}"));
+    assert!(
+        watching.contains(" msg=\"watching database\""),
+        "{watching}"
+    );
+    assert!(
+        !logs.contains(" message=") && !logs.contains(" target="),
+        "{logs}"
+    );
 
     // `check` exits 2 because two checks failed; its JSON still reports all three.
     let (code, stdout, stderr) = run(&["check", "--config.file", &cfg, "--output=json"]);

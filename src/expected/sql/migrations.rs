@@ -2,7 +2,7 @@
 //! directories follow the naming conventions of the common migration tools, so the expectation is
 //! the schema those tools would build, file after file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::expected::ExpectedError;
 
@@ -26,14 +26,23 @@ pub fn files_to_apply(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExpectedError> 
                     path: path.clone(),
                     source,
                 })?;
-                if entry.path().is_file() {
-                    names.push(entry.file_name().to_string_lossy().into_owned());
-                }
+                // Every entry's name goes to the ordering, whatever it is: one named like a
+                // migration must be readable, or the expectation would silently lack its effect.
+                names.push(entry.file_name().to_string_lossy().into_owned());
             }
             let ordered = migration_order(&names).map_err(|message| ExpectedError::Invalid {
                 location: path.display().to_string(),
                 message,
             })?;
+            for name in &ordered {
+                let entry = path.join(name);
+                if let Some(message) = unreadable(&entry) {
+                    return Err(ExpectedError::Invalid {
+                        location: entry.display().to_string(),
+                        message,
+                    });
+                }
+            }
             if ordered.is_empty() {
                 return Err(ExpectedError::Invalid {
                     location: path.display().to_string(),
@@ -47,6 +56,24 @@ pub fn files_to_apply(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExpectedError> 
         }
     }
     Ok(out)
+}
+
+/// Why a directory entry named like a migration cannot be applied as one, if it cannot: only a
+/// regular file (or a symbolic link to one) is a migration.
+fn unreadable(entry: &Path) -> Option<String> {
+    match std::fs::metadata(entry) {
+        Ok(meta) if meta.is_file() => None,
+        Ok(meta) if meta.is_dir() => {
+            Some("a directory named like a migration file; a migration must be a file".into())
+        }
+        Ok(_) => {
+            Some("named like a migration but not a regular file (a FIFO, socket or device)".into())
+        }
+        Err(e) if entry.is_symlink() => Some(format!(
+            "a symbolic link named like a migration whose target cannot be read: {e}"
+        )),
+        Err(e) => Some(format!("cannot be read: {e}")),
+    }
 }
 
 /// Orders a migration directory's file names by version: Flyway `V3__x.sql` / `V1_1__x.sql` /
@@ -198,5 +225,47 @@ mod tests {
         assert!(e.contains("have the same version"), "{e}");
         let e = migration_order(&names(&["V3_no_separator.sql"])).unwrap_err();
         assert!(e.contains("`__`"), "{e}");
+    }
+
+    #[test]
+    fn a_migration_that_cannot_be_read_as_a_file_is_an_error_naming_it() {
+        type Make = fn(&Path);
+        let cases: [(&str, Make); 4] = [
+            ("dangling symlink", |p| {
+                std::os::unix::fs::symlink("/nonexistent/0002.sql", p).unwrap()
+            }),
+            ("symlink loop", |p| {
+                std::os::unix::fs::symlink(p, p).unwrap()
+            }),
+            ("directory", |p| std::fs::create_dir(p).unwrap()),
+            ("fifo", |p| {
+                let made = std::process::Command::new("mkfifo").arg(p).status();
+                assert!(made.unwrap().success(), "mkfifo");
+            }),
+        ];
+        for (what, make) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("0001_init.sql"), "CREATE TABLE t (a int);").unwrap();
+            // Not named like a migration: still skipped, whatever it is.
+            std::fs::create_dir(dir.path().join("archive")).unwrap();
+            let bad = dir.path().join("0002_add_b.sql");
+            make(&bad);
+            let e = files_to_apply(&[dir.path().to_path_buf()])
+                .expect_err(what)
+                .to_string();
+            assert!(
+                e.starts_with(&format!("{}:", bad.display())),
+                "{what}: the error names the entry: {e}"
+            );
+        }
+        // A symlink to a regular file is a migration like any other.
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.txt");
+        std::fs::write(&real, "CREATE TABLE t (a int);").unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("0001_init.sql")).unwrap();
+        assert_eq!(
+            files_to_apply(&[dir.path().to_path_buf()]).unwrap(),
+            [dir.path().join("0001_init.sql")]
+        );
     }
 }
