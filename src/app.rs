@@ -358,11 +358,15 @@ async fn read_live(source: &LiveSource) -> Result<crate::model::Schema, Error> {
     };
     match tokio::time::timeout(source.timeout, live).await {
         Ok(Ok(s)) => Ok(s),
-        Ok(Err(sqlx::Error::PoolTimedOut)) => Err(unreadable(format!(
-            "no connection within {} (server down, unreachable or not answering; --timeout)",
-            humantime::format_duration(limits.connect_timeout)
-        ))),
-        Ok(Err(e)) => Err(unreadable(source.url.scrub(&e.to_string()))),
+        Ok(Err(e)) => {
+            let why = crate::check::failure(source.engine, &source.url, source.timeout, &e).await;
+            let hint = if matches!(e, sqlx::Error::PoolTimedOut) {
+                " (--timeout)"
+            } else {
+                ""
+            };
+            Err(unreadable(format!("{why}{hint}")))
+        }
         Err(_) => Err(unreadable(format!(
             "timed out after {} (--timeout)",
             humantime::format_duration(source.timeout)

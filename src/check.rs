@@ -80,9 +80,10 @@ pub enum CheckError {
     /// The URL's options could not be turned into a connection pool.
     #[error("invalid connection options: {0}")]
     Options(String),
-    /// No connection could be made within the connect timeout.
-    #[error("cannot connect: no connection within {} (server down, unreachable or refusing connections)", humantime::format_duration(*.0))]
-    Connect(Duration),
+    /// No session could be opened: refused, unresolvable, unreachable, stuck, TLS or login (the
+    /// cause, as far as it is known).
+    #[error("cannot connect: {0}")]
+    Connect(String),
     /// Connecting or reading the catalog failed.
     #[error("catalog read failed: {0}")]
     Catalog(String),
@@ -212,14 +213,25 @@ async fn read_catalog(
     schemas: &[String],
 ) -> Result<crate::model::Schema, CheckError> {
     let read = Instant::now();
-    let live = pool.introspect(schemas).await.map_err(|e| match e {
-        sqlx::Error::PoolTimedOut => {
-            CheckError::Connect(SessionLimits::for_check(db.timeout).connect_timeout)
-        }
-        other => CheckError::Catalog(db.url.scrub(&other.to_string())),
-    })?;
+    let live = match pool.introspect(schemas).await {
+        Ok(live) => live,
+        Err(e) => return Err(failure(db.engine, &db.url, db.timeout, &e).await),
+    };
     report_slow_read(db, read.elapsed());
     Ok(live)
+}
+
+/// The error a failed catalog read of a database with check timeout `timeout` reports.
+pub async fn failure(
+    engine: crate::dialect::Engine,
+    url: &crate::secret::DatabaseUrl,
+    timeout: Duration,
+    error: &sqlx::Error,
+) -> CheckError {
+    match crate::engine::classify(engine, url, timeout, error).await {
+        Err(cause) => CheckError::Connect(cause),
+        Ok(query) => CheckError::Catalog(query),
+    }
 }
 
 /// A catalog read that takes more than half the check's timeout is a check about to fail: said

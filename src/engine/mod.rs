@@ -6,9 +6,12 @@
 //! [`Engine`] and [`Pool`]; the compiler then points at every `match` that needs an arm. Type and
 //! default spellings live in [`crate::normalize`] so all engines' rules can be read side by side.
 
+mod connect;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
+
+pub use connect::classify;
 
 use std::time::Duration;
 

@@ -262,12 +262,16 @@ async fn load_reference(
         cache.reference = Some(pool);
     }
     let pool = cache.reference.as_ref().expect("set just above");
-    let live = pool.introspect(&target.schemas).await.map_err(|e| {
-        fail(match e {
-            sqlx::Error::PoolTimedOut => "cannot connect".into(),
-            other => target.url.scrub(&other.to_string()),
-        })
-    })?;
+    let live = match pool.introspect(&target.schemas).await {
+        Ok(live) => live,
+        Err(e) => {
+            let error = crate::engine::classify(target.engine, &target.url, target.timeout, &e);
+            return Err(fail(match error.await {
+                Err(cause) => format!("cannot connect: {cause}"),
+                Ok(query) => format!("catalog read failed: {query}"),
+            }));
+        }
+    };
     let schema = reference_expectation(live, target, engine, schemas);
     let fingerprint = schema.fingerprint();
     if let Some((hash, expectation)) = &cache.last {

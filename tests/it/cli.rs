@@ -255,6 +255,67 @@ fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databas
 }
 
 #[test]
+fn no_config_a_sighup_reads_stops_the_daemon_or_loses_the_running_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let lite = dir.path().join("a.db");
+    block_on(common::sqlite_exec(&lite, "CREATE TABLE t (id integer)"));
+    write(
+        dir.path(),
+        "e.yaml",
+        "tables:\n  t:\n    columns:\n      id: integer\n      extra: text\n",
+    );
+    let good = "interval: 1s\ntimeout: 500ms\ndatabases:\n  - name: first\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n";
+    let cfg = write(dir.path(), "c.yaml", good);
+    let mut daemon = Daemon::start(&["--config.file", &cfg]);
+    let series = r#"schema_missing_columns{database="first",schema="main",table="t"}"#;
+    daemon.wait_sample(series, 1.0);
+
+    // Nested aliases: each level doubles, 2^40 nodes if expanded.
+    let mut bomb = String::from("a0: &a0 [x, x]\n");
+    for i in 1..=40 {
+        bomb.push_str(&format!("a{i}: &a{i} [*a{}, *a{}]\n", i - 1, i - 1));
+    }
+    bomb.push_str("databases: []\n");
+    let hostile: Vec<(&str, Vec<u8>)> = vec![
+        ("nested aliases", bomb.into_bytes()),
+        (
+            "a number past every range",
+            format!("max_concurrent_checks: 18446744073709551615\n{good}").into_bytes(),
+        ),
+        (
+            "a zero interval",
+            good.replace("interval: 1s", "interval: 0s").into_bytes(),
+        ),
+        (
+            "a NUL byte",
+            format!("{good}\0ignore: {{tables: [t]}}\n").into_bytes(),
+        ),
+        ("invalid UTF-8", [good.as_bytes(), b"# caf\xe9\n"].concat()),
+        ("not YAML", b"databases: [\n".to_vec()),
+    ];
+    for (what, bytes) in hostile {
+        std::fs::write(&cfg, bytes).unwrap();
+        daemon.signal("HUP");
+        daemon.wait_sample("schema_exporter_config_last_reload_successful", 0.0);
+        assert_eq!(
+            daemon.sample(series),
+            Some(1.0),
+            "{what}: the running config must stay"
+        );
+        // The good config back: the reload after a refused one still works.
+        std::fs::write(&cfg, good).unwrap();
+        daemon.signal("HUP");
+        daemon.wait_sample("schema_exporter_config_last_reload_successful", 1.0);
+    }
+    daemon.signal("TERM");
+    assert_eq!(
+        daemon.wait_exit().code(),
+        Some(0),
+        "it was alive throughout"
+    );
+}
+
+#[test]
 fn every_gauge_counts_its_own_kind_and_detail_series_are_capped() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
@@ -658,9 +719,55 @@ fn snapshot_gives_up_at_its_timeout_on_a_silent_server() {
     assert_eq!(code, 2, "{stderr}");
     // The connect limit is three quarters of the timeout, so it is what gives up here.
     assert!(
-        stderr.contains("no connection within 225ms") && stderr.contains("--timeout"),
+        stderr.contains(
+            "accepted the connection but the server did not complete the login within 225ms"
+        ) && stderr.contains("--timeout"),
         "{stderr}"
     );
     assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
     drop(silent);
+}
+
+/// Refused, unresolvable and accepted-but-silent servers each read as what they are, for a check
+/// as for the daemon's `/drift`.
+#[test]
+fn a_failed_connection_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = silent.local_addr().unwrap().to_string();
+    let refused = format!("127.0.0.1:{}", free_port());
+    let cases = [
+        (
+            format!("postgres://u@{refused}/app"),
+            format!("cannot connect: connection refused by {refused} (no server listening there)"),
+        ),
+        (
+            format!("mysql://u@{silent}/app"),
+            format!("cannot connect: {silent} accepted the connection but the server did not complete the login within 750ms"),
+        ),
+        (
+            "postgres://u@no-such-host.invalid/app".to_string(),
+            "cannot connect: cannot resolve host no-such-host.invalid".to_string(),
+        ),
+        (
+            format!("sqlite:{}", dir.path().join("absent.db").display()),
+            "cannot connect: cannot open the database file".to_string(),
+        ),
+    ];
+    for (url, says) in cases {
+        let cfg = common::config_with_expected(
+            dir.path(),
+            "app",
+            &url,
+            "tables: {}\n",
+            "timeout: 1s\n",
+            "",
+        );
+        let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
+        assert_eq!(code, 2, "{url}: {stdout}{stderr}");
+        assert!(
+            stdout.contains(&format!("app: could not check: {says}")),
+            "{url}: want {says:?} in:\n{stdout}{stderr}"
+        );
+    }
 }

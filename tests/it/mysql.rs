@@ -98,7 +98,12 @@ async fn a_password_file_with_percent_signs_logs_in_as_written() {
     let extra = "    password_file: pw\n";
     let cfg = common::config_with_expected(dir.path(), "app", &url, SEED_EXPECTED, top, extra);
     common::write(dir.path(), "pw", "pAss%zz\n");
-    common::assert_check(&cfg, &[], 2, "Access denied");
+    common::assert_check(
+        &cfg,
+        &[],
+        2,
+        "app: could not check: cannot connect: authentication failed: Access denied",
+    );
     common::write(dir.path(), "pw", "p%41ss%zz\n");
     let missing = format!("missing column: {database}.export_logs.file_size");
     common::assert_check(&cfg, &[], 1, &missing);
@@ -185,7 +190,12 @@ async fn sessions_are_read_only_with_a_statement_time_limit_and_a_dead_server_ex
     if !db.stop_server() {
         return;
     }
-    common::assert_check(&path, &[], 2, "app: could not check: cannot connect");
+    common::assert_check(
+        &path,
+        &[],
+        2,
+        "app: could not check: cannot connect: connection refused by 127.0.0.1:",
+    );
 }
 
 #[tokio::test]

@@ -161,9 +161,18 @@ async fn a_password_file_with_percent_signs_logs_in_as_written() {
     let extra = "    password_file: pw\n";
     let cfg = common::config_with_expected(dir.path(), "app", &url, SEED_EXPECTED, top, extra);
     write(dir.path(), "pw", "pAss%zz\n");
-    common::assert_check(&cfg, &[], 2, "password authentication failed");
+    common::assert_check(
+        &cfg,
+        &[],
+        2,
+        "app: could not check: cannot connect: authentication failed: password authentication failed",
+    );
     write(dir.path(), "pw", "p%41ss%zz\n");
     common::assert_check(&cfg, &[], 1, "missing column: public.export_logs.file_size");
+    // The harness's server has no TLS: asking for it is a TLS failure, said as one.
+    let tls = format!("{url}?sslmode=require");
+    let cfg = common::config_with_expected(dir.path(), "app", &tls, SEED_EXPECTED, top, extra);
+    common::assert_check(&cfg, &[], 2, "app: could not check: cannot connect: TLS:");
     pg.exec(&format!("DROP ROLE {role}")).await;
 }
 
@@ -204,7 +213,7 @@ async fn check_exits_1_on_drift_0_when_fixed_and_2_when_the_server_is_down() {
     let (code, stdout, stderr) = run(&["check", "--config.file", &cfg]);
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(
-        stdout.contains("app: could not check: cannot connect"),
+        stdout.contains("app: could not check: cannot connect: connection refused by 127.0.0.1:"),
         "{stdout}"
     );
     assert!(
