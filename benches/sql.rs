@@ -1,6 +1,6 @@
 //! Loading an expectation from SQL, offline: a generated `pg_dump`-shaped file of 10,000 tables
 //! (CREATE TABLE, sequence defaults, owners, comments, primary keys, indexes) and the same schema as 100
-//! migration files with ALTERs on top. Run with `cargo bench --bench sql` (BENCH_TABLES overrides the
+//! migration files with ALTERs on top, and the dump again as one line. Run with `cargo bench --bench sql` (BENCH_TABLES overrides the
 //! table count). Prints wall times and the process's peak RSS; no database is involved.
 
 #[path = "util.rs"]
@@ -56,6 +56,20 @@ fn main() {
     });
     println!(
         "pg_dump-shaped file, {tables} tables ({size:.1} MiB): {}",
+        stats(samples)
+    );
+
+    // The same dump on one line (statements joined by spaces, as some tools write them): a
+    // statement's position must not cost a walk of its line, or this turns quadratic.
+    let one_line = vec![SourceFile {
+        path: PathBuf::from("one-line.sql"),
+        text: dump[0].text.replace('\n', " "),
+    }];
+    let samples = time(5, || {
+        parse(&one_line, Engine::Postgres, &schemas).unwrap();
+    });
+    println!(
+        "the same file on one line ({size:.1} MiB): {}",
         stats(samples)
     );
 

@@ -89,7 +89,7 @@ fn login_refusal(engine: Engine, code: &str) -> Option<&'static str> {
         },
         // SQLITE_CANTOPEN and SQLITE_NOTADB: the file is not there or not a database.
         Engine::Sqlite => match code {
-            "14" => Some("cannot open the database file"),
+            "14" => Some("the database file is missing or not readable"),
             "26" => Some("not an SQLite database"),
             _ => None,
         },

@@ -377,6 +377,31 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_and_repeated_aliases_are_refused_within_their_budget() {
+        // 500 KB of nested flow mappings, where the format nests and where it does not: refused
+        // at the first level that cannot be (streaming: the rest is never read), with its place.
+        for deep in [
+            format!("tables: {}", "{a: ".repeat(125_000)),
+            format!(
+                "tables: {{t: {{columns: {{a: {{default: {}",
+                "[".repeat(500_000)
+            ),
+            "[".repeat(500_000),
+        ] {
+            let e = load(&deep).unwrap_err();
+            assert!(e.starts_with("expected/app.yaml:1:"), "{e}");
+        }
+        // Aliases that each repeat the one before: 2^30 columns if expanded, refused instead.
+        let mut bomb = String::from("x0: &x0 {type: text}\n");
+        for i in 1..=30 {
+            bomb.push_str(&format!("x{i}: &x{i} [*x{}, *x{}]\n", i - 1, i - 1));
+        }
+        bomb.push_str("tables: {t: {columns: {a: *x30}}}\n");
+        let e = load(&bomb).unwrap_err();
+        assert!(e.starts_with("expected/app.yaml"), "{e}");
+    }
+
+    #[test]
     fn errors_name_the_file_line_and_problem() {
         let cases = [
             (

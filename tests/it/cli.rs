@@ -751,7 +751,7 @@ fn a_failed_connection_says_why() {
         ),
         (
             format!("sqlite:{}", dir.path().join("absent.db").display()),
-            "cannot connect: cannot open the database file".to_string(),
+            "cannot connect: the database file is missing or not readable".to_string(),
         ),
     ];
     for (url, says) in cases {

@@ -60,7 +60,12 @@ async fn a_missing_database_file_fails_the_check_and_is_not_created() {
     let db = Sqlite::new();
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::config_with_expected(dir.path(), "lite", db.url(), "tables: {}\n", "", "");
-    common::assert_check(&cfg, &[], 2, "lite: could not check: catalog read failed");
+    common::assert_check(
+        &cfg,
+        &[],
+        2,
+        "lite: could not check: cannot connect: the database file is missing or not readable",
+    );
     assert!(
         !db.path.exists(),
         "the exporter must never create the database"

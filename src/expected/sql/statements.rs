@@ -20,7 +20,9 @@ use crate::expected::ExpectedError;
 pub(super) struct At<'a> {
     path: &'a Path,
     line: u64,
-    start: String,
+    lines: &'a [&'a str],
+    from: Location,
+    to: Location,
 }
 
 impl At<'_> {
@@ -28,8 +30,15 @@ impl At<'_> {
     pub(super) fn error(&self, message: impl std::fmt::Display) -> ExpectedError {
         ExpectedError::Invalid {
             location: format!("{}:{}", self.path.display(), self.line),
-            message: format!("statement `{}`: {message}", self.start),
+            message: format!("statement `{}`: {message}", self.start()),
         }
+    }
+
+    /// The statement's first words. Only errors need them: finding them walks the statement's
+    /// line, which in a one-line dump is the whole file, so doing it per statement would make
+    /// reading such a file quadratic.
+    fn start(&self) -> String {
+        statement_start(self.lines, self.from, self.to)
     }
 }
 
@@ -82,7 +91,7 @@ pub(super) fn for_each(
 /// tokens, or a statement the parser does not know that cannot change a table's columns.
 fn parse_statement<'p>(
     path: &'p Path,
-    lines: &[&str],
+    lines: &'p [&'p str],
     tokens: Vec<TokenWithSpan>,
     dialect: &dyn Dialect,
 ) -> Result<Option<(Statement, At<'p>)>, ExpectedError> {
@@ -101,7 +110,9 @@ fn parse_statement<'p>(
     let at = At {
         path,
         line: first.span.start.line,
-        start: statement_start(lines, first.span.start, last.span.end),
+        lines,
+        from: first.span.start,
+        to: last.span.end,
     };
     let tokens = without_identity_sequence_options(tokens);
     let parsed = Parser::new(dialect)
@@ -272,7 +283,7 @@ mod tests {
     fn split(engine: Engine, text: &str) -> Result<Vec<(u64, String, String)>, String> {
         let mut out = Vec::new();
         for_each(Path::new("f.sql"), text, engine, |statement, at| {
-            out.push((at.line, at.start.clone(), statement.to_string()));
+            out.push((at.line, at.start(), statement.to_string()));
             Ok(())
         })
         .map_err(|e| e.to_string())?;
