@@ -10,8 +10,11 @@ use crate::model::{CatalogBuilder, Change, Column, Schema, TableName};
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
 
-/// Every table and view with its columns in one statement. SQLite's own tables (`sqlite_%`) are
-/// never drift. `hidden = 1` marks virtual-table plumbing; generated columns (2, 3) are real columns.
+/// Every table, view and virtual table with its columns in one statement. SQLite's own tables
+/// (`sqlite_%`) are never drift, and neither are the shadow tables a virtual table's module keeps
+/// its data in (fts5's `NAME_data`, `NAME_idx`, ...: `pragma_table_list` marks them `shadow`;
+/// dropping one breaks the virtual table). `hidden = 1` marks virtual-table plumbing; generated
+/// columns (2, 3) are real columns.
 pub const CATALOG_QUERY: &str = r#"
 SELECT m.name AS table_name,
        p.name AS column_name,
@@ -19,9 +22,10 @@ SELECT m.name AS table_name,
        p."notnull" AS not_null,
        p.dflt_value AS column_default,
        p.pk AS pk
-FROM sqlite_schema AS m
-JOIN pragma_table_xinfo(m.name) AS p
-WHERE m.type IN ('table', 'view')
+FROM pragma_table_list AS m
+JOIN pragma_table_xinfo(m.name, m.schema) AS p
+WHERE m.schema = 'main'
+  AND m.type IN ('table', 'view', 'virtual')
   AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
   AND p.hidden <> 1
 ORDER BY m.name, p.cid

@@ -250,6 +250,8 @@ CREATE TABLE pairs (a text, b text, note, PRIMARY KEY (a, b)) WITHOUT ROWID;
 CREATE INDEX export_logs_user ON export_logs (user_id);
 CREATE VIEW active_users AS SELECT id, email FROM users WHERE is_active;
 CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN UPDATE users SET created_at = CURRENT_TIMESTAMP WHERE id = NEW.id; END;
+CREATE VIRTUAL TABLE search USING fts5(title, body UNINDEXED, tokenize = 'porter ascii');
+CREATE VIRTUAL TABLE boxes USING rtree(id, min_x, max_x, +label);
 "#;
 
 const SQLITE_DUMP: Dump = Dump {
@@ -257,7 +259,9 @@ const SQLITE_DUMP: Dump = Dump {
     // A single file may be given without a list.
     source: "{sql: schema.sql}",
     extra: "",
-    tables: 4,
+    // The virtual tables count; their shadow tables (`search_data`, `boxes_node`, ...), which
+    // `.schema` lists as tables, are the module's storage on both sides.
+    tables: 6,
     change:
         "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra text;",
     want: &[
@@ -410,6 +414,46 @@ async fn sqlx_migrations_with_a_table_rebuild_equal_the_sqlite_database_they_bui
         "{out}"
     );
     assert!(!out.contains("new__") && !out.contains("junk"), "{out}");
+}
+
+/// Wagtail's search migration on SQLite creates an fts5 table: SQLite adds its shadow tables,
+/// which are neither expected nor drift (a `DROP TABLE` for them would break search), and the
+/// virtual table's columns are compared by name.
+#[tokio::test]
+async fn an_fts5_table_from_a_migration_is_expected_and_its_shadow_tables_are_not_drift() {
+    const WAGTAIL: &[(&str, &str)] = &[
+        (
+            "0001_initial.sql",
+            "CREATE TABLE \"wagtailsearch_indexentry\" (\"id\" integer NOT NULL PRIMARY KEY AUTOINCREMENT, \"object_id\" varchar(50) NOT NULL);\n",
+        ),
+        (
+            "0002_fts.sql",
+            "CREATE VIRTUAL TABLE IF NOT EXISTS wagtailsearch_indexentry_fts USING fts5(autocomplete, body, title, content='', tokenize = 'porter unicode61');\n",
+        ),
+    ];
+    let db = Sqlite::new();
+    let applied = contents(WAGTAIL, &["0001_initial.sql", "0002_fts.sql"]);
+    let out = migrations_round_trip(&db, "migrations", WAGTAIL, &applied, 2).await;
+    assert!(out.contains("wagtailsearch_indexentry_fts"), "{out}");
+    assert!(
+        !out.contains("_fts_"),
+        "shadow tables are not expected:\n{out}"
+    );
+    // A column the live virtual table lacks is drift like any other.
+    db.exec("DROP TABLE wagtailsearch_indexentry_fts; CREATE VIRTUAL TABLE wagtailsearch_indexentry_fts USING fts5(autocomplete, body);")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    folder(dir.path(), "migrations", WAGTAIL);
+    let cfg = config(dir.path(), db.url(), "{sql: [migrations]}", "");
+    assert_drift(
+        &cfg,
+        vec![item(
+            DriftKind::MissingColumn,
+            "wagtailsearch_indexentry_fts",
+            Some("title"),
+        )],
+    )
+    .await;
 }
 
 /// dbmate keeps both directions in one file; only the part before `-- migrate:down` runs. MariaDB's

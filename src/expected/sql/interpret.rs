@@ -22,6 +22,8 @@ pub(super) struct State {
     default_schema: String,
     /// Keyed by [`Schema::key`].
     tables: IndexMap<TableName, DdlTable>,
+    /// SQLite virtual tables (by key) and the suffixes of the shadow tables their module keeps.
+    virtual_tables: Vec<(TableName, &'static [&'static str])>,
 }
 
 impl State {
@@ -31,15 +33,28 @@ impl State {
             engine,
             default_schema,
             tables: IndexMap::new(),
+            virtual_tables: Vec::new(),
         }
     }
 
     /// The expectation the applied statements add up to.
     pub(super) fn into_schema(self) -> Schema {
         // Tables in schemas beyond the configured ones stay: the check reads those schemas too.
+        // A virtual table's shadow tables are its module's storage, which the catalog reader
+        // leaves out as SQLite marks them: `.schema` output lists them, as tables to create.
+        let mut shadows = std::collections::HashSet::new();
+        for (key, suffixes) in &self.virtual_tables {
+            if self.tables.contains_key(key) {
+                for suffix in *suffixes {
+                    let shadow =
+                        TableName::new(key.schema.clone(), format!("{}_{suffix}", key.name));
+                    shadows.insert(Schema::key(self.engine, &shadow));
+                }
+            }
+        }
         let mut schema = Schema::default();
-        for (_, table) in self.tables {
-            if !table.partition {
+        for (key, table) in self.tables {
+            if !table.partition && !shadows.contains(&key) {
                 schema.add_table(self.engine, table.into_table(self.engine));
             }
         }
@@ -73,6 +88,12 @@ impl State {
                 Ok(())
             }
             Statement::CreateView(view) => self.create_view(&view, at),
+            Statement::CreateVirtualTable {
+                name,
+                if_not_exists,
+                module_name,
+                module_args,
+            } => self.create_virtual_table(&name, if_not_exists, &module_name, &module_args, at),
             Statement::AlterView(alter) => Err(at.error(format!(
                 "ALTER VIEW {} is not supported; use CREATE OR REPLACE VIEW",
                 alter.name
@@ -165,6 +186,38 @@ impl State {
             }
             return Err(at.error(format!("{name} already exists")));
         }
+        self.tables.insert(key, table);
+        Ok(())
+    }
+
+    /// A virtual table has the columns its arguments name. Their types are the module's (fts
+    /// columns have none, rtree's are numbers), so only names are compared; a module this reader
+    /// does not know may add columns of its own, so its table's columns are not compared at all.
+    fn create_virtual_table(
+        &mut self,
+        name: &ObjectName,
+        if_not_exists: bool,
+        module: &Ident,
+        columns: &[Ident],
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let name = self.table_name(name, at)?;
+        let key = self.key(&name);
+        if self.tables.contains_key(&key) {
+            if if_not_exists {
+                return Ok(());
+            }
+            return Err(at.error(format!("table {name} already exists")));
+        }
+        let shadows = quirks::virtual_table_shadows(&module.value);
+        let mut table = DdlTable::new(name, shadows.is_some(), false);
+        if shadows.is_some() {
+            for c in columns {
+                table.insert(self.engine, DdlColumn::listed(self.ident(c)));
+            }
+        }
+        self.virtual_tables
+            .push((key.clone(), shadows.unwrap_or(&[])));
         self.tables.insert(key, table);
         Ok(())
     }
@@ -326,6 +379,46 @@ mod tests {
 
     fn message(e: ExpectedError) -> String {
         e.to_string()
+    }
+
+    #[test]
+    fn virtual_tables_have_their_argument_columns_or_are_compared_by_presence_only() {
+        let sql =
+            "CREATE VIRTUAL TABLE \"s\" USING fts5(title, \"Body\" UNINDEXED, prefix='2 3');\n\
+                   CREATE VIRTUAL TABLE main.geo USING VirtualSpatialIndex;\n\
+                   CREATE TABLE s_data (id integer);\nCREATE TABLE geo_node (id integer);";
+        let schema = parse_texts(Engine::Sqlite, &[("v.sql", sql)]).unwrap();
+        let fts = schema
+            .get(Engine::Sqlite, &TableName::new("main", "s"))
+            .unwrap();
+        let names: Vec<&str> = fts.columns.values().map(|c| &*c.name).collect();
+        assert_eq!(names, ["title", "Body"]);
+        assert!(fts.columns.values().all(|c| c.data_type.is_none()));
+        let geo = schema
+            .get(Engine::Sqlite, &TableName::new("main", "geo"))
+            .unwrap();
+        assert!(
+            !geo.columns_compared,
+            "an unknown module's columns are its own"
+        );
+        // fts5 keeps `s_data`; nothing is known of the other module's storage.
+        assert!(schema
+            .get(Engine::Sqlite, &TableName::new("main", "s_data"))
+            .is_none());
+        assert!(schema
+            .get(Engine::Sqlite, &TableName::new("main", "geo_node"))
+            .is_some());
+        for bad in [
+            "CREATE VIRTUAL TABLE t USING",
+            "CREATE VIRTUAL TABLE t USING fts5(a, b",
+            "CREATE VIRTUAL TABLE IF t USING fts5(a)",
+        ] {
+            let e = message(parse_texts(Engine::Sqlite, &[("v.sql", bad)]).unwrap_err());
+            assert!(
+                e.starts_with("v.sql:1: statement `CREATE VIRTUAL TABLE"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -149,6 +149,17 @@ pub(super) fn type_from_check(engine: Engine, check: &Expr) -> Option<&'static s
     }
 }
 
+/// The shadow-table suffixes of the SQLite virtual-table modules this reader knows (the tables
+/// SQLite creates as `NAME_suffix` to store the virtual table), `None` for other modules.
+pub(super) fn virtual_table_shadows(module: &str) -> Option<&'static [&'static str]> {
+    match module.to_ascii_lowercase().as_str() {
+        "fts5" => Some(&["data", "idx", "content", "docsize", "config"]),
+        "fts3" | "fts4" => Some(&["content", "segments", "segdir", "docsize", "stat"]),
+        "rtree" | "rtree_i32" => Some(&["node", "rowid", "parent"]),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,9 +6,10 @@
 //! A statement the parser cannot read is skipped unless it could shape a table
 //! ([`could_shape_tables`]); then it is an error, so a column-shaping statement is never dropped.
 
-use sqlparser::ast::Statement;
+use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Statement};
 use sqlparser::dialect::Dialect;
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Span;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 use std::path::Path;
 
@@ -114,6 +115,12 @@ fn parse_statement<'p>(
         from: first.span.start,
         to: last.span.end,
     };
+    if is_virtual_table(&words) {
+        return match virtual_table(&tokens) {
+            Ok(statement) => Ok(Some((statement, at))),
+            Err(e) => Err(at.error(e)),
+        };
+    }
     let tokens = without_identity_sequence_options(tokens);
     let parsed = Parser::new(dialect)
         .with_tokens_with_locations(tokens)
@@ -125,6 +132,103 @@ fn parse_statement<'p>(
         // change a table's columns.
         Err(_) => Ok(None),
     }
+}
+
+/// Whether a statement starting with `words` is SQLite's `CREATE VIRTUAL TABLE`.
+fn is_virtual_table(words: &[String]) -> bool {
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    upper.starts_with(&["CREATE".into(), "VIRTUAL".into(), "TABLE".into()])
+}
+
+/// `CREATE VIRTUAL TABLE [IF NOT EXISTS] name USING module[(args)]`, read here because the parser
+/// takes the arguments for bare names and fails on fts5's `tokenize='porter'`. The result's
+/// `module_args` are the columns the table will have: arguments that are not `key=value` options,
+/// each by its first word (fts's `UNINDEXED`, rtree's `+` of auxiliary columns and declared
+/// types do not change the name).
+fn virtual_table(tokens: &[TokenWithSpan]) -> Result<Statement, String> {
+    let words: Vec<&Token> = tokens
+        .iter()
+        .map(|t| &t.token)
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    let ident = |t: &Token| match t {
+        Token::Word(w) => Some(Ident {
+            value: w.value.clone(),
+            quote_style: w.quote_style,
+            span: Span::empty(),
+        }),
+        Token::SingleQuotedString(v) | Token::DoubleQuotedString(v) => {
+            Some(Ident::with_quote('"', v.clone()))
+        }
+        _ => None,
+    };
+    let keyword = |t: Option<&&Token>, k: &str| matches!(t, Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k));
+    let mut i = 3;
+    let if_not_exists = keyword(words.get(i), "IF");
+    if if_not_exists {
+        if !(keyword(words.get(i + 1), "NOT") && keyword(words.get(i + 2), "EXISTS")) {
+            return Err("expected IF NOT EXISTS".into());
+        }
+        i += 3;
+    }
+    let mut name = Vec::new();
+    loop {
+        let part = words
+            .get(i)
+            .and_then(|t| ident(t))
+            .ok_or("expected the table's name")?;
+        name.push(ObjectNamePart::Identifier(part));
+        i += 1;
+        if words.get(i) != Some(&&Token::Period) {
+            break;
+        }
+        i += 1;
+    }
+    if !keyword(words.get(i), "USING") {
+        return Err("expected USING and the module's name".into());
+    }
+    let module_name = words
+        .get(i + 1)
+        .and_then(|t| ident(t))
+        .ok_or("expected the module's name after USING")?;
+    i += 2;
+    let mut module_args = Vec::new();
+    if words.get(i) == Some(&&Token::LParen) {
+        if words.last() != Some(&&Token::RParen) {
+            return Err("the module's arguments are not closed by `)`".into());
+        }
+        let inner = &words[i + 1..words.len() - 1];
+        let mut depth = 0usize;
+        let mut arg: Vec<&Token> = Vec::new();
+        for t in inner.iter().copied().chain([&Token::Comma]) {
+            match t {
+                Token::LParen => depth += 1,
+                Token::RParen => depth = depth.saturating_sub(1),
+                Token::Comma if depth == 0 => {
+                    let option = arg.iter().any(|t| **t == Token::Eq);
+                    let first = arg.iter().find(|t| !matches!(t, Token::Plus));
+                    match (option, first) {
+                        (true, _) | (false, None) => {}
+                        (false, Some(t)) => module_args.push(
+                            ident(t).ok_or_else(|| format!("cannot read the argument `{t}`"))?,
+                        ),
+                    }
+                    arg.clear();
+                    continue;
+                }
+                _ => {}
+            }
+            arg.push(t);
+        }
+    } else if i < words.len() {
+        return Err(format!("unexpected `{}` after the module's name", words[i]));
+    }
+    Ok(Statement::CreateVirtualTable {
+        name: ObjectName(name),
+        if_not_exists,
+        module_name,
+        module_args,
+    })
 }
 
 /// psql meta-commands (`\connect`, `\restrict` in newer pg_dump output) are not SQL: blanked, keeping
