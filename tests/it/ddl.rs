@@ -756,3 +756,55 @@ fn validate_resolves_references_by_name_without_connecting() {
     );
     assert!(!err.contains("no database named"), "{err}");
 }
+
+/// PostgreSQL cuts names to 63 bytes in its lexer (a psql NOTICE says so) and every later statement
+/// names the table by its long spelling too: the SQL expectation follows, so the server's own
+/// result is in sync. The cut keeps multi-byte characters whole.
+#[tokio::test]
+async fn postgres_names_over_63_bytes_are_cut_as_the_server_cuts_them() {
+    let Some(pg) = Postgres::start().await else {
+        return;
+    };
+    let table = format!("export_logs_{}", "x".repeat(60));
+    let column = format!("{}_size", "é".repeat(40));
+    let sql = format!(
+        "CREATE TABLE {table} (id integer, \"{column}\" bigint);\nALTER TABLE {table} ADD COLUMN note text;\n"
+    );
+    pg.exec(&sql).await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "schema.sql", &sql);
+    let cfg = config(dir.path(), pg.url(), "{sql: schema.sql}", "");
+    let report = common::check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+    let out = common::snapshot(&cfg, "app", &["--expected"]);
+    assert!(out.contains(&format!("{}:", &table[..63])), "{out}");
+    // 31 two-byte characters: the 32nd would end past byte 63.
+    assert!(
+        out.contains(&"é".repeat(31)) && !out.contains(&"é".repeat(32)),
+        "{out}"
+    );
+}
+
+/// MySQL and MariaDB refuse a name over 64 characters: so does the SQL reader, naming the statement,
+/// instead of expecting a table the server never created.
+#[tokio::test]
+async fn mariadb_names_over_64_characters_are_refused_as_the_server_refuses_them() {
+    let Some(db) = MariaDb::start().await else {
+        return;
+    };
+    let sql = format!("CREATE TABLE t (id int, {} int)", "c".repeat(65));
+    let pool = sqlx::MySqlPool::connect(db.url()).await.unwrap();
+    let refused = sqlx::query(&sql).execute(&pool).await.unwrap_err();
+    assert!(refused.to_string().contains("too long"), "{refused}");
+    pool.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "schema.sql", &format!("{sql};\n"));
+    let cfg = config(dir.path(), db.url(), "{sql: schema.sql}", "");
+    let (code, stdout, _) = run(&["check", "--config.file", &cfg]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("schema.sql:1: statement `CREATE TABLE t (id int, ccc")
+            && stdout.contains("is longer than 64 characters, which the server refuses"),
+        "{stdout}"
+    );
+}

@@ -21,6 +21,26 @@ pub(super) fn dialect(engine: Engine) -> Box<dyn Dialect> {
     }
 }
 
+/// What an engine does with an identifier longer than it allows.
+pub(super) enum LongIdentifiers {
+    /// PostgreSQL cuts it to this many bytes (NAMEDATALEN - 1), on a character boundary, in
+    /// its lexer, quoted or not: `CREATE TABLE` and later references all use the cut name.
+    Truncate(usize),
+    /// MySQL/MariaDB refuse the statement when a name is longer than this many characters.
+    Reject(usize),
+    /// SQLite has no limit.
+    Keep,
+}
+
+/// How `engine` treats overlong identifiers.
+pub(super) fn long_identifiers(engine: Engine) -> LongIdentifiers {
+    match engine {
+        Engine::Postgres => LongIdentifiers::Truncate(63),
+        Engine::MySql => LongIdentifiers::Reject(64),
+        Engine::Sqlite => LongIdentifiers::Keep,
+    }
+}
+
 /// Whether the engine's dump tool writes `DELIMITER` client directives: mysqldump does around
 /// triggers and routines, whose bodies hold `;`. Elsewhere a line starting with `DELIMITER` is SQL
 /// and must be left alone.

@@ -75,14 +75,16 @@ pub(super) fn for_each(
     for token in tokens {
         if token.token == Token::SemiColon {
             let tokens = std::mem::take(&mut statement);
-            if let Some((parsed, at)) = parse_statement(path, &lines, tokens, dialect.as_ref())? {
+            if let Some((parsed, at)) =
+                parse_statement(path, &lines, tokens, engine, dialect.as_ref())?
+            {
                 apply(parsed, &at)?;
             }
         } else {
             statement.push(token);
         }
     }
-    match parse_statement(path, &lines, statement, dialect.as_ref())? {
+    match parse_statement(path, &lines, statement, engine, dialect.as_ref())? {
         Some((parsed, at)) => apply(parsed, &at),
         None => Ok(()),
     }
@@ -93,7 +95,8 @@ pub(super) fn for_each(
 fn parse_statement<'p>(
     path: &'p Path,
     lines: &'p [&'p str],
-    tokens: Vec<TokenWithSpan>,
+    mut tokens: Vec<TokenWithSpan>,
+    engine: Engine,
     dialect: &dyn Dialect,
 ) -> Result<Option<(Statement, At<'p>)>, ExpectedError> {
     let Some(first) = tokens
@@ -115,6 +118,30 @@ fn parse_statement<'p>(
         from: first.span.start,
         to: last.span.end,
     };
+    if could_shape_tables(&words) {
+        // Keywords are short: a word this long is a name, treated as the server treats it.
+        for token in &mut tokens {
+            let Token::Word(word) = &mut token.token else {
+                continue;
+            };
+            match quirks::long_identifiers(engine) {
+                quirks::LongIdentifiers::Truncate(bytes) if word.value.len() > bytes => {
+                    let mut end = bytes;
+                    while !word.value.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    word.value.truncate(end);
+                }
+                quirks::LongIdentifiers::Reject(chars) if word.value.chars().count() > chars => {
+                    let shown: String = word.value.chars().take(40).collect();
+                    return Err(at.error(format!(
+                        "the name `{shown}...` is longer than {chars} characters, which the server refuses"
+                    )));
+                }
+                _ => {}
+            }
+        }
+    }
     if is_virtual_table(&words) {
         return match virtual_table(&tokens) {
             Ok(statement) => Ok(Some((statement, at))),
