@@ -20,6 +20,9 @@ use crate::model::{Schema, TableName};
 pub(super) struct State {
     engine: Engine,
     default_schema: String,
+    /// Where unqualified names are looked up, in order, and created (the first): PostgreSQL's
+    /// `search_path` as the file set it, else the default schema.
+    search_path: Vec<String>,
     /// Keyed by [`Schema::key`].
     tables: IndexMap<TableName, DdlTable>,
     /// SQLite virtual tables (by key) and the suffixes of the shadow tables their module keeps.
@@ -31,10 +34,17 @@ impl State {
     pub(super) fn new(engine: Engine, default_schema: String) -> State {
         State {
             engine,
+            search_path: vec![default_schema.clone()],
             default_schema,
             tables: IndexMap::new(),
             virtual_tables: Vec::new(),
         }
+    }
+
+    /// A new file starts: each migration runs in a session of its own, so a `SET search_path`
+    /// of the file before does not carry over.
+    pub(super) fn start_file(&mut self) {
+        self.search_path = vec![self.default_schema.clone()];
     }
 
     /// The expectation the applied statements add up to.
@@ -88,6 +98,16 @@ impl State {
                 Ok(())
             }
             Statement::CreateView(view) => self.create_view(&view, at),
+            Statement::Set(sqlparser::ast::Set::SingleAssignment {
+                variable, values, ..
+            }) if self.engine == Engine::Postgres
+                && variable.to_string().eq_ignore_ascii_case("search_path") =>
+            {
+                let texts: Vec<String> = values.iter().map(ToString::to_string).collect();
+                self.set_search_path(&texts);
+                Ok(())
+            }
+            Statement::Query(query) => self.query(&query, at),
             Statement::CreateVirtualTable {
                 name,
                 if_not_exists,
@@ -117,7 +137,20 @@ impl State {
             .collect::<Option<_>>()
             .ok_or_else(|| at.error(format!("cannot read the name {name}")))?;
         match parts.as_slice() {
-            [table] => Ok(TableName::new(self.default_schema.clone(), table.clone())),
+            // The first schema on the path holding the table, else the first (where a CREATE
+            // puts it), as PostgreSQL resolves names.
+            [table] => {
+                let found = self.search_path.iter().find(|schema| {
+                    let name = TableName::new((*schema).clone(), table.clone());
+                    self.tables.contains_key(&self.key(&name))
+                });
+                match found.or(self.search_path.first()) {
+                    Some(schema) => Ok(TableName::new(schema.clone(), table.clone())),
+                    None => Err(at.error(format!(
+                        "{table}: no schema to resolve it in (search_path is empty)"
+                    ))),
+                }
+            }
             [schema, table] => Ok(TableName::new(schema.clone(), table.clone())),
             _ => Err(at.error(format!("unexpected name {name}"))),
         }
@@ -219,6 +252,72 @@ impl State {
         self.virtual_tables
             .push((key.clone(), shadows.unwrap_or(&[])));
         self.tables.insert(key, table);
+        Ok(())
+    }
+
+    /// `SET search_path TO a, "B", '$user'` (or one quoted list): the schemas, folded as names
+    /// are; `$user` (a schema named after the role, which a dump never creates) and `pg_catalog`
+    /// (always searched, never written to by a dump) are passed over; `DEFAULT` restores ours.
+    fn set_search_path(&mut self, values: &[String]) {
+        let mut path = Vec::new();
+        for value in values {
+            let items: Vec<String> =
+                match value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+                    Some(list) => list
+                        .replace("''", "'")
+                        .split(',')
+                        .map(|i| i.trim().to_string())
+                        .collect(),
+                    None => vec![value.trim().to_string()],
+                };
+            for item in items {
+                let name = match item.strip_prefix('"').and_then(|i| i.strip_suffix('"')) {
+                    Some(quoted) => quoted.replace("\"\"", "\""),
+                    None if item.eq_ignore_ascii_case("default") => {
+                        self.start_file();
+                        return;
+                    }
+                    None => item.to_lowercase(),
+                };
+                if !name.is_empty() && name != "$user" && name != "pg_catalog" {
+                    path.push(name);
+                }
+            }
+        }
+        self.search_path = path;
+    }
+
+    /// A query shapes no table, except `SELECT ... INTO new_table` (which creates one from the
+    /// query's result: not known without a database) and pg_dump's
+    /// `SELECT pg_catalog.set_config('search_path', '...', false)`.
+    fn query(&mut self, query: &sqlparser::ast::Query, at: &At) -> Result<(), ExpectedError> {
+        let sqlparser::ast::SetExpr::Select(select) = query.body.as_ref() else {
+            return Ok(());
+        };
+        if let Some(into) = select.into.as_ref().filter(|into| !into.temporary) {
+            return Err(at.error(format!(
+                "SELECT ... {into} creates a table from a query's result, which cannot be read without a database; write its CREATE TABLE"
+            )));
+        }
+        if self.engine != Engine::Postgres || select.projection.len() != 1 {
+            return Ok(());
+        }
+        let call = select.projection[0].to_string();
+        let lower = call.to_ascii_lowercase();
+        let args = lower
+            .strip_prefix("pg_catalog.set_config(")
+            .or_else(|| lower.strip_prefix("set_config("));
+        if let Some(args) = args {
+            if args.starts_with("'search_path',") {
+                // The value is the second argument, a string literal, taken from the original
+                // spelling (quoted names keep their case).
+                let start = call.len() - args.len() + "'search_path',".len();
+                let rest = call[start..].trim_start();
+                if let Some(end) = rest.find(['\'']).and_then(|_| literal_end(rest)) {
+                    self.set_search_path(&[rest[..end].to_string()]);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -339,6 +438,26 @@ impl State {
     }
 }
 
+/// The length of the SQL string literal `text` starts with, quotes included (`''` inside is a quote).
+fn literal_end(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'\'') {
+        return None;
+    }
+    let mut i = 1;
+    while i < bytes.len() {
+        if bytes[i] == b'\'' {
+            if bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(i + 1);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// ALTER TABLE operations on constraints, indexes, triggers, rules, row security, ownership and
 /// storage: accepted, since none of them adds, drops or reshapes a column.
 fn leaves_columns_alone(op: &AlterTableOperation) -> bool {
@@ -379,6 +498,64 @@ mod tests {
 
     fn message(e: ExpectedError) -> String {
         e.to_string()
+    }
+
+    #[test]
+    fn unqualified_names_follow_the_search_path_a_file_sets() {
+        let dump = "SELECT pg_catalog.set_config('search_path', '', false);\n\
+                    CREATE TABLE app.t (a int);\n\
+                    SET search_path TO \"$user\", app, public;\n\
+                    CREATE TABLE u (b int);\n\
+                    ALTER TABLE t ADD COLUMN c int;\n\
+                    SET search_path = '\"Audit\", public';\n\
+                    CREATE TABLE v (d int);\n\
+                    SET search_path TO DEFAULT;\n\
+                    CREATE TABLE w (e int);";
+        let schema = parse_texts(
+            Engine::Postgres,
+            &[("d.sql", dump), ("m.sql", "CREATE TABLE x (f int);")],
+        )
+        .unwrap();
+        let mut names: Vec<String> = schema.tables.values().map(|t| t.name.to_string()).collect();
+        names.sort();
+        assert_eq!(names, ["Audit.v", "app.t", "app.u", "public.w", "public.x"]);
+        let t = schema
+            .get(Engine::Postgres, &TableName::new("app", "t"))
+            .unwrap();
+        assert!(
+            t.columns.contains_key("c"),
+            "ALTER TABLE t found app.t on the path"
+        );
+        let e = message(
+            parse_texts(
+                Engine::Postgres,
+                &[("d.sql", "SET search_path = '';\nCREATE TABLE t (a int);")],
+            )
+            .unwrap_err(),
+        );
+        assert!(e.starts_with("d.sql:2: statement `CREATE TABLE t"), "{e}");
+        assert!(e.contains("search_path is empty"), "{e}");
+    }
+
+    #[test]
+    fn select_into_a_new_table_is_an_error_naming_it() {
+        let e = message(
+            parse_texts(
+                Engine::Postgres,
+                &[("m.sql", "SELECT id, email INTO backup_users FROM users;")],
+            )
+            .unwrap_err(),
+        );
+        assert!(
+            e.starts_with("m.sql:1: statement `SELECT id, email INTO backup_users"),
+            "{e}"
+        );
+        assert!(e.contains("cannot be read without a database"), "{e}");
+        parse_texts(
+            Engine::Postgres,
+            &[("m.sql", "SELECT 1; SELECT * INTO TEMPORARY scratch FROM t;")],
+        )
+        .expect("plain queries and temporary tables shape nothing that stays");
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn parse(
     let default_schema = schemas.first().cloned().unwrap_or_else(|| "public".into());
     let mut state = interpret::State::new(engine, default_schema);
     for file in files {
+        state.start_file();
         let text = migrations::up_part(&file.text);
         statements::for_each(&file.path, text, engine, |statement, at| {
             state.apply(statement, at)
