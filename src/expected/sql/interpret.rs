@@ -25,6 +25,9 @@ pub(super) struct State {
     search_path: Vec<String>,
     /// Keyed by [`Schema::key`].
     tables: IndexMap<TableName, DdlTable>,
+    /// PostgreSQL views (by key) and the relations (by key) their queries read: what a `DROP
+    /// ... CASCADE` takes with it, and what a plain `DROP` is refused for.
+    view_reads: IndexMap<TableName, Vec<TableName>>,
     /// SQLite virtual tables (by key) and the suffixes of the shadow tables their module keeps.
     virtual_tables: Vec<(TableName, &'static [&'static str])>,
 }
@@ -37,6 +40,7 @@ impl State {
             search_path: vec![default_schema.clone()],
             default_schema,
             tables: IndexMap::new(),
+            view_reads: IndexMap::new(),
             virtual_tables: Vec::new(),
         }
     }
@@ -89,8 +93,9 @@ impl State {
                 object_type: ObjectType::Table | ObjectType::View | ObjectType::MaterializedView,
                 if_exists,
                 names,
+                cascade,
                 ..
-            } => self.drop_tables(&names, if_exists, at),
+            } => self.drop_tables(&names, if_exists, cascade, at),
             Statement::RenameTable(renames) => {
                 for r in renames {
                     self.rename_table(&r.old_name, &r.new_name, at)?;
@@ -219,8 +224,38 @@ impl State {
             }
             return Err(at.error(format!("{name} already exists")));
         }
+        if self.engine == Engine::Postgres {
+            let mut reads = Vec::new();
+            let _ = sqlparser::ast::visit_relations(&view.query, |relation| {
+                // A name that resolves to no table of ours (a CTE, a catalog view) is no
+                // dependency we track.
+                if let Ok(name) = self.table_name(relation, at) {
+                    let read = self.key(&name);
+                    if self.tables.contains_key(&read) && !reads.contains(&read) {
+                        reads.push(read);
+                    }
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+            self.view_reads.insert(key.clone(), reads);
+        }
         self.tables.insert(key, table);
         Ok(())
+    }
+
+    /// The views that read any of `keys`, directly or through other views, in no set order.
+    fn dependent_views(&self, keys: &[TableName]) -> Vec<TableName> {
+        let mut out: Vec<TableName> = Vec::new();
+        let mut frontier = keys.to_vec();
+        while let Some(key) = frontier.pop() {
+            for (view, reads) in &self.view_reads {
+                if reads.contains(&key) && !out.contains(view) && !keys.contains(view) {
+                    out.push(view.clone());
+                    frontier.push(view.clone());
+                }
+            }
+        }
+        out
     }
 
     /// A virtual table has the columns its arguments name. Their types are the module's (fts
@@ -321,17 +356,35 @@ impl State {
         Ok(())
     }
 
+    /// `DROP TABLE/VIEW`: on PostgreSQL, with `CASCADE` the views reading what is dropped go
+    /// too; without it the server refuses while such a view exists, and so does this reader.
     fn drop_tables(
         &mut self,
         names: &[ObjectName],
         if_exists: bool,
+        cascade: bool,
         at: &At,
     ) -> Result<(), ExpectedError> {
+        let mut dropped = Vec::new();
         for name in names {
             let key = self.key(&self.table_name(name, at)?);
-            if self.tables.shift_remove(&key).is_none() && !if_exists {
+            if self.tables.contains_key(&key) {
+                dropped.push(key);
+            } else if !if_exists {
                 return Err(at.error(format!("table {name} does not exist at this point")));
             }
+        }
+        let dependents = self.dependent_views(&dropped);
+        if !dependents.is_empty() && !cascade {
+            let names: Vec<String> = dependents.iter().map(|v| v.to_string()).collect();
+            return Err(at.error(format!(
+                "{} read what this drops; the server refuses without CASCADE",
+                names.join(", ")
+            )));
+        }
+        for key in dropped.iter().chain(&dependents) {
+            self.tables.shift_remove(key);
+            self.view_reads.shift_remove(key);
         }
         Ok(())
     }
@@ -356,6 +409,16 @@ impl State {
             return Err(at.error(format!("table {new_name} already exists")));
         }
         table.name = new_name;
+        // Views follow a renamed relation (the server binds them to it, not to its name).
+        let old_key = self.key(&old_name);
+        if let Some(reads) = self.view_reads.shift_remove(&old_key) {
+            self.view_reads.insert(key.clone(), reads);
+        }
+        for reads in self.view_reads.values_mut() {
+            for read in reads.iter_mut().filter(|r| **r == old_key) {
+                *read = key.clone();
+            }
+        }
         self.tables.insert(key, table);
         Ok(())
     }
@@ -376,6 +439,18 @@ impl State {
             } => self
                 .table_mut(table, at)?
                 .add_column(engine, &def, if_not_exists, at),
+            AlterTableOperation::DropColumn {
+                drop_behavior: Some(sqlparser::ast::DropBehavior::Cascade),
+                ..
+            } if {
+                let key = self.key(&self.table_name(table, at)?);
+                !self.dependent_views(&[key]).is_empty()
+            } =>
+            {
+                Err(at.error(
+                    "DROP COLUMN ... CASCADE also drops the views that use the column, which cannot be told without a database; drop or recreate those views explicitly",
+                ))
+            }
             AlterTableOperation::DropColumn {
                 column_names: names,
                 if_exists,
@@ -538,6 +613,36 @@ mod tests {
     }
 
     #[test]
+    fn drop_cascade_takes_the_views_that_read_what_it_drops() {
+        let sql = "CREATE TABLE t (a int);\nCREATE TABLE keep (b int);\n\
+                   CREATE VIEW v AS SELECT a FROM t;\n\
+                   CREATE VIEW w AS WITH x AS (SELECT * FROM v) SELECT * FROM x JOIN keep ON true;\n\
+                   CREATE VIEW other AS SELECT b FROM keep;\n\
+                   ALTER TABLE t RENAME TO t2;\n\
+                   DROP TABLE t2 CASCADE;";
+        let schema = parse_texts(Engine::Postgres, &[("m.sql", sql)]).unwrap();
+        let mut names: Vec<String> = schema.tables.values().map(|t| t.name.to_string()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["public.keep", "public.other"],
+            "v and w went with t2"
+        );
+        let plain = "CREATE TABLE t (a int);\nCREATE VIEW v AS SELECT a FROM t;\nDROP TABLE t;";
+        let e = message(parse_texts(Engine::Postgres, &[("m.sql", plain)]).unwrap_err());
+        assert!(
+            e.starts_with("m.sql:3: statement `DROP TABLE t`: public.v read what this drops"),
+            "{e}"
+        );
+        let column = "CREATE TABLE t (a int, b int);\nCREATE VIEW v AS SELECT a FROM t;\nALTER TABLE t DROP COLUMN b CASCADE;";
+        let e = message(parse_texts(Engine::Postgres, &[("m.sql", column)]).unwrap_err());
+        assert!(
+            e.starts_with("m.sql:3: statement `ALTER TABLE t DROP COLUMN b CASCADE`"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn select_into_a_new_table_is_an_error_naming_it() {
         let e = message(
             parse_texts(
@@ -600,7 +705,7 @@ mod tests {
 
     #[test]
     fn statements_that_cannot_shape_tables_are_skipped_even_when_unparsable() {
-        let dump = "SET statement_timeout = 0;\n\\restrict abc\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;\nCREATE TABLE t (a integer);\nALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reader;\nCREATE EVENT TRIGGER nope ON ddl_command_start EXECUTE FUNCTION f();\nCOPY t (a) FROM stdin;\n1\n2\n\\.\nGRANT ALL ON TABLE t TO app;\nCOMMENT ON COLUMN t.a IS 'x; y';\nCREATE SEQUENCE s;\nCREATE INDEX i ON t (a);\n";
+        let dump = "SET statement_timeout = 0;\n\\restrict abc\nSELECT pg_catalog.set_config('search_path', '', false);\nCREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;\nCREATE TABLE public.t (a integer);\nALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reader;\nCREATE EVENT TRIGGER nope ON ddl_command_start EXECUTE FUNCTION f();\nCOPY t (a) FROM stdin;\n1\n2\n\\.\nGRANT ALL ON TABLE t TO app;\nCOMMENT ON COLUMN t.a IS 'x; y';\nCREATE SEQUENCE s;\nCREATE INDEX i ON t (a);\n";
         let schema = parse_texts(Engine::Postgres, &[("dump.sql", dump)]).unwrap();
         let t = schema
             .get(Engine::Postgres, &TableName::new("public", "t"))
