@@ -28,6 +28,9 @@ pub(super) struct State {
     /// PostgreSQL views (by key) and the relations (by key) their queries read: what a `DROP
     /// ... CASCADE` takes with it, and what a plain `DROP` is refused for.
     view_reads: IndexMap<TableName, Vec<TableName>>,
+    /// PostgreSQL tables (by key) created with INHERITS, and their parents (by key): an ALTER
+    /// TABLE without ONLY on a parent reaches its children too.
+    parents: IndexMap<TableName, Vec<TableName>>,
     /// SQLite virtual tables (by key) and the suffixes of the shadow tables their module keeps.
     virtual_tables: Vec<(TableName, &'static [&'static str])>,
 }
@@ -41,6 +44,7 @@ impl State {
             default_schema,
             tables: IndexMap::new(),
             view_reads: IndexMap::new(),
+            parents: IndexMap::new(),
             virtual_tables: Vec::new(),
         }
     }
@@ -84,7 +88,31 @@ impl State {
                 if alter.if_exists && self.table_mut(&name, at).is_err() {
                     return Ok(());
                 }
+                let children = if alter.only {
+                    Vec::new()
+                } else {
+                    self.descendants(&name, at)?
+                };
                 for op in alter.operations {
+                    // The same column edit on every child, as the server recurses; a child that
+                    // already has an added column (its own, merged) keeps it.
+                    for child in &children {
+                        let child_op = match &op {
+                            AlterTableOperation::AddColumn { column_def, .. } => {
+                                AlterTableOperation::AddColumn {
+                                    column_keyword: true,
+                                    if_not_exists: true,
+                                    column_def: column_def.clone(),
+                                    column_position: None,
+                                }
+                            }
+                            AlterTableOperation::DropColumn { .. }
+                            | AlterTableOperation::RenameColumn { .. }
+                            | AlterTableOperation::AlterColumn { .. } => op.clone(),
+                            _ => continue,
+                        };
+                        self.alter(child, child_op, at)?;
+                    }
                     self.alter(&name, op, at)?;
                 }
                 Ok(())
@@ -192,8 +220,38 @@ impl State {
             );
         }
         let mut table = DdlTable::new(name, true, create.partition_of.is_some());
+        // PostgreSQL's INHERITS: the parents' columns come first, in parent order (a column two
+        // parents share is one column), then the table's own; one of its own that a parent has
+        // merges with it (NOT NULL from either, its own default over the inherited one).
+        let mut parents = Vec::new();
+        for parent in create.inherits.iter().flatten() {
+            let key = self.key(&self.table_name(parent, at)?);
+            let Some(parent_table) = self.tables.get(&key) else {
+                return Err(at.error(format!(
+                    "inherited table {parent} does not exist at this point"
+                )));
+            };
+            for column in parent_table.columns.values() {
+                let folded = engine.fold_identifier(&column.name);
+                match table.columns.get_mut(&folded) {
+                    Some(merged) => merged.nullable &= column.nullable,
+                    None => table.insert(engine, column.clone()),
+                }
+            }
+            parents.push(key);
+        }
         for def in &create.columns {
-            table.insert(engine, DdlColumn::new(engine, def));
+            let own = DdlColumn::new(engine, def);
+            match table.columns.get_mut(&engine.fold_identifier(&own.name)) {
+                Some(merged) => {
+                    merged.nullable &= own.nullable;
+                    merged.default = own.default.or(merged.default.take());
+                }
+                None => table.insert(engine, own),
+            }
+        }
+        if !parents.is_empty() {
+            self.parents.insert(key.clone(), parents);
         }
         for constraint in &create.constraints {
             table.apply_constraint(engine, constraint, at)?;
@@ -241,6 +299,34 @@ impl State {
         }
         self.tables.insert(key, table);
         Ok(())
+    }
+
+    /// The tables that inherit from `name`, directly or not, as names an ALTER can take.
+    fn descendants(&self, name: &ObjectName, at: &At) -> Result<Vec<ObjectName>, ExpectedError> {
+        if self.parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let root = self.key(&self.table_name(name, at)?);
+        let mut found: Vec<TableName> = Vec::new();
+        let mut frontier = vec![root];
+        while let Some(key) = frontier.pop() {
+            for (child, parents) in &self.parents {
+                if parents.contains(&key) && !found.contains(child) {
+                    found.push(child.clone());
+                    frontier.push(child.clone());
+                }
+            }
+        }
+        Ok(found
+            .iter()
+            .filter_map(|key| self.tables.get(key))
+            .map(|t| {
+                ObjectName::from(vec![
+                    Ident::with_quote('"', t.name.schema.clone()),
+                    Ident::with_quote('"', t.name.name.clone()),
+                ])
+            })
+            .collect())
     }
 
     /// The views that read any of `keys`, directly or through other views, in no set order.
@@ -414,10 +500,17 @@ impl State {
         if let Some(reads) = self.view_reads.shift_remove(&old_key) {
             self.view_reads.insert(key.clone(), reads);
         }
-        for reads in self.view_reads.values_mut() {
+        for reads in self
+            .view_reads
+            .values_mut()
+            .chain(self.parents.values_mut())
+        {
             for read in reads.iter_mut().filter(|r| **r == old_key) {
                 *read = key.clone();
             }
+        }
+        if let Some(parents) = self.parents.shift_remove(&old_key) {
+            self.parents.insert(key.clone(), parents);
         }
         self.tables.insert(key, table);
         Ok(())
@@ -638,6 +731,53 @@ mod tests {
         let e = message(parse_texts(Engine::Postgres, &[("m.sql", column)]).unwrap_err());
         assert!(
             e.starts_with("m.sql:3: statement `ALTER TABLE t DROP COLUMN b CASCADE`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn inherited_columns_come_from_the_parents_and_alters_reach_the_children() {
+        let sql = "CREATE TABLE base (id bigint NOT NULL, at timestamptz DEFAULT now());\n\
+                   CREATE TABLE tagged (tag text);\n\
+                   CREATE TABLE child (at timestamptz NOT NULL DEFAULT '2024-01-01', ip inet) INHERITS (base, tagged);\n\
+                   CREATE TABLE grandchild () INHERITS (child);\n\
+                   ALTER TABLE base ADD COLUMN note text;\n\
+                   ALTER TABLE ONLY base ADD COLUMN only_base int;\n\
+                   ALTER TABLE base RENAME TO base2;\n\
+                   ALTER TABLE base2 RENAME COLUMN note TO remark;";
+        let schema = parse_texts(Engine::Postgres, &[("m.sql", sql)]).unwrap();
+        let get = |t: &str| {
+            schema
+                .get(Engine::Postgres, &TableName::new("public", t))
+                .unwrap()
+        };
+        let names = |t: &str| -> Vec<String> {
+            get(t)
+                .columns
+                .values()
+                .map(|c| c.name.to_string())
+                .collect()
+        };
+        assert_eq!(names("child"), ["id", "at", "tag", "ip", "remark"]);
+        assert_eq!(names("grandchild"), ["id", "at", "tag", "ip", "remark"]);
+        assert_eq!(names("base2"), ["id", "at", "remark", "only_base"]);
+        let at = &get("child").columns["at"];
+        assert_eq!(at.nullable, Some(false));
+        assert_eq!(
+            at.default,
+            Some(Some("'2024-01-01'".into())),
+            "its own default wins"
+        );
+        // Typed tables need the composite type's attributes: refused, naming the statement.
+        let e = message(
+            parse_texts(
+                Engine::Postgres,
+                &[("m.sql", "CREATE TYPE a AS (x int);\nCREATE TABLE t OF a;")],
+            )
+            .unwrap_err(),
+        );
+        assert!(
+            e.starts_with("m.sql:2: statement `CREATE TABLE t OF a`"),
             "{e}"
         );
     }

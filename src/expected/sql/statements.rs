@@ -149,9 +149,17 @@ fn parse_statement<'p>(
         };
     }
     let tokens = without_identity_sequence_options(tokens);
-    let parsed = Parser::new(dialect)
-        .with_tokens_with_locations(tokens)
-        .parse_statement();
+    let mut parser = Parser::new(dialect).with_tokens_with_locations(tokens);
+    let parsed = parser.parse_statement().and_then(|statement| {
+        // The parser stops where its grammar ends (`CREATE TABLE t OF some_type` reads as
+        // `CREATE TABLE t`); what is left over would be dropped without a word.
+        match parser.peek_token().token {
+            Token::EOF => Ok(statement),
+            rest => Err(sqlparser::parser::ParserError::ParserError(format!(
+                "`{rest}` and what follows is not understood"
+            ))),
+        }
+    });
     match parsed {
         Ok(statement) => Ok(Some((statement, at))),
         Err(e) if could_shape_tables(&words) => Err(at.error(e)),
