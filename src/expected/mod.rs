@@ -5,7 +5,7 @@
 //! a new expectation needs no restart, and a broken file fails that check (naming the file and line)
 //! while the last good results stay published.
 
-mod file;
+pub mod file;
 pub mod sql;
 
 use std::collections::hash_map::DefaultHasher;

@@ -140,6 +140,11 @@ pub fn canonical_default(engine: Engine, raw: &str) -> Option<Spelling> {
 /// Returns the canonical spelling of a column type as `engine` understands it.
 pub fn normalize_type(engine: Engine, raw: &str) -> String {
     let text = squeeze(&lower_unquoted(raw.trim()));
+    if !well_formed(engine, &text) {
+        // No server reports such a type; rearranging its parts could make the result
+        // normalise differently again. Compared as written (case aside).
+        return text;
+    }
     // Array suffixes (`integer[]`, `text[3]`) do not change the element type's spelling rules.
     let (base, dims) = split_array_suffix(&text);
     if engine == Engine::MySql {
@@ -182,6 +187,42 @@ pub fn normalize_type(engine: Engine, raw: &str) -> String {
     }
     out.push_str(&dims);
     out
+}
+
+/// Whether `text` looks like a type a server reports: a name first, one balanced argument list, and
+/// quotes only in MySQL's `enum('a')` and `set('a')`, whose values are kept verbatim.
+fn well_formed(engine: Engine, text: &str) -> bool {
+    if !text.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '"') {
+        return false;
+    }
+    if text.contains('\'') {
+        return engine == Engine::MySql && (text.starts_with("enum(") || text.starts_with("set("));
+    }
+    // One argument list at most (`timestamp(3) with time zone`): the normaliser moves it to
+    // after the name, which a second list would make ambiguous.
+    let mut depth = 0i32;
+    let mut lists = 0;
+    for c in text.chars() {
+        match c {
+            '(' => {
+                if depth == 0 {
+                    lists += 1;
+                    if lists > 1 {
+                        return false;
+                    }
+                }
+                depth += 1;
+            }
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
 }
 
 /// MySQL and MariaDB: display widths dropped, `tinyint(1)` and `bool` are `boolean`, `unsigned` and

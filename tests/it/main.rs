@@ -10,6 +10,7 @@ mod deploy;
 mod monitoring;
 mod mysql;
 mod postgres;
+mod properties;
 mod scenarios;
 mod scrape;
 mod sqlite;
