@@ -31,7 +31,14 @@ impl DatabaseUrl {
     /// Wraps a URL, optionally replacing its password with one read from a file or the environment.
     pub fn new(url: &str, password: Option<String>) -> Result<DatabaseUrl, String> {
         if url.starts_with("sqlite:") {
-            // SQLite URLs carry a path, never credentials; `url` would mangle relative paths.
+            // SQLite URLs carry a path, never credentials; `url` would mangle relative paths. A
+            // password given for one would be dropped unused (and never scrubbed): refused.
+            if password.is_some() {
+                return Err(
+                    "an SQLite database takes no password: remove password_file / password_env"
+                        .into(),
+                );
+            }
             return Ok(DatabaseUrl {
                 full: url.to_string(),
                 redacted: url.to_string(),
@@ -118,6 +125,14 @@ impl fmt::Display for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_for_an_sqlite_database_is_refused_not_dropped() {
+        let e = DatabaseUrl::new("sqlite:app.db", Some("hunter2".into())).unwrap_err();
+        assert!(e.contains("password_file / password_env"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(DatabaseUrl::new("sqlite:app.db", None).is_ok());
+    }
 
     #[test]
     fn debug_and_display_never_show_the_password() {
