@@ -195,8 +195,12 @@ fn not_ready_until_the_first_check_and_sigterm_exits_cleanly() {
     assert_eq!(daemon.wait_exit().code(), Some(0));
 }
 
-#[test]
-fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databases() {
+/// A config checking `first` (an SQLite file whose table `t` lacks the expected column `extra`)
+/// every second: `schema_missing_columns` reads 1 for it while this config runs.
+const RELOAD_CONFIG: &str = "interval: 1s\ntimeout: 500ms\ndatabases:\n  - name: first\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n";
+
+/// A temp dir holding the database and expectation [`RELOAD_CONFIG`] names.
+fn reload_fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let lite = dir.path().join("a.db");
     block_on(common::sqlite_exec(&lite, "CREATE TABLE t (id integer)"));
@@ -205,7 +209,13 @@ fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databas
         "e.yaml",
         "tables:\n  t:\n    columns:\n      id: integer\n      extra: text\n",
     );
-    let one = "interval: 1s\ntimeout: 500ms\ndatabases:\n  - name: first\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n";
+    dir
+}
+
+#[test]
+fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databases() {
+    let dir = reload_fixture();
+    let one = RELOAD_CONFIG;
     let two =
         format!("{one}  - name: second\n    url: sqlite:a.db\n    expected: {{file: e.yaml}}\n");
     let cfg = write(dir.path(), "c.yaml", one);
@@ -256,15 +266,8 @@ fn reload_adopts_a_valid_config_refuses_an_invalid_one_and_drops_removed_databas
 
 #[test]
 fn no_config_a_sighup_reads_stops_the_daemon_or_loses_the_running_config() {
-    let dir = tempfile::tempdir().unwrap();
-    let lite = dir.path().join("a.db");
-    block_on(common::sqlite_exec(&lite, "CREATE TABLE t (id integer)"));
-    write(
-        dir.path(),
-        "e.yaml",
-        "tables:\n  t:\n    columns:\n      id: integer\n      extra: text\n",
-    );
-    let good = "interval: 1s\ntimeout: 500ms\ndatabases:\n  - name: first\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n";
+    let dir = reload_fixture();
+    let good = RELOAD_CONFIG;
     let cfg = write(dir.path(), "c.yaml", good);
     let mut daemon = Daemon::start(&["--config.file", &cfg]);
     let series = r#"schema_missing_columns{database="first",schema="main",table="t"}"#;
