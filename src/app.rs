@@ -19,7 +19,7 @@ use crate::dialect::Engine;
 use crate::engine::{Pool, SessionLimits};
 use crate::expected;
 use crate::http::{self, HttpContext, ReloadRequest};
-use crate::poller::Pollers;
+use crate::poller::{Pollers, Slots};
 use crate::report;
 use crate::secret::DatabaseUrl;
 use crate::snapshot::Snapshot;
@@ -87,6 +87,38 @@ pub async fn bind(listen: &str) -> Result<TcpListener, Error> {
         .map_err(Error::io(format!("cannot listen on {listen}")))
 }
 
+/// Raises the soft limit on open files to the hard limit, as Prometheus does: the soft default
+/// (often 1,024) is a historical guard for `select(2)`, which nothing here uses, and running out
+/// of descriptors would leave the listener unable to accept. Returns the limit now in force.
+pub fn raise_open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit read and write only the struct passed to them.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return None;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: limit.rlim_max,
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit = raised;
+                }
+            }
+        }
+        #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere.
+        Some(limit.rlim_cur as u64)
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 /// Resolves when SIGTERM or SIGINT arrives: what stops the daemon when it runs as a program.
 pub fn termination() -> Result<impl Future<Output = ()>, Error> {
     let mut terminate =
@@ -114,7 +146,8 @@ pub async fn serve(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    tracing::info!(address = %address, version = env!("CARGO_PKG_VERSION"), databases = config.databases.len(), "listening");
+    let open_files = raise_open_file_limit();
+    tracing::info!(address = %address, version = env!("CARGO_PKG_VERSION"), databases = config.databases.len(), open_file_limit = open_files, "listening");
 
     let snapshot = Arc::new(Snapshot::new(&config));
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
@@ -216,13 +249,14 @@ pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     }
     // Only the state: `check` serves nothing, so nothing is rendered for HTTP.
     let mut state = State::new(&config);
-    // The same global cap as the daemon's pollers: `check` must not stampede a fleet either.
-    let limiter = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_checks));
+    // The same caps as the daemon's pollers (global and per server): `check` must not stampede
+    // a fleet either.
+    let slots = Slots::for_config(&config);
     let mut checks = tokio::task::JoinSet::new();
     for db in config.databases.iter().cloned() {
-        let limiter = limiter.clone();
+        let slots = slots.for_database(&db);
         checks.spawn(async move {
-            let _permit = limiter.acquire_owned().await;
+            let _held = slots.acquire().await;
             let outcome = check_once(&db).await;
             (db.name, outcome)
         });

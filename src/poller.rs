@@ -1,16 +1,24 @@
 //! One background task per database: check, publish to the [`Snapshot`], sleep, repeat.
 //!
-//! A task runs its checks one after another, so at most one check per database is in flight; a
-//! shared semaphore caps checks across databases. Shutdown (or a reload) is a value passed in, and
-//! every wait selects on it, so stopping never waits for an interval to run out.
+//! A task runs its checks one after another, so at most one check per database is in flight.
+//! Checks take a slot of the server they talk to and one of the global cap ([`Slots`]), so a server
+//! that hangs holds at most its own share of the slots. Every database is checked once at start
+//! (so `/-/ready` waits for one round, not for an interval), then at a stable phase of its
+//! interval derived from its name ([`next_due`]), so a fleet's checks spread over the interval
+//! instead of firing together. A check that cannot start within its timeout is marked overdue.
+//! Shutdown (or a reload) is a value passed in, and every wait selects on it, so stopping never
+//! waits for an interval to run out.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::{watch, Semaphore};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
-use tokio::time::MissedTickBehavior;
+use tokio::time::Instant;
 
 use crate::check::{pool_for, run_check, CheckError, CheckOutcome};
 use crate::config::{Config, DatabaseConfig};
+use crate::engine::Pool;
 use crate::expected::ExpectedCache;
 use crate::snapshot::Snapshot;
 
@@ -24,14 +32,31 @@ pub struct Pollers {
 impl Pollers {
     /// Starts one poller per configured database.
     pub fn start(config: &Config, snapshot: Arc<Snapshot>) -> Pollers {
+        Pollers::start_with(
+            config,
+            snapshot,
+            &Slots::for_config(config),
+            SystemTime::now(),
+        )
+    }
+
+    /// [`Pollers::start`] with the slots to take and the wall-clock time from which phases are
+    /// found (both given so that tests can hold slots and know when each check falls due).
+    fn start_with(
+        config: &Config,
+        snapshot: Arc<Snapshot>,
+        slots: &Slots,
+        wall: SystemTime,
+    ) -> Pollers {
         let (stop, stopped) = watch::channel(false);
-        let limiter = Arc::new(Semaphore::new(config.max_concurrent_checks));
         let mut tasks = JoinSet::new();
         for db in &config.databases {
             tasks.spawn(poll(
                 db.clone(),
+                config.keep_connections.keeps(db.interval),
                 snapshot.clone(),
-                limiter.clone(),
+                slots.for_database(db),
+                next_due(&db.name, db.interval, wall),
                 stopped.clone(),
             ));
         }
@@ -45,28 +70,123 @@ impl Pollers {
     }
 }
 
+/// The check slots one database's checks take: its server's and the global one.
+#[derive(Debug, Clone)]
+pub struct Slots {
+    global: Arc<Semaphore>,
+    server: Option<Arc<Semaphore>>,
+    servers: Arc<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// Both slots of a running check; released when dropped.
+#[derive(Debug)]
+pub struct Held {
+    _server: Option<OwnedSemaphorePermit>,
+    _global: OwnedSemaphorePermit,
+}
+
+impl Slots {
+    /// `max_concurrent_checks` in all and `max_concurrent_checks_per_server` per server (host and
+    /// port) of the configured databases.
+    pub fn for_config(config: &Config) -> Slots {
+        let per_server = config.max_concurrent_checks_per_server;
+        let servers = config
+            .databases
+            .iter()
+            .filter_map(|db| db.url.server())
+            .map(|server| (server, Arc::new(Semaphore::new(per_server))))
+            .collect();
+        Slots {
+            global: Arc::new(Semaphore::new(config.max_concurrent_checks)),
+            server: None,
+            servers: Arc::new(servers),
+        }
+    }
+
+    /// The slots `db`'s checks take.
+    pub fn for_database(&self, db: &DatabaseConfig) -> Slots {
+        Slots {
+            server: db.url.server().and_then(|s| self.servers.get(&s).cloned()),
+            ..self.clone()
+        }
+    }
+
+    /// Waits for the server's slot, then for a global one: a check queued behind a hung server
+    /// does not hold a global slot while it waits. `None` once the semaphores are closed.
+    pub async fn acquire(&self) -> Option<Held> {
+        let server = match &self.server {
+            Some(s) => Some(s.clone().acquire_owned().await.ok()?),
+            None => None,
+        };
+        let global = self.global.clone().acquire_owned().await.ok()?;
+        Some(Held {
+            _server: server,
+            _global: global,
+        })
+    }
+}
+
+/// When a database checked every `interval` is next due after `now`: the next instant whose Unix
+/// time, modulo the interval, equals the database's phase (a hash of its name). The phase is the
+/// same in every process and after every restart, and a fleet's phases spread evenly.
+pub fn next_due(name: &str, interval: Duration, now: SystemTime) -> Duration {
+    let period = interval.as_millis().max(1);
+    let phase = u128::from(crate::metrics::fnv1a(name.as_bytes())) % period;
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        % period;
+    let wait = (phase + period - now) % period;
+    let wait = if wait == 0 { period } else { wait };
+    Duration::from_millis(u64::try_from(wait).unwrap_or(u64::MAX))
+}
+
 async fn poll(
     db: DatabaseConfig,
+    keep_connection: bool,
     snapshot: Arc<Snapshot>,
-    limiter: Arc<Semaphore>,
+    slots: Slots,
+    first_phase: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let pool = pool_for(&db);
+    let mut kept: Option<Result<Pool, String>> = None;
     let mut cache = ExpectedCache::default();
-    let mut ticker = tokio::time::interval(db.interval);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    tracing::info!(database = %db.name, engine = db.engine.name(), url = %db.url, interval = %humantime::format_duration(db.interval), "watching database");
+    tracing::info!(database = %db.name, engine = db.engine.name(), url = %db.url, interval = %humantime::format_duration(db.interval), keep_connection, "watching database");
+    // The first check is due at once; later ones at the database's phase, found from the wall
+    // clock once and then kept on the monotonic clock (a clock step cannot bunch checks up).
+    let mut due = Instant::now();
+    let mut phase = due + first_phase;
+    let mut checked = false;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            _ = ticker.tick() => {}
+            _ = tokio::time::sleep_until(due) => {}
         }
-        let _permit = tokio::select! {
+        let acquire = slots.acquire();
+        tokio::pin!(acquire);
+        let held = tokio::select! {
+            biased;
             _ = stop.changed() => break,
-            permit = limiter.acquire() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
+            held = &mut acquire => held,
+            // The first round at start is a burst by design, and a database never checked is
+            // pending, not late: only later checks can be overdue.
+            _ = tokio::time::sleep(db.timeout), if checked => {
+                // Every slot is still busy a whole timeout after this check came due: what this
+                // database reports is going stale, and says so until a check is recorded.
+                tracing::warn!(database = %db.name, timeout = %humantime::format_duration(db.timeout), "check overdue: no free check slot");
+                let (shared, name) = (snapshot.clone(), db.name.clone());
+                let _ = tokio::task::spawn_blocking(move || shared.mark_overdue(&name)).await;
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    held = &mut acquire => held,
+                }
+            }
+        };
+        let Some(held) = held else { break };
+        let pool = match kept.take() {
+            Some(pool) => pool,
+            None => pool_for(&db),
         };
         let outcome = match &pool {
             Ok(pool) => {
@@ -77,6 +197,18 @@ async fn poll(
             }
             Err(e) => CheckOutcome::failed(CheckError::Options(e.clone())),
         };
+        if keep_connection {
+            kept = Some(pool);
+        } else {
+            // Between checks nothing is held: no session on the server, and for SQLite no thread
+            // and no file descriptor, so a fleet costs what its concurrent checks cost.
+            if let Ok(pool) = pool {
+                pool.close().await;
+            }
+            cache.close_connections().await;
+        }
+        drop(held);
+        checked = true;
         log_outcome(&db, &snapshot, &outcome);
         // Recording renders this database's series: off the async workers, like the check.
         let (shared, name) = (snapshot.clone(), db.name.clone());
@@ -89,10 +221,17 @@ async fn poll(
         {
             tracing::error!(database = %db.name, "recording the check outcome failed");
         }
+        // A check that ran past its phase skips that turn rather than running twice in a row.
+        let now = Instant::now();
+        while phase <= now {
+            phase += db.interval;
+        }
+        due = phase;
     }
-    if let Ok(pool) = pool {
+    if let Some(Ok(pool)) = kept {
         pool.close().await;
     }
+    cache.close_connections().await;
 }
 
 /// Returns the memory a check freed to the operating system. A check allocates about twice what it
@@ -131,31 +270,43 @@ fn log_outcome(db: &DatabaseConfig, snapshot: &Snapshot, outcome: &CheckOutcome)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+
+    /// A config of databases whose URLs cannot make a pool: their checks do no I/O and fail at
+    /// once, so what a test measures is the scheduling alone.
+    fn config(dir: &std::path::Path, head: &str, databases: &[(&str, &str, &str)]) -> Config {
+        std::fs::write(dir.join("e.yaml"), "tables: {}\n").unwrap();
+        let mut text = format!("{head}databases:\n");
+        for (name, interval, timeout) in databases {
+            text.push_str(&format!("  - name: {name}\n    url: postgres://u@127.0.0.1/db?sslmode=no-such-mode\n    interval: {interval}\n    timeout: {timeout}\n    expected: {{file: e.yaml}}\n"));
+        }
+        let path = dir.join("c.yaml");
+        std::fs::write(&path, text).unwrap();
+        crate::config::load(&path).unwrap()
+    }
+
+    fn checks(snapshot: &Snapshot, name: &str) -> u64 {
+        snapshot.with_state(|s| s.databases[name].checks_total)
+    }
 
     /// Paused time: the clock moves only when every task waits on a timer, so an hour of intervals
-    /// runs in milliseconds and exactly. The databases' URLs cannot make a pool, so their checks do
-    /// no I/O and fail at once: what is measured is the scheduling alone.
+    /// runs in milliseconds and exactly; the wall clock the phases come from is fixed.
     #[tokio::test(start_paused = true)]
-    async fn each_database_is_checked_once_per_its_interval_and_ready_after_its_first() {
+    async fn each_database_is_checked_at_start_then_once_per_interval_at_its_own_phase() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("e.yaml"), "tables: {}\n").unwrap();
-        let url = "postgres://u@127.0.0.1/db?sslmode=no-such-mode";
-        let path = dir.path().join("c.yaml");
-        std::fs::write(
-            &path,
-            format!("databases:\n  - name: often\n    url: {url}\n    interval: 1m\n    timeout: 5s\n    expected: {{file: e.yaml}}\n  - name: rarely\n    url: {url}\n    interval: 10m\n    timeout: 5s\n    expected: {{file: e.yaml}}\n"),
-        )
-        .unwrap();
-        let config = crate::config::load(&path).unwrap();
+        let config = config(
+            dir.path(),
+            "",
+            &[("often", "1m", "5s"), ("rarely", "10m", "5s")],
+        );
         let snapshot = Arc::new(Snapshot::new(&config));
         assert!(!snapshot.published().ready, "ready before any check");
-        let checks = |name: &str| snapshot.with_state(|s| s.databases[name].checks_total);
-
-        let pollers = Pollers::start(&config, snapshot.clone());
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let slots = Slots::for_config(&config);
+        let start = Instant::now();
+        let pollers = Pollers::start_with(&config, snapshot.clone(), &slots, wall);
+        tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(
-            (checks("often"), checks("rarely")),
+            (checks(&snapshot, "often"), checks(&snapshot, "rarely")),
             (1, 1),
             "first checks are immediate"
         );
@@ -167,11 +318,178 @@ mod tests {
         });
         assert!(error.unwrap().contains("invalid connection options"));
 
-        // To 20m30s: ticks at 0, 1, ..., 20 minutes, and at 0, 10, 20.
-        tokio::time::sleep(Duration::from_secs(20 * 60 + 29)).await;
-        assert_eq!((checks("often"), checks("rarely")), (21, 3));
+        // After the first, a database's checks fall exactly on its phase, then every interval:
+        // seen just before and just after each phase instant of both databases.
+        let databases = [
+            ("often", Duration::from_secs(60)),
+            ("rarely", Duration::from_secs(600)),
+        ];
+        let expected = |name: &str, interval: Duration, at: Duration| {
+            let phase = next_due(name, interval, wall);
+            1 + if at < phase {
+                0
+            } else {
+                1 + ((at - phase).as_millis() / interval.as_millis()) as u64
+            }
+        };
+        let mut moments = Vec::new();
+        for (name, interval) in databases {
+            let phase = next_due(name, interval, wall);
+            for k in 0..3 {
+                let instant = phase + k * interval;
+                moments.push(instant - Duration::from_millis(5));
+                moments.push(instant + Duration::from_millis(5));
+            }
+        }
+        moments.sort();
+        for at in moments {
+            tokio::time::sleep_until(start + at).await;
+            for (name, interval) in databases {
+                assert_eq!(
+                    checks(&snapshot, name),
+                    expected(name, interval, at),
+                    "{name} at {at:?}"
+                );
+            }
+        }
         pollers.stop().await;
+        let stopped = checks(&snapshot, "often");
         tokio::time::sleep(Duration::from_secs(3600)).await;
-        assert_eq!(checks("often"), 21, "a stopped poller checks no more");
+        assert_eq!(
+            checks(&snapshot, "often"),
+            stopped,
+            "a stopped poller checks no more"
+        );
+    }
+
+    #[test]
+    fn phases_are_stable_and_spread_evenly_over_the_interval() {
+        let interval = Duration::from_secs(60);
+        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(
+            next_due("app", interval, wall),
+            next_due("app", interval, wall)
+        );
+        // A second later the same phase is a second closer.
+        let later = next_due("app", interval, wall + Duration::from_secs(1));
+        let now = next_due("app", interval, wall);
+        if now > Duration::from_secs(1) {
+            assert_eq!(later, now - Duration::from_secs(1));
+        }
+        // 6,000 databases over ten 6-second buckets: each gets about a tenth.
+        let mut buckets = [0u32; 10];
+        for i in 0..6000 {
+            let wait = next_due(&format!("tenant_{i}"), interval, wall);
+            assert!(wait > Duration::ZERO && wait <= interval);
+            buckets[(wait.as_millis() / 6000).min(9) as usize] += 1;
+        }
+        assert!(
+            buckets.iter().all(|b| (480..=720).contains(b)),
+            "{buckets:?}"
+        );
+    }
+
+    /// While every slot is held, a due check is marked overdue after its timeout (series and
+    /// `/drift` say so), and the mark goes once the check has run. A database waiting for its
+    /// first check is pending, never overdue.
+    #[tokio::test(start_paused = true)]
+    async fn a_check_that_cannot_start_within_its_timeout_is_overdue_until_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(
+            dir.path(),
+            "max_concurrent_checks: 2\n",
+            &[("app", "1m", "5s")],
+        );
+        let snapshot = Arc::new(Snapshot::new(&config));
+        let slots = Slots::for_config(&config);
+        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let overdue = |snapshot: &Snapshot| snapshot.with_state(|s| s.databases["app"].overdue);
+        let metrics = |snapshot: &Snapshot| {
+            snapshot.publish();
+            String::from_utf8(snapshot.published().metrics.identity.to_vec()).unwrap()
+        };
+
+        // The first round: slots held for longer than the timeout, and still only pending.
+        let busy = slots.global.clone().acquire_many_owned(2).await.unwrap();
+        let start = Instant::now();
+        let pollers = Pollers::start_with(&config, snapshot.clone(), &slots, wall);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(!overdue(&snapshot), "a first check is pending, not overdue");
+        drop(busy);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(checks(&snapshot, "app"), 1);
+
+        // The next check falls due at the phase with every slot held.
+        let phase = next_due("app", Duration::from_secs(60), wall);
+        let busy = slots.global.clone().acquire_many_owned(2).await.unwrap();
+        tokio::time::sleep_until(start + phase + Duration::from_millis(4900)).await;
+        assert!(!overdue(&snapshot), "overdue before its timeout");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            overdue(&snapshot),
+            "not overdue a timeout after it came due"
+        );
+        assert_eq!(checks(&snapshot, "app"), 1);
+        let body = metrics(&snapshot);
+        assert!(
+            body.contains("schema_check_overdue{database=\"app\"} 1\n"),
+            "{body}"
+        );
+        let drift = String::from_utf8(snapshot.published().drift.identity.to_vec()).unwrap();
+        assert!(drift.contains("\"overdue\":true"), "{drift}");
+
+        drop(busy);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(checks(&snapshot, "app"), 2);
+        assert!(!overdue(&snapshot), "still overdue after its check ran");
+        let body = metrics(&snapshot);
+        assert!(
+            body.contains("schema_check_overdue{database=\"app\"} 0\n"),
+            "{body}"
+        );
+        pollers.stop().await;
+    }
+
+    /// A server whose checks hang holds its own slots only: a database on another server keeps
+    /// its schedule while every check of the first one waits.
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_server_holds_only_its_own_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("e.yaml"), "tables: {}\n").unwrap();
+        let db = |name: &str, host: &str| {
+            format!("  - name: {name}\n    url: postgres://u@{host}/db?sslmode=no-such-mode\n    interval: 1m\n    timeout: 5s\n    expected: {{file: e.yaml}}\n")
+        };
+        let text = format!(
+            "max_concurrent_checks: 4\nmax_concurrent_checks_per_server: 1\ndatabases:\n{}{}{}",
+            db("a1", "stuck:5432"),
+            db("a2", "stuck:5432"),
+            db("b", "healthy:5432")
+        );
+        let path = dir.path().join("c.yaml");
+        std::fs::write(&path, text).unwrap();
+        let config = crate::config::load(&path).unwrap();
+        let snapshot = Arc::new(Snapshot::new(&config));
+        let slots = Slots::for_config(&config);
+        let stuck = slots.servers["stuck:5432"]
+            .clone()
+            .acquire_owned()
+            .await
+            .unwrap();
+        let pollers = Pollers::start_with(&config, snapshot.clone(), &slots, SystemTime::now());
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let state = |n: &str| {
+            snapshot.with_state(|s| (s.databases[n].checks_total, s.databases[n].overdue))
+        };
+        assert_eq!(state("a1"), (0, false));
+        assert_eq!(state("a2"), (0, false));
+        assert_eq!(
+            state("b"),
+            (1, false),
+            "the healthy server's database waited"
+        );
+        drop(stuck);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!((state("a1").0, state("a2").0), (1, 1));
+        pollers.stop().await;
     }
 }

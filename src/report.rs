@@ -60,6 +60,9 @@ pub struct DatabaseDrift<'a> {
     pub error: Option<&'a str>,
     /// RFC 3339 start of the last successful check; `drift` is as of this time.
     pub last_success: Option<String>,
+    /// A check came due and has not started within the timeout: `drift` is older than the
+    /// interval promises.
+    pub overdue: bool,
     /// Every drift item found by the last successful check.
     pub drift: &'a [DriftItem],
 }
@@ -83,6 +86,7 @@ impl<'a> DatabaseDrift<'a> {
             last_check_duration_seconds: db.last_check.as_ref().map(|c| c.duration.as_secs_f64()),
             error,
             last_success: db.last_success.map(rfc3339),
+            overdue: db.overdue,
             drift: db.report.as_ref().map_or(&[], |r| r.items.as_slice()),
         }
     }
@@ -222,7 +226,11 @@ pub fn landing_row(db: &DatabaseDrift) -> String {
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         escape(db.name),
         db.engine,
-        db.status.describe(),
+        if db.overdue {
+            format!("{} (check overdue)", db.status.describe())
+        } else {
+            db.status.describe().to_string()
+        },
         db.last_check.as_deref().unwrap_or("never"),
         summary
     )

@@ -100,6 +100,27 @@ impl DatabaseUrl {
         &self.redacted
     }
 
+    /// The server this URL connects to, as `host:port` (the URL's host, or its `host=` parameter
+    /// for a socket directory), so checks can be capped per server; `None` for SQLite, whose
+    /// databases share nothing that can hang together.
+    pub fn server(&self) -> Option<String> {
+        if self.full.starts_with("sqlite:") {
+            return None;
+        }
+        let parsed = Url::parse(&self.redacted).ok()?;
+        let host = match parsed.host_str().filter(|h| !h.is_empty()) {
+            Some(h) => h.to_string(),
+            None => parsed
+                .query_pairs()
+                .find(|(k, _)| k == "host")
+                .map_or_else(|| "localhost".to_string(), |(_, v)| v.into_owned()),
+        };
+        Some(match parsed.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        })
+    }
+
     /// Returns `text` with every occurrence of the password (and of the full URL) replaced.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.replace(&self.full, &self.redacted);
@@ -125,6 +146,29 @@ impl fmt::Display for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn databases_on_one_server_share_its_key_and_sqlite_files_have_none() {
+        let server = |u: &str| DatabaseUrl::new(u, None).unwrap().server();
+        assert_eq!(
+            server("postgres://u:pw@db.internal:5433/app"),
+            Some("db.internal:5433".into())
+        );
+        assert_eq!(
+            server("postgres://u@db.internal:5433/other"),
+            server("postgres://v@db.internal:5433/app")
+        );
+        assert_ne!(
+            server("postgres://u@db.internal:5433/app"),
+            server("postgres://u@db.internal:5432/app")
+        );
+        assert_eq!(
+            server("postgres:///app?host=/run/postgresql"),
+            Some("/run/postgresql".into())
+        );
+        assert_eq!(server("mysql://u@maria/app"), Some("maria".into()));
+        assert_eq!(server("sqlite:app.db"), None);
+    }
 
     #[test]
     fn a_password_for_an_sqlite_database_is_refused_not_dropped() {

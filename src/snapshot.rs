@@ -135,6 +135,17 @@ impl Snapshot {
         }
     }
 
+    /// Marks `name`'s due check as overdue (see [`crate::state::DatabaseState::overdue`]) and
+    /// renders its pieces.
+    pub fn mark_overdue(&self, name: &str) {
+        let mut inner = self.write();
+        if inner.state.mark_overdue(name) {
+            inner.render(name);
+            drop(inner);
+            self.changed.notify_one();
+        }
+    }
+
     /// Records whether a reload succeeded.
     pub fn set_reload_ok(&self, ok: bool) {
         self.write().state.reload_ok = ok;

@@ -34,6 +34,9 @@ pub struct DatabaseState {
     pub expected_fingerprint: Option<u64>,
     /// When the expectation's content last changed (see `schema_expected_last_change_timestamp_seconds`).
     pub expected_changed: Option<SystemTime>,
+    /// A check came due and has not started within the database's timeout (every slot was busy):
+    /// what it reports is older than its interval promises. Cleared by the next recorded check.
+    pub overdue: bool,
 }
 
 /// The most recent check attempt.
@@ -93,6 +96,7 @@ impl State {
                     report: None,
                     expected_fingerprint: None,
                     expected_changed: None,
+                    overdue: false,
                 });
             if entry.engine != db.engine {
                 // A different database behind the same name: its old drift says nothing about it.
@@ -116,6 +120,7 @@ impl State {
             return false;
         };
         db.checks_total += 1;
+        db.overdue = false;
         let error = match outcome.result {
             Ok(checked) => {
                 db.last_success = Some(outcome.started);
@@ -142,6 +147,17 @@ impl State {
             error,
         });
         true
+    }
+
+    /// Marks `name`'s due check as not started in time; false when nothing changed.
+    pub fn mark_overdue(&mut self, name: &str) -> bool {
+        match self.databases.get_mut(name) {
+            Some(db) if !db.overdue => {
+                db.overdue = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// True once every configured database has had its first check attempted.

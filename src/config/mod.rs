@@ -32,6 +32,9 @@ pub const DEFAULT_DETAIL_SERIES_LIMIT: usize = 1000;
 /// Largest `max_concurrent_checks`: more checks at once than this is no schedule a database or
 /// this process could keep.
 pub const MAX_CONCURRENT_CHECKS: usize = 1024;
+/// A kept connection pays for itself only when checks come often: below this interval the
+/// connection is kept between checks (`keep_connections: auto`), above it every check connects anew.
+pub const KEEP_CONNECTIONS_UNDER: Duration = Duration::from_secs(30);
 /// Largest `detail_series_limit`.
 pub const MAX_DETAIL_SERIES_LIMIT: usize = 1_000_000;
 
@@ -42,6 +45,8 @@ struct RawConfig {
     timeout: Option<String>,
     deploy_grace: Option<String>,
     max_concurrent_checks: Option<usize>,
+    max_concurrent_checks_per_server: Option<usize>,
+    keep_connections: Option<String>,
     detail_series_limit: Option<usize>,
     table_series: Option<String>,
     #[serde(default)]
@@ -128,6 +133,30 @@ pub enum TableSeries {
     Drifted,
 }
 
+/// Whether a database's connection stays open between its checks (`keep_connections`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeepConnections {
+    /// Kept when the database's interval is under [`KEEP_CONNECTIONS_UNDER`]: reconnecting twice a
+    /// minute or more costs the server more than an idle session does.
+    #[default]
+    Auto,
+    /// Always kept: one session (and, for SQLite, a thread and a file descriptor) per database.
+    Always,
+    /// Every check opens its connection and closes it when done.
+    Never,
+}
+
+impl KeepConnections {
+    /// Whether a database checked every `interval` keeps its connection between checks.
+    pub fn keeps(self, interval: Duration) -> bool {
+        match self {
+            KeepConnections::Auto => interval < KEEP_CONNECTIONS_UNDER,
+            KeepConnections::Always => true,
+            KeepConnections::Never => false,
+        }
+    }
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -135,6 +164,11 @@ pub struct Config {
     pub path: PathBuf,
     /// Global cap on checks in flight, so many databases cannot stampede the exporter's host.
     pub max_concurrent_checks: usize,
+    /// Cap on checks in flight against one server (host and port), so a server that hangs holds
+    /// at most this many of the global slots and the other servers' checks keep their schedule.
+    pub max_concurrent_checks_per_server: usize,
+    /// Whether connections stay open between checks.
+    pub keep_connections: KeepConnections,
     /// Cap on `schema_column_drift` series per scrape, so a mass drift cannot explode cardinality.
     pub detail_series_limit: usize,
     /// Which per-table series in-sync tables get (`table_series: all | drifted`).
@@ -212,9 +246,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     validate(raw, path, base)
 }
 
-/// Largest configuration file read; a config is a few KiB, and a bigger file is a mistake (or
-/// `/dev/zero`) that must not be read until memory runs out.
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// Largest configuration file read: a fleet of 10,000 databases is about 1.5 MiB; a bigger file is
+/// a mistake (or `/dev/zero`) that must not be read until memory runs out.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// The file's text, refused when it is too large, is not UTF-8, holds a NUL (the YAML reader would
 /// silently stop there and drop every key after it), or uses aliases beyond [`yaml_budget`].
@@ -236,11 +270,14 @@ fn read_config_text(path: &Path) -> Result<String, String> {
     Ok(text)
 }
 
-/// Limits for reading a configuration file: far above any real config (anchors for a shared
-/// block of settings stay fine), far below what would exhaust the machine.
+/// Limits for reading a configuration file: far above any real config (a fleet of 10,000
+/// databases each merging a shared block of settings stays fine), far below what would exhaust
+/// the machine.
 fn yaml_budget() -> serde_saphyr::Budget {
     let mut budget = serde_saphyr::Budget::default();
-    budget.max_aliases = 1_000;
+    budget.max_aliases = 20_000;
+    budget.max_merge_keys = 20_000;
+    budget.max_nodes = 1_000_000;
     budget.max_anchors = 1_000;
     budget.max_recorded_anchor_events = 100_000;
     budget.max_depth = 32;
@@ -293,6 +330,26 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
             "max_concurrent_checks: {max_concurrent_checks} is outside 1..={MAX_CONCURRENT_CHECKS}"
         ));
     }
+    // Half the global slots by default: a hung server can stall half the checks, never all.
+    let max_concurrent_checks_per_server = raw
+        .max_concurrent_checks_per_server
+        .unwrap_or(max_concurrent_checks.div_ceil(2));
+    if !(1..=MAX_CONCURRENT_CHECKS).contains(&max_concurrent_checks_per_server) {
+        problems.push(format!(
+            "max_concurrent_checks_per_server: {max_concurrent_checks_per_server} is outside 1..={MAX_CONCURRENT_CHECKS}"
+        ));
+    }
+    let keep_connections = match raw.keep_connections.as_deref().map(str::trim) {
+        None | Some("auto") => KeepConnections::Auto,
+        Some("always") => KeepConnections::Always,
+        Some("never") => KeepConnections::Never,
+        Some(other) => {
+            problems.push(format!(
+                "keep_connections: {other:?} is not one of auto, always, never"
+            ));
+            KeepConnections::Auto
+        }
+    };
     let detail_series_limit = raw
         .detail_series_limit
         .unwrap_or(DEFAULT_DETAIL_SERIES_LIMIT);
@@ -312,6 +369,8 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
         .filter_map(|d| d.name.clone())
         .collect();
     let mut pending: Vec<Pending> = Vec::new();
+    // A fleet config lists thousands of databases: names are checked for uniqueness by set.
+    let mut names = std::collections::HashSet::new();
     for (i, db) in raw.databases.into_iter().enumerate() {
         let at = match &db.name {
             Some(n) => format!("databases[{i}] (name {n:?})"),
@@ -321,7 +380,7 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
         let db = validate_database(db, base, &defaults, &mut local);
         problems.extend(local.into_iter().map(|p| format!("{at}: {p}")));
         if let Some(db) = db {
-            if pending.iter().any(|d| d.name == db.name) {
+            if !names.insert(db.name.clone()) {
                 problems.push(format!(
                     "{at}: name: {:?} is used by another database",
                     db.name
@@ -341,6 +400,8 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
     Ok(Config {
         path: path.to_path_buf(),
         max_concurrent_checks,
+        max_concurrent_checks_per_server,
+        keep_connections,
         detail_series_limit,
         table_series,
         databases,

@@ -90,6 +90,15 @@ pub struct ExpectedCache {
     reference: Option<Pool>,
 }
 
+impl ExpectedCache {
+    /// Closes the referenced database's connection, if one is open; the next load opens another.
+    pub async fn close_connections(&mut self) {
+        if let Some(pool) = self.reference.take() {
+            pool.close().await;
+        }
+    }
+}
+
 /// Why an expectation could not be loaded. Messages name the file and, where known, the line.
 #[derive(Debug, Error)]
 pub enum ExpectedError {

@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod ddl;
 mod deploy;
+mod fleet;
 mod monitoring;
 mod mysql;
 mod postgres;

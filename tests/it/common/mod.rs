@@ -234,7 +234,33 @@ impl Daemon {
     /// Starts the binary with `args` plus `--web.listen-address=127.0.0.1:0`, waiting for its
     /// "listening" log line to learn the port.
     pub fn start(args: &[&str]) -> Daemon {
-        let mut child = Command::new(BIN)
+        Daemon::start_command(Command::new(BIN), args)
+    }
+
+    /// [`Daemon::start`] with soft and hard limits of `open_files` file descriptors, as
+    /// `ulimit -n` in a shell would set them (the daemon cannot raise a hard limit).
+    pub fn start_with_open_files(args: &[&str], open_files: u64) -> Daemon {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(BIN);
+        // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: open_files,
+                    rlim_max: open_files,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        Daemon::start_command(command, args)
+    }
+
+    fn start_command(mut command: Command, args: &[&str]) -> Daemon {
+        let mut child = command
             .args(args)
             .arg("--web.listen-address=127.0.0.1:0")
             .stdout(Stdio::null())
