@@ -198,6 +198,21 @@ impl Running {
     /// Re-reads the config file. A valid one replaces the pollers; an invalid one is refused and
     /// everything keeps running as before.
     async fn reload(&mut self) -> Result<(), String> {
+        let result = self.adopt().await;
+        // Published before the answer: a scrape after `POST /-/reload` returned sees its outcome
+        // (the publisher task alone would get there a moment later).
+        let snapshot = self.snapshot.clone();
+        if tokio::task::spawn_blocking(move || snapshot.publish())
+            .await
+            .is_err()
+        {
+            tracing::error!("publishing after the reload failed");
+        }
+        result
+    }
+
+    /// Loads the config file and, when it is valid, replaces the pollers.
+    async fn adopt(&mut self) -> Result<(), String> {
         match config::load(&self.config.path) {
             Err(e) => {
                 tracing::error!(error = %e, "reload refused; keeping the running configuration");
@@ -252,12 +267,14 @@ pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     // The same caps as the daemon's pollers (global and per server): `check` must not stampede
     // a fleet either.
     let slots = Slots::for_config(&config);
+    let shared = Arc::new(expected::SharedExpectations::default());
     let mut checks = tokio::task::JoinSet::new();
     for db in config.databases.iter().cloned() {
         let slots = slots.for_database(&db);
+        let mut cache = expected::ExpectedCache::sharing(shared.clone());
         checks.spawn(async move {
             let _held = slots.acquire().await;
-            let outcome = check_once(&db).await;
+            let outcome = check_once(&db, &mut cache).await;
             (db.name, outcome)
         });
     }
@@ -291,11 +308,12 @@ pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
 }
 
 /// One check with a pool of its own, closed afterwards.
-async fn check_once(db: &DatabaseConfig) -> CheckOutcome {
+async fn check_once(db: &DatabaseConfig, cache: &mut expected::ExpectedCache) -> CheckOutcome {
     match pool_for(db) {
         Ok(pool) => {
-            let outcome = run_check(db, &pool, &mut expected::ExpectedCache::default()).await;
+            let outcome = run_check(db, &pool, cache).await;
             pool.close().await;
+            cache.close_connections().await;
             outcome
         }
         Err(e) => CheckOutcome::failed(CheckError::Options(e)),

@@ -1,21 +1,22 @@
 //! `ignore:` in the config: tables and columns the user asked us never to compare, as compiled globs.
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::sync::Arc;
 
 use crate::model::TableName;
 
-/// Tables and columns the user asked us not to compare.
+/// Tables and columns the user asked us not to compare. Cloning shares the compiled sets.
 #[derive(Debug, Clone, Default)]
 pub struct Ignore {
-    tables: Option<GlobSet>,
-    columns: Option<GlobSet>,
+    tables: Option<Arc<GlobSet>>,
+    columns: Option<Arc<GlobSet>>,
 }
 
 impl Ignore {
     /// Compiles table globs (matched against `table` and `schema.table`) and column globs (matched
     /// against `table.column`). Returns the first pattern that does not compile.
     pub fn new(tables: &[String], columns: &[String]) -> Result<Ignore, String> {
-        fn build(patterns: &[String]) -> Result<Option<GlobSet>, String> {
+        fn build(patterns: &[String]) -> Result<Option<Arc<GlobSet>>, String> {
             if patterns.is_empty() {
                 return Ok(None);
             }
@@ -23,7 +24,9 @@ impl Ignore {
             for p in patterns {
                 set.add(Glob::new(p).map_err(|e| format!("invalid glob `{p}`: {e}"))?);
             }
-            set.build().map(Some).map_err(|e| e.to_string())
+            set.build()
+                .map(|s| Some(Arc::new(s)))
+                .map_err(|e| e.to_string())
         }
         Ok(Ignore {
             tables: build(tables)?,

@@ -79,11 +79,17 @@ pub(super) fn resolve_references(
     out
 }
 
+/// Compiled ignore rules by their table and column globs.
+pub(super) type CompiledIgnores = std::collections::HashMap<(Vec<String>, Vec<String>), Ignore>;
+
 /// Top-level values a database inherits unless it sets its own.
 pub(super) struct Defaults {
     pub(super) interval: Duration,
     pub(super) timeout: Duration,
     pub(super) deploy_grace: Duration,
+    /// Ignore rules compiled so far, by their globs: a fleet's databases mostly share theirs (the
+    /// migration tables' defaults at least), and each compiled set costs about 8 KiB.
+    pub(super) ignores: std::cell::RefCell<CompiledIgnores>,
 }
 
 /// One database's own keys, each checked on its own so every problem is reported.
@@ -107,7 +113,7 @@ pub(super) fn validate_database(
     };
     let schemas = validate_schemas(db.schemas, engine, url.as_ref(), problems);
     let source = validate_source(db.expected, base, problems);
-    let ignore = validate_ignore(db.ignore, problems);
+    let ignore = validate_ignore(db.ignore, defaults, problems);
     Some(Pending {
         name: name?,
         connection: ReferenceTarget {
@@ -256,13 +262,24 @@ fn validate_source(
 }
 
 /// The user's globs plus, unless turned off, the migration tools' own tables.
-fn validate_ignore(ignore: RawIgnore, problems: &mut Vec<String>) -> Option<Ignore> {
+fn validate_ignore(
+    ignore: RawIgnore,
+    defaults: &Defaults,
+    problems: &mut Vec<String>,
+) -> Option<Ignore> {
     let mut tables = ignore.tables;
     if ignore.migration_tables.unwrap_or(true) {
         tables.extend(MIGRATION_TABLES.iter().map(|t| t.to_string()));
     }
-    match Ignore::new(&tables, &ignore.columns) {
-        Ok(i) => Some(i),
+    let key = (tables, ignore.columns);
+    if let Some(compiled) = defaults.ignores.borrow().get(&key) {
+        return Some(compiled.clone());
+    }
+    match Ignore::new(&key.0, &key.1) {
+        Ok(i) => {
+            defaults.ignores.borrow_mut().insert(key, i.clone());
+            Some(i)
+        }
         Err(e) => {
             problems.push(format!("ignore: {e}"));
             None

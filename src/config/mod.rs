@@ -311,6 +311,7 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
             .unwrap_or(DEFAULT_TIMEOUT),
         deploy_grace: parse_duration(raw.deploy_grace.as_deref(), "deploy_grace", &mut problems)
             .unwrap_or(DEFAULT_DEPLOY_GRACE),
+        ignores: Default::default(),
     };
     let table_series = match raw.table_series.as_deref().map(str::trim) {
         None | Some("all") => TableSeries::All,

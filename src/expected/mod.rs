@@ -9,9 +9,10 @@ pub mod file;
 pub mod sql;
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
 
@@ -88,6 +89,57 @@ pub struct ExpectedCache {
     last: Option<(u64, Arc<Expectation>)>,
     /// The referenced database's pool, kept across checks like the checked database's own.
     reference: Option<Pool>,
+    /// Parses shared with other databases' caches, when this one belongs to a fleet.
+    shared: Option<Arc<SharedExpectations>>,
+}
+
+/// Which parsed expectations exist, keyed by what a parse depends on (the source's bytes, the
+/// engine, the schemas), so databases with the same source share one parsed copy, parsed once
+/// per change of its bytes. Entries hold no expectation alive: the databases' caches do, and an
+/// expectation no database uses any more is freed (and its entry forgotten at the next insert).
+#[derive(Debug, Default)]
+pub struct SharedExpectations {
+    entries: std::sync::Mutex<HashMap<SharedKey, Arc<std::sync::Mutex<Weak<Expectation>>>>>,
+}
+
+/// Content hash, engine, schemas.
+type SharedKey = (u64, Engine, Vec<String>);
+
+impl SharedExpectations {
+    /// The expectation parsed from `key`'s content, parsing it with `parse` unless a live copy
+    /// exists. Concurrent callers with the same key wait for one parse instead of each running
+    /// their own (a fleet's first round loads the same file on every check slot at once). Runs on
+    /// the blocking pool: it may wait for another caller's parse.
+    fn get_or_parse(
+        &self,
+        key: SharedKey,
+        parse: impl FnOnce() -> Result<Arc<Expectation>, ExpectedError>,
+    ) -> Result<Arc<Expectation>, ExpectedError> {
+        let entry = {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if !entries.contains_key(&key) {
+                entries.retain(|_, e| e.try_lock().map_or(true, |weak| weak.strong_count() > 0));
+            }
+            entries.entry(key).or_default().clone()
+        };
+        let mut slot = entry.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(expectation) = slot.upgrade() {
+            return Ok(expectation);
+        }
+        let expectation = parse()?;
+        *slot = Arc::downgrade(&expectation);
+        Ok(expectation)
+    }
+}
+
+impl ExpectedCache {
+    /// A cache that shares parsed expectations with every other cache made from `shared`.
+    pub fn sharing(shared: Arc<SharedExpectations>) -> ExpectedCache {
+        ExpectedCache {
+            shared: Some(shared),
+            ..ExpectedCache::default()
+        }
+    }
 }
 
 impl ExpectedCache {
@@ -167,45 +219,41 @@ impl ExpectedSource {
         // Hashing and parsing grow with the source (0.9 s for a 10,000-table file): off the async
         // workers, so scrapes and health checks never wait behind a parse.
         let previous = cache.last.clone();
+        let shared = cache.shared.clone();
         let (source, schemas_owned) = (self.clone(), schemas.to_vec());
-        let parsed = tokio::task::spawn_blocking(move || {
+        let (content, expectation) = tokio::task::spawn_blocking(move || {
             let content = content_hash(&files);
-            match previous {
-                Some((hash, expectation)) if hash == content => Ok(Parsed::Unchanged(expectation)),
-                _ => source
-                    .parse(&files, engine, &schemas_owned)
-                    .map(|schema| Parsed::Changed {
-                        content,
-                        fingerprint: schema.fingerprint(),
-                        schema,
-                        files,
-                    }),
+            if let Some((hash, expectation)) = previous {
+                if hash == content {
+                    return Ok((content, expectation));
+                }
             }
+            let parse = || {
+                let schema = source.parse(&files, engine, &schemas_owned)?;
+                // Only a changed source is stat-ed: the newest file dates the change.
+                let modified = files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(&f.path).ok()?.modified().ok())
+                    .max();
+                Ok(Arc::new(Expectation {
+                    fingerprint: schema.fingerprint(),
+                    schema,
+                    modified,
+                }))
+            };
+            let expectation = match shared {
+                Some(shared) => {
+                    shared.get_or_parse((content, engine, schemas_owned.clone()), parse)
+                }
+                None => parse(),
+            }?;
+            Ok((content, expectation))
         })
         .await
         .map_err(|e| ExpectedError::Invalid {
             location: self.describe(),
             message: format!("internal error while parsing: {e}"),
         })??;
-        let (content, fingerprint, schema, files) = match parsed {
-            Parsed::Unchanged(expectation) => return Ok(expectation),
-            Parsed::Changed {
-                content,
-                fingerprint,
-                schema,
-                files,
-            } => (content, fingerprint, schema, files),
-        };
-        // Only a changed source is stat-ed: the newest file dates the change.
-        let mut modified: Option<SystemTime> = None;
-        for f in &files {
-            modified = modified.max(mtime(&f.path).await);
-        }
-        let expectation = Arc::new(Expectation {
-            fingerprint,
-            schema,
-            modified,
-        });
         cache.last = Some((content, expectation.clone()));
         Ok(expectation)
     }
@@ -333,19 +381,6 @@ pub fn reference_expectation(
     out
 }
 
-/// What the blocking part of a load found.
-enum Parsed {
-    /// Same bytes as last time: the cached expectation.
-    Unchanged(Arc<Expectation>),
-    /// New bytes, parsed.
-    Changed {
-        content: u64,
-        fingerprint: u64,
-        schema: Schema,
-        files: Vec<SourceFile>,
-    },
-}
-
 /// Which files, with which bytes: what decides whether a source must be parsed again.
 fn content_hash(files: &[SourceFile]) -> u64 {
     let mut h = DefaultHasher::new();
@@ -369,13 +404,6 @@ async fn read(path: &Path) -> Result<String, ExpectedError> {
         path: path.to_path_buf(),
         source: std::io::Error::other(message),
     })
-}
-
-async fn mtime(path: &Path) -> Option<SystemTime> {
-    tokio::fs::metadata(path)
-        .await
-        .ok()
-        .and_then(|m| m.modified().ok())
 }
 
 #[cfg(test)]
@@ -432,6 +460,61 @@ mod tests {
                 .await
                 .is_err(),
             "a broken file is an error, not the cached schema"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn databases_with_the_same_source_share_one_parsed_copy_per_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.yaml");
+        std::fs::write(&path, "tables:\n  t:\n    columns:\n      id: bigint\n").unwrap();
+        let source = ExpectedSource::File(path.clone());
+        let public = vec!["public".to_string()];
+        let shared = Arc::new(SharedExpectations::default());
+        // Eight databases loading at once, as a fleet's first round does: one copy for all.
+        let mut loads = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (source, public) = (source.clone(), public.clone());
+            let mut cache = ExpectedCache::sharing(shared.clone());
+            loads.spawn(async move {
+                source
+                    .load(Engine::Postgres, &public, &mut cache)
+                    .await
+                    .map(|e| (e, cache))
+            });
+        }
+        let mut loaded = Vec::new();
+        while let Some(r) = loads.join_next().await {
+            loaded.push(r.unwrap().unwrap());
+        }
+        assert!(
+            loaded.iter().all(|(e, _)| Arc::ptr_eq(e, &loaded[0].0)),
+            "parsed more than once"
+        );
+
+        // Another engine or other schemas parse the same bytes differently: their own copy.
+        let mut other = ExpectedCache::sharing(shared.clone());
+        let other_schemas = vec!["app".to_string()];
+        let apart = source
+            .load(Engine::Postgres, &other_schemas, &mut other)
+            .await
+            .unwrap();
+        assert!(!Arc::ptr_eq(&apart, &loaded[0].0));
+        assert_eq!(apart.schema.tables.keys().next().unwrap().schema, "app");
+
+        // New bytes: the first database to see them parses, the next ones share that parse.
+        std::fs::write(&path, "tables:\n  t:\n    columns:\n      id: text\n").unwrap();
+        let (_, first) = &mut loaded[0];
+        let changed = source.load(Engine::Postgres, &public, first).await.unwrap();
+        assert!(!Arc::ptr_eq(&changed, &loaded[1].0));
+        let (_, second) = &mut loaded[1];
+        let again = source
+            .load(Engine::Postgres, &public, second)
+            .await
+            .unwrap();
+        assert!(
+            Arc::ptr_eq(&changed, &again),
+            "the new content was parsed twice"
         );
     }
 }

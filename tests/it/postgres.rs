@@ -307,3 +307,61 @@ async fn daemon_follows_the_live_schema_and_survives_the_server_going_down() {
     );
     assert_eq!(daemon.get("/-/healthy").0, 200);
 }
+
+/// Backend pids of the sessions of others on the test's database (not the one asking).
+async fn sessions_on(pg: &Postgres) -> Vec<i32> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    let pids: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    pids
+}
+
+/// Waits (bounded) until the sessions on `pg` satisfy `done`, and returns them.
+async fn wait_sessions(pg: &Postgres, what: &str, done: impl Fn(&[i32]) -> bool) -> Vec<i32> {
+    let deadline = std::time::Instant::now() + common::WAIT;
+    loop {
+        let pids = sessions_on(pg).await;
+        if done(&pids) {
+            return pids;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: sessions {pids:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// With a one-minute interval the exporter holds no session between checks (`keep_connections:
+/// auto`); with `keep_connections: always` the same session serves check after check.
+#[tokio::test]
+async fn no_session_is_held_between_checks_unless_asked() {
+    let Some((pg, dir)) = common::seeded::<Postgres>(SEED_SQL).await else {
+        return;
+    };
+    let top = "interval: 1m\ntimeout: 5s\n";
+    let cfg = common::config_with_expected(dir.path(), "app", &pg.url, SEED_EXPECTED, top, "");
+    let daemon = Daemon::serve(&cfg);
+    daemon.wait_sample(r#"schema_checks_total{database="app"}"#, 1.0);
+    // A closed session leaves pg_stat_activity once its backend has exited: soon, not at once.
+    wait_sessions(&pg, "auto, 1m interval", |p| p.is_empty()).await;
+    drop(daemon);
+
+    let top = "interval: 1s\ntimeout: 900ms\nkeep_connections: always\n";
+    let cfg = common::config_with_expected(dir.path(), "app", &pg.url, SEED_EXPECTED, top, "");
+    let daemon = Daemon::serve(&cfg);
+    daemon.wait_sample(r#"schema_checks_total{database="app"}"#, 1.0);
+    let first = wait_sessions(&pg, "always", |p| !p.is_empty()).await;
+    daemon.wait_sample(r#"schema_checks_total{database="app"}"#, 3.0);
+    let later = sessions_on(&pg).await;
+    assert!(
+        first.iter().any(|p| later.contains(p)),
+        "no session outlived two checks: {first:?} then {later:?}"
+    );
+}
