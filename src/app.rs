@@ -147,6 +147,7 @@ pub async fn serve(
         .map(|a| a.to_string())
         .unwrap_or_default();
     let open_files = raise_open_file_limit();
+    crate::poller::tune_allocator();
     tracing::info!(address = %address, version = env!("CARGO_PKG_VERSION"), databases = config.databases.len(), open_file_limit = open_files, "listening");
 
     let snapshot = Arc::new(Snapshot::new(&config));

@@ -281,11 +281,35 @@ impl Poller {
 /// keeps (the live catalog, the parse of a changed expectation), on whichever blocking thread ran
 /// it, and glibc keeps such freed pages in that thread's arena: at 10,000 tables that was 44 MiB of
 /// resident memory holding nothing. Other allocators and platforms return memory by themselves.
+/// At most once a second: trimming walks every arena, and a fleet records a check every few
+/// milliseconds (trimming after each one cost more CPU than the checks).
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks glibc's own arenas; it takes no pointers of ours.
+    {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        if LAST.swap(now, Ordering::Relaxed) != now {
+            // SAFETY: malloc_trim only walks glibc's own arenas; it takes no pointers of ours.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+    }
+}
+
+/// Makes glibc map buffers of a mebibyte or more on their own, so freeing one (the previous
+/// publish's bodies: 20 MiB for 10,000 databases) returns it to the system at once. By default
+/// glibc raises that threshold as such buffers are freed, after which they are carved from the
+/// heap and their pages stay resident after use.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a glibc tunable.
     unsafe {
-        libc::malloc_trim(0);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 

@@ -24,7 +24,10 @@ use crate::report;
 use crate::state::State;
 
 /// A publish that took `d` is followed by a pause of `d` times this before the next one.
-pub const PUBLISH_SPACING: u32 = 4;
+pub const PUBLISH_SPACING: u32 = 10;
+/// Shortest pause between publishes: a fleet's checks, spread over the interval, each change
+/// the state; a quarter second of coalescing turns dozens of publishes into one.
+pub const MIN_PUBLISH_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
 /// Longest pause between publishes, whatever a publish took.
 pub const MAX_PUBLISH_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -211,10 +214,10 @@ impl Snapshot {
 
     /// Publishes after every change until `stop` turns true; changes made while a publish runs
     /// are picked up by the next one. After a publish that took `d`, the next waits `d` times
-    /// [`PUBLISH_SPACING`] (at most [`MAX_PUBLISH_DELAY`]): a fleet records a check outcome every
-    /// few milliseconds, and joining and compressing its bodies after each one would keep a core
-    /// busy; spaced, publishing costs at most a fifth of one, and a small config still publishes
-    /// within microseconds of a change.
+    /// [`PUBLISH_SPACING`], between [`MIN_PUBLISH_DELAY`] and [`MAX_PUBLISH_DELAY`]: a fleet
+    /// records a check outcome every few milliseconds, and joining and compressing its bodies
+    /// after each one kept a core busy; spaced, publishing costs at most a tenth of one. The
+    /// first change after a quiet spell is published at once.
     pub async fn publish_on_change(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         loop {
             tokio::select! {
@@ -231,7 +234,8 @@ impl Snapshot {
                     "publishing the rendered metrics failed; serving the previous ones"
                 );
             }
-            let pause = (started.elapsed() * PUBLISH_SPACING).min(MAX_PUBLISH_DELAY);
+            let pause =
+                (started.elapsed() * PUBLISH_SPACING).clamp(MIN_PUBLISH_DELAY, MAX_PUBLISH_DELAY);
             tokio::select! {
                 _ = stop.changed() => return,
                 _ = tokio::time::sleep(pause) => {}
