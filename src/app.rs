@@ -214,7 +214,12 @@ impl Running {
 
     /// Loads the config file and, when it is valid, replaces the pollers.
     async fn adopt(&mut self) -> Result<(), String> {
-        match config::load(&self.config.path) {
+        // Off the async workers: a fleet's config is megabytes of YAML and globs to compile.
+        let path = self.config.path.clone();
+        let loaded = tokio::task::spawn_blocking(move || config::load(&path))
+            .await
+            .map_err(|e| format!("internal error while loading the config: {e}"))?;
+        match loaded {
             Err(e) => {
                 tracing::error!(error = %e, "reload refused; keeping the running configuration");
                 self.snapshot.set_reload_ok(false);

@@ -42,6 +42,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_check_interval_seconds", counter: false, help: "Configured time between checks of the database (for staleness alerts)." },
     Family { name: "schema_check_last_success_timestamp_seconds", counter: false, help: "Unix time at which the last successful check started." },
     Family { name: "schema_check_overdue", counter: false, help: "1 while a check that came due has not started within the database's timeout (every check slot busy): its other series are older than its interval." },
+    Family { name: "schema_check_overdue_total", counter: true, help: "Checks that became overdue (see schema_check_overdue) since the exporter started." },
     Family { name: "schema_check_success", counter: false, help: "1 if the last check completed (connected, read the catalog, loaded the expectation), else 0." },
     Family { name: "schema_checks_total", counter: true, help: "Checks run since the exporter started." },
     Family { name: "schema_column_drift", counter: false, help: as_of!("1 for each drifted column, named for alert text (at most detail_series_limit of these and schema_table_drift in all)") },
@@ -70,6 +71,7 @@ enum F {
     CheckInterval,
     LastSuccess,
     CheckOverdue,
+    CheckOverdueTotal,
     CheckSuccess,
     Checks,
     ColumnDrift,
@@ -130,6 +132,7 @@ impl DatabaseSeries {
         self.sample(F::CheckInterval, &l, db.interval.as_secs_f64());
         self.sample(F::DeployGrace, &l, db.deploy_grace.as_secs_f64());
         self.sample(F::CheckOverdue, &l, u64::from(db.overdue));
+        self.sample(F::CheckOverdueTotal, &l, db.overdue_total);
         if let Some(last) = &db.last_check {
             self.sample(F::CheckSuccess, &l, u64::from(last.error.is_none()));
             self.sample(F::CheckDuration, &l, last.duration.as_secs_f64());

@@ -53,6 +53,15 @@ impl Pollers {
         // Databases with the same expectation source share one parsed copy.
         let shared = Arc::new(SharedExpectations::default());
         let now = Instant::now();
+        // A database checked before this generation (a reload) already reports something, so
+        // its first check here can be late like any other; only a new one is merely pending.
+        let reported: std::collections::HashSet<String> = snapshot.with_state(|s| {
+            s.databases
+                .iter()
+                .filter(|(_, d)| d.last_check.is_some())
+                .map(|(n, _)| n.clone())
+                .collect()
+        });
         for db in &config.databases {
             tasks.spawn(poll(Box::new(Poller {
                 // The phase is found from the wall clock once and then kept on the monotonic
@@ -65,7 +74,7 @@ impl Pollers {
                 snapshot: snapshot.clone(),
                 slots: slots.for_database(db),
                 stop: stopped.clone(),
-                checked: false,
+                checked: reported.contains(&db.name),
             })));
         }
         Pollers { stop, tasks }
@@ -241,10 +250,15 @@ impl Poller {
         } else {
             // Between checks nothing is held: no session on the server, and for SQLite no thread
             // and no file descriptor, so a fleet costs what its concurrent checks cost.
-            if let Ok(pool) = pool {
-                pool.close().await;
-            }
-            self.cache.close_connections().await;
+            // Bounded: closing waits for connections still out, and one stuck in a frozen
+            // server must not keep the slots or the outcome.
+            let close = async {
+                if let Ok(pool) = pool {
+                    pool.close().await;
+                }
+                self.cache.close_connections().await;
+            };
+            let _ = tokio::time::timeout(db.timeout, close).await;
         }
         drop(held);
         self.checked = true;
@@ -270,10 +284,14 @@ impl Poller {
 
     /// Closes whatever connections are kept.
     async fn close(mut self) {
-        if let Some(Ok(pool)) = self.kept.take() {
-            pool.close().await;
-        }
-        self.cache.close_connections().await;
+        let timeout = self.db.timeout;
+        let close = async {
+            if let Some(Ok(pool)) = self.kept.take() {
+                pool.close().await;
+            }
+            self.cache.close_connections().await;
+        };
+        let _ = tokio::time::timeout(timeout, close).await;
     }
 }
 
@@ -538,6 +556,22 @@ mod tests {
             body.contains("schema_check_overdue{database=\"app\"} 0\n"),
             "{body}"
         );
+        assert!(
+            body.contains("schema_check_overdue_total{database=\"app\"} 1\n"),
+            "{body}"
+        );
+        pollers.stop().await;
+
+        // After a reload the database already reports something: its first check in the new
+        // generation can be overdue too.
+        let busy = slots.global.clone().acquire_many_owned(2).await.unwrap();
+        let pollers = Pollers::start_with(&config, snapshot.clone(), &slots, wall);
+        tokio::time::sleep(Duration::from_millis(5100)).await;
+        assert!(
+            overdue(&snapshot),
+            "a reloaded database's first check was not overdue"
+        );
+        drop(busy);
         pollers.stop().await;
     }
 
@@ -573,10 +607,10 @@ mod tests {
         };
         assert_eq!(state("a1"), (0, false));
         assert_eq!(state("a2"), (0, false));
-        assert_eq!(
-            state("b"),
-            (1, false),
-            "the healthy server's database waited"
+        let (b_checks, b_overdue) = state("b");
+        assert!(
+            b_checks >= 1 && !b_overdue,
+            "the healthy server's database waited: {b_checks} checks, overdue {b_overdue}"
         );
         drop(stuck);
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -108,17 +108,28 @@ impl DatabaseUrl {
             return None;
         }
         let parsed = Url::parse(&self.redacted).ok()?;
-        let host = match parsed.host_str().filter(|h| !h.is_empty()) {
-            Some(h) => h.to_string(),
-            None => parsed
+        let param = |key: &str| {
+            parsed
                 .query_pairs()
-                .find(|(k, _)| k == "host")
-                .map_or_else(|| "localhost".to_string(), |(_, v)| v.into_owned()),
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
         };
-        Some(match parsed.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host,
-        })
+        // One server, one key, however the URL spells it: hosts compare case-insensitively and
+        // a missing port is the engine's default.
+        let host = match parsed.host_str().filter(|h| !h.is_empty()) {
+            Some(h) => h.to_ascii_lowercase(),
+            None => param("host").unwrap_or_else(|| "localhost".to_string()),
+        };
+        let default_port = if parsed.scheme().starts_with("postgres") {
+            5432
+        } else {
+            3306
+        };
+        let port = parsed
+            .port()
+            .or_else(|| param("port")?.parse().ok())
+            .unwrap_or(default_port);
+        Some(format!("{host}:{port}"))
     }
 
     /// Returns `text` with every occurrence of the password (and of the full URL) replaced.
@@ -164,9 +175,17 @@ mod tests {
         );
         assert_eq!(
             server("postgres:///app?host=/run/postgresql"),
-            Some("/run/postgresql".into())
+            Some("/run/postgresql:5432".into())
         );
-        assert_eq!(server("mysql://u@maria/app"), Some("maria".into()));
+        assert_eq!(
+            server("postgres:///app?host=/run/postgresql&port=5433"),
+            Some("/run/postgresql:5433".into())
+        );
+        assert_eq!(
+            server("postgres://u@DB.internal/app"),
+            server("postgres://u@db.internal:5432/x")
+        );
+        assert_eq!(server("mysql://u@maria/app"), Some("maria:3306".into()));
         assert_eq!(server("sqlite:app.db"), None);
     }
 

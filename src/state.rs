@@ -37,6 +37,9 @@ pub struct DatabaseState {
     /// A check came due and has not started within the database's timeout (every slot was busy):
     /// what it reports is older than its interval promises. Cleared by the next recorded check.
     pub overdue: bool,
+    /// Checks that became overdue since the exporter started: the flag above is up only until the
+    /// late check runs, which a scrape may miss; the count never is.
+    pub overdue_total: u64,
 }
 
 /// The most recent check attempt.
@@ -97,6 +100,7 @@ impl State {
                     expected_fingerprint: None,
                     expected_changed: None,
                     overdue: false,
+                    overdue_total: 0,
                 });
             if entry.engine != db.engine {
                 // A different database behind the same name: its old drift says nothing about it.
@@ -154,6 +158,7 @@ impl State {
         match self.databases.get_mut(name) {
             Some(db) if !db.overdue => {
                 db.overdue = true;
+                db.overdue_total += 1;
                 true
             }
             _ => false,

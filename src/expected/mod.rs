@@ -222,7 +222,7 @@ impl ExpectedSource {
         let shared = cache.shared.clone();
         let (source, schemas_owned) = (self.clone(), schemas.to_vec());
         let (content, expectation) = tokio::task::spawn_blocking(move || {
-            let content = content_hash(&files);
+            let content = content_hash(matches!(source, ExpectedSource::File(_)), &files);
             if let Some((hash, expectation)) = previous {
                 if hash == content {
                     return Ok((content, expectation));
@@ -381,9 +381,12 @@ pub fn reference_expectation(
     out
 }
 
-/// Which files, with which bytes: what decides whether a source must be parsed again.
-fn content_hash(files: &[SourceFile]) -> u64 {
+/// Which kind of source, which files, with which bytes: what decides whether a source must be
+/// parsed again, and which databases may share a parse (the same file read as YAML and as SQL
+/// is two expectations).
+fn content_hash(yaml: bool, files: &[SourceFile]) -> u64 {
     let mut h = DefaultHasher::new();
+    yaml.hash(&mut h);
     for f in files {
         f.path.hash(&mut h);
         f.text.hash(&mut h);
