@@ -281,3 +281,50 @@ impl Inner {
         self.pieces.insert(name.to_string(), pieces);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn renders(snapshot: &Snapshot) -> u64 {
+        snapshot.renders.load(Ordering::Relaxed)
+    }
+
+    /// Changes arriving every 10 ms for 2 s (a fleet recording its checks) are published at most
+    /// once per [`MIN_PUBLISH_DELAY`], and the last change is still published.
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_of_changes_is_published_spaced_and_the_last_one_is_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(
+            &path,
+            "databases:\n  - name: a\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n",
+        )
+        .unwrap();
+        let snapshot = Arc::new(Snapshot::new(&crate::config::load(&path).unwrap()));
+        let (stop, stopped) = watch::channel(false);
+        let publisher = tokio::spawn(snapshot.clone().publish_on_change(stopped));
+        let before = renders(&snapshot);
+        for i in 0..200 {
+            snapshot.set_reload_ok(i % 2 == 1);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let published = renders(&snapshot) - before;
+        let most = (Duration::from_secs(2).as_millis() / MIN_PUBLISH_DELAY.as_millis()) as u64 + 1;
+        assert!(
+            (1..=most).contains(&published),
+            "{published} publishes for 200 changes"
+        );
+        // The last change (reload_ok true) reaches the published bodies once the pause is over.
+        tokio::time::sleep(MAX_PUBLISH_DELAY).await;
+        let body = snapshot.published().metrics.identity.clone();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            text.contains("schema_exporter_config_last_reload_successful 1\n"),
+            "{text}"
+        );
+        let _ = stop.send(true);
+        publisher.await.unwrap();
+    }
+}

@@ -264,19 +264,27 @@ fn read_config_text(path: &Path) -> Result<String, String> {
     // expand to gigabytes.
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(yaml_budget());
+    // What the config crate's reader will expand, bounded: every alias's events count.
+    options.alias_limits.max_total_replayed_events = MAX_CONFIG_REPLAYED_EVENTS;
     options.with_snippet = false;
     serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(&text, options)
         .map_err(|e| format!("{e}"))?;
     Ok(text)
 }
 
+/// Events that aliases may replay in a configuration file: 10,000 databases naming two blocks
+/// of a few events each stay far below; nested aliases that would expand to gigabytes do not.
+const MAX_CONFIG_REPLAYED_EVENTS: usize = 500_000;
+
 /// Limits for reading a configuration file: far above any real config (a fleet of 10,000
-/// databases each merging a shared block of settings stays fine), far below what would exhaust
-/// the machine.
+/// databases each naming shared blocks by alias stays fine), far below what would exhaust the
+/// machine.
 fn yaml_budget() -> serde_saphyr::Budget {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_aliases = 20_000;
-    budget.max_merge_keys = 20_000;
+    // The reader's "many aliases per anchor" heuristic would refuse a fleet whose databases all
+    // name the same block; the expansion it guards against is bounded by the replay limit.
+    budget.enforce_alias_anchor_ratio = false;
     budget.max_nodes = 1_000_000;
     budget.max_anchors = 1_000;
     budget.max_recorded_anchor_events = 100_000;
@@ -576,6 +584,64 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn fleet_keys_are_range_checked_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "c.yaml",
+            "max_concurrent_checks_per_server: 0\nkeep_connections: sometimes\ndatabases:\n  - name: a\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n",
+        );
+        let text = load(&path).unwrap_err().to_string();
+        for want in [
+            "max_concurrent_checks_per_server: 0 is outside 1..=1024",
+            "keep_connections: \"sometimes\" is not one of auto, always, never",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        let path = write(
+            dir.path(),
+            "c.yaml",
+            "max_concurrent_checks: 5\ndatabases:\n  - name: a\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n",
+        );
+        let config = load(&path).unwrap();
+        assert_eq!(
+            config.max_concurrent_checks_per_server, 3,
+            "half, rounded up"
+        );
+        assert_eq!(config.keep_connections, KeepConnections::Auto);
+        let auto = KeepConnections::Auto;
+        assert!(auto.keeps(Duration::from_secs(29)) && !auto.keeps(KEEP_CONNECTIONS_UNDER));
+        assert!(KeepConnections::Always.keeps(Duration::from_secs(3600)));
+        assert!(!KeepConnections::Never.keeps(Duration::from_secs(1)));
+    }
+
+    /// A fleet config names shared blocks by alias in every database: 2,000 databases with two
+    /// aliases each are read (the old budget of 1,000 aliases refused them).
+    #[test]
+    fn a_fleet_config_with_an_alias_per_database_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("databases:\n");
+        for i in 0..2000 {
+            if i == 0 {
+                text.push_str("  - name: db0\n    url: sqlite:db0.db\n    expected: &expected {file: e.yaml}\n    ignore: &ignore {tables: [\"tmp_*\"]}\n");
+            } else {
+                text.push_str(&format!("  - name: db{i}\n    url: sqlite:db{i}.db\n    expected: *expected\n    ignore: *ignore\n"));
+            }
+        }
+        let path = write(dir.path(), "c.yaml", &text);
+        let config = load(&path).unwrap();
+        assert_eq!(config.databases.len(), 2000);
+        let last = &config.databases[1999];
+        assert!(last
+            .ignore
+            .table(&crate::model::TableName::new("main", "tmp_x")));
+        // A merge key is not read: named as an unknown field, not silently dropped.
+        let path = write(dir.path(), "c.yaml", "databases:\n  - &a\n    name: a\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n  - <<: *a\n    name: b\n");
+        let text = load(&path).unwrap_err().to_string();
+        assert!(text.contains("unknown field `<<`"), "{text}");
     }
 
     #[test]

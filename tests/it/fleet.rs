@@ -39,7 +39,8 @@ fn more_databases_than_open_files_are_all_checked_and_http_stays_reachable() {
     let dir = tempfile::tempdir().unwrap();
     let count = 300;
     let config = sqlite_fleet(dir.path(), count, "interval: 1m\ntimeout: 10s\n");
-    let daemon = Daemon::start_with_open_files(&["serve", &format!("--config.file={config}")], 128);
+    let daemon =
+        Daemon::start_with_open_files(&["serve", &format!("--config.file={config}")], 128, 128);
     wait_for(WAIT, "/-/ready", || {
         (daemon.get("/-/ready").0 == 200).then_some(())
     });
@@ -66,4 +67,20 @@ fn more_databases_than_open_files_are_all_checked_and_http_stays_reachable() {
     let logs = daemon.logs.lock().unwrap().clone();
     assert!(!logs.contains("accept failed"), "{logs}");
     assert!(!logs.contains("Too many open files"), "{logs}");
+}
+
+/// The soft limit on open files is raised to the hard one at start, as Prometheus does.
+#[test]
+fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sqlite_fleet(dir.path(), 1, "");
+    let mut daemon =
+        Daemon::start_with_open_files(&["serve", &format!("--config.file={config}")], 64, 4096);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&fields[3..5], &["4096", "4096"], "{line}");
 }

@@ -237,17 +237,17 @@ impl Daemon {
         Daemon::start_command(Command::new(BIN), args)
     }
 
-    /// [`Daemon::start`] with soft and hard limits of `open_files` file descriptors, as
-    /// `ulimit -n` in a shell would set them (the daemon cannot raise a hard limit).
-    pub fn start_with_open_files(args: &[&str], open_files: u64) -> Daemon {
+    /// [`Daemon::start`] with limits of `soft` and `hard` open file descriptors, as `ulimit -Sn`
+    /// and `ulimit -Hn` in a shell would set them (the daemon cannot raise a hard limit).
+    pub fn start_with_open_files(args: &[&str], soft: u64, hard: u64) -> Daemon {
         use std::os::unix::process::CommandExt;
         let mut command = Command::new(BIN);
         // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
         unsafe {
             command.pre_exec(move || {
                 let limit = libc::rlimit {
-                    rlim_cur: open_files,
-                    rlim_max: open_files,
+                    rlim_cur: soft,
+                    rlim_max: hard,
                 };
                 if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
                     Ok(())
@@ -302,6 +302,11 @@ impl Daemon {
             runner: Runner::Binary(child),
             logs,
         }
+    }
+
+    /// The binary's process id.
+    pub fn pid(&mut self) -> u32 {
+        self.child().id()
     }
 
     fn child(&mut self) -> &mut Child {
