@@ -19,7 +19,7 @@ use crate::dialect::Engine;
 use crate::engine::{Pool, SessionLimits};
 use crate::expected;
 use crate::http::{self, HttpContext, ReloadRequest};
-use crate::poller::{Pollers, Slots};
+use crate::poller::{CheckSlots, Pollers};
 use crate::report;
 use crate::secret::DatabaseUrl;
 use crate::snapshot::Snapshot;
@@ -272,7 +272,7 @@ pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     let mut state = State::new(&config);
     // The same caps as the daemon's pollers (global and per server): `check` must not stampede
     // a fleet either.
-    let slots = Slots::for_config(&config);
+    let slots = CheckSlots::for_config(&config);
     let shared = Arc::new(expected::SharedExpectations::default());
     let mut checks = tokio::task::JoinSet::new();
     for db in config.databases.iter().cloned() {

@@ -35,7 +35,7 @@ impl Pollers {
         Pollers::start_with(
             config,
             snapshot,
-            &Slots::for_config(config),
+            &CheckSlots::for_config(config),
             SystemTime::now(),
         )
     }
@@ -45,7 +45,7 @@ impl Pollers {
     fn start_with(
         config: &Config,
         snapshot: Arc<Snapshot>,
-        slots: &Slots,
+        slots: &CheckSlots,
         wall: SystemTime,
     ) -> Pollers {
         let (stop, stopped) = watch::channel(false);
@@ -87,12 +87,18 @@ impl Pollers {
     }
 }
 
+/// Every check slot of one configuration: the global cap and one cap per server.
+#[derive(Debug)]
+pub struct CheckSlots {
+    global: Arc<Semaphore>,
+    servers: HashMap<String, Arc<Semaphore>>,
+}
+
 /// The check slots one database's checks take: its server's and the global one.
 #[derive(Debug, Clone)]
 pub struct Slots {
     global: Arc<Semaphore>,
     server: Option<Arc<Semaphore>>,
-    servers: Arc<HashMap<String, Arc<Semaphore>>>,
 }
 
 /// Both slots of a running check; released when dropped.
@@ -102,10 +108,10 @@ pub struct Held {
     _global: OwnedSemaphorePermit,
 }
 
-impl Slots {
+impl CheckSlots {
     /// `max_concurrent_checks` in all and `max_concurrent_checks_per_server` per server (host and
     /// port) of the configured databases.
-    pub fn for_config(config: &Config) -> Slots {
+    pub fn for_config(config: &Config) -> CheckSlots {
         let per_server = config.max_concurrent_checks_per_server;
         let servers = config
             .databases
@@ -113,21 +119,22 @@ impl Slots {
             .filter_map(|db| db.url.server())
             .map(|server| (server, Arc::new(Semaphore::new(per_server))))
             .collect();
-        Slots {
+        CheckSlots {
             global: Arc::new(Semaphore::new(config.max_concurrent_checks)),
-            server: None,
-            servers: Arc::new(servers),
+            servers,
         }
     }
 
     /// The slots `db`'s checks take.
     pub fn for_database(&self, db: &DatabaseConfig) -> Slots {
         Slots {
+            global: self.global.clone(),
             server: db.url.server().and_then(|s| self.servers.get(&s).cloned()),
-            ..self.clone()
         }
     }
+}
 
+impl Slots {
     /// Waits for the server's slot, then for a global one: a check queued behind a hung server
     /// does not hold a global slot while it waits. `None` once the semaphores are closed.
     pub async fn acquire(&self) -> Option<Held> {
@@ -356,17 +363,36 @@ fn log_outcome(db: &DatabaseConfig, snapshot: &Snapshot, outcome: &CheckOutcome)
 mod tests {
     use super::*;
 
-    /// A config of databases whose URLs cannot make a pool: their checks do no I/O and fail at
-    /// once, so what a test measures is the scheduling alone.
-    fn config(dir: &std::path::Path, head: &str, databases: &[(&str, &str, &str)]) -> Config {
-        std::fs::write(dir.join("e.yaml"), "tables: {}\n").unwrap();
+    /// The wall clock phases are found from in these tests: fixed, so each phase is known.
+    const WALL: SystemTime = SystemTime::UNIX_EPOCH;
+
+    /// What a scheduling test runs on.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        config: Config,
+        snapshot: Arc<Snapshot>,
+        slots: CheckSlots,
+    }
+
+    /// A config of `databases` (name, host, interval, timeout) under the top-level keys `head`,
+    /// whose URLs cannot make a pool: their checks do no I/O and fail at once, so what a test
+    /// measures is the scheduling alone.
+    fn fixture(head: &str, databases: &[(&str, &str, &str, &str)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("e.yaml"), "tables: {}\n").unwrap();
         let mut text = format!("{head}databases:\n");
-        for (name, interval, timeout) in databases {
-            text.push_str(&format!("  - name: {name}\n    url: postgres://u@127.0.0.1/db?sslmode=no-such-mode\n    interval: {interval}\n    timeout: {timeout}\n    expected: {{file: e.yaml}}\n"));
+        for (name, host, interval, timeout) in databases {
+            text.push_str(&format!("  - name: {name}\n    url: postgres://u@{host}/db?sslmode=no-such-mode\n    interval: {interval}\n    timeout: {timeout}\n    expected: {{file: e.yaml}}\n"));
         }
-        let path = dir.join("c.yaml");
+        let path = dir.path().join("c.yaml");
         std::fs::write(&path, text).unwrap();
-        crate::config::load(&path).unwrap()
+        let config = crate::config::load(&path).unwrap();
+        Fixture {
+            snapshot: Arc::new(Snapshot::new(&config)),
+            slots: CheckSlots::for_config(&config),
+            config,
+            _dir: dir,
+        }
     }
 
     fn checks(snapshot: &Snapshot, name: &str) -> u64 {
@@ -377,16 +403,17 @@ mod tests {
     /// runs in milliseconds and exactly; the wall clock the phases come from is fixed.
     #[tokio::test(start_paused = true)]
     async fn each_database_is_checked_at_start_then_once_per_interval_at_its_own_phase() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(
-            dir.path(),
+        let Fixture {
+            config,
+            snapshot,
+            slots,
+            ..
+        } = fixture(
             "",
-            &[("often", "1m", "5s"), ("rarely", "10m", "5s")],
+            &[("often", "db", "1m", "5s"), ("rarely", "db", "10m", "5s")],
         );
-        let snapshot = Arc::new(Snapshot::new(&config));
         assert!(!snapshot.published().ready, "ready before any check");
-        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let slots = Slots::for_config(&config);
+        let wall = WALL;
         let start = Instant::now();
         let pollers = Pollers::start_with(&config, snapshot.clone(), &slots, wall);
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -451,10 +478,12 @@ mod tests {
     /// (the check's own state lives in a box only while it runs). It was 6.4 KiB.
     #[test]
     fn a_sleeping_poller_costs_under_a_kibibyte() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path(), "", &[("app", "1m", "5s")]);
-        let snapshot = Arc::new(Snapshot::new(&config));
-        let slots = Slots::for_config(&config);
+        let Fixture {
+            config,
+            snapshot,
+            slots,
+            ..
+        } = fixture("", &[("app", "db", "1m", "5s")]);
         let (_stop, stopped) = watch::channel(false);
         let future = poll(Box::new(Poller {
             phase: Instant::now(),
@@ -474,7 +503,7 @@ mod tests {
     #[test]
     fn phases_are_stable_and_spread_evenly_over_the_interval() {
         let interval = Duration::from_secs(60);
-        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let wall = WALL;
         assert_eq!(
             next_due("app", interval, wall),
             next_due("app", interval, wall)
@@ -503,15 +532,13 @@ mod tests {
     /// first check is pending, never overdue.
     #[tokio::test(start_paused = true)]
     async fn a_check_that_cannot_start_within_its_timeout_is_overdue_until_it_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = config(
-            dir.path(),
-            "max_concurrent_checks: 2\n",
-            &[("app", "1m", "5s")],
-        );
-        let snapshot = Arc::new(Snapshot::new(&config));
-        let slots = Slots::for_config(&config);
-        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let Fixture {
+            config,
+            snapshot,
+            slots,
+            ..
+        } = fixture("max_concurrent_checks: 2\n", &[("app", "db", "1m", "5s")]);
+        let wall = WALL;
         let overdue = |snapshot: &Snapshot| snapshot.with_state(|s| s.databases["app"].overdue);
         let metrics = |snapshot: &Snapshot| {
             snapshot.publish();
@@ -579,28 +606,25 @@ mod tests {
     /// its schedule while every check of the first one waits.
     #[tokio::test(start_paused = true)]
     async fn a_stuck_server_holds_only_its_own_slots() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("e.yaml"), "tables: {}\n").unwrap();
-        let db = |name: &str, host: &str| {
-            format!("  - name: {name}\n    url: postgres://u@{host}/db?sslmode=no-such-mode\n    interval: 1m\n    timeout: 5s\n    expected: {{file: e.yaml}}\n")
-        };
-        let text = format!(
-            "max_concurrent_checks: 4\nmax_concurrent_checks_per_server: 1\ndatabases:\n{}{}{}",
-            db("a1", "stuck:5432"),
-            db("a2", "stuck:5432"),
-            db("b", "healthy:5432")
+        let Fixture {
+            config,
+            snapshot,
+            slots,
+            ..
+        } = fixture(
+            "max_concurrent_checks: 4\nmax_concurrent_checks_per_server: 1\n",
+            &[
+                ("a1", "stuck:5432", "1m", "5s"),
+                ("a2", "stuck:5432", "1m", "5s"),
+                ("b", "healthy:5432", "1m", "5s"),
+            ],
         );
-        let path = dir.path().join("c.yaml");
-        std::fs::write(&path, text).unwrap();
-        let config = crate::config::load(&path).unwrap();
-        let snapshot = Arc::new(Snapshot::new(&config));
-        let slots = Slots::for_config(&config);
         let stuck = slots.servers["stuck:5432"]
             .clone()
             .acquire_owned()
             .await
             .unwrap();
-        let pollers = Pollers::start_with(&config, snapshot.clone(), &slots, SystemTime::now());
+        let pollers = Pollers::start_with(&config, snapshot.clone(), &slots, WALL);
         tokio::time::sleep(Duration::from_secs(6)).await;
         let state = |n: &str| {
             snapshot.with_state(|s| (s.databases[n].checks_total, s.databases[n].overdue))

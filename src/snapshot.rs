@@ -135,19 +135,20 @@ impl Snapshot {
     /// renders that database's pieces. Grows with the database's drift: call it off the async
     /// workers. Takes the outcome by value: the report moves into the state, never copied.
     pub fn record(&self, name: &str, outcome: CheckOutcome) {
-        let mut inner = self.write();
-        if inner.state.record(name, outcome) {
-            inner.render(name);
-            drop(inner);
-            self.changed.notify_one();
-        }
+        self.change(name, |state| state.record(name, outcome));
     }
 
     /// Marks `name`'s due check as overdue (see [`crate::state::DatabaseState::overdue`]) and
     /// renders its pieces.
     pub fn mark_overdue(&self, name: &str) {
+        self.change(name, |state| state.mark_overdue(name));
+    }
+
+    /// Applies `f` to the state; when it says `name` changed, renders that database's pieces
+    /// and signals the publisher.
+    fn change(&self, name: &str, f: impl FnOnce(&mut State) -> bool) {
         let mut inner = self.write();
-        if inner.state.mark_overdue(name) {
+        if f(&mut inner.state) {
             inner.render(name);
             drop(inner);
             self.changed.notify_one();

@@ -310,6 +310,30 @@ fn name_environment_variable(message: String) -> String {
     }
 }
 
+/// The value of key `key` among `options` (the first is the default when the key is absent);
+/// anything else is a problem naming the key and the choices.
+fn choice<T: Copy>(
+    key: &str,
+    value: Option<&str>,
+    options: &[(&str, T)],
+    problems: &mut Vec<String>,
+) -> T {
+    let Some(value) = value.map(str::trim) else {
+        return options[0].1;
+    };
+    match options.iter().find(|(name, _)| *name == value) {
+        Some((_, v)) => *v,
+        None => {
+            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+            problems.push(format!(
+                "{key}: {value:?} is not one of {}",
+                names.join(", ")
+            ));
+            options[0].1
+        }
+    }
+}
+
 fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigError> {
     let mut problems = Vec::new();
     let defaults = Defaults {
@@ -321,16 +345,12 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
             .unwrap_or(DEFAULT_DEPLOY_GRACE),
         ignores: Default::default(),
     };
-    let table_series = match raw.table_series.as_deref().map(str::trim) {
-        None | Some("all") => TableSeries::All,
-        Some("drifted") => TableSeries::Drifted,
-        Some(other) => {
-            problems.push(format!(
-                "table_series: {other:?} is not one of all, drifted"
-            ));
-            TableSeries::All
-        }
-    };
+    let table_series = choice(
+        "table_series",
+        raw.table_series.as_deref(),
+        &[("all", TableSeries::All), ("drifted", TableSeries::Drifted)],
+        &mut problems,
+    );
     let max_concurrent_checks = raw
         .max_concurrent_checks
         .unwrap_or(DEFAULT_MAX_CONCURRENT_CHECKS);
@@ -348,17 +368,16 @@ fn validate(raw: RawConfig, path: &Path, base: &Path) -> Result<Config, ConfigEr
             "max_concurrent_checks_per_server: {max_concurrent_checks_per_server} is outside 1..={MAX_CONCURRENT_CHECKS}"
         ));
     }
-    let keep_connections = match raw.keep_connections.as_deref().map(str::trim) {
-        None | Some("auto") => KeepConnections::Auto,
-        Some("always") => KeepConnections::Always,
-        Some("never") => KeepConnections::Never,
-        Some(other) => {
-            problems.push(format!(
-                "keep_connections: {other:?} is not one of auto, always, never"
-            ));
-            KeepConnections::Auto
-        }
-    };
+    let keep_connections = choice(
+        "keep_connections",
+        raw.keep_connections.as_deref(),
+        &[
+            ("auto", KeepConnections::Auto),
+            ("always", KeepConnections::Always),
+            ("never", KeepConnections::Never),
+        ],
+        &mut problems,
+    );
     let detail_series_limit = raw
         .detail_series_limit
         .unwrap_or(DEFAULT_DETAIL_SERIES_LIMIT);

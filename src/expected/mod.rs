@@ -140,9 +140,7 @@ impl ExpectedCache {
             ..ExpectedCache::default()
         }
     }
-}
 
-impl ExpectedCache {
     /// Closes the referenced database's connection, if one is open; the next load opens another.
     pub async fn close_connections(&mut self) {
         if let Some(pool) = self.reference.take() {
