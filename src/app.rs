@@ -347,6 +347,13 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<ExitCode, Error> {
                 let timeout = args.timeout.unwrap_or(db.timeout);
                 return snapshot_expected(&db, timeout, args.output.as_deref()).await;
             }
+            if db.tenants.is_some() && args.schema.is_empty() {
+                return Err(Error::Usage(format!(
+                    "database {name:?} matches its tenant schemas by pattern: pass --schema=TENANT \
+                     to write one tenant's tables as the template (unqualified), and --schema \
+                     again for each schema named exactly"
+                )));
+            }
             LiveSource {
                 origin: format!("database {:?} of {}", db.name, path.display()),
                 engine: db.engine,
@@ -404,7 +411,7 @@ async fn read_live(source: &LiveSource) -> Result<crate::model::Schema, Error> {
     let limits = SessionLimits::for_check(source.timeout);
     let live = async {
         let pool = Pool::connect_lazy(source.engine, &source.url, limits)?;
-        let live = pool.introspect(&source.schemas).await;
+        let live = pool.introspect(&source.schemas, None).await;
         pool.close().await;
         live
     };
@@ -440,7 +447,8 @@ async fn snapshot_expected(
     output: Option<&Path>,
 ) -> Result<ExitCode, Error> {
     let mut cache = expected::ExpectedCache::default();
-    let load = db.expected.load(db.engine, &db.schemas, &mut cache);
+    let schemas = db.expectation_schemas();
+    let load = db.expected.load(db.engine, &schemas, &mut cache);
     let expectation = match tokio::time::timeout(timeout, load).await {
         Ok(Ok(e)) => e,
         Ok(Err(e)) => return Err(Error::Failed(format!("database {:?}: {e}", db.name))),
@@ -452,9 +460,13 @@ async fn snapshot_expected(
             )))
         }
     };
-    let default_schema = db.schemas.first().map_or("public", String::as_str);
+    let default_schema = schemas.first().map_or("public", String::as_str);
+    let belong = match &db.tenants {
+        Some(_) => format!("are the template of every tenant schema ({default_schema})"),
+        None => format!("belong to {default_schema}"),
+    };
     let text = format!(
-        "# Expectation of database {:?} as schema_exporter {} resolved it from {} ({}).\n# Unqualified tables belong to {default_schema}.\n{}",
+        "# Expectation of database {:?} as schema_exporter {} resolved it from {} ({}).\n# Unqualified tables {belong}.\n{}",
         db.name,
         env!("CARGO_PKG_VERSION"),
         db.expected.describe(),
@@ -484,7 +496,8 @@ pub async fn validate(config_file: &Path) -> Result<ExitCode, Error> {
             continue;
         }
         let mut cache = expected::ExpectedCache::default();
-        if let Err(e) = db.expected.load(db.engine, &db.schemas, &mut cache).await {
+        let schemas = db.expectation_schemas();
+        if let Err(e) = db.expected.load(db.engine, &schemas, &mut cache).await {
             problems.push(format!("database {:?}: {e}", db.name));
         }
     }

@@ -7,10 +7,11 @@ use thiserror::Error;
 
 use crate::config::DatabaseConfig;
 use crate::dialect::Engine;
-use crate::diff::{diff, Comparison, Drift, DriftKind, ExpectedTable};
+use crate::diff::{compare, Comparison, Drift, DriftKind, ExpectedTable, TenantComparison};
 use crate::engine::{render_change, Pool, SessionLimits};
 use crate::expected::{ExpectedCache, ExpectedError};
 use crate::model::Change;
+use crate::tenant::Tenants;
 
 /// One difference as people and tools see it (`/drift`, `check`): the diff's item with its change
 /// rendered as SQL in the database's dialect.
@@ -42,8 +43,23 @@ pub struct DriftReport {
     pub items: Vec<DriftItem>,
     /// Every expected (not ignored) table, so in-sync tables can be published as zero.
     pub expected_tables: Vec<ExpectedTable>,
-    /// Every schema compared, so schema-level gauges exist even when nothing drifted.
+    /// Every schema compared by name, so schema-level gauges exist even when nothing drifted.
     pub schemas: Vec<String>,
+    /// With tenant patterns: the tenant schemas matched and drifted, and which appeared or
+    /// disappeared since the previous successful check (filled in by [`crate::state`]).
+    pub tenants: Option<TenantReport>,
+}
+
+/// The tenant schemas of a [`DriftReport`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TenantReport {
+    /// What the comparison found.
+    #[serde(flatten)]
+    pub found: TenantComparison,
+    /// Matched now, not at the previous successful check.
+    pub appeared: Vec<String>,
+    /// Matched at the previous successful check, not now.
+    pub disappeared: Vec<String>,
 }
 
 impl DriftReport {
@@ -57,6 +73,10 @@ impl DriftReport {
                 .collect(),
             expected_tables: comparison.expected_tables,
             schemas: comparison.schemas,
+            tenants: comparison.tenants.map(|found| TenantReport {
+                found,
+                ..TenantReport::default()
+            }),
         }
     }
 
@@ -163,8 +183,9 @@ async fn check(
     // the configured schemas is read: the two take about as long as each other on a large schema,
     // and the database does its part on its own core. A broken expectation is reported as soon as
     // it is known, and in preference to a catalog error, whichever finished first.
-    let load = db.expected.load(db.engine, &db.schemas, cache);
-    let read = read_catalog(db, pool, &db.schemas);
+    let expectation_schemas = db.expectation_schemas();
+    let load = db.expected.load(db.engine, &expectation_schemas, cache);
+    let read = read_catalog(db, pool, &db.schemas, db.tenants.as_ref());
     tokio::pin!(load, read);
     let (expectation, live) = tokio::select! {
         biased;
@@ -176,24 +197,39 @@ async fn check(
     };
     let mut live = live?;
     // Expected tables may name schemas beyond the configured ones; read those too so they are not
-    // reported missing (tables there are still never reported as unexpected).
+    // reported missing (tables there are still never reported as unexpected). The tenant
+    // template's schema is a pattern, not a schema to read.
     let mut extra: Vec<String> = Vec::new();
+    let template = db.tenants.as_ref().map(|t| t.template());
     for table in expectation.schema.tables.values() {
         let schema = &table.name.schema;
-        if !db.schemas.contains(schema) && !extra.contains(schema) {
+        let named = db.schemas.contains(schema) || template == Some(schema.as_str());
+        let tenant = db
+            .tenants
+            .as_ref()
+            .is_some_and(|t| t.matches(db.engine, schema));
+        if !named && !tenant && !extra.contains(schema) {
             extra.push(schema.clone());
         }
     }
     if !extra.is_empty() {
         live.tables
-            .extend(read_catalog(db, pool, &extra).await?.tables);
+            .extend(read_catalog(db, pool, &extra, None).await?.tables);
     }
     // Diffing and rendering grow with the schema: off the async workers, so scrapes and health
     // checks never wait behind them. The timeout above still fires on time if this overruns.
     let (engine, schemas, ignore) = (db.engine, db.schemas.clone(), db.ignore.clone());
+    let tenants = db.tenants.clone();
     let expected = expectation.clone();
     let report = tokio::task::spawn_blocking(move || {
-        let comparison = diff(engine, &expected.schema, &live, &schemas, &ignore);
+        let comparison = compare(
+            engine,
+            &expected.schema,
+            &live,
+            &schemas,
+            tenants.as_ref(),
+            &ignore,
+        );
         drop(live);
         DriftReport::new(engine, comparison)
     })
@@ -206,14 +242,15 @@ async fn check(
     })
 }
 
-/// Reads the live tables of `schemas`, timing the read.
+/// Reads the live tables of `schemas` and of the schemas `tenants` match, timing the read.
 async fn read_catalog(
     db: &DatabaseConfig,
     pool: &Pool,
     schemas: &[String],
+    tenants: Option<&Tenants>,
 ) -> Result<crate::model::Schema, CheckError> {
     let read = Instant::now();
-    let live = match pool.introspect(schemas).await {
+    let live = match pool.introspect(schemas, tenants).await {
         Ok(live) => live,
         Err(e) => return Err(failure(db.engine, &db.url, db.timeout, &e).await),
     };

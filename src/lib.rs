@@ -25,7 +25,8 @@
 //! Underneath, the pure vocabulary every layer shares, each importing only what is listed before it:
 //! [`dialect`] (which engine: name, identifier folding, namespaces), [`normalize`] (every engine's
 //! type and default spellings to one canonical form), [`model`] (tables, columns, changes) and
-//! [`ignore`] (what not to compare). The module graph has no cycles:
+//! [`ignore`] (what not to compare) and [`tenant`] (which schemas a pattern makes tenants). The
+//! module graph has no cycles:
 //! `dialect <- normalize <- model <- diff`; `model + dialect <- engine`;
 //! `diff, engine, expected <- check <- poller <- app`.
 //!
@@ -56,6 +57,7 @@ pub mod report;
 pub mod secret;
 pub mod snapshot;
 pub mod state;
+pub mod tenant;
 
 /// The layering `# Layout` promises, checked on the source itself so a new import that closes a
 /// cycle fails here rather than in the next engineer's head.
@@ -128,7 +130,7 @@ mod layering {
             .collect();
         assert!(cycles.is_empty(), "import cycles: {cycles:?}");
         assert!(graph["dialect"].is_empty(), "{:?}", graph["dialect"]);
-        for pure in ["dialect", "normalize", "model", "ignore", "diff"] {
+        for pure in ["dialect", "normalize", "model", "ignore", "tenant", "diff"] {
             for io in ["engine", "check", "expected", "config", "snapshot"] {
                 assert!(!reaches(&graph, pure, io), "{pure} reaches {io}");
             }

@@ -47,7 +47,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_checks_total", counter: true, help: "Checks run since the exporter started." },
     Family { name: "schema_column_drift", counter: false, help: as_of!("1 for each drifted column, named for alert text (at most detail_series_limit of these and schema_table_drift in all)") },
     Family { name: "schema_deploy_grace_seconds", counter: false, help: "Configured deploy_grace: drift seen this soon after the expected schema changed should not page." },
-    Family { name: "schema_detail_series_dropped", counter: false, help: "schema_column_drift and schema_table_drift series left out of this scrape by detail_series_limit." },
+    Family { name: "schema_detail_series_dropped", counter: false, help: "Detail series (schema_column_drift, schema_table_drift and the drift gauges of tenant schemas) left out of this scrape by detail_series_limit." },
     Family { name: "schema_expected_last_change_timestamp_seconds", counter: false, help: "Unix time the expected schema's content last changed (when first loaded: the newest source file's modification time; for a reference database, the time of that load)." },
     Family { name: "schema_expected_tables", counter: false, help: as_of!("Tables in the expected schema (ignored ones excluded)") },
     Family { name: "schema_exporter_build_info", counter: false, help: "Build metadata of the running schema_exporter; always 1." },
@@ -55,9 +55,12 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_exporter_renders_total", counter: true, help: "Times this exposition was rendered: once per check outcome or reload (coalesced), never per scrape." },
     Family { name: "schema_in_sync", counter: false, help: as_of!("1 when no drift was found") },
     Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default) differs; tables without such columns are left out") },
-    Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted)") },
+    Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted; tables of tenant schemas only while drifted)") },
     Family { name: "schema_missing_tables", counter: false, help: as_of!("Expected tables absent from the database") },
     Family { name: "schema_table_drift", counter: false, help: as_of!("1 for each missing or unexpected table, named for alert text (at most detail_series_limit of these and schema_column_drift in all)") },
+    Family { name: "schema_tenant_schema_changes_total", counter: true, help: "Tenant schemas that appeared in or disappeared from the database (change label) between two successful checks, since the exporter started." },
+    Family { name: "schema_tenant_schemas", counter: false, help: as_of!("Schemas the database's tenant patterns (schemas: {match: ...}) matched") },
+    Family { name: "schema_tenant_schemas_drifted", counter: false, help: as_of!("Tenant schemas with any drift from the template") },
     Family { name: "schema_unexpected_columns", counter: false, help: as_of!("Live columns the expected table does not have; tables without such columns are left out") },
     Family { name: "schema_unexpected_tables", counter: false, help: as_of!("Live tables neither expected nor ignored") },
 ];
@@ -87,6 +90,9 @@ enum F {
     MissingColumns,
     MissingTables,
     TableDrift,
+    TenantChanges,
+    TenantSchemas,
+    TenantSchemasDrifted,
     UnexpectedColumns,
     UnexpectedTables,
 }
@@ -96,8 +102,9 @@ enum F {
 pub struct DatabaseSeries {
     /// Sample lines per family, indexed like [`FAMILIES`]; the detail families stay empty here.
     lines: Vec<String>,
-    /// Detail series (`schema_column_drift`, `schema_table_drift`) in drift order: the cap on them
-    /// is for the whole scrape, so it is applied when the databases are joined.
+    /// Detail series (`schema_column_drift`, `schema_table_drift`, and every drift gauge of a
+    /// tenant schema) in drift order: the cap on them is for the whole scrape, so it is applied
+    /// when the databases are joined.
     details: Vec<(F, String)>,
 }
 
@@ -124,6 +131,27 @@ impl DatabaseSeries {
         );
     }
 
+    /// A sample among the capped detail series when `capped`, else an ordinary one.
+    fn sample_in(
+        &mut self,
+        capped: bool,
+        family: F,
+        labels: &[(&str, &str)],
+        value: impl Into<Value>,
+    ) {
+        if !capped {
+            return self.sample(family, labels, value);
+        }
+        let mut line = String::new();
+        write_sample(
+            &mut line,
+            FAMILIES[family as usize].name,
+            labels,
+            value.into(),
+        );
+        self.details.push((family, line));
+    }
+
     /// Counters, configuration and the last check's outcome: present for every database.
     fn health(&mut self, d: &str, db: &DatabaseState) {
         let l = [("database", d)];
@@ -133,6 +161,14 @@ impl DatabaseSeries {
         self.sample(F::DeployGrace, &l, db.deploy_grace.as_secs_f64());
         self.sample(F::CheckOverdue, &l, u64::from(db.overdue));
         self.sample(F::CheckOverdueTotal, &l, db.overdue_total);
+        if db.report.as_ref().is_some_and(|r| r.tenants.is_some()) {
+            for (change, n) in [
+                ("appeared", db.tenants_appeared_total),
+                ("disappeared", db.tenants_disappeared_total),
+            ] {
+                self.sample(F::TenantChanges, &[l[0], ("change", change)], n);
+            }
+        }
         if let Some(last) = &db.last_check {
             self.sample(F::CheckSuccess, &l, u64::from(last.error.is_none()));
             self.sample(F::CheckDuration, &l, last.duration.as_secs_f64());
@@ -146,24 +182,46 @@ impl DatabaseSeries {
     }
 
     /// The drift gauges of the last successful check: counts per schema and per expected table,
-    /// and one detail series per drifted column or table.
+    /// and one detail series per drifted column or table. A tenant schema's gauges exist only
+    /// while it drifts, and count against the detail cap: a thousand tenants are summed up by
+    /// `schema_tenant_schemas*`, not listed table by table.
     fn drift(&mut self, d: &str, report: &DriftReport, tables: TableSeries) {
         let l = [("database", d)];
+        let tenants = report.tenants.as_ref().map(|t| &t.found);
+        let is_tenant = |schema: &str| tenants.is_some_and(|t| t.is_tenant(schema));
         self.sample(F::InSync, &l, u64::from(report.in_sync()));
-        self.sample(F::ExpectedTables, &l, report.expected_tables.len() as u64);
+        let named = report
+            .expected_tables
+            .iter()
+            .filter(|t| !is_tenant(&t.name.schema))
+            .count();
+        let tenant_tables = tenants.map_or(0, |t| t.tables);
+        self.sample(F::ExpectedTables, &l, (named + tenant_tables) as u64);
+        if let Some(t) = tenants {
+            self.sample(F::TenantSchemas, &l, t.matched.len() as u64);
+            self.sample(F::TenantSchemasDrifted, &l, t.drifted.len() as u64);
+        }
         let counts = Counts::of(report);
-        for schema in &report.schemas {
+        let drifted_tenants = tenants.map_or(&[][..], |t| t.drifted.as_slice());
+        for (schema, tenant) in report
+            .schemas
+            .iter()
+            .map(|s| (s, false))
+            .chain(drifted_tenants.iter().map(|s| (s, true)))
+        {
             let l = [("database", d), ("schema", schema.as_str())];
-            self.sample(
-                F::MissingTables,
-                &l,
-                counts.get(schema, "", DriftKind::MissingTable),
-            );
+            let missing = counts.get(schema, "", DriftKind::MissingTable);
             let unexpected = counts.get(schema, "", DriftKind::UnexpectedTable);
-            self.sample(F::UnexpectedTables, &l, unexpected);
+            if !tenant || missing > 0 {
+                self.sample_in(tenant, F::MissingTables, &l, missing);
+            }
+            if !tenant || unexpected > 0 {
+                self.sample_in(tenant, F::UnexpectedTables, &l, unexpected);
+            }
         }
         for table in &report.expected_tables {
             let (schema, name) = (table.name.schema.as_str(), table.name.name.as_str());
+            let tenant = is_tenant(schema);
             let missing = if table.missing {
                 table.columns as u64
             } else {
@@ -171,12 +229,12 @@ impl DatabaseSeries {
             };
             let l = [("database", d), ("schema", schema), ("table", name)];
             let drifted = missing > 0 || counts.any(schema, name);
-            if drifted || tables == TableSeries::All {
-                self.sample(F::MissingColumns, &l, missing);
+            if drifted || (tables == TableSeries::All && !tenant) {
+                self.sample_in(tenant, F::MissingColumns, &l, missing);
             }
             let unexpected = counts.get(schema, name, DriftKind::UnexpectedColumn);
             if unexpected > 0 {
-                self.sample(F::UnexpectedColumns, &l, unexpected);
+                self.sample_in(tenant, F::UnexpectedColumns, &l, unexpected);
             }
             for kind in [
                 DriftKind::TypeMismatch,
@@ -187,7 +245,7 @@ impl DatabaseSeries {
                 if n > 0 {
                     let attribute = kind.attribute().expect("mismatch kinds have an attribute");
                     let l = [l[0], l[1], l[2], ("attribute", attribute)];
-                    self.sample(F::MismatchedColumns, &l, n);
+                    self.sample_in(tenant, F::MismatchedColumns, &l, n);
                 }
             }
         }

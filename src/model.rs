@@ -136,6 +136,10 @@ impl Table {
 pub struct Schema {
     /// Tables keyed by `(schema, folded table name)`.
     pub tables: IndexMap<TableName, Table>,
+    /// Live side only: every namespace the catalog read found, tables or not, in catalog order
+    /// (an empty tenant schema has no table to show it exists), sorted. Empty for an expectation.
+    #[serde(skip)]
+    pub namespaces: Vec<String>,
 }
 
 impl Schema {
@@ -203,6 +207,16 @@ impl CatalogBuilder {
         }
     }
 
+    /// Records that namespace `schema` exists, whether or not it holds tables. Catalogs return rows
+    /// grouped by namespace, so only a change of namespace costs an allocation; repeats of an
+    /// ungrouped catalog are removed by [`CatalogBuilder::finish`].
+    pub fn namespace(&mut self, schema: &str) {
+        let seen = &mut self.schema.namespaces;
+        if seen.last().map(String::as_str) != Some(schema) {
+            seen.push(schema.to_string());
+        }
+    }
+
     /// Starts or continues the table the next columns belong to.
     pub fn table(&mut self, schema: &str, name: &str) {
         if let Some(t) = &self.current {
@@ -210,6 +224,7 @@ impl CatalogBuilder {
                 return;
             }
         }
+        self.namespace(schema);
         self.flush();
         self.current = Some(Table::new(TableName::new(schema, name)));
     }
@@ -248,6 +263,8 @@ impl CatalogBuilder {
     /// Every table read.
     pub fn finish(mut self) -> Schema {
         self.flush();
+        self.schema.namespaces.sort_unstable();
+        self.schema.namespaces.dedup();
         self.schema.tables.shrink_to_fit();
         self.schema
     }

@@ -63,8 +63,59 @@ pub struct DatabaseDrift<'a> {
     /// A check came due and has not started within the timeout: `drift` is older than the
     /// interval promises.
     pub overdue: bool,
+    /// With tenant patterns: the tenant schemas of the last successful check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<TenantsView<'a>>,
     /// Every drift item found by the last successful check.
     pub drift: &'a [DriftItem],
+}
+
+/// The tenant schemas of one database in `/drift`: counted, and named where something happened.
+#[derive(Debug, Serialize)]
+pub struct TenantsView<'a> {
+    /// Schemas the patterns matched.
+    pub matched: usize,
+    /// Tenant schemas with drift, by name.
+    pub drifted: &'a [String],
+    /// Tenant schemas new since the previous successful check.
+    pub appeared: &'a [String],
+    /// Tenant schemas gone since the previous successful check.
+    pub disappeared: &'a [String],
+}
+
+impl TenantsView<'_> {
+    /// `3 of 120 tenant schemas drifted (t1, t2, t3)`, names capped so a page stays readable.
+    pub fn describe(&self) -> String {
+        const SHOWN: usize = 10;
+        let mut text = format!(
+            "{} of {} tenant schemas drifted",
+            self.drifted.len(),
+            self.matched
+        );
+        if !self.drifted.is_empty() {
+            let names: Vec<&str> = self
+                .drifted
+                .iter()
+                .take(SHOWN)
+                .map(String::as_str)
+                .collect();
+            let more = self.drifted.len().saturating_sub(SHOWN);
+            text.push_str(&format!(" ({}", names.join(", ")));
+            if more > 0 {
+                text.push_str(&format!(" and {more} more"));
+            }
+            text.push(')');
+        }
+        for (what, list) in [
+            ("appeared", self.appeared),
+            ("disappeared", self.disappeared),
+        ] {
+            if !list.is_empty() {
+                text.push_str(&format!("; {what}: {}", list.join(", ")));
+            }
+        }
+        text
+    }
 }
 
 impl<'a> DatabaseDrift<'a> {
@@ -87,6 +138,16 @@ impl<'a> DatabaseDrift<'a> {
             error,
             last_success: db.last_success.map(rfc3339),
             overdue: db.overdue,
+            tenants: db
+                .report
+                .as_ref()
+                .and_then(|r| r.tenants.as_ref())
+                .map(|t| TenantsView {
+                    matched: t.found.matched.len(),
+                    drifted: &t.found.drifted,
+                    appeared: &t.appeared,
+                    disappeared: &t.disappeared,
+                }),
             drift: db.report.as_ref().map_or(&[], |r| r.items.as_slice()),
         }
     }
@@ -130,6 +191,9 @@ pub fn text(doc: &DriftDocument) -> String {
         };
         if db.status == Status::CheckFailed {
             continue;
+        }
+        if let Some(tenants) = &db.tenants {
+            let _ = writeln!(out, "  {}", printable(&tenants.describe()));
         }
         for item in db.drift {
             let place = match &item.column {
@@ -221,6 +285,12 @@ pub fn landing_row(db: &DatabaseDrift) -> String {
             kinds.join("<br>")
         }
         other => other.describe().to_string(),
+    };
+    let summary = match (&db.tenants, db.status) {
+        (Some(t), Status::Drift | Status::InSync) => {
+            format!("{}<br>{summary}", escape(&t.describe()))
+        }
+        _ => summary,
     };
     format!(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

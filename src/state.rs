@@ -5,7 +5,7 @@
 use indexmap::IndexMap;
 use std::time::{Duration, SystemTime};
 
-use crate::check::{CheckOutcome, DriftReport};
+use crate::check::{CheckOutcome, DriftReport, TenantReport};
 use crate::config::{Config, TableSeries};
 use crate::dialect::Engine;
 
@@ -40,6 +40,46 @@ pub struct DatabaseState {
     /// Checks that became overdue since the exporter started: the flag above is up only until the
     /// late check runs, which a scrape may miss; the count never is.
     pub overdue_total: u64,
+    /// Tenant schemas that appeared since the exporter started (matched by a check, not by the
+    /// successful check before it).
+    pub tenants_appeared_total: u64,
+    /// Tenant schemas that disappeared since the exporter started.
+    pub tenants_disappeared_total: u64,
+}
+
+/// Fills in which tenant schemas of database `name` appeared and disappeared since `before`, the
+/// previous successful check's (none at the first: every tenant is new to us then, not new).
+fn tenant_changes(name: &str, before: Option<&TenantReport>, now: &mut TenantReport) {
+    let Some(before) = before else {
+        return;
+    };
+    // Both lists are sorted: one merge finds both differences.
+    let (old, new) = (&before.found.matched, &now.found.matched);
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if a == b => (i, j) = (i + 1, j + 1),
+            (Some(a), Some(b)) if a < b => {
+                now.disappeared.push(a.clone());
+                i += 1;
+            }
+            (Some(_), Some(b)) | (None, Some(b)) => {
+                now.appeared.push(b.clone());
+                j += 1;
+            }
+            (Some(a), None) => {
+                now.disappeared.push(a.clone());
+                i += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    for schema in &now.appeared {
+        tracing::info!(database = name, schema = %schema, "tenant schema appeared");
+    }
+    for schema in &now.disappeared {
+        tracing::warn!(database = name, schema = %schema, "tenant schema disappeared");
+    }
 }
 
 /// The most recent check attempt.
@@ -101,6 +141,8 @@ impl State {
                     expected_changed: None,
                     overdue: false,
                     overdue_total: 0,
+                    tenants_appeared_total: 0,
+                    tenants_disappeared_total: 0,
                 });
             if entry.engine != db.engine {
                 // A different database behind the same name: its old drift says nothing about it.
@@ -126,8 +168,14 @@ impl State {
         db.checks_total += 1;
         db.overdue = false;
         let error = match outcome.result {
-            Ok(checked) => {
+            Ok(mut checked) => {
                 db.last_success = Some(outcome.started);
+                if let Some(tenants) = &mut checked.report.tenants {
+                    let before = db.report.as_ref().and_then(|r| r.tenants.as_ref());
+                    tenant_changes(name, before, tenants);
+                    db.tenants_appeared_total += tenants.appeared.len() as u64;
+                    db.tenants_disappeared_total += tenants.disappeared.len() as u64;
+                }
                 db.report = Some(checked.report);
                 if db.expected_fingerprint != Some(checked.expected_fingerprint) {
                     // First sight: the file's own modification time is the best estimate of when
@@ -168,5 +216,37 @@ impl State {
     /// True once every configured database has had its first check attempted.
     pub fn ready(&self) -> bool {
         self.databases.values().all(|d| d.last_check.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::TenantComparison;
+
+    fn tenants(matched: &[&str]) -> TenantReport {
+        TenantReport {
+            found: TenantComparison {
+                matched: matched.iter().map(|s| s.to_string()).collect(),
+                ..TenantComparison::default()
+            },
+            ..TenantReport::default()
+        }
+    }
+
+    #[test]
+    fn tenant_changes_are_the_two_differences_of_the_matched_lists() {
+        let before = tenants(&["a", "c", "d", "f"]);
+        let mut now = tenants(&["b", "c", "e", "f", "g"]);
+        tenant_changes("db", Some(&before), &mut now);
+        assert_eq!(now.appeared, ["b", "e", "g"]);
+        assert_eq!(now.disappeared, ["a", "d"]);
+        // The first check sees every tenant for the first time: none of them is a change.
+        let mut first = tenants(&["a", "b"]);
+        tenant_changes("db", None, &mut first);
+        assert!(first.appeared.is_empty() && first.disappeared.is_empty());
+        let mut gone = tenants(&[]);
+        tenant_changes("db", Some(&before), &mut gone);
+        assert_eq!(gone.disappeared, ["a", "c", "d", "f"]);
     }
 }

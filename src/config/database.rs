@@ -5,11 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{DatabaseConfig, OneOrMany, RawDatabase, RawExpected, RawIgnore, MIGRATION_TABLES};
+use super::{
+    DatabaseConfig, OneOrMany, RawDatabase, RawExpected, RawIgnore, RawSchema, MIGRATION_TABLES,
+};
 use crate::dialect::Engine;
 use crate::expected::{ExpectedSource, Reference, ReferenceTarget};
 use crate::ignore::Ignore;
 use crate::secret::DatabaseUrl;
+use crate::tenant::Tenants;
 
 /// A database whose own keys are valid, before `expected: {reference: NAME}` is resolved against
 /// the others: only then is its [`DatabaseConfig`] complete.
@@ -17,6 +20,7 @@ pub(super) struct Pending {
     pub(super) name: String,
     /// Engine, URL, schemas and timeout: all a reference to this database needs to read it.
     connection: ReferenceTarget,
+    tenants: Option<Tenants>,
     interval: Duration,
     deploy_grace: Duration,
     source: Source,
@@ -47,6 +51,14 @@ pub(super) fn resolve_references(
                         problems.push(format!("{at}: a database cannot be its own reference"));
                         continue;
                     }
+                    Some(target) if target.tenants.is_some() => {
+                        problems.push(format!(
+                            "{at}: {name:?} matches its schemas by pattern, so it has no single \
+                             schema to be the source of truth; point the tenants at an expected \
+                             file or SQL instead"
+                        ));
+                        continue;
+                    }
                     Some(target) => ExpectedSource::Reference(Reference {
                         name: name.clone(),
                         cross_engine: target.connection.engine != db.connection.engine,
@@ -69,6 +81,7 @@ pub(super) fn resolve_references(
             engine: db.connection.engine,
             url: db.connection.url.clone(),
             schemas: db.connection.schemas.clone(),
+            tenants: db.tenants.clone(),
             interval: db.interval,
             timeout: db.connection.timeout,
             deploy_grace: db.deploy_grace,
@@ -111,7 +124,7 @@ pub(super) fn validate_database(
         }
         None => (None, None),
     };
-    let schemas = validate_schemas(db.schemas, engine, url.as_ref(), problems);
+    let (schemas, tenants) = validate_schemas(db.schemas, engine, url.as_ref(), problems);
     let source = validate_source(db.expected, base, problems);
     let ignore = validate_ignore(db.ignore, defaults, problems);
     Some(Pending {
@@ -122,6 +135,7 @@ pub(super) fn validate_database(
             schemas: schemas?,
             timeout,
         },
+        tenants,
         interval,
         deploy_grace,
         source: source?,
@@ -190,42 +204,66 @@ fn connection_url(
     Ok((engine, url))
 }
 
+/// `schemas:` as names and tenant patterns. Names are compared as given; patterns make every
+/// matching schema a tenant. MySQL/MariaDB compare the URL's database unless patterns are given
+/// (tenant databases); SQLite has only `main`.
 fn validate_schemas(
-    schemas: Option<Vec<String>>,
+    schemas: Option<Vec<RawSchema>>,
     engine: Option<Engine>,
     url: Option<&DatabaseUrl>,
     problems: &mut Vec<String>,
-) -> Option<Vec<String>> {
+) -> (Option<Vec<String>>, Option<Tenants>) {
+    let Some(schemas) = schemas else {
+        let Some(e) = engine else {
+            return (None, None);
+        };
+        let s = e.default_schemas(url.map_or("", |u| u.expose()));
+        if s.is_empty() {
+            problems
+                .push("url: a mysql:// URL must name the database (mysql://user@host/app)".into());
+            return (None, None);
+        }
+        return (Some(s), None);
+    };
+    let (mut names, mut patterns) = (Vec::new(), Vec::new());
+    for entry in schemas {
+        match entry {
+            RawSchema::Name(n) => names.push(n),
+            RawSchema::Pattern(p) => patterns.push(p),
+        }
+    }
     let mut fail = |problem: String| {
         problems.push(problem);
-        None
+        (None, None)
     };
-    match (schemas, engine) {
-        (Some(s), _) if s.is_empty() || s.iter().any(|x| x.trim().is_empty()) => {
-            fail("schemas: must list at least one non-empty name".into())
-        }
-        (Some(_), Some(Engine::MySql)) => fail(
-            "schemas: MySQL/MariaDB compare the database named in the URL; leave schemas out"
+    if (names.is_empty() && patterns.is_empty()) || names.iter().any(|x| x.trim().is_empty()) {
+        return fail("schemas: must list at least one non-empty name or {match: PATTERN}".into());
+    }
+    let Some(engine) = engine else {
+        return (Some(names), None);
+    };
+    if engine == Engine::MySql && !names.is_empty() {
+        return fail(
+            "schemas: MySQL/MariaDB compare the database named in the URL; leave schemas out, \
+             or give only {match: PATTERN} entries to compare tenant databases"
                 .into(),
-        ),
-        (Some(s), Some(e)) => match e.fixed_schemas() {
-            Some(fixed) if !s.iter().all(|x| fixed.contains(&x.as_str())) => fail(format!(
+        );
+    }
+    if let Some(fixed) = engine.fixed_schemas() {
+        if !patterns.is_empty() || !names.iter().all(|x| fixed.contains(&x.as_str())) {
+            return fail(format!(
                 "schemas: {} databases only have {}",
-                e.name(),
+                engine.name(),
                 fixed.join(", ")
-            )),
-            _ => Some(s),
-        },
-        (Some(s), None) => Some(s),
-        (None, Some(e)) => {
-            let s = e.default_schemas(url.map_or("", |u| u.expose()));
-            if s.is_empty() {
-                fail("url: a mysql:// URL must name the database (mysql://user@host/app)".into())
-            } else {
-                Some(s)
-            }
+            ));
         }
-        (None, None) => None,
+    }
+    if patterns.is_empty() {
+        return (Some(names), None);
+    }
+    match Tenants::new(engine, patterns) {
+        Ok(t) => (Some(names), Some(t)),
+        Err(e) => fail(format!("schemas: {e}")),
     }
 }
 

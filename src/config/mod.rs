@@ -15,6 +15,7 @@ use crate::dialect::Engine;
 use crate::expected::ExpectedSource;
 use crate::ignore::Ignore;
 use crate::secret::DatabaseUrl;
+use crate::tenant::Tenants;
 
 /// Environment variables `SCHEMA_EXPORTER__KEY` override top-level keys of the file.
 pub const ENV_PREFIX: &str = "SCHEMA_EXPORTER";
@@ -62,7 +63,7 @@ struct RawDatabase {
     url_file: Option<PathBuf>,
     password_file: Option<PathBuf>,
     password_env: Option<String>,
-    schemas: Option<Vec<String>>,
+    schemas: Option<Vec<RawSchema>>,
     interval: Option<String>,
     timeout: Option<String>,
     deploy_grace: Option<String>,
@@ -77,6 +78,49 @@ struct RawExpected {
     file: Option<PathBuf>,
     sql: Option<OneOrMany>,
     reference: Option<String>,
+}
+
+/// One entry of `schemas:`: a schema's name, or `{match: GLOB}` for every tenant schema it matches.
+#[derive(Debug)]
+enum RawSchema {
+    Name(String),
+    Pattern(String),
+}
+
+/// By hand rather than `untagged`: serde's untagged error ("did not match any variant") would
+/// not say what an entry may be, nor which key was wrong.
+impl<'de> Deserialize<'de> for RawSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RawSchema, D::Error> {
+        struct Entry;
+        const WANT: &str = "a schema name or {match: PATTERN}";
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = RawSchema;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(WANT)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawSchema, E> {
+                Ok(RawSchema::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawSchema, A::Error> {
+                let mut pattern = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "match" {
+                        return Err(serde::de::Error::custom(format!(
+                            "unknown key `{key}` in a schemas entry (expected {WANT})"
+                        )));
+                    }
+                    pattern = Some(map.next_value::<String>()?);
+                }
+                pattern
+                    .map(RawSchema::Pattern)
+                    .ok_or_else(|| serde::de::Error::custom(format!("expected {WANT}")))
+            }
+        }
+        d.deserialize_any(Entry)
+    }
 }
 
 /// `sql: schema.sql` or `sql: [schema.sql, migrations/]`.
@@ -186,8 +230,12 @@ pub struct DatabaseConfig {
     pub engine: Engine,
     /// Connection URL with the password (from wherever it came) inside, redacted when shown.
     pub url: DatabaseUrl,
-    /// Schemas compared; unqualified expected tables belong to the first.
+    /// Schemas compared by name; unqualified expected tables belong to the first (unless there
+    /// are tenant patterns).
     pub schemas: Vec<String>,
+    /// Schemas compared by pattern (`{match: GLOB}`), each with the expectation's unqualified
+    /// tables as its template.
+    pub tenants: Option<Tenants>,
     /// Time between checks.
     pub interval: Duration,
     /// Limit for one check, always shorter than `interval`.
@@ -198,6 +246,19 @@ pub struct DatabaseConfig {
     pub expected: ExpectedSource,
     /// What not to compare.
     pub ignore: Ignore,
+}
+
+impl DatabaseConfig {
+    /// The schemas an expectation is read for: its unqualified tables belong to the first, which
+    /// is the tenant template (the first pattern) when the database has tenant patterns.
+    pub fn expectation_schemas(&self) -> Vec<String> {
+        match &self.tenants {
+            Some(t) => std::iter::once(t.template().to_string())
+                .chain(self.schemas.iter().cloned())
+                .collect(),
+            None => self.schemas.clone(),
+        }
+    }
 }
 
 /// Everything wrong with a configuration file.
@@ -508,6 +569,59 @@ mod tests {
         }
         assert!(text.starts_with(&format!("invalid configuration {}:", path.display())));
         assert!(!text.contains("topsecret"), "{text}");
+    }
+
+    #[test]
+    fn tenant_patterns_load_beside_names_and_bad_ones_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "ok.yaml",
+            "databases:\n  - name: pg\n    url: postgres://u@db/app\n    schemas: [public, {match: \"tenant_*\"}, {match: acme}]\n    expected: {file: e.yaml}\n  - name: my\n    url: mysql://u@db\n    schemas: [{match: \"shop_*\"}]\n    expected: {file: e.yaml}\n",
+        );
+        let c = load(&path).unwrap();
+        let pg = &c.databases[0];
+        assert_eq!(pg.schemas, ["public"]);
+        let tenants = pg.tenants.as_ref().unwrap();
+        assert_eq!(tenants.patterns(), ["tenant_*", "acme"]);
+        // Unqualified expected tables are the template, kept under the first pattern.
+        assert_eq!(pg.expectation_schemas(), ["tenant_*", "public"]);
+        let my = &c.databases[1];
+        assert!(
+            my.schemas.is_empty(),
+            "the URL's database is not compared by name"
+        );
+        assert!(my
+            .tenants
+            .as_ref()
+            .unwrap()
+            .matches(Engine::MySql, "SHOP_1"));
+
+        let path = write(
+            dir.path(),
+            "bad.yaml",
+            "databases:\n  - name: lite\n    url: sqlite:x.db\n    schemas: [{match: \"x*\"}]\n    expected: {file: e.yaml}\n  - name: my\n    url: mysql://u@db/app\n    schemas: [app, {match: \"x*\"}]\n    expected: {file: e.yaml}\n  - name: glob\n    url: postgres://u@db/app\n    schemas: [{match: \"[x\"}]\n    expected: {file: e.yaml}\n  - name: tenants\n    url: postgres://u@db/app\n    schemas: [{match: \"t_*\"}]\n    expected: {file: e.yaml}\n  - name: follower\n    url: postgres://u@db/app\n    expected: {reference: tenants}\n",
+        );
+        let text = load(&path).unwrap_err().to_string();
+        for want in [
+            "databases[0] (name \"lite\"): schemas: sqlite databases only have main",
+            "databases[1] (name \"my\"): schemas: MySQL/MariaDB compare the database named in the URL; leave schemas out, or give only {match: PATTERN}",
+            "databases[2] (name \"glob\"): schemas: match: invalid glob `[x`",
+            "databases (name \"follower\"): expected.reference: \"tenants\" matches its schemas by pattern",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        let path = write(
+            dir.path(),
+            "key.yaml",
+            "databases:\n  - name: a\n    url: postgres://u@db/app\n    schemas: [{matches: \"t_*\"}]\n    expected: {file: e.yaml}\n",
+        );
+        let text = load(&path).unwrap_err().to_string();
+        assert!(
+            text.contains("unknown key `matches` in a schemas entry (expected a schema name or {match: PATTERN})")
+                && text.contains("databases[0]schemas[0]"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::dialect::Engine;
 use crate::ignore::Ignore;
 use crate::model::{Change, Column, Schema, Table, TableName};
 use crate::normalize::Spelling;
+use crate::tenant::Tenants;
 
 mod kind;
 pub use kind::DriftKind;
@@ -64,12 +65,38 @@ pub struct ExpectedTable {
 /// The result of one comparison.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Comparison {
-    /// Every difference found, tables first, in expectation order.
+    /// Every difference found, tables first, in expectation order; tenant schemas after the
+    /// schemas named exactly, in name order.
     pub drift: Vec<Drift>,
-    /// Every expected (not ignored) table, so in-sync tables can be published as zero.
+    /// Every expected (not ignored) table of the schemas named exactly, so in-sync tables can be
+    /// published as zero; of tenant schemas, only the tables that drifted (a thousand tenants in
+    /// sync cost no list of twenty thousand tables).
     pub expected_tables: Vec<ExpectedTable>,
-    /// Every schema compared, so schema-level gauges exist even when nothing drifted.
+    /// Every schema named exactly, so schema-level gauges exist even when nothing drifted.
     pub schemas: Vec<String>,
+    /// With tenant patterns: which schemas matched and which of them drifted.
+    pub tenants: Option<TenantComparison>,
+}
+
+/// The tenant schemas of one comparison.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TenantComparison {
+    /// Every schema the patterns matched, in name order.
+    pub matched: Vec<String>,
+    /// Those with at least one drift item, in name order.
+    pub drifted: Vec<String>,
+    /// Expected tables over all tenants: the template's tables (the expectation's unqualified
+    /// ones) once per tenant, ignored ones excluded.
+    pub tables: usize,
+}
+
+impl TenantComparison {
+    /// Whether `schema` is one of the matched tenants.
+    pub fn is_tenant(&self, schema: &str) -> bool {
+        self.matched
+            .binary_search_by(|s| s.as_str().cmp(schema))
+            .is_ok()
+    }
 }
 
 /// Compares `expected` with `live`. `schemas` are the configured schemas: live tables outside them
@@ -81,17 +108,140 @@ pub fn diff(
     schemas: &[String],
     ignore: &Ignore,
 ) -> Comparison {
+    compare(engine, expected, live, schemas, None, ignore)
+}
+
+/// [`diff`], and with `tenants` also every live schema the patterns match, each against the
+/// expectation's template tables (those in the schema named [`Tenants::template`]).
+pub fn compare(
+    engine: Engine,
+    expected: &Schema,
+    live: &Schema,
+    schemas: &[String],
+    tenants: Option<&Tenants>,
+    ignore: &Ignore,
+) -> Comparison {
+    let template = tenants.map(|t| engine.fold_identifier(t.template()));
+    let is_template =
+        |t: &TableName| template.as_deref() == Some(&*engine.fold_identifier(&t.schema));
     let mut out = Comparison {
         schemas: schemas.to_vec(),
         ..Comparison::default()
     };
     for table in expected.tables.values() {
-        if ignore.table(&table.name) {
+        if is_template(&table.name) || ignore.table(&table.name) {
             continue;
         }
-        let found = live.get(engine, &table.name);
+        compare_table(engine, table, &table.name, live, ignore, &mut out, true);
+    }
+    let folded: Vec<String> = schemas.iter().map(|s| engine.fold_identifier(s)).collect();
+    for live_table in live.tables.values() {
+        let in_scope = folded.contains(&engine.fold_identifier(&live_table.name.schema));
+        if !in_scope
+            || ignore.table(&live_table.name)
+            || expected.get(engine, &live_table.name).is_some()
+        {
+            continue;
+        }
+        out.drift.push(unexpected_table(&live_table.name));
+    }
+    if let (Some(tenants), Some(template)) = (tenants, template) {
+        out.tenants = Some(compare_tenants(
+            engine, expected, &template, live, &folded, tenants, ignore, &mut out,
+        ));
+    }
+    out
+}
+
+/// Every tenant schema of `live` against the template tables of `expected`.
+#[allow(clippy::too_many_arguments)]
+fn compare_tenants(
+    engine: Engine,
+    expected: &Schema,
+    template: &str,
+    live: &Schema,
+    named: &[String],
+    tenants: &Tenants,
+    ignore: &Ignore,
+    out: &mut Comparison,
+) -> TenantComparison {
+    let templates: Vec<&Table> = expected
+        .tables
+        .values()
+        .filter(|t| engine.fold_identifier(&t.name.schema) == template)
+        .collect();
+    // A schema named exactly is compared as such, not as a tenant.
+    let matched: Vec<String> = live
+        .namespaces
+        .iter()
+        .filter(|s| tenants.matches(engine, s) && !named.contains(&engine.fold_identifier(s)))
+        .cloned()
+        .collect();
+    // Live tables by tenant, found in one pass: catalogs list each schema's tables together.
+    let mut by_schema: std::collections::HashMap<&str, Vec<&Table>> =
+        std::collections::HashMap::new();
+    for t in live.tables.values() {
+        by_schema.entry(t.name.schema.as_str()).or_default().push(t);
+    }
+    let (mut drifted, mut tables) = (Vec::new(), 0);
+    for tenant in &matched {
+        let before = out.drift.len();
+        for table in &templates {
+            let name = TableName::new(tenant.as_str(), table.name.name.as_str());
+            if !ignore.table(&name) {
+                tables += 1;
+                compare_table(engine, table, &name, live, ignore, out, false);
+            }
+        }
+        for live_table in by_schema.get(tenant.as_str()).into_iter().flatten() {
+            let as_template = TableName::new(template, live_table.name.name.as_str());
+            if ignore.table(&live_table.name) || expected.get(engine, &as_template).is_some() {
+                continue;
+            }
+            out.drift.push(unexpected_table(&live_table.name));
+        }
+        if out.drift.len() > before {
+            drifted.push(tenant.clone());
+        }
+    }
+    TenantComparison {
+        matched,
+        drifted,
+        tables,
+    }
+}
+
+/// One expected table, known in the database as `name` (its own name, or a tenant's copy of a
+/// template table), against the live catalog. An in-sync table is listed in `expected_tables`
+/// only when `always_listed`.
+fn compare_table(
+    engine: Engine,
+    table: &Table,
+    name: &TableName,
+    live: &Schema,
+    ignore: &Ignore,
+    out: &mut Comparison,
+    always_listed: bool,
+) {
+    let found = live.get(engine, name);
+    let before = out.drift.len();
+    match found {
+        None => {
+            let mut table = table.clone();
+            table.name = name.clone();
+            out.drift.push(drift(
+                DriftKind::MissingTable,
+                name,
+                None,
+                (Some("table".into()), None),
+                Change::CreateTable { table },
+            ));
+        }
+        Some(live_table) => diff_table(table, name, live_table, ignore, &mut out.drift),
+    }
+    if always_listed || out.drift.len() > before {
         out.expected_tables.push(ExpectedTable {
-            name: table.name.clone(),
+            name: name.clone(),
             columns: if table.columns_compared {
                 table.columns.len()
             } else {
@@ -99,50 +249,34 @@ pub fn diff(
             },
             missing: found.is_none(),
         });
-        match found {
-            None => out.drift.push(drift(
-                DriftKind::MissingTable,
-                &table.name,
-                None,
-                (Some("table".into()), None),
-                Change::CreateTable {
-                    table: table.clone(),
-                },
-            )),
-            Some(live_table) => diff_table(table, live_table, ignore, &mut out.drift),
-        }
     }
-    for live_table in live.tables.values() {
-        let in_scope = schemas
-            .iter()
-            .any(|s| engine.fold_identifier(s) == engine.fold_identifier(&live_table.name.schema));
-        if !in_scope
-            || ignore.table(&live_table.name)
-            || expected.get(engine, &live_table.name).is_some()
-        {
-            continue;
-        }
-        out.drift.push(drift(
-            DriftKind::UnexpectedTable,
-            &live_table.name,
-            None,
-            (None, Some("table".into())),
-            Change::DropTable {
-                table: live_table.name.clone(),
-            },
-        ));
-    }
-    out
+}
+
+fn unexpected_table(name: &TableName) -> Drift {
+    drift(
+        DriftKind::UnexpectedTable,
+        name,
+        None,
+        (None, Some("table".into())),
+        Change::DropTable {
+            table: name.clone(),
+        },
+    )
 }
 
 /// Columns of a table present on both sides. Items carry the expected spelling of the table so
 /// metrics can match them to `expected_tables`; engines that fold case also compare
 /// case-insensitively, so the SQL still runs as printed.
-fn diff_table(expected: &Table, live: &Table, ignore: &Ignore, out: &mut Vec<Drift>) {
+fn diff_table(
+    expected: &Table,
+    name: &TableName,
+    live: &Table,
+    ignore: &Ignore,
+    out: &mut Vec<Drift>,
+) {
     if !expected.columns_compared {
         return;
     }
-    let name = &expected.name;
     for (key, want) in &expected.columns {
         if ignore.column(name, &want.name) {
             continue;
@@ -549,5 +683,122 @@ mod tests {
             vec![col("anything", Some("text"), Some(true), Some(None))],
         )]);
         assert!(run(&schema(vec![t]), &live).drift.is_empty());
+    }
+
+    fn in_schema(schema: &str, mut t: Table) -> Table {
+        t.name.schema = schema.into();
+        t
+    }
+
+    #[test]
+    fn every_tenant_schema_is_compared_with_the_template_and_only_drifted_ones_are_listed() {
+        let tenants = Tenants::new(PG, vec!["tenant_*".into()]).unwrap();
+        // The template (unqualified tables land in the first pattern) plus a shared table.
+        let expected = schema(vec![
+            in_schema("tenant_*", export_logs(true, true)),
+            table("countries", vec![col("code", Some("text"), None, None)]),
+        ]);
+        let mut live = schema(vec![
+            table(
+                "countries",
+                vec![col("code", Some("text"), Some(false), Some(None))],
+            ),
+            in_schema("tenant_a", export_logs(true, false)),
+            in_schema("tenant_b", export_logs(false, false)),
+            in_schema("tenant_b", table("scratch", vec![])),
+            // Not a tenant: the pattern does not match it, so it is neither compared nor reported.
+            in_schema("other", export_logs(false, false)),
+        ]);
+        live.namespaces = ["other", "public", "tenant_a", "tenant_b", "tenant_c"]
+            .map(String::from)
+            .to_vec();
+        let c = compare(
+            PG,
+            &expected,
+            &live,
+            &["public".into()],
+            Some(&tenants),
+            &Ignore::default(),
+        );
+        let t = c.tenants.as_ref().unwrap();
+        assert_eq!(t.matched, ["tenant_a", "tenant_b", "tenant_c"]);
+        assert_eq!(t.drifted, ["tenant_b", "tenant_c"]);
+        assert_eq!(t.tables, 3);
+        let items: Vec<(DriftKind, &str, &str, Option<&str>)> = c
+            .drift
+            .iter()
+            .map(|d| {
+                (
+                    d.kind,
+                    d.schema.as_str(),
+                    d.table.as_str(),
+                    d.column.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            items,
+            [
+                (
+                    DriftKind::MissingColumn,
+                    "tenant_b",
+                    "export_logs",
+                    Some("file_size")
+                ),
+                (DriftKind::UnexpectedTable, "tenant_b", "scratch", None),
+                // An empty tenant schema: every template table is missing from it.
+                (DriftKind::MissingTable, "tenant_c", "export_logs", None),
+            ]
+        );
+        // The fix creates the tenant's table, not the template's.
+        match &c.drift[2].fix {
+            Change::CreateTable { table } => {
+                assert_eq!(table.name, TableName::new("tenant_c", "export_logs"))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Named schemas list every table; tenants only the ones that drifted.
+        let listed: Vec<String> = c
+            .expected_tables
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "public.countries",
+                "tenant_b.export_logs",
+                "tenant_c.export_logs"
+            ]
+        );
+        assert_eq!(c.schemas, ["public"]);
+    }
+
+    #[test]
+    fn a_schema_named_exactly_is_not_also_a_tenant_and_ignores_apply_per_tenant() {
+        let tenants = Tenants::new(PG, vec!["t*".into()]).unwrap();
+        let expected = schema(vec![in_schema("t*", export_logs(true, true))]);
+        let mut live = schema(vec![
+            in_schema("t1", export_logs(false, false)),
+            in_schema("t2", export_logs(false, false)),
+        ]);
+        live.namespaces = vec!["t1".into(), "t2".into()];
+        let ignore = Ignore::new(&["t2.export_logs".into()], &[]).unwrap();
+        let c = compare(
+            PG,
+            &expected,
+            &live,
+            &["t1".into()],
+            Some(&tenants),
+            &ignore,
+        );
+        let t = c.tenants.unwrap();
+        assert_eq!(t.matched, ["t2"], "t1 is named, so it is no tenant");
+        assert!(t.drifted.is_empty(), "t2's only table is ignored");
+        assert_eq!(t.tables, 0);
+        // t1 is compared by name against named tables only: it has none, so its table is unexpected.
+        assert_eq!(c.drift.len(), 1, "{:#?}", c.drift);
+        assert_eq!(c.drift[0].kind, DriftKind::UnexpectedTable);
+        assert_eq!(c.drift[0].schema, "t1");
     }
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::dialect::Engine;
 use crate::model::{Change, Column, Schema, TableName};
 use crate::secret::DatabaseUrl;
+use crate::tenant::Tenants;
 
 /// Renders a change as SQL in `engine`'s dialect: what the check attaches to each drift item.
 pub fn render_change(engine: Engine, change: &Change) -> String {
@@ -82,13 +83,36 @@ impl Pool {
         }
     }
 
-    /// Reads every table and column of `schemas` in one catalog round trip.
-    pub async fn introspect(&self, schemas: &[String]) -> Result<Schema, sqlx::Error> {
-        match self {
-            Pool::Postgres(pool) => postgres::introspect(pool, schemas).await,
-            Pool::Sqlite(pool) => sqlite::introspect(pool).await,
-            Pool::MySql(handle) => mysql::introspect(handle, schemas).await,
+    /// Reads every table and column of `schemas` and of the schemas `tenants` match, in one
+    /// catalog round trip. Tenant matches are narrowed by `LIKE` in the query and decided here by
+    /// the glob, so the result holds exactly the schemas asked for.
+    pub async fn introspect(
+        &self,
+        schemas: &[String],
+        tenants: Option<&Tenants>,
+    ) -> Result<Schema, sqlx::Error> {
+        let (engine, mut live) = match self {
+            Pool::Postgres(pool) => (
+                Engine::Postgres,
+                postgres::introspect(pool, schemas, tenants).await?,
+            ),
+            Pool::Sqlite(pool) => (Engine::Sqlite, sqlite::introspect(pool).await?),
+            Pool::MySql(handle) => (
+                Engine::MySql,
+                mysql::introspect(handle, schemas, tenants).await?,
+            ),
+        };
+        if let Some(tenants) = tenants {
+            let wanted = |schema: &str| {
+                schemas
+                    .iter()
+                    .any(|s| engine.fold_identifier(s) == engine.fold_identifier(schema))
+                    || tenants.matches(engine, schema)
+            };
+            live.tables.retain(|_, t| wanted(&t.name.schema));
+            live.namespaces.retain(|s| wanted(s));
         }
+        Ok(live)
     }
 
     /// Closes every connection; used when a poller stops or the config is reloaded.

@@ -14,6 +14,7 @@ use super::{column_definition, render_portable, SessionLimits};
 use crate::dialect::Engine;
 use crate::model::{CatalogBuilder, Change, Column, Schema, TableName};
 use crate::normalize::quote_mysql_literal_default;
+use crate::tenant::Tenants;
 use futures_util::TryStreamExt;
 
 /// Which server is behind a pool, learnt at connect time.
@@ -26,7 +27,8 @@ pub enum Flavor {
 }
 
 /// Columns of every table and view in the given databases, in one round trip. Text columns are cast
-/// to CHAR because MySQL 8 sends some `information_schema` columns as binary strings.
+/// to CHAR because MySQL 8 sends some `information_schema` columns as binary strings. `{SCOPE}` is
+/// the databases' predicate on the named column ([`scope`]).
 pub const CATALOG_QUERY: &str = r#"
 SELECT CAST(c.TABLE_SCHEMA AS CHAR) AS schema_name,
        CAST(c.TABLE_NAME AS CHAR) AS table_name,
@@ -34,11 +36,29 @@ SELECT CAST(c.TABLE_SCHEMA AS CHAR) AS schema_name,
        CAST(c.COLUMN_TYPE AS CHAR) AS column_type,
        CAST(c.IS_NULLABLE AS CHAR) AS is_nullable,
        CAST(c.COLUMN_DEFAULT AS CHAR) AS column_default,
-       CAST(c.EXTRA AS CHAR) AS extra
+       CAST(c.EXTRA AS CHAR) AS extra,
+       c.ORDINAL_POSITION AS ordinal
 FROM information_schema.COLUMNS c
-WHERE c.TABLE_SCHEMA IN ({SCHEMAS})
-ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION
+WHERE {SCOPE:c.TABLE_SCHEMA}
 "#;
+
+/// With tenant patterns, one row per matching database comes first, with no table: a tenant
+/// database without tables has no columns to show that it exists.
+pub const TENANT_DATABASES_QUERY: &str = r#"
+SELECT CAST(s.SCHEMA_NAME AS CHAR) AS schema_name,
+       CAST(NULL AS CHAR) AS table_name,
+       CAST(NULL AS CHAR) AS column_name,
+       CAST(NULL AS CHAR) AS column_type,
+       CAST(NULL AS CHAR) AS is_nullable,
+       CAST(NULL AS CHAR) AS column_default,
+       CAST(NULL AS CHAR) AS extra,
+       0 AS ordinal
+FROM information_schema.SCHEMATA s
+WHERE {SCOPE:s.SCHEMA_NAME}
+"#;
+
+/// The order every catalog read returns rows in: grouped by database and table.
+const CATALOG_ORDER: &str = "ORDER BY schema_name, table_name, ordinal";
 
 /// MariaDB's `json` is a `longtext` with a `json_valid(`column`)` check constraint. The checks are
 /// read once per catalog read and matched in memory: asking per column (a correlated subquery) made
@@ -48,7 +68,7 @@ SELECT CAST(CONSTRAINT_SCHEMA AS CHAR) AS schema_name,
        CAST(TABLE_NAME AS CHAR) AS table_name,
        CAST(CHECK_CLAUSE AS CHAR) AS check_clause
 FROM information_schema.CHECK_CONSTRAINTS
-WHERE CONSTRAINT_SCHEMA IN ({SCHEMAS})
+WHERE {SCOPE:CONSTRAINT_SCHEMA}
   AND CHECK_CLAUSE LIKE 'json_valid(%'
 "#;
 
@@ -114,20 +134,29 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<MySqlHand
 pub(super) async fn introspect(
     handle: &MySqlHandle,
     schemas: &[String],
+    tenants: Option<&Tenants>,
 ) -> Result<Schema, sqlx::Error> {
+    let scope = Scope::new(schemas, tenants);
     let mut conn = handle.pool.acquire().await?;
     // Connecting ran after_connect, which recorded the flavor.
     let flavor = handle.flavor.get().copied().unwrap_or(Flavor::MySql);
     let json_columns = match flavor {
-        Flavor::MariaDb => json_columns(&mut conn, schemas).await?,
+        Flavor::MariaDb => json_columns(&mut conn, &scope).await?,
         Flavor::MySql => HashSet::new(),
     };
-    let query = in_schemas(CATALOG_QUERY, schemas);
-    let mut rows = bind_schemas(&query, schemas).fetch(&mut *conn);
+    let query = match tenants {
+        Some(_) => format!("{TENANT_DATABASES_QUERY} UNION ALL {CATALOG_QUERY} {CATALOG_ORDER}"),
+        None => format!("{CATALOG_QUERY} {CATALOG_ORDER}"),
+    };
+    let (query, placeholders) = scope.fill(&query);
+    let mut rows = scope.bind(&query, placeholders).fetch(&mut *conn);
     let mut catalog = CatalogBuilder::new(Engine::MySql);
     while let Some(row) = rows.try_next().await? {
-        let (schema, table): (&str, &str) =
-            (row.try_get("schema_name")?, row.try_get("table_name")?);
+        let schema: &str = row.try_get("schema_name")?;
+        let Some(table) = row.try_get::<Option<&str>, _>("table_name")? else {
+            catalog.namespace(schema);
+            continue;
+        };
         catalog.table(schema, table);
         let column: &str = row.try_get("column_name")?;
         let mut data_type: &str = row.try_get("column_type")?;
@@ -147,27 +176,92 @@ pub(super) async fn introspect(
     Ok(catalog.finish())
 }
 
-/// A query with `{SCHEMAS}` replaced by one placeholder per schema.
-fn in_schemas(query: &str, schemas: &[String]) -> String {
-    query.replace("{SCHEMAS}", &vec!["?"; schemas.len().max(1)].join(", "))
+/// Which databases a catalog read covers, as SQL: names exactly, tenant patterns by their `LIKE`
+/// prefix (the glob decides afterwards, in [`super::Pool::introspect`]), system databases never
+/// by pattern.
+struct Scope<'a> {
+    names: &'a [String],
+    likes: Vec<String>,
 }
 
-fn bind_schemas<'q>(
-    query: &'q str,
-    schemas: &'q [String],
-) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
-    schemas
-        .iter()
-        .fold(sqlx::query(query), |q, schema| q.bind(schema))
+impl<'a> Scope<'a> {
+    fn new(names: &'a [String], tenants: Option<&Tenants>) -> Scope<'a> {
+        Scope {
+            names,
+            likes: tenants.map(Tenants::like_prefixes).unwrap_or_default(),
+        }
+    }
+
+    /// `query` with every `{SCOPE:COLUMN}` replaced by the predicate on that column, and how
+    /// many there were: each takes the same parameters, bound in order by [`Scope::bind`].
+    fn fill(&self, query: &str) -> (String, usize) {
+        let mut out = String::with_capacity(query.len() + 64);
+        let mut rest = query;
+        let mut count = 0;
+        while let Some(at) = rest.find("{SCOPE:") {
+            count += 1;
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 7..];
+            let end = after
+                .find('}')
+                .expect("a {SCOPE:...} placeholder is closed");
+            out.push_str(&self.predicate(&after[..end]));
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        (out, count)
+    }
+
+    fn predicate(&self, column: &str) -> String {
+        let mut parts = Vec::new();
+        if !self.names.is_empty() {
+            parts.push(format!(
+                "{column} IN ({})",
+                vec!["?"; self.names.len()].join(", ")
+            ));
+        }
+        if !self.likes.is_empty() {
+            let likes = vec![format!("{column} LIKE ?"); self.likes.len()].join(" OR ");
+            parts.push(format!(
+                "(({likes}) AND {column} NOT IN \
+                 ('mysql', 'information_schema', 'performance_schema', 'sys'))"
+            ));
+        }
+        if parts.is_empty() {
+            return "FALSE".into();
+        }
+        format!("({})", parts.join(" OR "))
+    }
+
+    /// `query` (filled with `placeholders` predicates) with their parameters bound.
+    fn bind<'q>(
+        &'q self,
+        query: &'q str,
+        placeholders: usize,
+    ) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
+        let mut q = sqlx::query(query);
+        for _ in 0..placeholders {
+            for name in self.names {
+                q = q.bind(name);
+            }
+            for like in &self.likes {
+                q = q.bind(like);
+            }
+        }
+        q
+    }
 }
 
 /// The (schema, table, column) of every MariaDB `json` column, from its `json_valid` check.
 async fn json_columns(
     conn: &mut sqlx::MySqlConnection,
-    schemas: &[String],
+    scope: &Scope<'_>,
 ) -> Result<HashSet<(String, String, String)>, sqlx::Error> {
-    let query = in_schemas(MARIADB_JSON_CHECKS, schemas);
-    let rows = bind_schemas(&query, schemas).fetch_all(&mut *conn).await?;
+    let (query, placeholders) = scope.fill(MARIADB_JSON_CHECKS);
+    let rows = scope
+        .bind(&query, placeholders)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut out = HashSet::new();
     for row in rows {
         let clause: String = row.try_get("check_clause")?;

@@ -10,11 +10,15 @@ use std::str::FromStr;
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
 use crate::model::{CatalogBuilder, Change, Column, Schema, TableName};
+use crate::tenant::Tenants;
 use futures_util::TryStreamExt;
 
 /// Every table-like relation (tables, partitioned tables, views, materialized views, foreign tables)
 /// and its live columns in the given namespaces, in one round trip. Partitions are left out: they are
 /// storage details of their parent, which is compared instead. Dropped columns are not columns.
+/// `$1` names namespaces exactly; `$2` holds `LIKE` prefixes of tenant patterns (empty without
+/// them). A namespace without relations still yields one row, with no table, so an empty tenant
+/// schema is seen.
 pub const CATALOG_QUERY: &str = r#"
 SELECT n.nspname::text AS schema_name,
        c.relname::text AS table_name,
@@ -23,14 +27,18 @@ SELECT n.nspname::text AS schema_name,
        a.attnotnull AS not_null,
        pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS column_default,
        (a.attidentity <> '' OR a.attgenerated <> '') AS implicit_default
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+FROM pg_catalog.pg_namespace n
+LEFT JOIN pg_catalog.pg_class c
+       ON c.relnamespace = n.oid
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND NOT c.relispartition
 LEFT JOIN pg_catalog.pg_attribute a
        ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-  AND NOT c.relispartition
-  AND n.nspname = ANY($1)
+WHERE n.nspname = ANY($1)
+   OR (n.nspname LIKE ANY($2)
+       AND n.nspname NOT LIKE 'pg\_%'
+       AND n.nspname <> 'information_schema')
 ORDER BY n.nspname, c.relname, a.attnum
 "#;
 
@@ -53,12 +61,26 @@ pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<PgPool, s
         .connect_lazy_with(super::quiet(options)))
 }
 
-pub(super) async fn introspect(pool: &PgPool, schemas: &[String]) -> Result<Schema, sqlx::Error> {
+pub(super) async fn introspect(
+    pool: &PgPool,
+    schemas: &[String],
+    tenants: Option<&Tenants>,
+) -> Result<Schema, sqlx::Error> {
+    let likes = tenants.map(Tenants::like_prefixes).unwrap_or_default();
     // Streamed: rows become columns as they arrive, so the catalog is never held twice.
-    let mut rows = sqlx::query(CATALOG_QUERY).bind(schemas).fetch(pool);
+    let mut rows = sqlx::query(CATALOG_QUERY)
+        .bind(schemas)
+        .bind(likes)
+        .fetch(pool);
     let mut catalog = CatalogBuilder::new(Engine::Postgres);
     while let Some(row) = rows.try_next().await? {
-        catalog.table(row.try_get("schema_name")?, row.try_get("table_name")?);
+        let schema: &str = row.try_get("schema_name")?;
+        // NULL for a namespace without relations.
+        let Some(table) = row.try_get::<Option<&str>, _>("table_name")? else {
+            catalog.namespace(schema);
+            continue;
+        };
+        catalog.table(schema, table);
         // NULL for a relation without columns (e.g. `CREATE TABLE t ()`).
         let Some(column) = row.try_get::<Option<&str>, _>("column_name")? else {
             continue;

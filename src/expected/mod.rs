@@ -317,7 +317,7 @@ async fn load_reference(
         cache.reference = Some(pool);
     }
     let pool = cache.reference.as_ref().expect("set just above");
-    let live = match pool.introspect(&target.schemas).await {
+    let live = match pool.introspect(&target.schemas, None).await {
         Ok(live) => live,
         Err(e) => {
             let error = crate::engine::classify(target.engine, &target.url, target.timeout, &e);

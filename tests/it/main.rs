@@ -15,3 +15,4 @@ mod properties;
 mod scenarios;
 mod scrape;
 mod sqlite;
+mod tenants;
