@@ -22,6 +22,7 @@ use crate::http::{self, HttpContext, ReloadRequest};
 use crate::poller::{CheckSlots, Pollers};
 use crate::report;
 use crate::secret::DatabaseUrl;
+use crate::shard::{Fleet, Shard};
 use crate::snapshot::Snapshot;
 use crate::state::State;
 
@@ -131,15 +132,26 @@ pub fn termination() -> Result<impl Future<Output = ()>, Error> {
     })
 }
 
+/// How `serve` runs besides its config.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// `--web.enable-lifecycle`: `POST /-/reload` is allowed.
+    pub lifecycle: bool,
+    /// `--shard.index` / `--shard.total`: which databases this replica polls.
+    pub shard: Shard,
+}
+
 /// Runs the daemon on `listener` until `shutdown` resolves. SIGHUP (and, with `lifecycle`,
 /// `POST /-/reload`) re-reads the config file: a valid one replaces the pollers, an invalid one is
-/// refused and the running one stays.
+/// refused and the running one stays. With a shard, only the databases it owns are polled; `/sd`
+/// lists them all.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
-    lifecycle: bool,
+    options: ServeOptions,
 ) -> Result<(), Error> {
+    let ServeOptions { lifecycle, shard } = options;
     let mut hangup =
         signal(SignalKind::hangup()).map_err(Error::io("cannot install signal handlers"))?;
     let address = listener
@@ -148,9 +160,11 @@ pub async fn serve(
         .unwrap_or_default();
     let open_files = raise_open_file_limit();
     crate::poller::tune_allocator();
-    tracing::info!(address = %address, version = env!("CARGO_PKG_VERSION"), databases = config.databases.len(), open_file_limit = open_files, "listening");
+    let owned = shard.owned(&config);
+    tracing::info!(address = %address, version = env!("CARGO_PKG_VERSION"), databases = owned.databases.len(), configured = config.databases.len(), shard = shard.index, shards = shard.total, open_file_limit = open_files, "listening");
 
-    let snapshot = Arc::new(Snapshot::new(&config));
+    let snapshot = Arc::new(Snapshot::new(&owned));
+    snapshot.set_fleet(Fleet::new(&config, shard));
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let (stop_http, http_stopped) = watch::channel(false);
     let ctx = HttpContext {
@@ -160,8 +174,9 @@ pub async fn serve(
     let publisher = tokio::spawn(snapshot.clone().publish_on_change(http_stopped.clone()));
     let server = tokio::spawn(http::serve(listener, ctx, http_stopped));
     let mut running = Running {
-        pollers: Some(Pollers::start(&config, snapshot.clone())),
+        pollers: Some(Pollers::start(&owned, snapshot.clone())),
         config,
+        shard,
         snapshot,
     };
     tokio::pin!(shutdown);
@@ -191,7 +206,9 @@ pub async fn serve(
 /// The daemon's current generation of config and pollers.
 struct Running {
     pollers: Option<Pollers>,
+    /// The whole configuration, every shard's databases.
     config: Config,
+    shard: Shard,
     snapshot: Arc<Snapshot>,
 }
 
@@ -229,12 +246,15 @@ impl Running {
                 if let Some(p) = self.pollers.take() {
                     p.stop().await;
                 }
-                self.snapshot.apply_config(&new);
-                self.pollers = Some(Pollers::start(&new, self.snapshot.clone()));
+                let owned = self.shard.owned(&new);
+                self.snapshot.apply_config(&owned);
+                self.snapshot.set_fleet(Fleet::new(&new, self.shard));
+                self.pollers = Some(Pollers::start(&owned, self.snapshot.clone()));
                 self.config = new;
                 self.snapshot.set_reload_ok(true);
                 tracing::info!(
-                    databases = self.config.databases.len(),
+                    databases = owned.databases.len(),
+                    configured = self.config.databases.len(),
                     "configuration reloaded"
                 );
                 Ok(())
@@ -497,8 +517,13 @@ pub async fn validate(config_file: &Path) -> Result<ExitCode, Error> {
         }
         let mut cache = expected::ExpectedCache::default();
         let schemas = db.expectation_schemas();
-        if let Err(e) = db.expected.load(db.engine, &schemas, &mut cache).await {
-            problems.push(format!("database {:?}: {e}", db.name));
+        match db.expected.load(db.engine, &schemas, &mut cache).await {
+            Err(e) => problems.push(format!("database {:?}: {e}", db.name)),
+            Ok(e) => {
+                if let Some(e) = crate::check::empty_template(db, &e.schema) {
+                    problems.push(format!("database {:?}: {e}", db.name));
+                }
+            }
         }
     }
     if !problems.is_empty() {

@@ -196,6 +196,9 @@ async fn check(
         live = &mut read => (load.await?, live),
     };
     let mut live = live?;
+    if let Some(tenants) = &db.tenants {
+        check_tenants(db, tenants, &expectation.schema, &live)?;
+    }
     // Expected tables may name schemas beyond the configured ones; read those too so they are not
     // reported missing (tables there are still never reported as unexpected). The tenant
     // template's schema is a pattern, not a schema to read.
@@ -239,6 +242,58 @@ async fn check(
         report,
         expected_fingerprint: expectation.fingerprint,
         expected_modified: expectation.modified,
+    })
+}
+
+/// What would make a tenant comparison lie, refused as a failed check rather than reported as
+/// drift or as in sync: an empty template ([`empty_template`]), and tenant schemas whose names
+/// differ only in case on an engine that compares names case-insensitively (MySQL/MariaDB
+/// databases on a case-sensitive server): their tables would merge into one.
+fn check_tenants(
+    db: &DatabaseConfig,
+    tenants: &Tenants,
+    expected: &crate::model::Schema,
+    live: &crate::model::Schema,
+) -> Result<(), CheckError> {
+    if let Some(e) = empty_template(db, expected) {
+        return Err(CheckError::Expected(e));
+    }
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for schema in &live.namespaces {
+        if let Some(other) = seen.insert(db.engine.fold_identifier(schema), schema) {
+            return Err(CheckError::Catalog(format!(
+                "schemas {other:?} and {schema:?} differ only in case; {} names are compared \
+                 case-insensitively, so their tables cannot be told apart (rename one, or \
+                 narrow the pattern {})",
+                db.engine.name(),
+                tenants.patterns().join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// With tenant patterns, an expectation without unqualified tables has an empty template: every
+/// tenant table would be reported unexpected (with a DROP to fix it). `validate` and every check
+/// refuse it.
+pub fn empty_template(
+    db: &DatabaseConfig,
+    expected: &crate::model::Schema,
+) -> Option<ExpectedError> {
+    let tenants = db.tenants.as_ref()?;
+    let template = db.engine.fold_identifier(tenants.template());
+    let has_template = expected
+        .tables
+        .values()
+        .any(|t| db.engine.fold_identifier(&t.name.schema) == template);
+    (!has_template).then(|| ExpectedError::Invalid {
+        location: db.expected.describe(),
+        message: format!(
+            "it has no unqualified tables, so the template of the tenant schemas ({}) is empty \
+             and every tenant table would be reported unexpected; write the tenants' tables \
+             unqualified and the other schemas' qualified",
+            tenants.patterns().join(", ")
+        ),
     })
 }
 

@@ -58,6 +58,13 @@ pub struct ServeArgs {
     /// Enable `POST /-/reload` (SIGHUP always reloads).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
+    /// This replica's shard, 0 to `--shard.total` - 1: it polls only the databases whose name
+    /// Prometheus' `hashmod` puts in this bucket.
+    #[arg(long = "shard.index", value_name = "I", default_value_t = 0)]
+    pub shard_index: u64,
+    /// Replicas sharing the configuration; changing it moves most databases to another replica.
+    #[arg(long = "shard.total", value_name = "N", default_value_t = 1)]
+    pub shard_total: u64,
 }
 
 /// Flags of `demo`.

@@ -82,5 +82,5 @@ pub async fn run(
     let config = prepare(dir.path()).await.map_err(app::Error::Failed)?;
     let config = crate::config::load(&config)?;
     tracing::info!(dir = %dir.path().display(), "demo database created: export_logs lacks file_size; see /metrics and /drift on the address below");
-    app::serve(config, listener, shutdown, false).await
+    app::serve(config, listener, shutdown, app::ServeOptions::default()).await
 }

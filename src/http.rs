@@ -1,4 +1,5 @@
-//! The HTTP server (hyper 1.x): `/metrics`, `/`, `/drift`, `/-/healthy`, `/-/ready`, `POST /-/reload`.
+//! The HTTP server (hyper 1.x): `/metrics`, `/`, `/drift`, `/probe`, `/sd`, `/-/healthy`,
+//! `/-/ready`, `POST /-/reload`.
 //!
 //! Every body is served from the [`Snapshot`]'s last publish, already rendered and compressed: a
 //! handler clones an `Arc` and writes, so a slow or dead database, a check mid-parse or a large
@@ -27,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use crate::metrics;
-use crate::snapshot::{Encoded, Snapshot};
+use crate::snapshot::{Encoded, Probe, Snapshot};
 
 /// A client that has not sent its request headers within this time is disconnected, so idle or
 /// slow connections cannot pile up.
@@ -166,7 +167,9 @@ async fn route(ctx: &HttpContext, req: Request<Incoming>) -> Response<Full<Bytes
     let method = req.method();
     let read_only = matches!(*method, Method::GET | Method::HEAD);
     match path {
-        "/metrics" | "/" | "/drift" | "/-/healthy" | "/-/ready" if !read_only => {
+        "/metrics" | "/" | "/drift" | "/probe" | "/sd" | "/-/healthy" | "/-/ready"
+            if !read_only =>
+        {
             let mut r = respond(StatusCode::METHOD_NOT_ALLOWED, TEXT, "Method Not Allowed\n");
             r.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -185,6 +188,11 @@ async fn route(ctx: &HttpContext, req: Request<Incoming>) -> Response<Full<Bytes
             )
         }
         "/drift" => drift(ctx, &req),
+        "/probe" => probe(ctx, &req),
+        "/sd" => {
+            let published = ctx.snapshot.published();
+            respond_encoded(req.headers(), JSON, &published.discovery)
+        }
         "/-/healthy" => respond(StatusCode::OK, TEXT, "Healthy\n"),
         "/-/ready" if ctx.snapshot.published().ready => respond(StatusCode::OK, TEXT, "Ready\n"),
         "/-/ready" => respond(
@@ -214,6 +222,52 @@ fn drift(ctx: &HttpContext, req: &Request<Incoming>) -> Response<Full<Bytes>> {
                 serde_json::json!({ "error": format!("no database named {name:?} is configured") });
             respond(StatusCode::NOT_FOUND, JSON, format!("{message}\n"))
         }
+    }
+}
+
+/// `/probe?target=NAME`: one configured database's series, from what its last check rendered.
+/// The target is only ever a configured name, looked up: no host, URL or DSN is accepted, and no
+/// connection is opened, so the endpoint cannot be turned into a proxy.
+fn probe(ctx: &HttpContext, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let query = req.uri().query().unwrap_or_default();
+    let targets: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "target")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let name = match targets.as_slice() {
+        [one] if !one.is_empty() => one,
+        [] | [_] => {
+            return respond(
+                StatusCode::BAD_REQUEST,
+                TEXT,
+                "Missing target: /probe?target=NAME, NAME a configured database\n",
+            )
+        }
+        _ => {
+            return respond(
+                StatusCode::BAD_REQUEST,
+                TEXT,
+                "More than one target: /probe takes exactly one\n",
+            )
+        }
+    };
+    match ctx.snapshot.probe(name) {
+        Probe::Series(body) => respond(StatusCode::OK, metrics::CONTENT_TYPE, body),
+        Probe::Elsewhere(shard) => respond(
+            StatusCode::NOT_FOUND,
+            TEXT,
+            format!(
+                "Database {name:?} is polled by the replica with --shard.index={shard}, not this one\n"
+            ),
+        ),
+        Probe::Unknown => respond(
+            StatusCode::NOT_FOUND,
+            TEXT,
+            format!(
+                "No database named {:?} is configured\n",
+                name.chars().take(200).collect::<String>()
+            ),
+        ),
     }
 }
 

@@ -55,6 +55,7 @@ pub mod normalize;
 pub mod poller;
 pub mod report;
 pub mod secret;
+pub mod shard;
 pub mod snapshot;
 pub mod state;
 pub mod tenant;

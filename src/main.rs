@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use schema_exporter::app::{self, Error, EXIT_ERROR};
 use schema_exporter::cli::{Cli, Command, ServeArgs};
+use schema_exporter::shard::Shard;
 use schema_exporter::{config, demo, healthcheck, logging};
 
 /// How long blocking work may finish after the command returned, before the process exits anyway.
@@ -62,9 +63,14 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, Error> {
             "serve needs --config.file=PATH (or try `schema_exporter demo`)".into(),
         ));
     };
+    let shard = Shard::new(args.shard_index, args.shard_total).map_err(Error::Usage)?;
     // Config errors come before binding, so a bad file never holds the port.
     let config = config::load(&path)?;
     let listener = app::bind(&args.listen_address).await?;
-    app::serve(config, listener, app::termination()?, args.enable_lifecycle).await?;
+    let options = app::ServeOptions {
+        lifecycle: args.enable_lifecycle,
+        shard,
+    };
+    app::serve(config, listener, app::termination()?, options).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -53,6 +53,8 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_exporter_build_info", counter: false, help: "Build metadata of the running schema_exporter; always 1." },
     Family { name: "schema_exporter_config_last_reload_successful", counter: false, help: "1 if the last configuration reload succeeded, else 0." },
     Family { name: "schema_exporter_renders_total", counter: true, help: "Times this exposition was rendered: once per check outcome or reload (coalesced), never per scrape." },
+    Family { name: "schema_exporter_shard_index", counter: false, help: "This replica's shard (--shard.index): it polls the databases whose name hashmod puts in this bucket." },
+    Family { name: "schema_exporter_shards", counter: false, help: "Replicas sharing the configuration (--shard.total); 1 when not sharded." },
     Family { name: "schema_in_sync", counter: false, help: as_of!("1 when no drift was found") },
     Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default) differs; tables without such columns are left out") },
     Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted; tables of tenant schemas only while drifted)") },
@@ -85,6 +87,8 @@ enum F {
     BuildInfo,
     ReloadOk,
     Renders,
+    ShardIndex,
+    Shards,
     InSync,
     MismatchedColumns,
     MissingColumns,
@@ -182,9 +186,11 @@ impl DatabaseSeries {
     }
 
     /// The drift gauges of the last successful check: counts per schema and per expected table,
-    /// and one detail series per drifted column or table. A tenant schema's gauges exist only
-    /// while it drifts, and count against the detail cap: a thousand tenants are summed up by
-    /// `schema_tenant_schemas*`, not listed table by table.
+    /// and one detail series per drifted column or table. A tenant schema's series exist only
+    /// while it drifts and count against the detail cap, tenant by tenant, each tenant's names
+    /// (`schema_table_drift`, `schema_column_drift`) before its gauges: a thousand tenants are
+    /// summed up by `schema_tenant_schemas*`, not listed table by table, and the cap never keeps a
+    /// tenant's gauge while cutting the names its alert would print.
     fn drift(&mut self, d: &str, report: &DriftReport, tables: TableSeries) {
         let l = [("database", d)];
         let tenants = report.tenants.as_ref().map(|t| &t.found);
@@ -202,55 +208,103 @@ impl DatabaseSeries {
             self.sample(F::TenantSchemasDrifted, &l, t.drifted.len() as u64);
         }
         let counts = Counts::of(report);
-        let drifted_tenants = tenants.map_or(&[][..], |t| t.drifted.as_slice());
-        for (schema, tenant) in report
-            .schemas
+        for schema in &report.schemas {
+            self.schema_gauges(d, schema, &counts, false);
+        }
+        for table in report
+            .expected_tables
             .iter()
-            .map(|s| (s, false))
-            .chain(drifted_tenants.iter().map(|s| (s, true)))
+            .filter(|t| !is_tenant(&t.name.schema))
         {
-            let l = [("database", d), ("schema", schema.as_str())];
-            let missing = counts.get(schema, "", DriftKind::MissingTable);
-            let unexpected = counts.get(schema, "", DriftKind::UnexpectedTable);
-            if !tenant || missing > 0 {
-                self.sample_in(tenant, F::MissingTables, &l, missing);
-            }
-            if !tenant || unexpected > 0 {
-                self.sample_in(tenant, F::UnexpectedTables, &l, unexpected);
-            }
+            self.table_gauges(d, table, &counts, tables == TableSeries::All, false);
         }
-        for table in &report.expected_tables {
-            let (schema, name) = (table.name.schema.as_str(), table.name.name.as_str());
-            let tenant = is_tenant(schema);
-            let missing = if table.missing {
-                table.columns as u64
-            } else {
-                counts.get(schema, name, DriftKind::MissingColumn)
-            };
-            let l = [("database", d), ("schema", schema), ("table", name)];
-            let drifted = missing > 0 || counts.any(schema, name);
-            if drifted || (tables == TableSeries::All && !tenant) {
-                self.sample_in(tenant, F::MissingColumns, &l, missing);
-            }
-            let unexpected = counts.get(schema, name, DriftKind::UnexpectedColumn);
-            if unexpected > 0 {
-                self.sample_in(tenant, F::UnexpectedColumns, &l, unexpected);
-            }
-            for kind in [
-                DriftKind::TypeMismatch,
-                DriftKind::NullableMismatch,
-                DriftKind::DefaultMismatch,
-            ] {
-                let n = counts.get(schema, name, kind);
-                if n > 0 {
-                    let attribute = kind.attribute().expect("mismatch kinds have an attribute");
-                    let l = [l[0], l[1], l[2], ("attribute", attribute)];
-                    self.sample_in(tenant, F::MismatchedColumns, &l, n);
-                }
-            }
-        }
-        for item in &report.items {
+        for item in report.items.iter().filter(|i| !is_tenant(&i.schema)) {
             self.detail(d, item);
+        }
+        let Some(t) = tenants else {
+            return;
+        };
+        // Grouped by tenant, whatever order they were found in (a table the expectation names in
+        // a tenant's own schema is compared with the named ones, before the tenants).
+        let mut items: std::collections::HashMap<&str, Vec<&DriftItem>> = Default::default();
+        for item in report.items.iter().filter(|i| is_tenant(&i.schema)) {
+            items.entry(item.schema.as_str()).or_default().push(item);
+        }
+        let mut listed: std::collections::HashMap<&str, Vec<&crate::diff::ExpectedTable>> =
+            Default::default();
+        for table in report
+            .expected_tables
+            .iter()
+            .filter(|t| is_tenant(&t.name.schema))
+        {
+            listed
+                .entry(table.name.schema.as_str())
+                .or_default()
+                .push(table);
+        }
+        for tenant in &t.drifted {
+            for item in items.remove(tenant.as_str()).unwrap_or_default() {
+                self.detail(d, item);
+            }
+            self.schema_gauges(d, tenant, &counts, true);
+            for table in listed.remove(tenant.as_str()).unwrap_or_default() {
+                self.table_gauges(d, table, &counts, false, true);
+            }
+        }
+    }
+
+    /// `schema_missing_tables` and `schema_unexpected_tables` of one schema; a tenant's only when
+    /// not zero, among the capped detail series.
+    fn schema_gauges(&mut self, d: &str, schema: &str, counts: &Counts, tenant: bool) {
+        let l = [("database", d), ("schema", schema)];
+        let missing = counts.get(schema, "", DriftKind::MissingTable);
+        let unexpected = counts.get(schema, "", DriftKind::UnexpectedTable);
+        if !tenant || missing > 0 {
+            self.sample_in(tenant, F::MissingTables, &l, missing);
+        }
+        if !tenant || unexpected > 0 {
+            self.sample_in(tenant, F::UnexpectedTables, &l, unexpected);
+        }
+    }
+
+    /// The per-table gauges of one expected table: `schema_missing_columns` (for an in-sync table
+    /// only when `zeros`), and the unexpected and mismatched counts where not zero. A tenant's
+    /// wholly missing table has no `schema_missing_columns`: `schema_missing_tables` and its
+    /// `schema_table_drift` say it, and a cap could otherwise page for it without a name.
+    fn table_gauges(
+        &mut self,
+        d: &str,
+        table: &crate::diff::ExpectedTable,
+        counts: &Counts,
+        zeros: bool,
+        tenant: bool,
+    ) {
+        let (schema, name) = (table.name.schema.as_str(), table.name.name.as_str());
+        let missing = if table.missing {
+            table.columns as u64
+        } else {
+            counts.get(schema, name, DriftKind::MissingColumn)
+        };
+        let l = [("database", d), ("schema", schema), ("table", name)];
+        let drifted = missing > 0 || counts.any(schema, name);
+        if (drifted || zeros) && !(tenant && table.missing) {
+            self.sample_in(tenant, F::MissingColumns, &l, missing);
+        }
+        let unexpected = counts.get(schema, name, DriftKind::UnexpectedColumn);
+        if unexpected > 0 {
+            self.sample_in(tenant, F::UnexpectedColumns, &l, unexpected);
+        }
+        for kind in [
+            DriftKind::TypeMismatch,
+            DriftKind::NullableMismatch,
+            DriftKind::DefaultMismatch,
+        ] {
+            let n = counts.get(schema, name, kind);
+            if n > 0 {
+                let attribute = kind.attribute().expect("mismatch kinds have an attribute");
+                let l = [l[0], l[1], l[2], ("attribute", attribute)];
+                self.sample_in(tenant, F::MismatchedColumns, &l, n);
+            }
         }
     }
 
@@ -328,6 +382,8 @@ pub struct ExporterSeries {
     pub detail_series_limit: usize,
     /// Renders so far, this one included.
     pub renders: u64,
+    /// Which replica this is.
+    pub shard: crate::shard::Shard,
 }
 
 /// Joins every database's series (in config order) and the exporter's own into one exposition.
@@ -335,8 +391,23 @@ pub fn exposition<'a>(
     databases: impl Iterator<Item = &'a DatabaseSeries> + Clone,
     exporter: ExporterSeries,
 ) -> String {
+    join(databases, exporter.detail_series_limit, Some(exporter))
+}
+
+/// `/probe?target=NAME`: one database's series exactly as `/metrics` has them, with the detail
+/// cap applied to this database alone (`schema_detail_series_dropped` says what it cut), and none
+/// of the exporter's own series, which belong to the exporter's scrape of `/metrics`.
+pub fn probe(database: &DatabaseSeries, detail_series_limit: usize) -> String {
+    join(std::iter::once(database), detail_series_limit, None)
+}
+
+fn join<'a>(
+    databases: impl Iterator<Item = &'a DatabaseSeries> + Clone,
+    detail_series_limit: usize,
+    exporter: Option<ExporterSeries>,
+) -> String {
     let mut details: Vec<String> = vec![String::new(); FAMILIES.len()];
-    let (mut left, mut dropped) = (exporter.detail_series_limit, 0u64);
+    let (mut left, mut dropped) = (detail_series_limit, 0u64);
     for (family, line) in databases.clone().flat_map(|d| &d.details) {
         if left == 0 {
             dropped += 1;
@@ -350,14 +421,18 @@ pub fn exposition<'a>(
         write_sample(&mut own[f as usize], FAMILIES[f as usize].name, labels, v)
     };
     sample(F::DetailDropped, &[], Value::Int(dropped));
-    sample(F::ReloadOk, &[], Value::Int(u64::from(exporter.reload_ok)));
-    sample(F::Renders, &[], Value::Int(exporter.renders));
-    let build = [
-        ("revision", env!("SCHEMA_EXPORTER_REVISION")),
-        ("rustc_version", env!("SCHEMA_EXPORTER_RUSTC_VERSION")),
-        ("version", env!("CARGO_PKG_VERSION")),
-    ];
-    sample(F::BuildInfo, &build, Value::Int(1));
+    if let Some(exporter) = exporter {
+        sample(F::ReloadOk, &[], Value::Int(u64::from(exporter.reload_ok)));
+        sample(F::Renders, &[], Value::Int(exporter.renders));
+        sample(F::ShardIndex, &[], Value::Int(exporter.shard.index));
+        sample(F::Shards, &[], Value::Int(exporter.shard.total));
+        let build = [
+            ("revision", env!("SCHEMA_EXPORTER_REVISION")),
+            ("rustc_version", env!("SCHEMA_EXPORTER_RUSTC_VERSION")),
+            ("version", env!("CARGO_PKG_VERSION")),
+        ];
+        sample(F::BuildInfo, &build, Value::Int(1));
+    }
 
     let mut out = String::new();
     for (i, family) in FAMILIES.iter().enumerate() {
@@ -543,5 +618,107 @@ mod tests {
         let mut out = String::new();
         write_sample(&mut out, "m", &[], Value::Float(0.25));
         assert_eq!(out, "m 0.25\n");
+    }
+
+    /// Three drifted tenants against a cap of 5 detail series: each tenant's names come before its
+    /// gauges, so the cap cuts whole tenants from the end rather than keeping gauges whose alert
+    /// would have no names; a wholly missing tenant table has no `schema_missing_columns`.
+    #[test]
+    fn tenant_series_are_capped_tenant_by_tenant_names_first() {
+        use crate::check::{CheckOutcome, Checked, DriftReport};
+        use crate::dialect::Engine;
+        use crate::model::{Column, Schema, Table, TableName};
+        use crate::tenant::Tenants;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(
+            &path,
+            "detail_series_limit: 5\ndatabases:\n  - name: saas\n    url: postgres://u@db/saas\n    schemas: [{match: \"t*\"}]\n    expected: {file: e.yaml}\n",
+        )
+        .unwrap();
+        let config = crate::config::load(&path).unwrap();
+        let pg = Engine::Postgres;
+        let orders = |schema: &str, with_total: bool| {
+            let mut t = Table::new(TableName::new(schema, "orders"));
+            t.add_column(pg, Column::new(pg, "id", Some("bigint"), None, None));
+            if with_total {
+                t.add_column(pg, Column::new(pg, "total", Some("numeric"), None, None));
+            }
+            t
+        };
+        let mut expected = Schema::default();
+        expected.add_table(pg, orders("t*", true));
+        let mut live = Schema::default();
+        // t1 in sync, t2 lacks a column, t3 and t4 are empty.
+        live.add_table(pg, orders("t1", true));
+        live.add_table(pg, orders("t2", false));
+        live.namespaces = ["t1", "t2", "t3", "t4"].map(String::from).to_vec();
+        let tenants = Tenants::new(pg, vec!["t*".into()]).unwrap();
+        let comparison = crate::diff::compare(
+            pg,
+            &expected,
+            &live,
+            &[],
+            Some(&tenants),
+            &Default::default(),
+        );
+        let mut state = crate::state::State::new(&config);
+        state.record(
+            "saas",
+            CheckOutcome {
+                started: std::time::SystemTime::now(),
+                duration: std::time::Duration::ZERO,
+                result: Ok(Checked {
+                    report: DriftReport::new(pg, comparison),
+                    expected_fingerprint: 1,
+                    expected_modified: None,
+                }),
+            },
+        );
+        let series = DatabaseSeries::render("saas", &state.databases["saas"], TableSeries::All);
+        let exporter = ExporterSeries {
+            reload_ok: true,
+            detail_series_limit: 5,
+            renders: 1,
+            shard: crate::shard::Shard::default(),
+        };
+        let text = exposition(std::iter::once(&series), exporter);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let has = |s: &str| lines.iter().any(|l| l.starts_with(s));
+        assert!(has("schema_tenant_schemas{database=\"saas\"} 4"), "{text}");
+        assert!(
+            has("schema_tenant_schemas_drifted{database=\"saas\"} 3"),
+            "{text}"
+        );
+        // t2: its column's name, then its gauge (2 series); t3: its table's name, its schema's
+        // gauge (2); t4's name (1) fills the cap and its gauge is cut.
+        assert!(has("schema_column_drift{column=\"total\",database=\"saas\",drift=\"missing\",schema=\"t2\""));
+        assert!(has(
+            "schema_missing_columns{database=\"saas\",schema=\"t2\",table=\"orders\"} 1"
+        ));
+        assert!(has(
+            "schema_table_drift{database=\"saas\",drift=\"missing\",schema=\"t3\""
+        ));
+        assert!(has(
+            "schema_missing_tables{database=\"saas\",schema=\"t3\"} 1"
+        ));
+        assert!(has(
+            "schema_table_drift{database=\"saas\",drift=\"missing\",schema=\"t4\""
+        ));
+        assert!(
+            !has("schema_missing_tables{database=\"saas\",schema=\"t4\"}"),
+            "{text}"
+        );
+        assert!(has("schema_detail_series_dropped 1"), "{text}");
+        assert!(
+            !text.contains("schema=\"t1\""),
+            "an in-sync tenant has no series: {text}"
+        );
+        assert!(
+            !has("schema_missing_columns{database=\"saas\",schema=\"t3\""),
+            "a missing tenant table pages as a missing table only: {text}"
+        );
+        assert!(has("schema_expected_tables{database=\"saas\"} 4"), "{text}");
     }
 }

@@ -111,7 +111,11 @@ impl TenantsView<'_> {
             ("disappeared", self.disappeared),
         ] {
             if !list.is_empty() {
-                text.push_str(&format!("; {what}: {}", list.join(", ")));
+                let names: Vec<&str> = list.iter().take(SHOWN).map(String::as_str).collect();
+                text.push_str(&format!("; {what}: {}", names.join(", ")));
+                if list.len() > SHOWN {
+                    text.push_str(&format!(" and {} more", list.len() - SHOWN));
+                }
             }
         }
         text

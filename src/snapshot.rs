@@ -21,6 +21,7 @@ use crate::check::CheckOutcome;
 use crate::config::Config;
 use crate::metrics::{self, DatabaseSeries, ExporterSeries};
 use crate::report;
+use crate::shard::{Fleet, Shard};
 use crate::state::State;
 
 /// A publish that took `d` is followed by a pause of `d` times this before the next one.
@@ -65,6 +66,8 @@ pub struct Published {
     pub drift_by_database: HashMap<String, Encoded>,
     /// `/`.
     pub landing: Encoded,
+    /// `/sd`: every configured database as Prometheus HTTP service discovery targets.
+    pub discovery: Encoded,
     /// Every configured database has had its first check attempted (`/-/ready`).
     pub ready: bool,
 }
@@ -83,6 +86,20 @@ struct Pieces {
 struct Inner {
     state: State,
     pieces: HashMap<String, Pieces>,
+    fleet: Fleet,
+    /// `fleet.discovery`, compressed once per config.
+    discovery: Encoded,
+}
+
+/// What `/probe?target=NAME` finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// The database's series.
+    Series(String),
+    /// Configured, but polled by the replica of this shard index.
+    Elsewhere(u64),
+    /// No database of that name is configured.
+    Unknown,
 }
 
 /// Shared handle to the [`State`] and the bodies rendered from it.
@@ -109,7 +126,10 @@ impl Snapshot {
         let mut inner = Inner {
             state: State::new(config),
             pieces: HashMap::new(),
+            fleet: Fleet::new(config, Shard::default()),
+            discovery: Encoded::default(),
         };
+        inner.discovery = Encoded::new(inner.fleet.discovery.clone());
         inner.render_all();
         let s = Snapshot {
             inner: RwLock::new(inner),
@@ -155,6 +175,30 @@ impl Snapshot {
         }
     }
 
+    /// Adopts what this replica knows of the whole configuration (its shard, `/sd`); the state
+    /// itself holds only the databases this replica polls.
+    pub fn set_fleet(&self, fleet: Fleet) {
+        let discovery = Encoded::new(fleet.discovery.clone());
+        let mut inner = self.write();
+        inner.fleet = fleet;
+        inner.discovery = discovery;
+        drop(inner);
+        self.changed.notify_one();
+    }
+
+    /// `/probe?target=NAME`: the database's series as `/metrics` has them, joined from the pieces
+    /// rendered when its outcome was recorded (a copy of a few kilobytes; nothing is checked).
+    pub fn probe(&self, name: &str) -> Probe {
+        let inner = self.read();
+        match inner.pieces.get(name) {
+            Some(p) => Probe::Series(metrics::probe(&p.series, inner.state.detail_series_limit)),
+            None => match inner.fleet.elsewhere.get(name) {
+                Some(bucket) => Probe::Elsewhere(*bucket),
+                None => Probe::Unknown,
+            },
+        }
+    }
+
     /// Records whether a reload succeeded.
     pub fn set_reload_ok(&self, ok: bool) {
         self.write().state.reload_ok = ok;
@@ -189,6 +233,7 @@ impl Snapshot {
             reload_ok: state.reload_ok,
             detail_series_limit: state.detail_series_limit,
             renders,
+            shard: inner.fleet.shard,
         };
         let metrics = metrics::exposition(pieces.iter().map(|p| &p.series), exporter);
         let entries: Vec<&str> = pieces.iter().map(|p| p.drift_entry.as_str()).collect();
@@ -200,6 +245,7 @@ impl Snapshot {
             .filter_map(|n| Some((n.clone(), inner.pieces.get(n)?.drift.clone())))
             .collect();
         let ready = state.ready();
+        let discovery = inner.discovery.clone();
         // Compression is the costly part: done after the lock is released, so recording the next
         // outcome does not wait for it.
         drop(inner);
@@ -208,6 +254,7 @@ impl Snapshot {
             drift: Encoded::new(drift),
             drift_by_database,
             landing: Encoded::new(report::landing_page(&rows)),
+            discovery,
             ready,
         };
         *self.published.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(published);

@@ -53,6 +53,15 @@ fn tenant_changes(name: &str, before: Option<&TenantReport>, now: &mut TenantRep
     let Some(before) = before else {
         return;
     };
+    if before.found.patterns != now.found.patterns {
+        // A reload changed what a tenant is: the schemas matched now are the new baseline.
+        tracing::info!(
+            database = name,
+            tenants = now.found.matched.len(),
+            "tenant patterns changed; tenant schemas counted anew"
+        );
+        return;
+    }
     // Both lists are sorted: one merge finds both differences.
     let (old, new) = (&before.found.matched, &now.found.matched);
     let (mut i, mut j) = (0, 0);
@@ -248,5 +257,10 @@ mod tests {
         let mut gone = tenants(&[]);
         tenant_changes("db", Some(&before), &mut gone);
         assert_eq!(gone.disappeared, ["a", "c", "d", "f"]);
+        // New patterns (a reload): a new baseline, not thousands of tenants gone.
+        let mut repatterned = tenants(&["z"]);
+        repatterned.found.patterns = vec!["z*".into()];
+        tenant_changes("db", Some(&before), &mut repatterned);
+        assert!(repatterned.appeared.is_empty() && repatterned.disappeared.is_empty());
     }
 }

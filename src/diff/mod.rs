@@ -81,6 +81,10 @@ pub struct Comparison {
 /// The tenant schemas of one comparison.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TenantComparison {
+    /// The patterns that matched them: a change of patterns is a new baseline, not tenants
+    /// appearing and disappearing.
+    #[serde(skip)]
+    pub patterns: Vec<String>,
     /// Every schema the patterns matched, in name order.
     pub matched: Vec<String>,
     /// Those with at least one drift item, in name order.
@@ -184,6 +188,9 @@ fn compare_tenants(
         by_schema.entry(t.name.schema.as_str()).or_default().push(t);
     }
     let (mut drifted, mut tables) = (Vec::new(), 0);
+    // Tables the expectation names in a tenant's own schema were compared with the named ones.
+    let named_drift: std::collections::HashSet<String> =
+        out.drift.iter().map(|d| d.schema.clone()).collect();
     for tenant in &matched {
         let before = out.drift.len();
         for table in &templates {
@@ -195,16 +202,21 @@ fn compare_tenants(
         }
         for live_table in by_schema.get(tenant.as_str()).into_iter().flatten() {
             let as_template = TableName::new(template, live_table.name.name.as_str());
-            if ignore.table(&live_table.name) || expected.get(engine, &as_template).is_some() {
+            // Expected as a template table, or named in the tenant's own schema.
+            if ignore.table(&live_table.name)
+                || expected.get(engine, &as_template).is_some()
+                || expected.get(engine, &live_table.name).is_some()
+            {
                 continue;
             }
             out.drift.push(unexpected_table(&live_table.name));
         }
-        if out.drift.len() > before {
+        if out.drift.len() > before || named_drift.contains(tenant) {
             drifted.push(tenant.clone());
         }
     }
     TenantComparison {
+        patterns: tenants.patterns().to_vec(),
         matched,
         drifted,
         tables,
@@ -697,6 +709,8 @@ mod tests {
         let expected = schema(vec![
             in_schema("tenant_*", export_logs(true, true)),
             table("countries", vec![col("code", Some("text"), None, None)]),
+            // Named in one tenant's own schema: expected there, so never "unexpected" there.
+            in_schema("tenant_a", table("special", vec![])),
         ]);
         let mut live = schema(vec![
             table(
@@ -704,6 +718,7 @@ mod tests {
                 vec![col("code", Some("text"), Some(false), Some(None))],
             ),
             in_schema("tenant_a", export_logs(true, false)),
+            in_schema("tenant_a", table("special", vec![])),
             in_schema("tenant_b", export_logs(false, false)),
             in_schema("tenant_b", table("scratch", vec![])),
             // Not a tenant: the pattern does not match it, so it is neither compared nor reported.
@@ -757,7 +772,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // Named schemas list every table; tenants only the ones that drifted.
+        // Named schemas list every table (a qualified one in a tenant's schema too); tenants
+        // only the ones that drifted.
         let listed: Vec<String> = c
             .expected_tables
             .iter()
@@ -767,6 +783,7 @@ mod tests {
             listed,
             [
                 "public.countries",
+                "tenant_a.special",
                 "tenant_b.export_logs",
                 "tenant_c.export_logs"
             ]

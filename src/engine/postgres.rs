@@ -37,7 +37,7 @@ LEFT JOIN pg_catalog.pg_attribute a
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE n.nspname = ANY($1)
    OR (n.nspname LIKE ANY($2)
-       AND n.nspname NOT LIKE 'pg\_%'
+       AND left(n.nspname, 3) <> 'pg_'
        AND n.nspname <> 'information_schema')
 ORDER BY n.nspname, c.relname, a.attnum
 "#;

@@ -346,3 +346,67 @@ fn the_compose_stack_mounts_what_exists_and_its_configs_pass_their_tools() {
         assert!(ok, "promtool:\n{out}{err}");
     }
 }
+
+/// The sharded StatefulSet: pod N runs `--shard.index=N` (from the ordinal label Kubernetes sets),
+/// every pod the same `--shard.total`, equal to the replica count; a headless Service gives each pod
+/// the stable name the Prometheus relabeling routes its shard to; the pod is the Deployment's pod
+/// otherwise (same image, probes, mounts, hardening), so the mounted config validates as it does.
+#[test]
+fn the_sharded_statefulset_takes_its_shard_from_the_pod_ordinal() {
+    let set = &documents("deploy/kubernetes-sharded/statefulset.yaml")[0];
+    let service = &documents("deploy/kubernetes-sharded/service.yaml")[0];
+    let deployment = &documents("deploy/kubernetes/deployment.yaml")[0];
+    assert_eq!(set["kind"], "StatefulSet");
+    let replicas = set["spec"]["replicas"].as_u64().unwrap();
+    let container = &set["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.contains(&format!("--shard.total={replicas}").as_str()),
+        "{args:?}"
+    );
+    assert!(args.contains(&"--shard.index=$(SHARD_INDEX)"), "{args:?}");
+    let env = &container["env"][0];
+    assert_eq!(env["name"], "SHARD_INDEX");
+    assert_eq!(
+        env["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.labels['apps.kubernetes.io/pod-index']"
+    );
+    assert_eq!(service["spec"]["clusterIP"], "None");
+    assert_eq!(set["spec"]["serviceName"], service["metadata"]["name"]);
+    let deployed = &deployment["spec"]["template"]["spec"];
+    let sharded = &set["spec"]["template"]["spec"];
+    for key in ["volumes", "securityContext"] {
+        assert_eq!(sharded[key], deployed[key], "{key}");
+    }
+    let plain = &deployed["containers"][0];
+    for key in [
+        "image",
+        "volumeMounts",
+        "livenessProbe",
+        "readinessProbe",
+        "securityContext",
+    ] {
+        assert_eq!(container[key], plain[key], "{key}");
+    }
+    // The flags parse: the binary accepts them (an index out of range is refused, as tested in probe).
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::common::write(
+        dir.path(),
+        "c.yaml",
+        "databases:\n  - name: a\n    url: sqlite:a.db\n    expected: {file: e.yaml}\n",
+    );
+    let (code, _, stderr) = crate::common::run(&[
+        "serve",
+        "--config.file",
+        &cfg,
+        &format!("--shard.index={}", replicas),
+        &format!("--shard.total={replicas}"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("must be below"), "{stderr}");
+}

@@ -11,6 +11,7 @@ mod fleet;
 mod monitoring;
 mod mysql;
 mod postgres;
+mod probe;
 mod properties;
 mod scenarios;
 mod scrape;

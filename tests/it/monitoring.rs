@@ -309,13 +309,13 @@ fn substitute(expr: &str) -> String {
 }
 
 /// A real Prometheus on a free loopback port, with its own config and storage.
-struct Prometheus {
+pub(crate) struct Prometheus {
     base: String,
     _server: Throwaway,
 }
 
 impl Prometheus {
-    fn start(config: &str) -> Option<Prometheus> {
+    pub(crate) fn start(config: &str) -> Option<Prometheus> {
         let Some(binary) = find_program(&["prometheus"]) else {
             missing("prometheus was not found (Debian package `prometheus`)");
             return None;
@@ -341,12 +341,12 @@ impl Prometheus {
     }
 
     /// `/api/v1/<path>` with `params`: the JSON answer, whatever its status.
-    fn api(&self, path: &str, params: &[(&str, &str)]) -> Value {
+    pub(crate) fn api(&self, path: &str, params: &[(&str, &str)]) -> Value {
         let (_, body) = get(&format!("{}/api/v1/{path}", self.base), params);
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
     }
 
-    fn query(&self, expr: &str) -> Value {
+    pub(crate) fn query(&self, expr: &str) -> Value {
         self.api("query", &[("query", expr)])
     }
 }
@@ -355,7 +355,7 @@ fn get(url: &str, params: &[(&str, &str)]) -> (u16, String) {
     common::http("GET", url, params).unwrap_or_else(|e| (0, e))
 }
 
-fn host(daemon: &Daemon) -> &str {
+pub(crate) fn host(daemon: &Daemon) -> &str {
     daemon.base.trim_start_matches("http://")
 }
 

@@ -173,6 +173,22 @@ async fn mariadb_tenant_databases_include_empty_ones() {
         &format!("    schemas: [{{match: \"{prefix}_t*\"}}]\n"),
     );
     let (code, stdout, stderr) = run(&["check", "--config.file", &cfg, "--output=json"]);
+    // On a case-sensitive server, a tenant whose name differs only in case cannot be told apart
+    // from another: the check fails rather than merging their tables.
+    let pool = db.pool().await;
+    let case_sensitive: u64 = sqlx::query_scalar("SELECT @@lower_case_table_names")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let twin = format!("{prefix}_T1");
+    let collision = if case_sensitive == 0 {
+        db.exec(&format!("CREATE DATABASE {twin}")).await;
+        let seen = run(&["check", "--config.file", &cfg]);
+        db.exec(&format!("DROP DATABASE {twin}")).await;
+        Some(seen)
+    } else {
+        None
+    };
     // Tenant databases are the server's, not the test database's: drop them whatever happened.
     db.exec(&format!(
         "DROP DATABASE {}; DROP DATABASE {}; DROP DATABASE {};",
@@ -181,6 +197,10 @@ async fn mariadb_tenant_databases_include_empty_ones() {
         tenant(3)
     ))
     .await;
+    if let Some((code, stdout, stderr)) = collision {
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        assert!(stdout.contains("differ only in case"), "{stdout}");
+    }
     assert_eq!(code, 1, "{stdout}{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let db_report = &report["databases"][0];
@@ -208,5 +228,30 @@ async fn mariadb_tenant_databases_include_empty_ones() {
             ("missing_table".into(), tenant(3), "orders".into()),
         ],
         "{stdout}"
+    );
+}
+
+/// An expectation without unqualified tables gives the tenants an empty template, which would make
+/// every tenant table "unexpected": `validate` refuses it offline, naming the file.
+#[test]
+fn an_empty_tenant_template_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::config_with_expected(
+        dir.path(),
+        "saas",
+        "postgres://exporter@127.0.0.1:1/saas",
+        "tables:\n  public.countries:\n    columns:\n      code: text\n",
+        "",
+        "    schemas: [public, {match: \"tenant_*\"}]\n",
+    );
+    let (code, stdout, stderr) = run(&["validate", "--config.file", &cfg]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    common::assert_contains_all(
+        &stderr,
+        &[
+            "database \"saas\"",
+            "expected.yaml",
+            "template of the tenant schemas (tenant_*) is empty",
+        ],
     );
 }

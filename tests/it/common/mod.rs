@@ -178,9 +178,17 @@ impl Daemon {
             Box::new(move |listener, stop| {
                 Box::pin(async move {
                     let config = schema_exporter::config::load(&path).map_err(|e| e.to_string())?;
-                    schema_exporter::app::serve(config, listener, stop, true)
-                        .await
-                        .map_err(|e| e.to_string())
+                    schema_exporter::app::serve(
+                        config,
+                        listener,
+                        stop,
+                        schema_exporter::app::ServeOptions {
+                            lifecycle: true,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
                 })
             }),
         )
