@@ -133,12 +133,14 @@ pub fn termination() -> Result<impl Future<Output = ()>, Error> {
 }
 
 /// How `serve` runs besides its config.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
     /// `--web.enable-lifecycle`: `POST /-/reload` is allowed.
     pub lifecycle: bool,
     /// `--shard.index` / `--shard.total`: which databases this replica polls.
     pub shard: Shard,
+    /// `--web.config.file`, validated and followed.
+    pub web: Option<Arc<crate::web::Watched>>,
 }
 
 /// Runs the daemon on `listener` until `shutdown` resolves. SIGHUP (and, with `lifecycle`,
@@ -151,7 +153,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
     options: ServeOptions,
 ) -> Result<(), Error> {
-    let ServeOptions { lifecycle, shard } = options;
+    let ServeOptions {
+        lifecycle,
+        shard,
+        web,
+    } = options;
     let mut hangup =
         signal(SignalKind::hangup()).map_err(Error::io("cannot install signal handlers"))?;
     let address = listener
@@ -170,6 +176,7 @@ pub async fn serve(
     let ctx = HttpContext {
         snapshot: snapshot.clone(),
         reload: lifecycle.then(|| reload_tx.clone()),
+        web,
     };
     let publisher = tokio::spawn(snapshot.clone().publish_on_change(http_stopped.clone()));
     let server = tokio::spawn(http::serve(listener, ctx, http_stopped));
@@ -505,10 +512,15 @@ fn write_output(output: Option<&Path>, text: &str) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `validate`: the config and every expectation; every problem is listed.
-pub async fn validate(config_file: &Path) -> Result<ExitCode, Error> {
+/// `validate`: the config, every expectation and the web config; every problem is listed.
+pub async fn validate(config_file: &Path, web_config: Option<&Path>) -> Result<ExitCode, Error> {
     let config = config::load(config_file)?;
     let mut problems = Vec::new();
+    if let Some(web) = web_config {
+        if let Err(e) = crate::web::WebConfig::load(web) {
+            problems.push(e);
+        }
+    }
     for db in &config.databases {
         // A reference is another database's live schema: validate stays offline and only checks
         // that the name resolves (the config loader did).
@@ -534,5 +546,8 @@ pub async fn validate(config_file: &Path) -> Result<ExitCode, Error> {
         config_file.display(),
         config.databases.len()
     );
+    if let Some(web) = web_config {
+        println!("{}: web configuration is valid", web.display());
+    }
     Ok(ExitCode::SUCCESS)
 }

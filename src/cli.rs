@@ -44,6 +44,17 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Ask a running exporter whether it is healthy (exit 0 or 1); the container's health check.
     Healthcheck(HealthcheckArgs),
+    /// Read a password from stdin and print its bcrypt hash, for `basic_auth_users` in the web
+    /// configuration.
+    HashPassword(HashPasswordArgs),
+}
+
+/// Flags of `hash-password`.
+#[derive(Debug, Args)]
+pub struct HashPasswordArgs {
+    /// bcrypt cost: each step doubles the work of every login that is not cached.
+    #[arg(long = "cost", default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub cost: u32,
 }
 
 /// Flags of the daemon.
@@ -58,6 +69,10 @@ pub struct ServeArgs {
     /// Enable `POST /-/reload` (SIGHUP always reloads).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
+    /// Web configuration (TLS, client certificates, basic auth, headers, rate limit), in the
+    /// schema of prometheus/exporter-toolkit; re-read when it or a certificate file changes.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
     /// This replica's shard, 0 to `--shard.total` - 1: it polls only the databases whose name
     /// Prometheus' `hashmod` puts in this bucket.
     #[arg(long = "shard.index", value_name = "I", default_value_t = 0)]
@@ -138,6 +153,10 @@ pub struct ValidateArgs {
     /// Configuration file (YAML).
     #[arg(long = "config.file", value_name = "PATH")]
     pub config_file: PathBuf,
+    /// Web configuration file to check as well (what `promtool check web-config` checks, plus
+    /// what rustls cannot do).
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
 }
 
 /// Flags of `healthcheck`.
@@ -152,6 +171,10 @@ pub struct HealthcheckArgs {
     /// Give up after this long.
     #[arg(long = "timeout", default_value = "5s", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
+    /// The exporter's web configuration: with TLS the probe speaks HTTPS and trusts exactly the
+    /// certificate the file names; with basic auth, a 401 answer counts as alive.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
 }
 
 /// Logging flags.

@@ -11,7 +11,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
-    HeaderMap, HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
+    VARY, WWW_AUTHENTICATE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -29,6 +30,7 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use crate::metrics;
 use crate::snapshot::{Encoded, Probe, Snapshot};
+use crate::web::Watched;
 
 /// A client that has not sent its request headers within this time is disconnected, so idle or
 /// slow connections cannot pile up.
@@ -45,6 +47,9 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// A reload request from `POST /-/reload`; the answer says whether the new config was adopted.
 pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
 
+/// A TLS handshake that has not completed within this time closes the connection.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the handlers need.
 #[derive(Debug, Clone)]
 pub struct HttpContext {
@@ -52,6 +57,8 @@ pub struct HttpContext {
     pub snapshot: Arc<Snapshot>,
     /// Present only with `--web.enable-lifecycle`: where reload requests go.
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
+    /// `--web.config.file`: TLS, basic auth, headers and rate limit, followed as the file changes.
+    pub web: Option<Arc<Watched>>,
 }
 
 /// Accepts connections until `shutdown` turns true.
@@ -91,21 +98,85 @@ async fn serve_at_most(
         let ctx = ctx.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let service = service_fn(move |req| {
-                let ctx = ctx.clone();
-                async move { Ok::<_, Infallible>(route(&ctx, req).await) }
-            });
-            let io = TokioIo::new(WriteDeadline::new(stream, WRITE_TIMEOUT));
-            let result = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(io, service)
-                .await;
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection closed with an error");
+            let stream = WriteDeadline::new(stream, WRITE_TIMEOUT);
+            // TLS as the web config says at this connection: certificates rotate without a
+            // restart. A web config that no longer validates refuses the connection.
+            let tls = match ctx.web.as_ref().map(|w| w.current()) {
+                None => None,
+                Some(Ok(active)) => active.tls.clone(),
+                Some(Err(_)) => return,
+            };
+            match tls {
+                None => serve_connection(TokioIo::new(stream), ctx).await,
+                Some(config) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(tls)) => serve_connection(TokioIo::new(tls), ctx).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                }
             }
         });
     }
+}
+
+/// Serves HTTP/1.1 on one connection, plain or TLS.
+async fn serve_connection<I>(io: I, ctx: HttpContext)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let ctx = ctx.clone();
+        async move { Ok::<_, Infallible>(guarded(&ctx, req).await) }
+    });
+    let result = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(io, service)
+        .await;
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "connection closed with an error");
+    }
+}
+
+/// The web config's part of every request, as the toolkit does it: the rate limit, basic auth
+/// (401 with `WWW-Authenticate: Basic`), then the route, and the configured headers on every
+/// answer. A web config that no longer validates answers 500 until it is fixed.
+async fn guarded(ctx: &HttpContext, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let Some(web) = &ctx.web else {
+        return route(ctx, req).await;
+    };
+    let active = match web.current() {
+        Ok(a) => a,
+        Err(_) => {
+            return respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                TEXT,
+                "Internal Server Error: the web config is invalid (see the exporter's log)\n",
+            )
+        }
+    };
+    let mut response = if !active.auth.allow_request() {
+        respond(StatusCode::TOO_MANY_REQUESTS, TEXT, "Too Many Requests\n")
+    } else if !active.auth.admits(req.headers().get(AUTHORIZATION)).await {
+        let mut r = respond(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
+        r.headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+        r
+    } else {
+        route(ctx, req).await
+    };
+    for (name, value) in &active.config.headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 fn respond(
@@ -449,6 +520,7 @@ mod tests {
         let ctx = HttpContext {
             snapshot: Arc::new(Snapshot::new(&config)),
             reload: None,
+            web: None,
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

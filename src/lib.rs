@@ -33,7 +33,8 @@
 //! [`app`] wires it together for each command of [`cli`] and returns one [`app::Error`] type that
 //! `main.rs` prints once; the daemon ([`app::serve`]) takes a bound listener and a shutdown future.
 //! [`demo`] builds the demo database; [`healthcheck`] is the container's probe of a running
-//! exporter.
+//! exporter; [`web`] is `--web.config.file` (TLS, basic auth) in front of [`http`]; [`shard`]
+//! decides which databases a replica polls.
 
 pub mod app;
 pub mod check;
@@ -59,6 +60,7 @@ pub mod shard;
 pub mod snapshot;
 pub mod state;
 pub mod tenant;
+pub mod web;
 
 /// The layering `# Layout` promises, checked on the source itself so a new import that closes a
 /// cycle fails here rather than in the next engineer's head.

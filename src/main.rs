@@ -8,7 +8,9 @@ use std::time::Duration;
 use schema_exporter::app::{self, Error, EXIT_ERROR};
 use schema_exporter::cli::{Cli, Command, ServeArgs};
 use schema_exporter::shard::Shard;
+use schema_exporter::web::Watched;
 use schema_exporter::{config, demo, healthcheck, logging};
+use std::sync::Arc;
 
 /// How long blocking work may finish after the command returned, before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
@@ -50,11 +52,39 @@ async fn run(command: Option<Command>, serve_args: ServeArgs) -> Result<ExitCode
         }
         Some(Command::Check(args)) => app::check(&args).await,
         Some(Command::Snapshot(args)) => app::snapshot(&args).await,
-        Some(Command::Validate(args)) => app::validate(&args.config_file).await,
-        Some(Command::Healthcheck(args)) => {
-            Ok(healthcheck::run(&args.listen_address, &args.path, args.timeout).await)
+        Some(Command::Validate(args)) => {
+            app::validate(&args.config_file, args.web_config_file.as_deref()).await
         }
+        Some(Command::Healthcheck(args)) => Ok(healthcheck::run(
+            &args.listen_address,
+            &args.path,
+            args.timeout,
+            args.web_config_file.as_deref(),
+        )
+        .await),
+        Some(Command::HashPassword(args)) => hash_password(args.cost),
     }
+}
+
+/// `hash-password`: the password is the first line of stdin (a trailing line break is not part
+/// of it), so it never appears in a process list or shell history.
+fn hash_password(cost: u32) -> Result<ExitCode, Error> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|source| Error::Io {
+            what: "cannot read the password from stdin".into(),
+            source,
+        })?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err(Error::Usage(
+            "hash-password: give the password on stdin (an empty one is refused)".into(),
+        ));
+    }
+    let hash = bcrypt::hash(password, cost).map_err(|e| Error::Failed(e.to_string()))?;
+    println!("{hash}");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode, Error> {
@@ -66,10 +96,17 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, Error> {
     let shard = Shard::new(args.shard_index, args.shard_total).map_err(Error::Usage)?;
     // Config errors come before binding, so a bad file never holds the port.
     let config = config::load(&path)?;
+    let web = match &args.web_config_file {
+        Some(p) => Some(Arc::new(
+            Watched::new(p).map_err(|e| Error::Invalid(vec![e]))?,
+        )),
+        None => None,
+    };
     let listener = app::bind(&args.listen_address).await?;
     let options = app::ServeOptions {
         lifecycle: args.enable_lifecycle,
         shard,
+        web,
     };
     app::serve(config, listener, app::termination()?, options).await?;
     Ok(ExitCode::SUCCESS)

@@ -17,3 +17,4 @@ mod scenarios;
 mod scrape;
 mod sqlite;
 mod tenants;
+mod web;

@@ -1,0 +1,570 @@
+//! `--web.config.file`: the web configuration of prometheus/exporter-toolkit (TLS, client
+//! certificates, basic auth with bcrypt hashes, response headers, rate limit), read with the same
+//! schema and the same validation rules, so one file serves this exporter and every Go exporter.
+//!
+//! Where rustls cannot do what Go's TLS does (TLS 1.0 and 1.1, client certificates that are asked
+//! for but not verified, CBC and RSA key-exchange cipher suites, the P-521 curve), the file is
+//! refused with an error that says so, never served with something weaker or different.
+//!
+//! [`WebConfig::load`] validates a file ([`crate::app::validate`], startup); [`Watched`] re-reads it
+//! when it or a certificate file changes, so certificates rotate and users change without a restart.
+
+pub mod auth;
+pub mod tls;
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Largest web configuration file read (inline certificates included, it is a few KiB).
+pub const MAX_WEB_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Headers the toolkit lets a web config set, with the values allowed where it restricts them.
+const ALLOWED_HEADERS: &[(&str, &[&str])] = &[
+    ("Strict-Transport-Security", &[]),
+    ("X-Content-Type-Options", &["nosniff"]),
+    ("X-Frame-Options", &["deny", "sameorigin"]),
+    ("X-XSS-Protection", &[]),
+    ("Content-Security-Policy", &[]),
+];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebConfig {
+    tls_server_config: Option<RawTls>,
+    http_server_config: Option<RawHttp>,
+    basic_auth_users: Option<BTreeMap<String, String>>,
+    rate_limit: Option<RawRateLimit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: Option<String>,
+    key: Option<String>,
+    client_ca: Option<String>,
+    cert_file: Option<String>,
+    key_file: Option<String>,
+    client_auth_type: Option<String>,
+    client_ca_file: Option<String>,
+    cipher_suites: Option<Vec<String>>,
+    curve_preferences: Option<Vec<String>>,
+    min_version: Option<String>,
+    max_version: Option<String>,
+    prefer_server_cipher_suites: Option<bool>,
+    client_allowed_sans: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    /// Accepted for the toolkit's schema; this server speaks HTTP/1.1 either way.
+    #[allow(dead_code)]
+    http2: Option<bool>,
+    headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    interval: Option<String>,
+    burst: Option<u64>,
+}
+
+/// Where a PEM document comes from: a file (read again when it changes) or the web config itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pem {
+    /// `*_file`, resolved against the web config's folder.
+    File(PathBuf),
+    /// Inline `cert`, `key` or `client_ca`.
+    Inline(String),
+}
+
+impl Pem {
+    /// The document's bytes.
+    pub fn read(&self) -> Result<Vec<u8>, String> {
+        match self {
+            Pem::Inline(text) => Ok(text.as_bytes().to_vec()),
+            Pem::File(path) => crate::files::read_text(path, MAX_WEB_CONFIG_BYTES)
+                .map(String::into_bytes)
+                .map_err(|e| format!("{}: {e}", path.display())),
+        }
+    }
+}
+
+/// Client certificate policy, as the toolkit names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `NoClientCert` (or unset): none asked for.
+    None,
+    /// `VerifyClientCertIfGiven`: optional, verified against the client CAs when sent.
+    VerifyIfGiven,
+    /// `RequireAndVerifyClientCert`: required and verified.
+    RequireAndVerify,
+}
+
+/// TLS versions this server can speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    /// TLS 1.2.
+    Tls12,
+    /// TLS 1.3.
+    Tls13,
+}
+
+/// `tls_server_config`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// The server's certificate chain.
+    pub cert: Pem,
+    /// Its private key.
+    pub key: Pem,
+    /// CAs that sign client certificates.
+    pub client_ca: Option<Pem>,
+    /// Whether and how client certificates are checked.
+    pub client_auth: ClientAuth,
+    /// Lowest version offered (default TLS 1.2, as the toolkit's).
+    pub min_version: TlsVersion,
+    /// Highest version offered (default TLS 1.3).
+    pub max_version: TlsVersion,
+    /// TLS 1.2 suites allowed, by their Go names, in preference order; empty: the defaults.
+    pub cipher_suites: Vec<String>,
+    /// Key exchange groups in preference order, by their Go names; empty: the defaults.
+    pub curves: Vec<String>,
+    /// Whether the server's suite order wins over the client's.
+    pub prefer_server_cipher_suites: bool,
+    /// Client certificates must carry one of these SANs (DNS, email, IP or URI); empty: any.
+    pub client_allowed_sans: Vec<String>,
+}
+
+/// `rate_limit`, validated: at most `burst` requests at once, refilled one per `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Time for one token to come back.
+    pub interval: Duration,
+    /// Tokens the bucket holds.
+    pub burst: u64,
+}
+
+/// A web configuration file, validated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebConfig {
+    /// TLS, when configured.
+    pub tls: Option<TlsSettings>,
+    /// User name -> bcrypt hash; empty: no authentication.
+    pub users: BTreeMap<String, String>,
+    /// Headers added to every response.
+    pub headers: Vec<(String, String)>,
+    /// Request rate limit, when configured.
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl WebConfig {
+    /// Reads and validates `path` as the toolkit does (strict keys, paths relative to the file,
+    /// certificate and key loaded, users' hashes parsed), plus what rustls cannot do. Every error
+    /// names the file and the key.
+    pub fn load(path: &Path) -> Result<WebConfig, String> {
+        let fail = |e: String| format!("web config {}: {e}", path.display());
+        let text = crate::files::read_text(path, MAX_WEB_CONFIG_BYTES).map_err(fail)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let config = WebConfig::parse(&text, base).map_err(fail)?;
+        if let Some(tls) = &config.tls {
+            // Loaded once now, so a bad certificate is an error at start and in `validate`,
+            // not at the first connection.
+            tls::server_config(tls).map_err(fail)?;
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates the text of a web config whose relative paths resolve against `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<WebConfig, String> {
+        let mut options = serde_saphyr::Options::default();
+        options.with_snippet = false;
+        let raw: RawWebConfig = if text.trim().is_empty() {
+            RawWebConfig::default()
+        } else {
+            serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())?
+        };
+        let headers = validate_headers(raw.http_server_config.as_ref())?;
+        let users = raw.basic_auth_users.unwrap_or_default();
+        for (user, hash) in &users {
+            if hash.parse::<bcrypt::HashParts>().is_err() {
+                return Err(format!(
+                    "basic_auth_users: {user:?}: not a bcrypt hash (make one with `schema_exporter hash-password`)"
+                ));
+            }
+        }
+        let rate_limit = match raw.rate_limit {
+            None => None,
+            Some(r) => {
+                let interval = match r.interval.as_deref() {
+                    None => Duration::ZERO,
+                    Some(t) => go_duration(t)
+                        .ok_or_else(|| format!("rate_limit.interval: {t:?} is not a duration"))?,
+                };
+                (!interval.is_zero()).then_some(RateLimit {
+                    interval,
+                    burst: r.burst.unwrap_or(0),
+                })
+            }
+        };
+        let tls = match raw.tls_server_config {
+            None => None,
+            Some(t) => validate_tls(t, base)?,
+        };
+        Ok(WebConfig {
+            tls,
+            users,
+            headers,
+            rate_limit,
+        })
+    }
+}
+
+/// `http_server_config.headers`: only the toolkit's set, with its allowed values. `http2` is
+/// accepted and has no effect: this server speaks HTTP/1.1.
+fn validate_headers(http: Option<&RawHttp>) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (name, value) in http.and_then(|h| h.headers.as_ref()).into_iter().flatten() {
+        let Some((_, allowed)) = ALLOWED_HEADERS.iter().find(|(n, _)| n == name) else {
+            return Err(format!(
+                "http_server_config.headers: HTTP header {name:?} can not be configured (allowed: {})",
+                ALLOWED_HEADERS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ));
+        };
+        if !allowed.is_empty() && !allowed.contains(&value.as_str()) {
+            return Err(format!(
+                "http_server_config.headers: invalid value for {name}: expected one of {allowed:?}, got {value:?}"
+            ));
+        }
+        if hyper::header::HeaderValue::from_str(value).is_err() {
+            return Err(format!(
+                "http_server_config.headers: {name}: {value:?} is not a valid header value"
+            ));
+        }
+        out.push((name.clone(), value.clone()));
+    }
+    Ok(out)
+}
+
+/// `tls_server_config`: `None` when nothing in it turns TLS on (as the toolkit: then plain HTTP).
+fn validate_tls(t: RawTls, base: &Path) -> Result<Option<TlsSettings>, String> {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+    let enabled = [
+        &t.cert,
+        &t.key,
+        &t.client_ca,
+        &t.cert_file,
+        &t.key_file,
+        &t.client_ca_file,
+        &t.client_auth_type,
+    ]
+    .into_iter()
+    .any(set);
+    if !enabled {
+        return Ok(None);
+    }
+    let pem = |file: &Option<String>, inline: &Option<String>| -> Option<Pem> {
+        if set(file) {
+            Some(Pem::File(base.join(file.as_deref().unwrap_or_default())))
+        } else if set(inline) {
+            inline.clone().map(Pem::Inline)
+        } else {
+            None
+        }
+    };
+    let cert =
+        pem(&t.cert_file, &t.cert).ok_or("tls_server_config: missing one of cert or cert_file")?;
+    let key =
+        pem(&t.key_file, &t.key).ok_or("tls_server_config: missing one of key or key_file")?;
+    let client_ca = pem(&t.client_ca_file, &t.client_ca);
+    let client_auth = match t.client_auth_type.as_deref().unwrap_or("") {
+        "" | "NoClientCert" => ClientAuth::None,
+        "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
+        "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerify,
+        unverified @ ("RequestClientCert" | "RequireAnyClientCert" | "RequireClientCert") => {
+            return Err(format!(
+                "tls_server_config.client_auth_type: {unverified} accepts client certificates \
+                 without verifying them, which rustls (this exporter's TLS) does not do; use \
+                 VerifyClientCertIfGiven or RequireAndVerifyClientCert with client_ca_file"
+            ))
+        }
+        other => return Err(format!("tls_server_config: invalid ClientAuth: {other}")),
+    };
+    if client_ca.is_some() && client_auth == ClientAuth::None {
+        return Err(
+            "tls_server_config: client CA's have been configured without a Client Auth Policy"
+                .into(),
+        );
+    }
+    if client_auth != ClientAuth::None && client_ca.is_none() {
+        // Go would verify against an empty pool and refuse every client; say so up front.
+        return Err(format!(
+            "tls_server_config.client_auth_type: {} verifies client certificates: client_ca_file \
+             (or client_ca) must name the CAs that sign them",
+            t.client_auth_type.as_deref().unwrap_or_default()
+        ));
+    }
+    let version = |key: &str, v: &Option<String>, default: TlsVersion| match v.as_deref() {
+        None => Ok(default),
+        Some("TLS12") => Ok(TlsVersion::Tls12),
+        Some("TLS13") => Ok(TlsVersion::Tls13),
+        Some(old @ ("TLS10" | "TLS11")) => Err(format!(
+            "tls_server_config.{key}: {old} is not supported: rustls (this exporter's TLS) \
+             implements TLS 1.2 and 1.3 only"
+        )),
+        Some(other) => Err(format!(
+            "tls_server_config.{key}: unknown TLS version: {other}"
+        )),
+    };
+    let min_version = version("min_version", &t.min_version, TlsVersion::Tls12)?;
+    let max_version = version("max_version", &t.max_version, TlsVersion::Tls13)?;
+    if min_version > max_version {
+        return Err("tls_server_config: min_version is above max_version".into());
+    }
+    let cipher_suites = t.cipher_suites.unwrap_or_default();
+    for suite in &cipher_suites {
+        tls::cipher_suite(suite).map_err(|e| format!("tls_server_config.cipher_suites: {e}"))?;
+    }
+    let curves = t.curve_preferences.unwrap_or_default();
+    for curve in &curves {
+        tls::curve(curve).map_err(|e| format!("tls_server_config.curve_preferences: {e}"))?;
+    }
+    Ok(Some(TlsSettings {
+        cert,
+        key,
+        client_ca,
+        client_auth,
+        min_version,
+        max_version,
+        cipher_suites,
+        curves,
+        prefer_server_cipher_suites: t.prefer_server_cipher_suites.unwrap_or(true),
+        client_allowed_sans: t.client_allowed_sans.unwrap_or_default(),
+    }))
+}
+
+/// A Go duration (`1m30s`, `250ms`, `1.5h`): what the toolkit's YAML reader accepts.
+fn go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += number * seconds;
+        rest = &rest[unit_end..];
+    }
+    Duration::try_from_secs_f64(total).ok()
+}
+
+/// A web config file followed as it changes: [`Watched::current`] re-reads it (and rebuilds the
+/// TLS setup) when the file or a certificate, key or CA file it names changed since the last look.
+/// A file that no longer validates makes `current` fail, and the server refuses requests and
+/// handshakes until it is fixed, as the toolkit does: failing closed is the only safe answer for
+/// an authentication file.
+#[derive(Debug)]
+pub struct Watched {
+    path: PathBuf,
+    state: Mutex<Option<(Signature, Arc<Active>)>>,
+}
+
+/// A validated config with its TLS server setup ready.
+#[derive(Debug)]
+pub struct Active {
+    /// The settings.
+    pub config: WebConfig,
+    /// The rustls configuration, when TLS is on.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Basic-auth state (cache, fake hash for unknown users, rate limiter).
+    pub auth: auth::Auth,
+}
+
+/// Size and modification time of the web config and of every file it names.
+type Signature = Vec<(PathBuf, Option<(u64, SystemTime)>)>;
+
+impl Watched {
+    /// Validates `path` now (the daemon refuses to start on a bad file) and follows it.
+    pub fn new(path: &Path) -> Result<Watched, String> {
+        let watched = Watched {
+            path: path.to_path_buf(),
+            state: Mutex::new(None),
+        };
+        watched.current()?;
+        Ok(watched)
+    }
+
+    /// The config as of now, re-read only when a file changed.
+    pub fn current(&self) -> Result<Arc<Active>, String> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((signature, active)) = state.as_ref() {
+            if *signature == self.signature(&active.config) {
+                return Ok(active.clone());
+            }
+        }
+        let result = self.reload();
+        match &result {
+            Ok((signature, active)) => *state = Some((signature.clone(), active.clone())),
+            Err(e) => {
+                // Failing closed: the next call tries again, and the old config is not served.
+                *state = None;
+                tracing::error!(error = %e, "web config no longer valid; refusing requests until it is fixed");
+            }
+        }
+        result.map(|(_, active)| active)
+    }
+
+    fn reload(&self) -> Result<(Signature, Arc<Active>), String> {
+        let config = WebConfig::load(&self.path)?;
+        let tls = match &config.tls {
+            Some(settings) => {
+                Some(Arc::new(tls::server_config(settings).map_err(|e| {
+                    format!("web config {}: {e}", self.path.display())
+                })?))
+            }
+            None => None,
+        };
+        let signature = self.signature(&config);
+        let auth = auth::Auth::new(&config);
+        Ok((signature, Arc::new(Active { config, tls, auth })))
+    }
+
+    fn signature(&self, config: &WebConfig) -> Signature {
+        let stat = |p: &Path| {
+            std::fs::metadata(p)
+                .ok()
+                .and_then(|m| Some((m.len(), m.modified().ok()?)))
+        };
+        let mut files = vec![self.path.clone()];
+        if let Some(t) = &config.tls {
+            for pem in [Some(&t.cert), Some(&t.key), t.client_ca.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                if let Pem::File(p) = pem {
+                    files.push(p.clone());
+                }
+            }
+        }
+        files.into_iter().map(|p| (p.clone(), stat(&p))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<WebConfig, String> {
+        WebConfig::parse(text, Path::new("/etc/se"))
+    }
+
+    #[test]
+    fn the_toolkit_schema_parses_strictly_with_its_defaults() {
+        assert_eq!(parse("").unwrap(), WebConfig::default());
+        let c = parse(
+            "tls_server_config:\n  cert_file: s.crt\n  key_file: /abs/s.key\nhttp_server_config:\n  http2: false\n  headers:\n    X-Frame-Options: deny\n",
+        )
+        .unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.cert, Pem::File("/etc/se/s.crt".into()));
+        assert_eq!(tls.key, Pem::File("/abs/s.key".into()));
+        assert_eq!(
+            (tls.min_version, tls.max_version),
+            (TlsVersion::Tls12, TlsVersion::Tls13)
+        );
+        assert!(tls.prefer_server_cipher_suites);
+        assert_eq!(
+            c.headers,
+            [("X-Frame-Options".to_string(), "deny".to_string())]
+        );
+        // A tls_server_config that turns nothing on is plain HTTP, as in the toolkit.
+        assert!(parse("tls_server_config:\n  min_version: TLS13\n")
+            .unwrap()
+            .tls
+            .is_none());
+    }
+
+    #[test]
+    fn the_toolkits_invalid_cases_are_refused_and_named() {
+        for (text, says) in [
+            ("tls_server_config:\n  cert_filse: s.crt\n", "cert_filse"),
+            ("hWkNKCp3fvIx3jKnsaBI\nTuEjdwNS8A2vYdFbiKqr\n", ""),
+            ("tls_server_config:\n  cert_file: s.crt\n", "missing one of key or key_file"),
+            ("tls_server_config:\n  key_file: s.key\n", "missing one of cert or cert_file"),
+            ("tls_server_config:\n  cert_file: s.crt\n  key_file: s.key\n  client_ca_file: ca.pem\n", "without a Client Auth Policy"),
+            ("tls_server_config:\n  cert_file: s.crt\n  key_file: s.key\n  client_auth_type: Sometimes\n", "invalid ClientAuth: Sometimes"),
+            ("tls_server_config:\n  cert_file: s.crt\n  key_file: s.key\n  min_version: TLS14\n", "unknown TLS version: TLS14"),
+            ("tls_server_config:\n  cert_file: s.crt\n  key_file: s.key\n  cipher_suites: [TLS_FAKE]\n", "unknown cipher: TLS_FAKE"),
+            ("tls_server_config:\n  cert_file: s.crt\n  key_file: s.key\n  curve_preferences: [CurveP999]\n", "unknown curve: CurveP999"),
+            ("basic_auth_users:\n  john: doe\n", "\"john\": not a bcrypt hash"),
+            ("http_server_config:\n  headers:\n    Content-Type: foo\n", "\"Content-Type\" can not be configured"),
+            ("http_server_config:\n  headers:\n    X-Frame-Options: foo\n", "invalid value for X-Frame-Options"),
+            ("http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n", "invalid value for X-Content-Type-Options"),
+            ("rate_limit:\n  interval: soon\n", "rate_limit.interval"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(says), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn what_rustls_cannot_do_is_refused_with_the_reason() {
+        let base = "tls_server_config:\n  cert_file: s.crt\n  key_file: s.key\n";
+        for (extra, says) in [
+            ("  min_version: TLS10\n", "TLS 1.2 and 1.3 only"),
+            ("  max_version: TLS11\n", "TLS 1.2 and 1.3 only"),
+            (
+                "  client_auth_type: RequireAnyClientCert\n",
+                "without verifying them",
+            ),
+            (
+                "  client_auth_type: RequestClientCert\n",
+                "without verifying them",
+            ),
+            (
+                "  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n",
+                "not available in rustls",
+            ),
+            (
+                "  curve_preferences: [CurveP521]\n",
+                "not available in rustls",
+            ),
+            (
+                "  min_version: TLS13\n  max_version: TLS12\n",
+                "above max_version",
+            ),
+        ] {
+            let err = parse(&format!("{base}{extra}")).unwrap_err();
+            assert!(err.contains(says), "{extra:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn go_durations_parse_as_go_reads_them() {
+        assert_eq!(go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(go_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(go_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(go_duration("0"), Some(Duration::ZERO));
+        assert_eq!(go_duration("5"), None, "Go wants a unit");
+        assert_eq!(go_duration("1d"), None);
+    }
+}
