@@ -232,6 +232,7 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
 
 const TEXT: &str = "text/plain; charset=utf-8";
 const JSON: &str = "application/json";
+const HTML: &str = "text/html; charset=utf-8";
 
 async fn route(ctx: &HttpContext, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
@@ -276,24 +277,84 @@ async fn route(ctx: &HttpContext, req: Request<Incoming>) -> Response<Full<Bytes
     }
 }
 
-/// `/drift`, or `/drift?database=NAME` for one configured database.
+/// `/drift`, or `/drift?database=NAME` for one configured database: JSON for tools, the on-call
+/// page for a browser (`Accept: text/html` first) or with `?format=html`.
 fn drift(ctx: &HttpContext, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let published = ctx.snapshot.published();
     let query = req.uri().query().unwrap_or_default();
-    let wanted = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "database")
-        .map(|(_, v)| v.into_owned());
-    let Some(name) = wanted else {
-        return respond_encoded(req.headers(), JSON, &published.drift);
+    let param = |key: &str| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
     };
-    match published.drift_by_database.get(&name) {
-        Some(body) => respond_encoded(req.headers(), JSON, body),
-        None => {
-            let message =
-                serde_json::json!({ "error": format!("no database named {name:?} is configured") });
-            respond(StatusCode::NOT_FOUND, JSON, format!("{message}\n"))
-        }
+    let wanted = param("database");
+    let html = match param("format").as_deref() {
+        Some("html") => true,
+        Some(_) => false,
+        None => prefers_html(req.headers()),
+    };
+    if html {
+        return drift_page(ctx, wanted.as_deref());
     }
+    let published = ctx.snapshot.published();
+    let mut response = match &wanted {
+        None => respond_encoded(req.headers(), JSON, &published.drift),
+        Some(name) => match published.drift_by_database.get(name) {
+            Some(body) => respond_encoded(req.headers(), JSON, body),
+            None => {
+                let message = serde_json::json!({ "error": format!("no database named {name:?} is configured") });
+                respond(StatusCode::NOT_FOUND, JSON, format!("{message}\n"))
+            }
+        },
+    };
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    response
+}
+
+/// Whether the client asks for HTML before JSON, as a browser does (`text/html,...,*/*;q=0.8`);
+/// tools that send `*/*` or nothing get JSON.
+fn prefers_html(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let position = |what: &str| accept.find(what);
+    match (position("text/html"), position("application/json")) {
+        (Some(h), Some(j)) => h < j,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// The on-call page, rendered on request from the state (people open it; scrapes never do).
+fn drift_page(ctx: &HttpContext, wanted: Option<&str>) -> Response<Full<Bytes>> {
+    let body = ctx.snapshot.with_state(|state| {
+        let doc = crate::report::document(state);
+        match wanted {
+            None => Some(crate::page::page(&doc.databases)),
+            Some(name) => doc
+                .databases
+                .into_iter()
+                .find(|d| d.name == name)
+                .map(|d| crate::page::page(std::slice::from_ref(&d))),
+        }
+    });
+    let mut response = match body {
+        Some(html) => respond(StatusCode::OK, HTML, html),
+        None => respond(
+            StatusCode::NOT_FOUND,
+            HTML,
+            format!(
+                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Not found</title></head><body><p>No database named {} is configured. <a href=\"/drift\">All databases</a></p></body></html>\n",
+                crate::page::escape(wanted.unwrap_or_default())
+            ),
+        ),
+    };
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    response
 }
 
 /// `/probe?target=NAME`: one configured database's series, from what its last check rendered.

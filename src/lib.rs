@@ -53,6 +53,7 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod page;
 pub mod poller;
 pub mod report;
 pub mod secret;

@@ -60,6 +60,8 @@ pub struct DatabaseDrift<'a> {
     pub error: Option<&'a str>,
     /// RFC 3339 start of the last successful check; `drift` is as of this time.
     pub last_success: Option<String>,
+    /// RFC 3339 time the expectation's content last changed (a deploy, usually).
+    pub expected_changed: Option<String>,
     /// A check came due and has not started within the timeout: `drift` is older than the
     /// interval promises.
     pub overdue: bool,
@@ -141,6 +143,7 @@ impl<'a> DatabaseDrift<'a> {
             last_check_duration_seconds: db.last_check.as_ref().map(|c| c.duration.as_secs_f64()),
             error,
             last_success: db.last_success.map(rfc3339),
+            expected_changed: db.expected_changed.map(rfc3339),
             overdue: db.overdue,
             tenants: db
                 .report
@@ -315,7 +318,8 @@ pub fn landing_page(rows: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>schema_exporter</title></head><body>\
 <h1>schema_exporter {}</h1>\
-<p><a href=\"/metrics\">Metrics</a> &middot; <a href=\"/drift\">Drift report (JSON)</a> &middot; \
+<p><a href=\"/metrics\">Metrics</a> &middot; <a href=\"/drift?format=html\">Drift page</a> &middot; \
+<a href=\"/drift?format=json\">Drift report (JSON)</a> &middot; \
 <a href=\"/-/healthy\">Health</a> &middot; <a href=\"/-/ready\">Readiness</a></p>\
 <table border=\"1\" cellpadding=\"4\"><tr><th>database</th><th>engine</th><th>status</th><th>last check</th><th>drift</th></tr>{rows}</table>\
 </body></html>\n",

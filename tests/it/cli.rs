@@ -130,7 +130,8 @@ fn http_endpoints_landing_page_drift_health_and_readiness() {
     for want in [
         "schema_exporter",
         "href=\"/metrics\"",
-        "href=\"/drift\"",
+        "href=\"/drift?format=html\"",
+        "href=\"/drift?format=json\"",
         "demo",
         "missing column export_logs.file_size",
     ] {

@@ -10,6 +10,7 @@ mod deploy;
 mod fleet;
 mod monitoring;
 mod mysql;
+mod page;
 mod postgres;
 mod probe;
 mod properties;

@@ -560,7 +560,7 @@ fn prometheus_and_alertmanager_page_a_webhook_for_the_missing_column() {
     assert_eq!(
         alert["annotations"]["description"],
         format!(
-            "Table main.export_logs in database demo (exporter {h}) lacks 1 column(s) the application expects: file_size. Queries that use them fail now. The SQL that adds them: http://{h}/drift or `schema_exporter check --database=demo`.",
+            "Table main.export_logs in database demo (exporter {h}) lacks 1 column(s) the application expects: file_size. Queries that use them fail now. The SQL that adds them: http://{h}/drift?database=demo or `schema_exporter check --database=demo`.",
             h = host(&demo)
         )
     );
