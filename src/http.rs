@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use crate::metrics;
 use crate::snapshot::{Encoded, Probe, Snapshot};
+use crate::web::auth::Verdict;
 use crate::web::Watched;
 
 /// A client that has not sent its request headers within this time is disconnected, so idle or
@@ -101,7 +102,9 @@ async fn serve_at_most(
             let stream = WriteDeadline::new(stream, WRITE_TIMEOUT);
             // TLS as the web config says at this connection: certificates rotate without a
             // restart. A web config that no longer validates refuses the connection.
-            let tls = match ctx.web.as_ref().map(|w| w.current()) {
+            // Whether TLS is on was decided at start; a plain listener answers an invalid web
+            // config with 500 per request, a TLS one cannot hand out a certificate it lacks.
+            let tls = match ctx.web.as_ref().filter(|w| w.tls()).map(|w| w.current()) {
                 None => None,
                 Some(Ok(active)) => active.tls.clone(),
                 Some(Err(_)) => return,
@@ -158,15 +161,26 @@ async fn guarded(ctx: &HttpContext, req: Request<Incoming>) -> Response<Full<Byt
             )
         }
     };
-    let mut response = if !active.auth.allow_request() {
-        respond(StatusCode::TOO_MANY_REQUESTS, TEXT, "Too Many Requests\n")
-    } else if !active.auth.admits(req.headers().get(AUTHORIZATION)).await {
-        let mut r = respond(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
-        r.headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-        r
+    let verdict = if active.auth.allow_request() {
+        Some(active.auth.admits(req.headers().get(AUTHORIZATION)).await)
     } else {
-        route(ctx, req).await
+        None
+    };
+    let mut response = match verdict {
+        Some(Verdict::Admitted) => route(ctx, req).await,
+        Some(Verdict::Refused) => {
+            let mut r = respond(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
+            r.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+            r
+        }
+        // The rate limit, or too many logins with new credentials waiting for bcrypt.
+        None | Some(Verdict::Busy) => {
+            let mut r = respond(StatusCode::TOO_MANY_REQUESTS, TEXT, "Too Many Requests\n");
+            r.headers_mut()
+                .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
     };
     for (name, value) in &active.config.headers {
         if let (Ok(name), Ok(value)) = (

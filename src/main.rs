@@ -82,7 +82,13 @@ fn hash_password(cost: u32) -> Result<ExitCode, Error> {
             "hash-password: give the password on stdin (an empty one is refused)".into(),
         ));
     }
-    let hash = bcrypt::hash(password, cost).map_err(|e| Error::Failed(e.to_string()))?;
+    // bcrypt reads 72 bytes; a longer password would be cut short silently, and Go refuses it.
+    let hash = bcrypt::non_truncating_hash(password, cost).map_err(|e| match e {
+        bcrypt::BcryptError::Truncation(n) => Error::Usage(format!(
+            "hash-password: the password is {n} bytes; bcrypt uses at most 72"
+        )),
+        e => Error::Failed(e.to_string()),
+    })?;
     println!("{hash}");
     Ok(ExitCode::SUCCESS)
 }

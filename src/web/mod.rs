@@ -16,7 +16,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Largest web configuration file read (inline certificates included, it is a few KiB).
 pub const MAX_WEB_CONFIG_BYTES: u64 = 1 << 20;
@@ -167,9 +167,7 @@ impl WebConfig {
     /// names the file and the key.
     pub fn load(path: &Path) -> Result<WebConfig, String> {
         let fail = |e: String| format!("web config {}: {e}", path.display());
-        let text = crate::files::read_text(path, MAX_WEB_CONFIG_BYTES).map_err(fail)?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let config = WebConfig::parse(&text, base).map_err(fail)?;
+        let config = WebConfig::read(path)?;
         if let Some(tls) = &config.tls {
             // Loaded once now, so a bad certificate is an error at start and in `validate`,
             // not at the first connection.
@@ -178,21 +176,30 @@ impl WebConfig {
         Ok(config)
     }
 
+    /// [`WebConfig::load`] without building the TLS setup (for a caller that builds it next).
+    fn read(path: &Path) -> Result<WebConfig, String> {
+        let fail = |e: String| format!("web config {}: {e}", path.display());
+        let text = crate::files::read_text(path, MAX_WEB_CONFIG_BYTES).map_err(fail)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        WebConfig::parse(&text, base).map_err(fail)
+    }
+
     /// Parses and validates the text of a web config whose relative paths resolve against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<WebConfig, String> {
         let mut options = serde_saphyr::Options::default();
         options.with_snippet = false;
-        let raw: RawWebConfig = if text.trim().is_empty() {
-            RawWebConfig::default()
-        } else {
-            serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())?
-        };
+        // As Go's YAML reader: the first document counts, and an empty or null one is defaults.
+        let raw: RawWebConfig = serde_saphyr::from_multiple_with_options(text, options)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
         let headers = validate_headers(raw.http_server_config.as_ref())?;
         let users = raw.basic_auth_users.unwrap_or_default();
         for (user, hash) in &users {
-            if hash.parse::<bcrypt::HashParts>().is_err() {
+            if let Err(e) = go_bcrypt_cost(hash) {
                 return Err(format!(
-                    "basic_auth_users: {user:?}: not a bcrypt hash (make one with `schema_exporter hash-password`)"
+                    "basic_auth_users: {user:?}: not a bcrypt hash: {e} (make one with `schema_exporter hash-password`)"
                 ));
             }
         }
@@ -346,6 +353,31 @@ fn validate_tls(t: RawTls, base: &Path) -> Result<Option<TlsSettings>, String> {
     }))
 }
 
+/// The cost of a bcrypt hash, checked as Go's `bcrypt.Cost` (what the toolkit validates users
+/// with) checks it: at least 59 bytes, `$`, a major version up to 2, an optional minor letter,
+/// then a two-digit cost from 4 to 31. The rest is not looked at until a password is compared.
+fn go_bcrypt_cost(hash: &str) -> Result<u32, String> {
+    let b = hash.as_bytes();
+    if b.len() < 59 {
+        return Err("too short to be a bcrypt hash".into());
+    }
+    if b[0] != b'$' {
+        return Err(format!("does not start with '$' but {:?}", b[0] as char));
+    }
+    if b[1] > b'2' {
+        return Err(format!("bcrypt version {:?} is too new", b[1] as char));
+    }
+    let at = if b[2] == b'$' { 3 } else { 4 };
+    let cost = std::str::from_utf8(&b[at..at + 2])
+        .ok()
+        .and_then(|c| c.parse::<i64>().ok())
+        .ok_or("its cost is not a number")?;
+    if !(4..=31).contains(&cost) {
+        return Err(format!("cost {cost} is outside the allowed range (4,31)"));
+    }
+    Ok(cost as u32)
+}
+
 /// A Go duration (`1m30s`, `250ms`, `1.5h`): what the toolkit's YAML reader accepts.
 fn go_duration(text: &str) -> Option<Duration> {
     let mut rest = text.trim();
@@ -377,15 +409,48 @@ fn go_duration(text: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(total).ok()
 }
 
+/// How often [`Watched::current`] looks at the files again: a scrape burst does not stat them per
+/// request, and a change applies to connections and requests at most this much later.
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// A file modified this recently may be written again within the same timestamp, so its contents
+/// are read again at the next look rather than trusted to match its size and time.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// How often the same "no longer valid" error is logged again while it stays.
+const ERROR_LOG_EVERY: Duration = Duration::from_secs(60);
+
 /// A web config file followed as it changes: [`Watched::current`] re-reads it (and rebuilds the
-/// TLS setup) when the file or a certificate, key or CA file it names changed since the last look.
-/// A file that no longer validates makes `current` fail, and the server refuses requests and
-/// handshakes until it is fixed, as the toolkit does: failing closed is the only safe answer for
-/// an authentication file.
+/// TLS setup) when the file or a certificate, key or CA file it names changed, looking at most once
+/// per [`RECHECK`].
+///
+/// Failing closed, as the toolkit does: a file that no longer validates makes `current` fail, and
+/// the server refuses requests and handshakes until it is fixed. Whether TLS is on and whether
+/// basic auth is on are decided at start: a change that would turn either off (an emptied or
+/// truncated file, most often) is refused the same way, never applied, because serving plain
+/// HTTP or unauthenticated requests after a half-written file is the one outcome worse than an
+/// outage. Turning them on or off takes a restart.
 #[derive(Debug)]
 pub struct Watched {
     path: PathBuf,
-    state: Mutex<Option<(Signature, Arc<Active>)>>,
+    /// TLS was on at start.
+    tls: bool,
+    /// Basic auth was on at start.
+    auth: bool,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// When the files were last looked at.
+    checked: Instant,
+    /// Files the config names (itself first), as of the last successful read.
+    files: Vec<PathBuf>,
+    /// Their sizes and times as of before that read; empty: read again at the next look.
+    signature: Signature,
+    current: Result<Arc<Active>, String>,
+    /// The last error logged and when, so a lasting error is not logged per request.
+    logged: Option<(String, Instant)>,
 }
 
 /// A validated config with its TLS server setup ready.
@@ -400,72 +465,158 @@ pub struct Active {
 }
 
 /// Size and modification time of the web config and of every file it names.
-type Signature = Vec<(PathBuf, Option<(u64, SystemTime)>)>;
+type Signature = Vec<Option<(u64, SystemTime)>>;
 
 impl Watched {
     /// Validates `path` now (the daemon refuses to start on a bad file) and follows it.
     pub fn new(path: &Path) -> Result<Watched, String> {
-        let watched = Watched {
+        let active = build(path, None)?;
+        Ok(Watched {
             path: path.to_path_buf(),
-            state: Mutex::new(None),
-        };
-        watched.current()?;
-        Ok(watched)
+            tls: active.config.tls.is_some(),
+            auth: !active.config.users.is_empty(),
+            state: Mutex::new(State {
+                checked: Instant::now(),
+                files: named_files(path, &active.config),
+                // Nothing looked at before this read: the first look reads again.
+                signature: Vec::new(),
+                current: Ok(active),
+                logged: None,
+            }),
+        })
+    }
+
+    /// Whether TLS is on (decided at start).
+    pub fn tls(&self) -> bool {
+        self.tls
     }
 
     /// The config as of now, re-read only when a file changed.
     pub fn current(&self) -> Result<Arc<Active>, String> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((signature, active)) = state.as_ref() {
-            if *signature == self.signature(&active.config) {
-                return Ok(active.clone());
-            }
+        let now = Instant::now();
+        if now.duration_since(state.checked) < RECHECK {
+            return state.current.clone();
         }
-        let result = self.reload();
-        match &result {
-            Ok((signature, active)) => *state = Some((signature.clone(), active.clone())),
+        state.checked = now;
+        // Stat before reading: a write that lands after this look changes the next signature, so
+        // it is read then instead of hiding behind the one taken here.
+        let before = signature(&state.files);
+        if !state.signature.is_empty() && before == state.signature {
+            return state.current.clone();
+        }
+        let previous = state.current.as_ref().ok().cloned();
+        match build(&self.path, previous.as_deref()).and_then(|a| self.allowed(a)) {
+            Ok(active) => {
+                let files = named_files(&self.path, &active.config);
+                // Files named for the first time were not in the look before the read: read
+                // everything again at the next look.
+                state.signature = if files == state.files {
+                    settled(before)
+                } else {
+                    Vec::new()
+                };
+                state.files = files;
+                if previous
+                    .as_ref()
+                    .map_or(true, |p| p.config != active.config)
+                {
+                    tracing::info!(file = %self.path.display(), "web config applied");
+                }
+                state.logged = None;
+                state.current = Ok(active);
+            }
             Err(e) => {
-                // Failing closed: the next call tries again, and the old config is not served.
-                *state = None;
-                tracing::error!(error = %e, "web config no longer valid; refusing requests until it is fixed");
+                // Read again at every look until it validates; the old config is not served.
+                state.signature = Vec::new();
+                let repeat = state
+                    .logged
+                    .as_ref()
+                    .is_some_and(|(m, at)| *m == e && now.duration_since(*at) < ERROR_LOG_EVERY);
+                if !repeat {
+                    tracing::error!(error = %e, "web config no longer valid; refusing requests until it is fixed");
+                    state.logged = Some((e.clone(), now));
+                }
+                state.current = Err(e);
             }
         }
-        result.map(|(_, active)| active)
+        state.current.clone()
     }
 
-    fn reload(&self) -> Result<(Signature, Arc<Active>), String> {
-        let config = WebConfig::load(&self.path)?;
-        let tls = match &config.tls {
-            Some(settings) => {
-                Some(Arc::new(tls::server_config(settings).map_err(|e| {
-                    format!("web config {}: {e}", self.path.display())
-                })?))
+    /// Refuses a change that would turn TLS or basic auth off (or on) while running.
+    fn allowed(&self, active: Arc<Active>) -> Result<Arc<Active>, String> {
+        let file = self.path.display();
+        match (self.tls, active.config.tls.is_some()) {
+            (true, false) => Err(format!(
+                "web config {file}: it no longer turns TLS on (an emptied or truncated file?); \
+                 TLS stays required until a restart"
+            )),
+            (false, true) => Err(format!(
+                "web config {file}: it now turns TLS on; that takes a restart"
+            )),
+            _ if self.auth && active.config.users.is_empty() => Err(format!(
+                "web config {file}: basic_auth_users is now empty (an emptied or truncated file?); \
+                 authentication stays required until a restart"
+            )),
+            _ => Ok(active),
+        }
+    }
+}
+
+/// Reads and validates the file and builds its TLS setup once, carrying the auth cache and the
+/// rate limiter over from `previous` where they still apply.
+fn build(path: &Path, previous: Option<&Active>) -> Result<Arc<Active>, String> {
+    let config = WebConfig::read(path)?;
+    let tls = match &config.tls {
+        Some(settings) => {
+            Some(Arc::new(tls::server_config(settings).map_err(|e| {
+                format!("web config {}: {e}", path.display())
+            })?))
+        }
+        None => None,
+    };
+    let auth = auth::Auth::new(&config, previous.map(|p| &p.auth));
+    Ok(Arc::new(Active { config, tls, auth }))
+}
+
+/// The web config and every certificate, key and CA file it names.
+fn named_files(path: &Path, config: &WebConfig) -> Vec<PathBuf> {
+    let mut files = vec![path.to_path_buf()];
+    if let Some(t) = &config.tls {
+        for pem in [Some(&t.cert), Some(&t.key), t.client_ca.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Pem::File(p) = pem {
+                files.push(p.clone());
             }
-            None => None,
-        };
-        let signature = self.signature(&config);
-        let auth = auth::Auth::new(&config);
-        Ok((signature, Arc::new(Active { config, tls, auth })))
+        }
     }
+    files
+}
 
-    fn signature(&self, config: &WebConfig) -> Signature {
-        let stat = |p: &Path| {
+fn signature(files: &[PathBuf]) -> Signature {
+    files
+        .iter()
+        .map(|p| {
             std::fs::metadata(p)
                 .ok()
                 .and_then(|m| Some((m.len(), m.modified().ok()?)))
-        };
-        let mut files = vec![self.path.clone()];
-        if let Some(t) = &config.tls {
-            for pem in [Some(&t.cert), Some(&t.key), t.client_ca.as_ref()]
-                .into_iter()
-                .flatten()
-            {
-                if let Pem::File(p) = pem {
-                    files.push(p.clone());
-                }
-            }
-        }
-        files.into_iter().map(|p| (p.clone(), stat(&p))).collect()
+        })
+        .collect()
+}
+
+/// `signature`, or empty (read again next time) when a file changed too recently to trust it.
+fn settled(signature: Signature) -> Signature {
+    let now = SystemTime::now();
+    let recent = signature.iter().flatten().any(|(_, modified)| {
+        now.duration_since(*modified)
+            .map_or(true, |age| age < SETTLE)
+    });
+    if recent {
+        Vec::new()
+    } else {
+        signature
     }
 }
 

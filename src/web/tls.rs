@@ -181,7 +181,9 @@ impl ClientCertVerifier for AllowedSans {
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        self.inner.client_auth_mandatory()
+        // A client without a certificate names no SAN, so it cannot be one of the allowed ones,
+        // even under VerifyClientCertIfGiven (the toolkit refuses it too).
+        true
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {

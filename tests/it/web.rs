@@ -182,7 +182,7 @@ fn promtool_and_the_exporter_agree_on_web_configs() {
     let tls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
     let good = hash("pw");
     // (name, web config, what promtool says, what we say): they agree except where rustls cannot
-    // do what Go does, where we refuse and promtool accepts.
+    // do what Go does (we refuse, promtool accepts) and on two YAML details, listed last.
     let cases: Vec<(&str, String, bool, bool)> = vec![
         ("empty", String::new(), true, true),
         ("plain tls", tls.into(), true, true),
@@ -204,6 +204,11 @@ fn promtool_and_the_exporter_agree_on_web_configs() {
         ("bad cipher", format!("{tls}  cipher_suites: [TLS_FAKE]\n"), false, false),
         ("bad curve", format!("{tls}  curve_preferences: [CurveP999]\n"), false, false),
         ("plain password", "basic_auth_users:\n  john: doe\n".into(), false, false),
+        ("null document", "~\n".into(), true, true),
+        ("two documents", format!("basic_auth_users:\n  prometheus: {good}\n---\nhttp_server_config: {{}}\n"), true, true),
+        ("bcrypt cost 3", format!("basic_auth_users:\n  u: {}\n", good.replacen("$04$", "$03$", 1)), false, false),
+        ("bcrypt cost 32", format!("basic_auth_users:\n  u: {}\n", good.replacen("$04$", "$32$", 1)), false, false),
+        ("short hash", "basic_auth_users:\n  u: \"$2y$10$abc\"\n".into(), false, false),
         ("extra header", "http_server_config:\n  headers:\n    Content-Type: foo\n".into(), false, false),
         ("bad frame options", "http_server_config:\n  headers:\n    X-Frame-Options: foo\n".into(), false, false),
         // What rustls cannot do: refused here, accepted by Go.
@@ -213,6 +218,10 @@ fn promtool_and_the_exporter_agree_on_web_configs() {
         ("P-521", format!("{tls}  curve_preferences: [CurveP521]\n"), true, false),
         // Go would verify against the system's roots and refuse every client at run time.
         ("verification without CAs", format!("{tls}  client_auth_type: RequireAndVerifyClientCert\n"), true, false),
+        // YAML leniency, both ways: Go reads the first document only, we check them all (a later
+        // document that is not a web config is refused); Go refuses a quoted boolean, we take it.
+        ("invalid later document", "http_server_config: {}\n---\nfoo: bar\n".into(), true, false),
+        ("quoted boolean", "http_server_config:\n  http2: \"true\"\n".into(), false, true),
     ];
     for (name, text, promtool_ok, ours_ok) in &cases {
         let path = write(
@@ -437,4 +446,73 @@ fn prometheus_scrapes_over_tls_with_basic_auth() {
         let v = prom.query("schema_checks_total{job=\"right\"}");
         (!v["data"]["result"].as_array()?.is_empty()).then_some(())
     });
+}
+
+#[test]
+fn a_web_config_that_breaks_or_drops_auth_at_run_time_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    if !pki(dir.path(), &["server"]) || require_tool(&["curl"], "Debian package `curl`").is_none() {
+        return;
+    }
+    let cfg = config(dir.path());
+    let tls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
+    let good = format!("{tls}basic_auth_users:\n  prometheus: {}\n", hash("pw"));
+    let web = write(dir.path(), "web.yml", &good);
+    let daemon = Daemon::start(&["serve", "--config.file", &cfg, "--web.config.file", &web]);
+    let ca = dir.path().join("ca.crt");
+    let ca = ca.to_str().unwrap();
+    let url = format!("https://{}/metrics", host(&daemon));
+    // The HTTP status, or "none" when curl got no response (a refused handshake).
+    let status = |extra: &[&str]| {
+        let (code, out, _) = curl(
+            &[
+                &["--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}"],
+                extra,
+                &[url.as_str()],
+            ]
+            .concat(),
+        );
+        if code == 0 {
+            out
+        } else {
+            "none".to_string()
+        }
+    };
+    assert_eq!(status(&["-u", "prometheus:pw"]), "200");
+
+    // Users removed: no request gets in without credentials, not even after the recheck; the
+    // exporter keeps asking (or refuses outright) rather than opening up.
+    std::fs::write(&web, tls).unwrap();
+    let mut seen = Vec::new();
+    wait_for(WAIT, "the dropped users noticed", || {
+        let s = status(&["-u", "prometheus:pw"]);
+        seen.push(status(&[]));
+        (s != "200").then_some(())
+    });
+    seen.push(status(&[]));
+    assert!(
+        seen.iter().all(|s| s != "200"),
+        "an anonymous request got in while users were dropped: {seen:?}"
+    );
+
+    // Back to a valid file: in again.
+    std::fs::write(&web, &good).unwrap();
+    wait_for(WAIT, "the restored web config", || {
+        (status(&["-u", "prometheus:pw"]) == "200").then_some(())
+    });
+
+    // Truncated (a half-written file): nobody gets a 200, and TLS is not dropped.
+    std::fs::write(&web, "tls_server_config:\n  cert_fi").unwrap();
+    wait_for(WAIT, "the broken web config noticed", || {
+        (status(&["-u", "prometheus:pw"]) != "200").then_some(())
+    });
+    assert_ne!(status(&[]), "200");
+    let (_, out, _) = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("http://{}/metrics", host(&daemon)),
+    ]);
+    assert_ne!(out, "200", "plain HTTP after the web config broke");
 }
