@@ -9,7 +9,9 @@ use crate::config::DatabaseConfig;
 use crate::dialect::Engine;
 use crate::diff::{compare, Comparison, Drift, DriftKind, ExpectedTable, TenantComparison};
 use crate::engine::{render_change, Pool, SessionLimits};
-use crate::expected::{ExpectedCache, ExpectedError};
+use crate::expected::ledger::{LedgerState, MAX_LEDGER_ROWS};
+use crate::expected::sql::Origins;
+use crate::expected::{ExpectedCache, ExpectedError, ExpectedSource, Migrations};
 use crate::model::Change;
 use crate::tenant::Tenants;
 
@@ -48,6 +50,92 @@ pub struct DriftReport {
     /// With tenant patterns: the tenant schemas matched and drifted, and which appeared or
     /// disappeared since the previous successful check (filled in by [`crate::state`]).
     pub tenants: Option<TenantReport>,
+    /// With a migration ledger: what it records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerReport>,
+}
+
+/// What a migration ledger records, as `/drift`, `check` and the metrics show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LedgerReport {
+    /// The ledger read (`auto` resolved): `django`, `flyway`, ...
+    pub ledger: &'static str,
+    /// Migrations recorded as applied (and found among the files).
+    pub applied: usize,
+    /// The last of them to run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_applied: Option<String>,
+    /// When the newest applied migration was recorded (RFC 3339), where the tool keeps times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_applied_at: Option<String>,
+    /// The same, as Unix time, for the metric.
+    #[serde(skip)]
+    pub last_applied_unix: Option<u64>,
+    /// Files the ledger does not record yet.
+    pub pending: Vec<String>,
+    /// Recorded as failed or dirty.
+    pub failed: Vec<String>,
+    /// Recorded, without a file.
+    pub unknown: Vec<String>,
+    /// Recorded with a checksum the file no longer has.
+    pub checksum_mismatched: Vec<String>,
+}
+
+impl LedgerReport {
+    /// `django ledger: 12 applied (last exports.0002_x, 2024-03-02T10:11:12Z), 1 pending
+    /// (exports.0003_y)`, lists capped so a page stays readable.
+    pub fn describe(&self) -> String {
+        const SHOWN: usize = 5;
+        let mut text = format!("{} ledger: {} applied", self.ledger, self.applied);
+        if let Some(last) = &self.last_applied {
+            text.push_str(&format!(" (last {last}"));
+            if let Some(at) = &self.last_applied_at {
+                text.push_str(&format!(", newest recorded {at}"));
+            }
+            text.push(')');
+        }
+        for (what, list) in [
+            ("pending", &self.pending),
+            ("failed", &self.failed),
+            ("recorded without a file", &self.unknown),
+            (
+                "edited after they ran (checksum differs)",
+                &self.checksum_mismatched,
+            ),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let names: Vec<&str> = list.iter().take(SHOWN).map(String::as_str).collect();
+            text.push_str(&format!("; {} {what} ({}", list.len(), names.join(", ")));
+            if list.len() > SHOWN {
+                text.push_str(&format!(" and {} more", list.len() - SHOWN));
+            }
+            text.push(')');
+        }
+        text
+    }
+
+    /// The report of one ledger read.
+    pub fn new(state: &LedgerState) -> LedgerReport {
+        LedgerReport {
+            ledger: state.kind.map_or("none", |k| k.name()),
+            applied: state.applied.len(),
+            last_applied: state.applied.last().map(|a| a.id.clone()),
+            last_applied_at: state
+                .last_applied
+                .map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+            last_applied_unix: state.last_applied.and_then(|t| {
+                t.duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs())
+            }),
+            pending: state.pending.clone(),
+            failed: state.failed.clone(),
+            unknown: state.unknown.clone(),
+            checksum_mismatched: state.checksum_mismatched.clone(),
+        }
+    }
 }
 
 /// The tenant schemas of a [`DriftReport`].
@@ -77,6 +165,7 @@ impl DriftReport {
                 found,
                 ..TenantReport::default()
             }),
+            ledger: None,
         }
     }
 
@@ -184,18 +273,30 @@ async fn check(
     // and the database does its part on its own core. A broken expectation is reported as soon as
     // it is known, and in preference to a catalog error, whichever finished first.
     let expectation_schemas = db.expectation_schemas();
-    let load = db.expected.load(db.engine, &expectation_schemas, cache);
-    let read = read_catalog(db, pool, &db.schemas, db.tenants.as_ref());
-    tokio::pin!(load, read);
-    let (expectation, live) = tokio::select! {
-        biased;
-        expectation = &mut load => {
-            let expectation = expectation?;
-            (expectation, read.await)
+    let (expectation, mut live, ledger) = match &db.expected {
+        // Which migrations ran decides the expectation: the catalog (which also says which
+        // ledger table is there) and the ledger come first.
+        ExpectedSource::Migrations(m) => {
+            let live = read_catalog(db, pool, &db.schemas, None).await?;
+            let (expectation, state) =
+                read_ledger(db, m, pool, &live, &expectation_schemas, cache).await?;
+            (expectation, live, Some(state))
         }
-        live = &mut read => (load.await?, live),
+        _ => {
+            let load = db.expected.load(db.engine, &expectation_schemas, cache);
+            let read = read_catalog(db, pool, &db.schemas, db.tenants.as_ref());
+            tokio::pin!(load, read);
+            let (expectation, live) = tokio::select! {
+                biased;
+                expectation = &mut load => {
+                    let expectation = expectation?;
+                    (expectation, read.await)
+                }
+                live = &mut read => (load.await?, live),
+            };
+            (expectation, live?, None)
+        }
     };
-    let mut live = live?;
     if let Some(tenants) = &db.tenants {
         check_tenants(db, tenants, &expectation.schema, &live)?;
     }
@@ -234,15 +335,80 @@ async fn check(
             &ignore,
         );
         drop(live);
-        DriftReport::new(engine, comparison)
+        let mut report = DriftReport::new(engine, comparison);
+        if let (Some(origins), Some(state)) = (&expected.origins, &ledger) {
+            attribute(engine, &mut report, origins, state);
+        }
+        (report, ledger)
     })
     .await
     .map_err(|e| CheckError::Internal(e.to_string()))?;
+    let (mut report, ledger) = report;
+    report.ledger = ledger.map(|state| LedgerReport::new(&state));
     Ok(Checked {
         report,
         expected_fingerprint: expectation.fingerprint,
         expected_modified: expectation.modified,
     })
+}
+
+/// Reads the ledger `m` names (found in `live`'s first schema) and builds the expectation from
+/// the migrations it records as applied. A ledger that is missing, of another tool, unreadable
+/// or too large fails the check: it never reads as "no migrations applied".
+async fn read_ledger(
+    db: &DatabaseConfig,
+    m: &Migrations,
+    pool: &Pool,
+    live: &crate::model::Schema,
+    schemas: &[String],
+    cache: &mut ExpectedCache,
+) -> Result<(std::sync::Arc<crate::expected::Expectation>, LedgerState), CheckError> {
+    let schema = db.schemas.first().map_or("public", String::as_str);
+    let (kind, table) = m
+        .ledger
+        .resolve(live, schema)
+        .map_err(CheckError::Catalog)?;
+    let rows = match pool.read_ledger(&table, kind.table().1).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            return Err(match failure(db.engine, &db.url, db.timeout, &e).await {
+                CheckError::Catalog(why) => CheckError::Catalog(format!("ledger {table}: {why}")),
+                other => other,
+            })
+        }
+    };
+    if rows.len() > MAX_LEDGER_ROWS {
+        return Err(CheckError::Catalog(format!(
+            "ledger {table}: more than {MAX_LEDGER_ROWS} rows; not read"
+        )));
+    }
+    Ok(m.load_applied(kind, rows, db.engine, schemas, cache)
+        .await?)
+}
+
+/// Names each drift item by the applied migration that last shaped its column (or, for a table
+/// as a whole, its table), with the time the ledger records for it.
+fn attribute(engine: Engine, report: &mut DriftReport, origins: &Origins, state: &LedgerState) {
+    for item in &mut report.items {
+        let key = crate::model::Schema::key(
+            engine,
+            &crate::model::TableName::new(item.schema.clone(), item.table.clone()),
+        );
+        let index = match &item.column {
+            Some(column) => origins
+                .columns
+                .get(&(key.clone(), engine.fold_identifier(column)))
+                .or_else(|| origins.tables.get(&key)),
+            None => origins.tables.get(&key),
+        };
+        let Some(applied) = index.and_then(|i| state.applied.get(*i)) else {
+            continue;
+        };
+        item.migration = Some(applied.id.clone());
+        item.migration_applied_at = applied
+            .at
+            .map(|t| humantime::format_rfc3339_seconds(t).to_string());
+    }
 }
 
 /// What would make a tenant comparison lie, refused as a failed check rather than reported as

@@ -47,7 +47,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_checks_total", counter: true, help: "Checks run since the exporter started." },
     Family { name: "schema_column_drift", counter: false, help: as_of!("1 for each drifted column, named for alert text (at most detail_series_limit of these and schema_table_drift in all)") },
     Family { name: "schema_deploy_grace_seconds", counter: false, help: "Configured deploy_grace: drift seen this soon after the expected schema changed should not page." },
-    Family { name: "schema_detail_series_dropped", counter: false, help: "Detail series (schema_column_drift, schema_table_drift and the drift gauges of tenant schemas) left out of this scrape by detail_series_limit." },
+    Family { name: "schema_detail_series_dropped", counter: false, help: "Detail series (schema_column_drift, schema_table_drift, schema_migration_drift and the drift gauges of tenant schemas) left out of this scrape by detail_series_limit." },
     Family { name: "schema_expected_last_change_timestamp_seconds", counter: false, help: "Unix time the expected schema's content last changed (when first loaded: the newest source file's modification time; for a reference database, the time of that load)." },
     Family { name: "schema_expected_tables", counter: false, help: as_of!("Tables in the expected schema (ignored ones excluded)") },
     Family { name: "schema_exporter_build_info", counter: false, help: "Build metadata of the running schema_exporter; always 1." },
@@ -56,6 +56,13 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_exporter_shard_index", counter: false, help: "This replica's shard (--shard.index): it polls the databases whose name hashmod puts in this bucket." },
     Family { name: "schema_exporter_shards", counter: false, help: "Replicas sharing the configuration (--shard.total); 1 when not sharded." },
     Family { name: "schema_in_sync", counter: false, help: as_of!("1 when no drift was found") },
+    Family { name: "schema_migration_drift", counter: false, help: as_of!("1 for each drifted table or column whose expectation comes from a migration the ledger records as applied (migration label): its effect is missing (at most detail_series_limit detail series in all)") },
+    Family { name: "schema_migration_last_applied_timestamp_seconds", counter: false, help: as_of!("Unix time the ledger records for the newest applied migration (ledgers that keep times)") },
+    Family { name: "schema_migrations_applied", counter: false, help: as_of!("Migrations the ledger records as applied that match a migration file") },
+    Family { name: "schema_migrations_checksum_mismatched", counter: false, help: as_of!("Applied migrations whose file no longer has the checksum the ledger recorded (sqlx, Flyway)") },
+    Family { name: "schema_migrations_failed", counter: false, help: as_of!("Migrations the ledger records as failed or dirty (not part of the expectation)") },
+    Family { name: "schema_migrations_pending", counter: false, help: as_of!("Migration files the ledger does not record as applied (not compared)") },
+    Family { name: "schema_migrations_unknown", counter: false, help: as_of!("Ledger rows with no migration file") },
     Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default) differs; tables without such columns are left out") },
     Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted; tables of tenant schemas only while drifted)") },
     Family { name: "schema_missing_tables", counter: false, help: as_of!("Expected tables absent from the database") },
@@ -90,6 +97,13 @@ enum F {
     ShardIndex,
     Shards,
     InSync,
+    MigrationDrift,
+    MigrationLastApplied,
+    MigrationsApplied,
+    MigrationsChecksum,
+    MigrationsFailed,
+    MigrationsPending,
+    MigrationsUnknown,
     MismatchedColumns,
     MissingColumns,
     MissingTables,
@@ -206,6 +220,20 @@ impl DatabaseSeries {
         if let Some(t) = tenants {
             self.sample(F::TenantSchemas, &l, t.matched.len() as u64);
             self.sample(F::TenantSchemasDrifted, &l, t.drifted.len() as u64);
+        }
+        if let Some(ledger) = &report.ledger {
+            self.sample(F::MigrationsApplied, &l, ledger.applied as u64);
+            self.sample(F::MigrationsPending, &l, ledger.pending.len() as u64);
+            self.sample(F::MigrationsFailed, &l, ledger.failed.len() as u64);
+            self.sample(F::MigrationsUnknown, &l, ledger.unknown.len() as u64);
+            self.sample(
+                F::MigrationsChecksum,
+                &l,
+                ledger.checksum_mismatched.len() as u64,
+            );
+            if let Some(t) = ledger.last_applied_unix {
+                self.sample(F::MigrationLastApplied, &l, t);
+            }
         }
         let counts = Counts::of(report);
         for schema in &report.schemas {
@@ -334,6 +362,17 @@ impl DatabaseSeries {
             Value::Int(1),
         );
         self.details.push((family, line));
+        if let Some(migration) = &item.migration {
+            let mut line = String::new();
+            labels.push(("migration", migration.as_str()));
+            write_sample(
+                &mut line,
+                FAMILIES[F::MigrationDrift as usize].name,
+                &labels,
+                Value::Int(1),
+            );
+            self.details.push((F::MigrationDrift, line));
+        }
     }
 }
 

@@ -66,6 +66,7 @@ fn section(out: &mut String, db: &DatabaseDrift) {
         ("expectation changed", db.expected_changed.clone()),
         ("check error", db.error.map(str::to_string)),
         ("tenant schemas", db.tenants.as_ref().map(|t| t.describe())),
+        ("migrations", db.migrations.map(|m| m.describe())),
     ];
     for (term, value) in facts {
         if let Some(v) = value {
@@ -102,7 +103,7 @@ fn section(out: &mut String, db: &DatabaseDrift) {
         let _ = write!(
             out,
             "<article class=\"item{cls}\"><h3><span class=\"kind\">{kind}</span> <code>{place}</code>{badge}</h3>\
-<table><tr><th>expected</th><td>{expected}</td></tr><tr><th>actual</th><td>{actual}</td></tr></table>\
+<table><tr><th>expected</th><td>{expected}</td></tr><tr><th>actual</th><td>{actual}</td></tr>{migration}</table>\
 <pre><code>{sql}</code></pre><button type=\"button\" class=\"copy\">Copy SQL</button></article>",
             cls = if destructive { " destructive" } else { "" },
             kind = escape(item.kind.describe()),
@@ -114,6 +115,10 @@ fn section(out: &mut String, db: &DatabaseDrift) {
             },
             expected = escape(item.expected.as_deref().unwrap_or("-")),
             actual = escape(item.actual.as_deref().unwrap_or("-")),
+            migration = crate::report::item_migration(item).map_or(String::new(), |m| format!(
+                "<tr><th>migration</th><td class=\"migration\">{}</td></tr>",
+                escape(&m)
+            )),
             sql = escape(&item.fix.suggested_sql),
         );
         if !destructive {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::fmt::Write;
 use std::time::SystemTime;
 
-use crate::check::DriftItem;
+use crate::check::{DriftItem, LedgerReport};
 use crate::state::{DatabaseState, State};
 
 /// The `/drift` document.
@@ -68,6 +68,9 @@ pub struct DatabaseDrift<'a> {
     /// With tenant patterns: the tenant schemas of the last successful check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenants: Option<TenantsView<'a>>,
+    /// With a migration ledger: what it recorded at the last successful check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<&'a LedgerReport>,
     /// Every drift item found by the last successful check.
     pub drift: &'a [DriftItem],
 }
@@ -155,6 +158,7 @@ impl<'a> DatabaseDrift<'a> {
                     appeared: &t.appeared,
                     disappeared: &t.disappeared,
                 }),
+            migrations: db.report.as_ref().and_then(|r| r.ledger.as_ref()),
             drift: db.report.as_ref().map_or(&[], |r| r.items.as_slice()),
         }
     }
@@ -202,6 +206,9 @@ pub fn text(doc: &DriftDocument) -> String {
         if let Some(tenants) = &db.tenants {
             let _ = writeln!(out, "  {}", printable(&tenants.describe()));
         }
+        if let Some(ledger) = db.migrations {
+            let _ = writeln!(out, "  {}", printable(&ledger.describe()));
+        }
         for item in db.drift {
             let place = match &item.column {
                 Some(c) => format!("{}.{}.{}", item.schema, item.table, c),
@@ -222,6 +229,9 @@ pub fn text(doc: &DriftDocument) -> String {
                     ""
                 }
             );
+            if let Some(line) = item_migration(item) {
+                let _ = writeln!(out, "    {}", printable(&line));
+            }
             // Line breaks in the SQL are its layout, unless a name or value it quotes has control
             // characters of its own: then it is printed as one escaped line, so no break inside
             // a quoted name can start a line of the report.
@@ -241,6 +251,16 @@ pub fn text(doc: &DriftDocument) -> String {
         }
     }
     out
+}
+
+/// "expected since exports.0001_initial, recorded applied 2024-03-02T10:11:12Z" for an item a
+/// ledger attributes to a migration.
+pub fn item_migration(item: &DriftItem) -> Option<String> {
+    let migration = item.migration.as_deref()?;
+    Some(match &item.migration_applied_at {
+        Some(at) => format!("from migration {migration}, recorded as applied {at}"),
+        None => format!("from migration {migration}, recorded as applied"),
+    })
 }
 
 /// `text` with control characters escaped (`\u{1b}`, `\n`): names come from live catalogs, and a

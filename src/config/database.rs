@@ -9,7 +9,8 @@ use super::{
     DatabaseConfig, OneOrMany, RawDatabase, RawExpected, RawIgnore, RawSchema, MIGRATION_TABLES,
 };
 use crate::dialect::Engine;
-use crate::expected::{ExpectedSource, Reference, ReferenceTarget};
+use crate::expected::ledger::LedgerKind;
+use crate::expected::{ExpectedSource, Migrations, Reference, ReferenceTarget};
 use crate::ignore::Ignore;
 use crate::secret::DatabaseUrl;
 use crate::tenant::Tenants;
@@ -126,6 +127,12 @@ pub(super) fn validate_database(
     };
     let (schemas, tenants) = validate_schemas(db.schemas, engine, url.as_ref(), problems);
     let source = validate_source(db.expected, base, problems);
+    if let (Some(Source::Ready(ExpectedSource::Migrations(_))), Some(_)) = (&source, &tenants) {
+        problems.push(
+            "expected.ledger: not with tenant schema patterns (each tenant keeps its own ledger)"
+                .into(),
+        );
+    }
     let ignore = validate_ignore(db.ignore, defaults, problems);
     Some(Pending {
         name: name?,
@@ -280,6 +287,12 @@ fn validate_source(
     let Some(expected) = expected else {
         return fail(format!("expected: required ({SOURCES})"));
     };
+    if expected.ledger.is_some() && expected.sql.is_none() {
+        return fail(
+            "expected.ledger: goes with expected.sql (the migration files the ledger records)"
+                .into(),
+        );
+    }
     match (expected.file, expected.sql, expected.reference) {
         (Some(f), None, None) => Some(Source::Ready(ExpectedSource::File(f).resolve(base))),
         (None, Some(paths), None) => {
@@ -290,7 +303,18 @@ fn validate_source(
             if paths.is_empty() {
                 return fail("expected.sql: list at least one file or directory".into());
             }
-            Some(Source::Ready(ExpectedSource::Sql(paths).resolve(base)))
+            let ledger = match expected.ledger.as_deref().map(LedgerKind::parse) {
+                None | Some(Ok(None)) => None,
+                Some(Ok(Some(kind))) => Some(kind),
+                Some(Err(e)) => return fail(format!("expected.ledger: {e}")),
+            };
+            Some(Source::Ready(
+                match ledger {
+                    None => ExpectedSource::Sql(paths),
+                    Some(ledger) => ExpectedSource::Migrations(Migrations { paths, ledger }),
+                }
+                .resolve(base),
+            ))
         }
         (None, None, Some(name)) => Some(Source::Reference(name)),
         _ => fail(format!(

@@ -78,6 +78,7 @@ struct RawExpected {
     file: Option<PathBuf>,
     sql: Option<OneOrMany>,
     reference: Option<String>,
+    ledger: Option<String>,
 }
 
 /// One entry of `schemas:`: a schema's name, or `{match: GLOB}` for every tenant schema it matches.

@@ -31,6 +31,13 @@ pub struct Drift<F = Change> {
     pub expected: Option<String>,
     /// What the database has, in canonical spelling.
     pub actual: Option<String>,
+    /// With a migration ledger: the applied migration that last shaped the table or column
+    /// (created, changed, renamed or dropped it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration: Option<String>,
+    /// When the ledger records that migration as applied (RFC 3339, UTC), where it keeps a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration_applied_at: Option<String>,
     /// What would make the database match the expectation.
     #[serde(flatten)]
     pub fix: F,
@@ -46,6 +53,8 @@ impl<F> Drift<F> {
             column: self.column,
             expected: self.expected,
             actual: self.actual,
+            migration: self.migration,
+            migration_applied_at: self.migration_applied_at,
             fix: f(self.fix),
         }
     }
@@ -400,6 +409,8 @@ fn drift(
         column: column.map(str::to_string),
         expected,
         actual,
+        migration: None,
+        migration_applied_at: None,
         fix: change,
     }
 }

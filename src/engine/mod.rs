@@ -38,6 +38,23 @@ pub(crate) fn quiet<O: sqlx::ConnectOptions>(options: O) -> O {
         .log_slow_statements(log::LevelFilter::Off, Duration::ZERO)
 }
 
+/// The most rows a ledger may hold: a check reads it whole, so it is bounded like the catalog.
+pub const MAX_LEDGER_ROWS: usize = 100_000;
+
+/// What a migration ledger's column holds ([`crate::expected::ledger`]), so each engine can
+/// turn it into text the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// Text or a number, as text.
+    Text,
+    /// A boolean (`true`/`false`, `t`/`f` or `1`/`0`).
+    Bool,
+    /// A timestamp, as the engine prints it.
+    Time,
+    /// Bytes, as hex.
+    Hex,
+}
+
 /// Limits applied to every session the exporter opens.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLimits {
@@ -113,6 +130,72 @@ impl Pool {
             live.namespaces.retain(|s| wanted(s));
         }
         Ok(live)
+    }
+
+    /// Reads a migration ledger: `columns` of `table` (the name as the catalog spells it), each
+    /// as text, at most [`MAX_LEDGER_ROWS`] rows plus one so that a larger table is noticed. One
+    /// read-only statement, under the session's statement timeout.
+    pub async fn read_ledger(
+        &self,
+        table: &TableName,
+        columns: &[(&str, Cell)],
+    ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
+        let engine = match self {
+            Pool::Postgres(_) => Engine::Postgres,
+            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::MySql(_) => Engine::MySql,
+        };
+        let quote = |ident: &str| match engine {
+            Engine::MySql => format!("`{}`", ident.replace('`', "``")),
+            _ => format!("\"{}\"", ident.replace('"', "\"\"")),
+        };
+        let select: Vec<String> = columns
+            .iter()
+            .map(|(name, cell)| {
+                let c = quote(name);
+                match (engine, cell) {
+                    (Engine::Postgres, Cell::Hex) => format!("encode({c}, 'hex')"),
+                    (Engine::Postgres, _) => format!("CAST({c} AS text)"),
+                    (Engine::MySql, Cell::Hex) => format!("LOWER(HEX({c}))"),
+                    (Engine::MySql, _) => format!("CAST({c} AS CHAR)"),
+                    (Engine::Sqlite, Cell::Hex) => format!("lower(hex({c}))"),
+                    (Engine::Sqlite, _) => format!("CAST({c} AS TEXT)"),
+                }
+            })
+            .collect();
+        let from = match engine {
+            Engine::Sqlite => quote(&table.name),
+            _ => format!("{}.{}", quote(&table.schema), quote(&table.name)),
+        };
+        let query = format!(
+            "SELECT {} FROM {from} LIMIT {}",
+            select.join(", "),
+            MAX_LEDGER_ROWS + 1
+        );
+        fn collect<R: sqlx::Row>(
+            rows: Vec<R>,
+            width: usize,
+        ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
+        where
+            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            usize: sqlx::ColumnIndex<R>,
+        {
+            rows.iter()
+                .map(|row| {
+                    (0..width)
+                        .map(|i| row.try_get::<Option<String>, _>(i))
+                        .collect()
+                })
+                .collect()
+        }
+        let width = columns.len();
+        match self {
+            Pool::Postgres(pool) => collect(sqlx::query(&query).fetch_all(pool).await?, width),
+            Pool::Sqlite(pool) => collect(sqlx::query(&query).fetch_all(pool).await?, width),
+            Pool::MySql(handle) => {
+                collect(sqlx::query(&query).fetch_all(&handle.pool).await?, width)
+            }
+        }
     }
 
     /// Closes every connection; used when a poller stops or the config is reloaded.

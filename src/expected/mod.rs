@@ -6,6 +6,7 @@
 //! while the last good results stay published.
 
 pub mod file;
+pub mod ledger;
 pub mod sql;
 
 use std::collections::hash_map::DefaultHasher;
@@ -33,6 +34,17 @@ pub enum ExpectedSource {
     Sql(Vec<PathBuf>),
     /// Another configured database's live schema.
     Reference(Reference),
+    /// Migration files read together with their tool's ledger table (see [`ledger`]).
+    Migrations(Migrations),
+}
+
+/// `expected: {sql: [...], ledger: KIND}`: migration files, of which the ledger says which ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrations {
+    /// Migration directories (and files), as for `sql:`.
+    pub paths: Vec<PathBuf>,
+    /// Whose ledger to read.
+    pub ledger: ledger::LedgerKind,
 }
 
 /// `expected: {reference: NAME}`: the live schema of another configured database is the expectation
@@ -79,6 +91,9 @@ pub struct Expectation {
     pub fingerprint: u64,
     /// When the source last changed on disk, if the source can tell.
     pub modified: Option<SystemTime>,
+    /// With a ledger: which applied migration (by its place in [`ledger::LedgerState::applied`])
+    /// last shaped each table and column.
+    pub origins: Option<sql::Origins>,
 }
 
 /// The last expectation one database's checks loaded. The source is still read at every check (a
@@ -210,6 +225,11 @@ impl ExpectedSource {
                 }
                 files
             }
+            ExpectedSource::Migrations(m) => {
+                // Offline (validate, snapshot): as if every migration had run, in file order.
+                let files = list_migrations(m).await?;
+                read_all(files.iter().map(|f| f.path.clone())).await?
+            }
             ExpectedSource::Reference(r) => {
                 return load_reference(r, engine, schemas, cache).await;
             }
@@ -237,6 +257,7 @@ impl ExpectedSource {
                     fingerprint: schema.fingerprint(),
                     schema,
                     modified,
+                    origins: None,
                 }))
             };
             let expectation = match shared {
@@ -282,6 +303,10 @@ impl ExpectedSource {
                 r.name
             ),
             ExpectedSource::Reference(r) => format!("reference database {}", r.name),
+            ExpectedSource::Migrations(m) => {
+                let list: Vec<String> = m.paths.iter().map(|p| p.display().to_string()).collect();
+                format!("sql {} with the {} ledger", list.join(", "), m.ledger.name())
+            }
         }
     }
 
@@ -292,9 +317,112 @@ impl ExpectedSource {
             ExpectedSource::Sql(paths) => {
                 ExpectedSource::Sql(paths.into_iter().map(|p| base.join(p)).collect())
             }
+            ExpectedSource::Migrations(m) => ExpectedSource::Migrations(Migrations {
+                paths: m.paths.into_iter().map(|p| base.join(p)).collect(),
+                ledger: m.ledger,
+            }),
             other => other,
         }
     }
+}
+
+impl Migrations {
+    /// The expectation built from the migrations `rows` of the `kind` ledger record as applied,
+    /// in the order they ran, and what the ledger says beyond that (pending, failed, unknown,
+    /// edited). Parsed again only when the applied files or their order changed.
+    pub async fn load_applied(
+        &self,
+        kind: ledger::LedgerKind,
+        rows: Vec<Vec<Option<String>>>,
+        engine: Engine,
+        schemas: &[String],
+        cache: &mut ExpectedCache,
+    ) -> Result<(Arc<Expectation>, ledger::LedgerState), ExpectedError> {
+        let listed = Migrations {
+            paths: self.paths.clone(),
+            ledger: kind,
+        };
+        let files = list_migrations(&listed).await?;
+        let texts = read_all(files.iter().map(|f| f.path.clone())).await?;
+        let previous = cache.last.clone();
+        let shared = cache.shared.clone();
+        let schemas_owned = schemas.to_vec();
+        let location = format!("ledger {}", kind.table().0);
+        let (content, expectation, state) = tokio::task::spawn_blocking(move || {
+            let plain: Vec<&str> = texts.iter().map(|f| f.text.as_str()).collect();
+            let state = ledger::reconcile(kind, &files, &plain, &rows).map_err(|message| {
+                ExpectedError::Invalid {
+                    location: location.clone(),
+                    message,
+                }
+            })?;
+            let applied: Vec<SourceFile> = state
+                .applied
+                .iter()
+                .map(|a| texts[a.file].clone())
+                .collect();
+            // Attributed parses and plain ones of the same files are different expectations.
+            let content = content_hash(false, &applied) ^ 0x6c65_6467_6572;
+            if let Some((hash, expectation)) = previous {
+                if hash == content {
+                    return Ok((content, expectation, state));
+                }
+            }
+            let parse = || {
+                let (schema, origins) = sql::parse_attributed(&applied, engine, &schemas_owned)?;
+                let modified = applied
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(&f.path).ok()?.modified().ok())
+                    .max();
+                Ok(Arc::new(Expectation {
+                    fingerprint: schema.fingerprint(),
+                    schema,
+                    modified,
+                    origins: Some(origins),
+                }))
+            };
+            let expectation = match shared {
+                Some(shared) => {
+                    shared.get_or_parse((content, engine, schemas_owned.clone()), parse)
+                }
+                None => parse(),
+            }?;
+            Ok((content, expectation, state))
+        })
+        .await
+        .map_err(|e| ExpectedError::Invalid {
+            location: format!("ledger {}", kind.table().0),
+            message: format!("internal error while parsing: {e}"),
+        })??;
+        cache.last = Some((content, expectation.clone()));
+        Ok((expectation, state))
+    }
+}
+
+/// The migration files of a `sql:` list with a ledger, listed off the async workers (directories
+/// are listed again at every check: a deploy may add migrations).
+async fn list_migrations(m: &Migrations) -> Result<Vec<ledger::MigrationFile>, ExpectedError> {
+    let (kind, paths) = (m.ledger, m.paths.clone());
+    let location = paths
+        .first()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    tokio::task::spawn_blocking(move || ledger::migration_files(kind, &paths))
+        .await
+        .map_err(|e| ExpectedError::Invalid {
+            location,
+            message: e.to_string(),
+        })?
+}
+
+/// Reads every file of `paths`, in order.
+async fn read_all(paths: impl Iterator<Item = PathBuf>) -> Result<Vec<SourceFile>, ExpectedError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let text = read(&path).await?;
+        files.push(SourceFile { path, text });
+    }
+    Ok(files)
 }
 
 /// Reads the referenced database's catalog and turns it into an expectation for a database of
@@ -338,6 +466,7 @@ async fn load_reference(
         fingerprint,
         schema,
         modified: None,
+        origins: None,
     });
     cache.last = Some((fingerprint, expectation.clone()));
     Ok(expectation)

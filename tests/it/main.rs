@@ -8,6 +8,7 @@ mod cli;
 mod ddl;
 mod deploy;
 mod fleet;
+mod ledger;
 mod monitoring;
 mod mysql;
 mod page;

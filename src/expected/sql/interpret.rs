@@ -55,6 +55,11 @@ impl State {
         self.search_path = vec![self.default_schema.clone()];
     }
 
+    /// The tables (and views) defined so far, keyed by [`Schema::key`].
+    pub(super) fn tables(&self) -> &IndexMap<TableName, DdlTable> {
+        &self.tables
+    }
+
     /// The expectation the applied statements add up to.
     pub(super) fn into_schema(self) -> Schema {
         // Tables in schemas beyond the configured ones stay: the check reads those schemas too.

@@ -86,46 +86,14 @@ pub fn migration_order(names: &[String]) -> Result<Vec<String>, String> {
     let mut versioned: Vec<(Vec<u64>, String)> = Vec::new();
     let mut repeatable = Vec::new();
     for name in names {
-        let lower = name.to_ascii_lowercase();
-        if !lower.ends_with(".sql") || lower.ends_with(".down.sql") || name.starts_with('.') {
-            continue;
-        }
-        if name.starts_with("R__") {
-            repeatable.push(name.clone());
-            continue;
-        }
-        if name.starts_with('U') && name[1..].starts_with(|c: char| c.is_ascii_digit()) {
-            continue;
-        }
-        let version = match name.strip_prefix(['V', 'v']) {
-            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
-                let end = rest.find("__").ok_or_else(|| {
-                    format!("{name}: a Flyway version must be followed by `__` and a description")
-                })?;
-                &rest[..end]
-            }
-            _ => {
-                let end = name
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(name.len());
-                &name[..end]
-            }
-        };
-        let parts: Result<Vec<u64>, _> = version
-            .split(['.', '_'])
-            .map(|p| p.parse::<u64>())
-            .collect();
-        match parts {
-            Ok(v) if !version.is_empty() => {
+        match migration_version(name)? {
+            None => {}
+            Some(MigrationVersion::Repeatable) => repeatable.push(name.clone()),
+            Some(MigrationVersion::Versioned(v)) => {
                 if let Some((_, other)) = versioned.iter().find(|(w, _)| *w == v) {
                     return Err(format!("{name} and {other} have the same version"));
                 }
                 versioned.push((v, name.clone()));
-            }
-            _ => {
-                return Err(format!(
-                    "{name}: no migration version (expected e.g. V3__add_file_size.sql or 0003_add_file_size.up.sql); list plain SQL files one by one instead"
-                ))
             }
         }
     }
@@ -138,9 +106,72 @@ pub fn migration_order(names: &[String]) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// What a migration file's name says about when it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationVersion {
+    /// A versioned migration; the numeric parts of its version, trailing zero parts removed
+    /// (Flyway's `1.0` is `1`), so a ledger's version text and a file name compare as numbers.
+    Versioned(Vec<u64>),
+    /// A Flyway repeatable migration (`R__x.sql`), run after the versioned ones.
+    Repeatable,
+}
+
+/// The version in a migration file's name, `None` for a file that is not a migration to apply
+/// (not `*.sql`, a `*.down.sql`, a Flyway undo, a hidden file), an error for a `.sql` file
+/// without a version.
+pub fn migration_version(name: &str) -> Result<Option<MigrationVersion>, String> {
+    let lower = name.to_ascii_lowercase();
+    if !lower.ends_with(".sql") || lower.ends_with(".down.sql") || name.starts_with('.') {
+        return Ok(None);
+    }
+    if name.starts_with("R__") {
+        return Ok(Some(MigrationVersion::Repeatable));
+    }
+    if name.starts_with('U') && name[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let version = match name.strip_prefix(['V', 'v']) {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
+            let end = rest.find("__").ok_or_else(|| {
+                format!("{name}: a Flyway version must be followed by `__` and a description")
+            })?;
+            &rest[..end]
+        }
+        _ => {
+            let end = name
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(name.len());
+            &name[..end]
+        }
+    };
+    match version_parts(version) {
+        Some(v) => Ok(Some(MigrationVersion::Versioned(v))),
+        None => Err(format!(
+            "{name}: no migration version (expected e.g. V3__add_file_size.sql or 0003_add_file_size.up.sql); list plain SQL files one by one instead"
+        )),
+    }
+}
+
+/// `1.2`, `1_2` or `20240101120000` as numbers, trailing zero parts removed; `None` when it is
+/// not a version.
+pub fn version_parts(version: &str) -> Option<Vec<u64>> {
+    if version.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<u64> = version
+        .split(['.', '_'])
+        .map(|p| p.parse::<u64>())
+        .collect::<Result<_, _>>()
+        .ok()?;
+    while parts.len() > 1 && parts.last() == Some(&0) {
+        parts.pop();
+    }
+    Some(parts)
+}
+
 /// Keeps only the part of a migration file that runs on the way up: dbmate (`-- migrate:down`) and
 /// goose (`-- +goose Down`) keep both directions in one file. Lines stay where they were.
-pub(super) fn up_part(text: &str) -> &str {
+pub fn up_part(text: &str) -> &str {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim();

@@ -16,7 +16,7 @@ use crate::expected::ExpectedError;
 use crate::model::{Column, Table, TableName};
 
 /// A column as the DDL so far defines it, before normalisation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct DdlColumn {
     pub(super) name: String,
     /// `None` for a view column listed by name only.
@@ -26,7 +26,7 @@ pub(super) struct DdlColumn {
 }
 
 /// A table or view as the DDL so far defines it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct DdlTable {
     pub(super) name: TableName,
     pub(super) columns_compared: bool,
