@@ -392,6 +392,10 @@ pub struct LedgerState {
     pub checksum_mismatched: Vec<String>,
     /// The newest time any applied migration was recorded.
     pub last_applied: Option<SystemTime>,
+    /// A hash of every migration file (pending ones too): a deploy that ships a migration changes
+    /// what is expected to happen even before the ledger records it, which is when the deploy
+    /// grace window starts.
+    pub files_hash: u64,
 }
 
 /// Maps `rows` (each [`LedgerKind::table`]'s columns, as text) to `files` with `texts`.

@@ -350,12 +350,13 @@ impl Migrations {
         let location = format!("ledger {}", kind.table().0);
         let (content, expectation, state) = tokio::task::spawn_blocking(move || {
             let plain: Vec<&str> = texts.iter().map(|f| f.text.as_str()).collect();
-            let state = ledger::reconcile(kind, &files, &plain, &rows).map_err(|message| {
+            let mut state = ledger::reconcile(kind, &files, &plain, &rows).map_err(|message| {
                 ExpectedError::Invalid {
                     location: location.clone(),
                     message,
                 }
             })?;
+            state.files_hash = content_hash(false, &texts);
             let applied: Vec<SourceFile> = state
                 .applied
                 .iter()

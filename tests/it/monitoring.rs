@@ -9,7 +9,7 @@ use crate::common::{
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -226,6 +226,8 @@ fn every_metric_a_rule_or_panel_uses_is_exported() {
             .then_some(())
     });
     names.extend(exported(&every.get("/metrics").1));
+    let ledger = ledger_daemon(dir.path());
+    names.extend(exported(&ledger.get("/metrics").1));
     // Tenant series exist only for a database with tenant patterns, which SQLite cannot have.
     let tenants_checked = match block_on(common::Postgres::start()) {
         Some(pg) => {
@@ -360,8 +362,12 @@ pub(crate) fn host(daemon: &Daemon) -> &str {
 }
 
 fn prometheus_config(target: &str, rules: &str, alertmanager: Option<&str>) -> String {
+    prometheus_config_for(&[target], rules, alertmanager)
+}
+
+fn prometheus_config_for(targets: &[&str], rules: &str, alertmanager: Option<&str>) -> String {
     let mut config = format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [{rules:?}]\nscrape_configs:\n  - job_name: schema_exporter\n    static_configs:\n      - targets: [{target:?}]\n"
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [{rules:?}]\nscrape_configs:\n  - job_name: schema_exporter\n    static_configs:\n      - targets: {targets:?}\n"
     );
     if let Some(am) = alertmanager {
         config += &format!(
@@ -371,10 +377,60 @@ fn prometheus_config(target: &str, rules: &str, alertmanager: Option<&str>) -> S
     config
 }
 
+/// An exporter watching a SQLite database with a sqlx ledger in every state the ledger series
+/// and panels show: an applied migration whose column is missing (export_logs.file_size, as in
+/// the demo), one pending, one failed, one recorded without a file, one edited since it ran.
+fn ledger_daemon(dir: &Path) -> Daemon {
+    let create = "CREATE TABLE export_logs (id bigint);\n";
+    let add = "ALTER TABLE export_logs ADD COLUMN file_size bigint;\n";
+    let sha = |text: &str| -> String {
+        ring::digest::digest(&ring::digest::SHA384, text.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let db = dir.join("ledger.db");
+    block_on(common::sqlite_exec(
+        &db,
+        &format!(
+            "{create}CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB NOT NULL, \
+             execution_time BIGINT NOT NULL);\n\
+             INSERT INTO _sqlx_migrations VALUES (1, 'create', '2024-03-02 10:11:12', 1, X'{}', 1), \
+             (2, 'add', '2024-03-02 10:11:13', 1, X'00', 1), (3, 'broken', '2024-03-02 10:11:14', 0, X'00', 1), \
+             (9, 'gone', '2024-03-02 10:11:15', 1, X'00', 1);",
+            sha(create)
+        ),
+    ));
+    let migrations = dir.join("migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    for (name, sql) in [
+        ("1_create.sql", create),
+        ("2_add.sql", add),
+        ("3_broken.sql", "CREATE TABLE broken (a int);\n"),
+        ("4_next.sql", "CREATE TABLE next (a int);\n"),
+    ] {
+        std::fs::write(migrations.join(name), sql).unwrap();
+    }
+    let cfg = write(
+        dir,
+        "ledger.yaml",
+        "databases:\n  - name: ledger\n    url: sqlite:ledger.db\n    expected: {sql: [migrations], ledger: sqlx}\n",
+    );
+    let daemon = Daemon::serve(&cfg);
+    daemon.wait_sample(r#"schema_migrations_failed{database="ledger"}"#, 1.0);
+    daemon
+}
+
 #[test]
 fn a_real_prometheus_runs_every_dashboard_query_against_the_demo() {
     let demo = Daemon::demo();
-    let Some(prom) = Prometheus::start(&prometheus_config(host(&demo), RULES, None)) else {
+    // The migration panels read a ledger, which the demo has none of: a second target has one.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_daemon(dir.path());
+    let config = prometheus_config_for(&[host(&demo), host(&ledger)], RULES, None);
+    let Some(prom) = Prometheus::start(&config) else {
         return;
     };
     // Enough scrapes for range functions (increase over 1m needs two samples).
