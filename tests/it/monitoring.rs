@@ -554,12 +554,10 @@ fn webhook() -> (String, mpsc::Receiver<String>) {
     (url, rx)
 }
 
-#[test]
-fn prometheus_and_alertmanager_page_a_webhook_for_the_missing_column() {
-    let Some(am_binary) = find_program(&["prometheus-alertmanager", "alertmanager"]) else {
-        return missing("alertmanager was not found (Debian package `prometheus-alertmanager`)");
-    };
-    let demo = Daemon::demo();
+/// The first page the shipped rules (every `for:` cut to 1s) send through a real Prometheus and
+/// Alertmanager to a webhook for alert `alertname`, scraping `target`; `None` when Prometheus is
+/// missing (already reported).
+fn page_through_alertmanager(am_binary: &Path, target: &str, alertname: &str) -> Option<Value> {
     let (hook, pages) = webhook();
 
     let dir = tempfile::tempdir().unwrap();
@@ -572,7 +570,7 @@ fn prometheus_and_alertmanager_page_a_webhook_for_the_missing_column() {
     );
     let am_data = dir.path().join("am-data");
     let (am_port, _alertmanager) = Throwaway::start("alertmanager", dir, "TERM", |port| {
-        let mut c = Command::new(&am_binary);
+        let mut c = Command::new(am_binary);
         c.arg(format!("--config.file={am_config}"))
             .arg(format!("--storage.path={}", am_data.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
@@ -595,15 +593,26 @@ fn prometheus_and_alertmanager_page_a_webhook_for_the_missing_column() {
     let rules_dir = tempfile::tempdir().unwrap();
     let fast_rules = write(rules_dir.path(), "fast.rules.yml", &fast);
     let am = format!("127.0.0.1:{am_port}");
-    let Some(_prom) = Prometheus::start(&prometheus_config(host(&demo), &fast_rules, Some(&am)))
-    else {
-        return;
-    };
+    let _prom = Prometheus::start(&prometheus_config(target, &fast_rules, Some(&am)))?;
 
     let page: Value = wait_for(Duration::from_secs(90), "the page at the webhook", || {
         let body = pages.try_recv().ok()?;
-        Some(serde_json::from_str(&body).unwrap())
+        let page: Value = serde_json::from_str(&body).unwrap();
+        (page["alerts"][0]["labels"]["alertname"] == alertname).then_some(page)
     });
+    Some(page)
+}
+
+#[test]
+fn prometheus_and_alertmanager_page_a_webhook_for_the_missing_column() {
+    let Some(am_binary) = find_program(&["prometheus-alertmanager", "alertmanager"]) else {
+        return missing("alertmanager was not found (Debian package `prometheus-alertmanager`)");
+    };
+    let demo = Daemon::demo();
+    let Some(page) = page_through_alertmanager(&am_binary, host(&demo), "SchemaMissingColumns")
+    else {
+        return;
+    };
     let alerts = page["alerts"].as_array().unwrap();
     assert_eq!(alerts.len(), 1, "{page}");
     let alert = &alerts[0];
@@ -625,5 +634,35 @@ fn prometheus_and_alertmanager_page_a_webhook_for_the_missing_column() {
     assert!(
         drift.contains(r#"ADD COLUMN \"file_size\" bigint NULL"#),
         "{drift}"
+    );
+}
+
+#[test]
+fn alertmanager_pages_the_founding_incident_naming_the_migration_recorded_as_applied() {
+    let Some(am_binary) = find_program(&["prometheus-alertmanager", "alertmanager"]) else {
+        return missing("alertmanager was not found (Debian package `prometheus-alertmanager`)");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_daemon(dir.path());
+    let Some(page) =
+        page_through_alertmanager(&am_binary, host(&ledger), "SchemaMigrationNotInEffect")
+    else {
+        return;
+    };
+    let alert = &page["alerts"][0];
+    assert_eq!(alert["status"], "firing");
+    let labels = &alert["labels"];
+    assert_eq!(labels["severity"], "critical", "{page}");
+    assert_eq!(
+        (&labels["table"], &labels["column"], &labels["migration"]),
+        (
+            &Value::from("export_logs"),
+            &Value::from("file_size"),
+            &Value::from("2_add")
+        )
+    );
+    assert_eq!(
+        alert["annotations"]["summary"],
+        "ledger: migration 2_add is recorded as applied, but export_logs.file_size does not match it (missing)"
     );
 }
