@@ -397,11 +397,12 @@ fn attribute(engine: Engine, report: &mut DriftReport, origins: &Origins, state:
             engine,
             &crate::model::TableName::new(item.schema.clone(), item.table.clone()),
         );
+        // A column no migration ever shaped (added by hand) is nobody's migration: falling back
+        // to the table's creator would page that migration for a change it never made.
         let index = match &item.column {
             Some(column) => origins
                 .columns
-                .get(&(key.clone(), engine.fold_identifier(column)))
-                .or_else(|| origins.tables.get(&key)),
+                .get(&(key.clone(), engine.fold_identifier(column))),
             None => origins.tables.get(&key),
         };
         let Some(applied) = index.and_then(|i| state.applied.get(*i)) else {

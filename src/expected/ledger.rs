@@ -462,6 +462,8 @@ pub fn reconcile(
                 .filter_map(|(i, f)| Some((f.path.file_name()?.to_string_lossy().into_owned(), i)))
                 .collect();
             let mut baseline: Option<Vec<u64>> = None;
+            // Repeatables by file: whether their newest row's checksum differs from the file.
+            let mut outdated: HashMap<usize, (i64, bool)> = HashMap::new();
             for row in rows {
                 let rank = cell(row, 0)
                     .and_then(|v| v.parse().ok())
@@ -501,12 +503,19 @@ pub fn reconcile(
                     recorded.insert(file);
                     continue;
                 }
-                // A repeatable migration runs again when it changes: a new checksum is a new row.
-                if version.is_some() {
-                    if let Some(sum) = checksum {
-                        if sum.trim() != flyway_checksum(texts[file]).to_string() {
-                            state.checksum_mismatched.push(files[file].id.clone());
-                        }
+                // A repeatable migration runs again when it changes: a new checksum is a new row,
+                // and a file whose newest row has another checksum is outdated (pending), its new
+                // text not yet run.
+                let edited = checksum
+                    .as_deref()
+                    .is_some_and(|sum| sum.trim() != flyway_checksum(texts[file]).to_string());
+                if version.is_some() && edited {
+                    state.checksum_mismatched.push(files[file].id.clone());
+                }
+                if version.is_none() {
+                    let newest = outdated.get(&file).map_or(true, |(r, _)| *r < rank);
+                    if newest {
+                        outdated.insert(file, (rank, edited));
                     }
                 }
                 if recorded.insert(file) {
@@ -528,6 +537,12 @@ pub fn reconcile(
                             at,
                         },
                     );
+                }
+            }
+            for (file, (_, stale)) in outdated {
+                if stale {
+                    applied.retain(|(_, a)| a.file != file);
+                    recorded.remove(&file);
                 }
             }
             if let Some(base) = baseline {
@@ -591,6 +606,10 @@ pub fn reconcile(
                 let current = parse_version(&text)?;
                 let dirty = cell(row, 1).is_some_and(|v| truthy(&v));
                 if !by_version.contains_key(&current) {
+                    // Dirty without a file is still a failed migration, never "in sync".
+                    if dirty {
+                        state.failed.push(text.clone());
+                    }
                     state.unknown.push(text);
                 }
                 for (i, f) in files.iter().enumerate() {
@@ -759,6 +778,7 @@ mod tests {
             "CREATE VIEW v AS SELECT 1;",
         ];
         let users = flyway_checksum(texts[1]).to_string();
+        let views = flyway_checksum(texts[5]).to_string();
         let rows = vec![
             row(&[
                 Some("1"),
@@ -810,7 +830,7 @@ mod tests {
                 None,
                 Some("R__views.sql"),
                 Some("SQL"),
-                Some("1"),
+                Some(&views),
                 None,
                 Some("1"),
             ]),
@@ -833,6 +853,12 @@ mod tests {
         );
         assert_eq!(state.pending, ["V5__x"]);
         assert_eq!(state.last_applied, parse_time("2024-03-02T10:11:14Z"));
+        // The repeatable edited since its newest run is outdated: pending, not applied.
+        let mut edited = rows.clone();
+        edited[5][4] = Some("1".into());
+        let state = reconcile(LedgerKind::Flyway, &f, &texts, &edited).unwrap();
+        assert!(!ids(&state).contains(&"R__views"), "{:?}", ids(&state));
+        assert!(state.pending.contains(&"R__views".to_string()));
     }
 
     #[test]
@@ -902,6 +928,14 @@ mod tests {
         .unwrap();
         assert_eq!(state.unknown, ["7"]);
         assert_eq!(ids(&state).len(), 3);
+        let gone = reconcile(
+            LedgerKind::GolangMigrate,
+            &f,
+            &texts,
+            &[row(&[Some("7"), Some("t")])],
+        )
+        .unwrap();
+        assert_eq!(gone.failed, ["7"], "dirty with no file is still failed");
         let none = reconcile(LedgerKind::GolangMigrate, &f, &texts, &[]).unwrap();
         assert_eq!(
             none.pending.len(),

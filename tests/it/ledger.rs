@@ -193,6 +193,18 @@ async fn founding_incident<D: EngineDb>(driver: &str) {
         ]
     );
     assert!(report.ledger.as_ref().unwrap().pending.is_empty());
+
+    // A column added by hand is no migration's doing: reported, but never blamed on one.
+    db.exec("ALTER TABLE export_logs ADD COLUMN hand_added varchar(10)")
+        .await;
+    let report = check_config(&cfg).await;
+    let hand = report
+        .items
+        .iter()
+        .find(|i| i.kind == DriftKind::UnexpectedColumn)
+        .unwrap_or_else(|| panic!("{:#?}", report.items));
+    assert_eq!(hand.column.as_deref(), Some("hand_added"));
+    assert_eq!(hand.migration, None, "{hand:#?}");
 }
 
 #[tokio::test]
