@@ -218,12 +218,7 @@ impl ExpectedSource {
                         location: self.describe(),
                         message: e.to_string(),
                     })??;
-                let mut files = Vec::with_capacity(ordered.len());
-                for path in ordered {
-                    let text = read(&path).await?;
-                    files.push(SourceFile { path, text });
-                }
-                files
+                read_all(ordered.into_iter()).await?
             }
             ExpectedSource::Migrations(m) => {
                 // Offline (validate, snapshot): as if every migration had run, in file order.
@@ -241,31 +236,10 @@ impl ExpectedSource {
         let (source, schemas_owned) = (self.clone(), schemas.to_vec());
         let (content, expectation) = tokio::task::spawn_blocking(move || {
             let content = content_hash(matches!(source, ExpectedSource::File(_)), &files);
-            if let Some((hash, expectation)) = previous {
-                if hash == content {
-                    return Ok((content, expectation));
-                }
-            }
-            let parse = || {
-                let schema = source.parse(&files, engine, &schemas_owned)?;
-                // Only a changed source is stat-ed: the newest file dates the change.
-                let modified = files
-                    .iter()
-                    .filter_map(|f| std::fs::metadata(&f.path).ok()?.modified().ok())
-                    .max();
-                Ok(Arc::new(Expectation {
-                    fingerprint: schema.fingerprint(),
-                    schema,
-                    modified,
-                    origins: None,
-                }))
-            };
-            let expectation = match shared {
-                Some(shared) => {
-                    shared.get_or_parse((content, engine, schemas_owned.clone()), parse)
-                }
-                None => parse(),
-            }?;
+            let key = (content, engine, schemas_owned.clone());
+            let expectation = reuse_or_parse(previous, shared, key, &files, || {
+                Ok((source.parse(&files, engine, &schemas_owned)?, None))
+            })?;
             Ok((content, expectation))
         })
         .await
@@ -364,30 +338,11 @@ impl Migrations {
                 .collect();
             // Attributed parses and plain ones of the same files are different expectations.
             let content = content_hash(false, &applied) ^ 0x6c65_6467_6572;
-            if let Some((hash, expectation)) = previous {
-                if hash == content {
-                    return Ok((content, expectation, state));
-                }
-            }
-            let parse = || {
+            let key = (content, engine, schemas_owned.clone());
+            let expectation = reuse_or_parse(previous, shared, key, &applied, || {
                 let (schema, origins) = sql::parse_attributed(&applied, engine, &schemas_owned)?;
-                let modified = applied
-                    .iter()
-                    .filter_map(|f| std::fs::metadata(&f.path).ok()?.modified().ok())
-                    .max();
-                Ok(Arc::new(Expectation {
-                    fingerprint: schema.fingerprint(),
-                    schema,
-                    modified,
-                    origins: Some(origins),
-                }))
-            };
-            let expectation = match shared {
-                Some(shared) => {
-                    shared.get_or_parse((content, engine, schemas_owned.clone()), parse)
-                }
-                None => parse(),
-            }?;
+                Ok((schema, Some(origins)))
+            })?;
             Ok((content, expectation, state))
         })
         .await
@@ -397,6 +352,40 @@ impl Migrations {
         })??;
         cache.last = Some((content, expectation.clone()));
         Ok((expectation, state))
+    }
+}
+
+/// The expectation `files` stand for under `key`: the cache's `previous` one when the content is
+/// unchanged, else a live parse another database made of the same content, else `parse`'s (dated
+/// by the newest file: only a changed source is stat-ed).
+fn reuse_or_parse(
+    previous: Option<(u64, Arc<Expectation>)>,
+    shared: Option<Arc<SharedExpectations>>,
+    key: SharedKey,
+    files: &[SourceFile],
+    parse: impl FnOnce() -> Result<(Schema, Option<sql::Origins>), ExpectedError>,
+) -> Result<Arc<Expectation>, ExpectedError> {
+    if let Some((hash, expectation)) = previous {
+        if hash == key.0 {
+            return Ok(expectation);
+        }
+    }
+    let build = || {
+        let (schema, origins) = parse()?;
+        let modified = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(&f.path).ok()?.modified().ok())
+            .max();
+        Ok(Arc::new(Expectation {
+            fingerprint: schema.fingerprint(),
+            schema,
+            modified,
+            origins,
+        }))
+    };
+    match shared {
+        Some(shared) => shared.get_or_parse(key, build),
+        None => build(),
     }
 }
 
