@@ -41,17 +41,15 @@ pub(crate) fn quiet<O: sqlx::ConnectOptions>(options: O) -> O {
 /// The most rows a ledger may hold: a check reads it whole, so it is bounded like the catalog.
 pub const MAX_LEDGER_ROWS: usize = 100_000;
 
-/// What a migration ledger's column holds ([`crate::expected::ledger`]), so each engine can
-/// turn it into text the same way.
+/// How a migration ledger's column ([`crate::expected::ledger`]) is read: every value comes back
+/// as text. Times print the same everywhere because sqlx opens PostgreSQL sessions with `TimeZone
+/// UTC` and `DateStyle ISO` and MySQL sessions with `time_zone '+00:00'`; booleans print as
+/// `true`/`t`/`1`, which the ledger reader accepts alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cell {
-    /// Text or a number, as text.
+    /// Text, a number, a boolean or a time, cast to text.
     Text,
-    /// A boolean (`true`/`false`, `t`/`f` or `1`/`0`).
-    Bool,
-    /// A timestamp, as the engine prints it.
-    Time,
-    /// Bytes, as hex.
+    /// Bytes, as lowercase hex.
     Hex,
 }
 
