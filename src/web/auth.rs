@@ -125,22 +125,13 @@ impl Auth {
         let key = self
             .cache
             .key(&user, known.as_deref().unwrap_or(""), &password);
-        if self
-            .cache
-            .admitted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&key)
-        {
+        let seen = |set: &Mutex<HashSet<[u8; 32]>>| {
+            set.lock().unwrap_or_else(|e| e.into_inner()).contains(&key)
+        };
+        if seen(&self.cache.admitted) {
             return Verdict::Admitted;
         }
-        if self
-            .cache
-            .refused
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&key)
-        {
+        if seen(&self.cache.refused) {
             return Verdict::Refused;
         }
         let Some(_queued) = Queued::join() else {

@@ -169,6 +169,24 @@ fn curl(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The HTTP status curl gets from `url`, trusting `ca`, with `extra` arguments; "none" when it got
+/// no response (a refused handshake).
+fn https_status(ca: &str, url: &str, extra: &[&str]) -> String {
+    let (code, out, _) = curl(
+        &[
+            &["--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}"],
+            extra,
+            &[url],
+        ]
+        .concat(),
+    );
+    if code == 0 {
+        out
+    } else {
+        "none".to_string()
+    }
+}
+
 #[test]
 fn promtool_and_the_exporter_agree_on_web_configs() {
     let dir = tempfile::tempdir().unwrap();
@@ -271,19 +289,7 @@ fn curl_gets_in_with_the_right_password_and_the_certificate_rotates() {
     let base = format!("https://{}", host(&daemon));
     let ca = dir.path().join("ca.crt");
     let ca = ca.to_str().unwrap();
-    let status = |extra: &[&str], path: &str| {
-        let url = format!("{base}{path}");
-        let (code, out, err) = curl(
-            &[
-                &["--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}"],
-                extra,
-                &[url.as_str()],
-            ]
-            .concat(),
-        );
-        assert_eq!(code, 0, "{err}");
-        out
-    };
+    let status = |extra: &[&str], path: &str| https_status(ca, &format!("{base}{path}"), extra);
     assert_eq!(
         status(&["-u", "prometheus:correct horse"], "/metrics"),
         "200"
@@ -462,22 +468,7 @@ fn a_web_config_that_breaks_or_drops_auth_at_run_time_fails_closed() {
     let ca = dir.path().join("ca.crt");
     let ca = ca.to_str().unwrap();
     let url = format!("https://{}/metrics", host(&daemon));
-    // The HTTP status, or "none" when curl got no response (a refused handshake).
-    let status = |extra: &[&str]| {
-        let (code, out, _) = curl(
-            &[
-                &["--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}"],
-                extra,
-                &[url.as_str()],
-            ]
-            .concat(),
-        );
-        if code == 0 {
-            out
-        } else {
-            "none".to_string()
-        }
-    };
+    let status = |extra: &[&str]| https_status(ca, &url, extra);
     assert_eq!(status(&["-u", "prometheus:pw"]), "200");
 
     // Users removed: no request gets in without credentials, not even after the recheck; the
