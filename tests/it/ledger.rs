@@ -441,3 +441,38 @@ async fn a_missing_or_unreadable_ledger_fails_the_check_by_name() {
     let e = try_check_config(&cfg).await.unwrap_err();
     assert!(e.contains("ledger main._sqlx_migrations"), "{e}");
 }
+
+/// Shipping a migration file changes the expectation as the deploy grace window counts it (its
+/// fingerprint), before the ledger records it; rerunning with nothing new changes nothing.
+#[tokio::test]
+async fn a_shipped_pending_migration_moves_the_expectations_fingerprint() {
+    use schema_exporter::check::{pool_for, run_check};
+    let db = Sqlite::new();
+    db.exec(&format!(
+        "{USERS}CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY);\
+         INSERT INTO schema_migrations VALUES ('1');"
+    ))
+    .await;
+    let (dir, cfg) = tool_setup(db.url(), "dbmate", &[("1_users.sql", USERS)]);
+    let config = schema_exporter::config::load(std::path::Path::new(&cfg)).unwrap();
+    let database = &config.databases[0];
+    let pool = pool_for(database).unwrap();
+    let mut cache = schema_exporter::expected::ExpectedCache::default();
+    let mut fingerprints = Vec::new();
+    for ship in [false, false, true] {
+        if ship {
+            std::fs::write(dir.path().join("migrations/2_orders.sql"), ORDERS).unwrap();
+        }
+        let outcome = run_check(database, &pool, &mut cache).await;
+        fingerprints.push(outcome.result.unwrap().expected_fingerprint);
+    }
+    assert_eq!(
+        fingerprints[1], fingerprints[0],
+        "nothing shipped, nothing changed"
+    );
+    assert_ne!(
+        fingerprints[2], fingerprints[1],
+        "a shipped migration changes the expectation"
+    );
+    pool.close().await;
+}
