@@ -53,7 +53,7 @@ struct RawTls {
     curve_preferences: Option<Vec<String>>,
     min_version: Option<String>,
     max_version: Option<String>,
-    prefer_server_cipher_suites: Option<bool>,
+    prefer_server_cipher_suites: Option<GoScalar<bool>>,
     client_allowed_sans: Option<Vec<String>>,
 }
 
@@ -62,7 +62,7 @@ struct RawTls {
 struct RawHttp {
     /// Accepted for the toolkit's schema; this server speaks HTTP/1.1 either way.
     #[allow(dead_code)]
-    http2: Option<bool>,
+    http2: Option<GoScalar<bool>>,
     headers: Option<BTreeMap<String, String>>,
 }
 
@@ -70,7 +70,107 @@ struct RawHttp {
 #[serde(deny_unknown_fields)]
 struct RawRateLimit {
     interval: Option<String>,
-    burst: Option<u64>,
+    burst: Option<GoScalar<u64>>,
+}
+
+/// A boolean or integer read as Go's `yaml.v2` reads one into a typed field: from a plain scalar
+/// only (`true`, `yes`, `on`, `5`, `0x10`), never from a quoted string (`"true"`, `!!str true`),
+/// which `promtool check web-config` refuses with "cannot unmarshal !!str". serde's typed
+/// `bool`/`u64` would take the quoted text too; asking for "any" value lets the YAML reader say
+/// what the scalar resolved to.
+#[derive(Debug, Clone, Copy)]
+struct GoScalar<T>(T);
+
+impl<'de> Deserialize<'de> for GoScalar<bool> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(GoScalarVisitor("bool"))
+            .and_then(|v| match v {
+                Resolved::Bool(b) => Ok(GoScalar(b)),
+                other => Err(other.refusal("bool")),
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for GoScalar<u64> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(GoScalarVisitor("a non-negative integer"))
+            .and_then(|v| match v {
+                Resolved::Unsigned(n) => Ok(GoScalar(n)),
+                other => Err(other.refusal("a non-negative integer")),
+            })
+    }
+}
+
+/// What a YAML scalar resolved to, as far as [`GoScalar`] cares.
+enum Resolved {
+    Bool(bool),
+    Unsigned(u64),
+    /// A negative integer, a float, or text: (YAML's tag name, the value as written).
+    Other(&'static str, String),
+}
+
+impl Resolved {
+    fn refusal<E: serde::de::Error>(self, want: &str) -> E {
+        match self {
+            Resolved::Other(tag, value) => E::custom(format_args!(
+                "cannot unmarshal !!{tag} `{value}` into {want}"
+            )),
+            Resolved::Bool(b) => {
+                E::custom(format_args!("cannot unmarshal !!bool `{b}` into {want}"))
+            }
+            Resolved::Unsigned(n) => {
+                E::custom(format_args!("cannot unmarshal !!int `{n}` into {want}"))
+            }
+        }
+    }
+}
+
+struct GoScalarVisitor(&'static str);
+
+impl serde::de::Visitor<'_> for GoScalarVisitor {
+    type Value = Resolved;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{} as a plain (unquoted) YAML scalar", self.0)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Resolved, E> {
+        Ok(Resolved::Bool(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Resolved, E> {
+        Ok(Resolved::Unsigned(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Resolved, E> {
+        Ok(match u64::try_from(v) {
+            Ok(n) => Resolved::Unsigned(n),
+            Err(_) => Resolved::Other("int", v.to_string()),
+        })
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Resolved, E> {
+        Ok(Resolved::Other("float", v.to_string()))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Resolved, E> {
+        Ok(Resolved::Other("str", v.to_string()))
+    }
+}
+
+/// The first YAML document of `text`. Go's `yaml.Unmarshal` reads one document and stops, so
+/// what follows the first `---` (even text that is not YAML) is never looked at; reading the
+/// rest would refuse files every Go exporter serves. When the parser fails before the first
+/// document ends, the whole text is returned so that the deserializer reports the error.
+fn first_document(text: &str) -> &str {
+    use granit_parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    while let Some(Ok((event, span))) = parser.next_event() {
+        if matches!(event, Event::DocumentEnd) {
+            let end = span.start.byte_offset().unwrap_or_else(|| {
+                text.char_indices()
+                    .nth(span.start.index())
+                    .map_or(text.len(), |(i, _)| i)
+            });
+            return text.get(..end).unwrap_or(text);
+        }
+    }
+    text
 }
 
 /// Where a PEM document comes from: a file (read again when it changes) or the web config itself.
@@ -189,11 +289,12 @@ impl WebConfig {
         let mut options = serde_saphyr::Options::default();
         options.with_snippet = false;
         // As Go's YAML reader: the first document counts, and an empty or null one is defaults.
-        let raw: RawWebConfig = serde_saphyr::from_multiple_with_options(text, options)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+        let raw: RawWebConfig = serde_saphyr::from_str_with_options::<Option<RawWebConfig>>(
+            first_document(text),
+            options,
+        )
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
         let headers = validate_headers(raw.http_server_config.as_ref())?;
         let users = raw.basic_auth_users.unwrap_or_default();
         for (user, hash) in &users {
@@ -213,7 +314,7 @@ impl WebConfig {
                 };
                 (!interval.is_zero()).then_some(RateLimit {
                     interval,
-                    burst: r.burst.unwrap_or(0),
+                    burst: r.burst.map_or(0, |b| b.0),
                 })
             }
         };
@@ -348,7 +449,7 @@ fn validate_tls(t: RawTls, base: &Path) -> Result<Option<TlsSettings>, String> {
         max_version,
         cipher_suites,
         curves,
-        prefer_server_cipher_suites: t.prefer_server_cipher_suites.unwrap_or(true),
+        prefer_server_cipher_suites: t.prefer_server_cipher_suites.map_or(true, |p| p.0),
         client_allowed_sans: t.client_allowed_sans.unwrap_or_default(),
     }))
 }
@@ -626,6 +727,49 @@ mod tests {
 
     fn parse(text: &str) -> Result<WebConfig, String> {
         WebConfig::parse(text, Path::new("/etc/se"))
+    }
+
+    #[test]
+    fn only_the_first_document_is_read_as_go_does() {
+        assert_eq!(first_document("a: 1\n---\n[: :\n"), "a: 1\n");
+        assert_eq!(first_document("---\na: 1\n...\n---\nb: 2\n"), "---\na: 1\n");
+        assert_eq!(first_document("# ünï\na: ✓\n---\nb\n"), "# ünï\na: ✓\n");
+        assert_eq!(
+            first_document("a: [\n"),
+            "a: [\n",
+            "a broken first document is left whole"
+        );
+        let rate = "rate_limit:\n  interval: 1s\n  burst: 3\n---\nnot: [valid\n";
+        assert_eq!(parse(rate).unwrap().rate_limit.unwrap().burst, 3);
+        assert_eq!(
+            parse("~\n---\nbasic_auth_users: {}\n").unwrap(),
+            WebConfig::default()
+        );
+        assert!(parse("foo: 1\n---\n{}\n").is_err());
+    }
+
+    #[test]
+    fn booleans_and_integers_come_from_plain_scalars_only() {
+        for ok in ["true", "yes", "On", "!!bool \"true\""] {
+            assert!(
+                parse(&format!("http_server_config:\n  http2: {ok}\n")).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["\"true\"", "'false'", "!!str true", "1", "maybe"] {
+            let e = parse(&format!("http_server_config:\n  http2: {bad}\n")).unwrap_err();
+            assert!(e.contains("into bool"), "{bad}: {e}");
+        }
+        let burst = |b: &str| parse(&format!("rate_limit:\n  interval: 1s\n  burst: {b}\n"));
+        assert_eq!(burst("0x10").unwrap().rate_limit.unwrap().burst, 16);
+        for bad in ["\"5\"", "-1", "2.5", "true"] {
+            assert!(
+                burst(bad)
+                    .unwrap_err()
+                    .contains("into a non-negative integer"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -200,7 +200,7 @@ fn promtool_and_the_exporter_agree_on_web_configs() {
     let tls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
     let good = hash("pw");
     // (name, web config, what promtool says, what we say): they agree except where rustls cannot
-    // do what Go does (we refuse, promtool accepts) and on two YAML details, listed last.
+    // do what Go does (we refuse, promtool accepts).
     let cases: Vec<(&str, String, bool, bool)> = vec![
         ("empty", String::new(), true, true),
         ("plain tls", tls.into(), true, true),
@@ -236,10 +236,19 @@ fn promtool_and_the_exporter_agree_on_web_configs() {
         ("P-521", format!("{tls}  curve_preferences: [CurveP521]\n"), true, false),
         // Go would verify against the system's roots and refuse every client at run time.
         ("verification without CAs", format!("{tls}  client_auth_type: RequireAndVerifyClientCert\n"), true, false),
-        // YAML leniency, both ways: Go reads the first document only, we check them all (a later
-        // document that is not a web config is refused); Go refuses a quoted boolean, we take it.
-        ("invalid later document", "http_server_config: {}\n---\nfoo: bar\n".into(), true, false),
-        ("quoted boolean", "http_server_config:\n  http2: \"true\"\n".into(), false, true),
+        // YAML as Go's yaml.v2 reads it: the first document only (what follows is never parsed),
+        // YAML 1.1 booleans, and no quoted string where a boolean goes.
+        ("invalid later document", "http_server_config: {}\n---\nfoo: bar\n".into(), true, true),
+        ("later document not YAML", "http_server_config: {}\n---\n[: :\n".into(), true, true),
+        ("null first document", "~\n---\nfoo: bar\n".into(), true, true),
+        ("invalid first document", "foo: bar\n---\nhttp_server_config: {}\n".into(), false, false),
+        ("quoted boolean", "http_server_config:\n  http2: \"true\"\n".into(), false, false),
+        ("single-quoted boolean", "http_server_config:\n  http2: 'false'\n".into(), false, false),
+        ("string-tagged boolean", "http_server_config:\n  http2: !!str true\n".into(), false, false),
+        ("bool-tagged quoted boolean", "http_server_config:\n  http2: !!bool \"true\"\n".into(), true, true),
+        ("YAML 1.1 boolean", "http_server_config:\n  http2: yes\n".into(), true, true),
+        ("integer as boolean", "http_server_config:\n  http2: 1\n".into(), false, false),
+        ("quoted boolean in tls", format!("{tls}  prefer_server_cipher_suites: \"true\"\n"), false, false),
     ];
     for (name, text, promtool_ok, ours_ok) in &cases {
         let path = write(
