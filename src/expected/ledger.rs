@@ -398,6 +398,20 @@ pub struct LedgerState {
     pub files_hash: u64,
 }
 
+/// What the newest Flyway row about one file says.
+enum FlywayRun {
+    /// It ran: where in the ledger, when, and whether the file has changed since.
+    Ran {
+        rank: i64,
+        at: Option<SystemTime>,
+        edited: bool,
+    },
+    /// `success = false`: its effect is unknown.
+    Failed,
+    /// An undo migration reverted it.
+    Undone,
+}
+
 /// Maps `rows` (each [`LedgerKind::table`]'s columns, as text) to `files` with `texts`.
 pub fn reconcile(
     kind: LedgerKind,
@@ -462,29 +476,43 @@ pub fn reconcile(
                 .filter_map(|(i, f)| Some((f.path.file_name()?.to_string_lossy().into_owned(), i)))
                 .collect();
             let mut baseline: Option<Vec<u64>> = None;
-            // Repeatables by file: whether their newest row's checksum differs from the file.
-            let mut outdated: HashMap<usize, (i64, bool)> = HashMap::new();
-            for row in rows {
-                let rank = cell(row, 0)
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(i64::MAX);
+            // Rows in the order Flyway wrote them: a later row about the same file (a retry that
+            // succeeded, an undo, a repeatable run again) overrides an earlier one.
+            let rank = |row: &Vec<Option<String>>| {
+                cell(row, 0)
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .unwrap_or(i64::MAX)
+            };
+            let mut ordered: Vec<&Vec<Option<String>>> = rows.iter().collect();
+            ordered.sort_by_key(|row| rank(row));
+            // What each file's newest row says: (rank, time, edited) when it ran, or why not.
+            let mut newest: HashMap<usize, FlywayRun> = HashMap::new();
+            for row in ordered {
                 let version = cell(row, 1);
                 let script = cell(row, 2).unwrap_or_default();
                 let kind = cell(row, 3).unwrap_or_default();
-                let checksum = cell(row, 4);
-                let at = cell(row, 5).and_then(|t| parse_time(&t));
                 let success = cell(row, 6).is_some_and(|v| truthy(&v));
-                match kind.as_str() {
-                    // The schema creation marker and deleted rows are not migrations.
+                let undo = match kind.as_str() {
+                    // The schema creation marker and the rows `repair` marks deleted are not runs.
                     "SCHEMA" | "DELETE" => continue,
-                    "BASELINE" => {
-                        if let Some(v) = &version {
+                    "BASELINE" | "SQL_BASELINE" | "JDBC_BASELINE" | "SCRIPT_BASELINE" => {
+                        if let (Some(v), true) = (&version, success) {
                             baseline = Some(parse_version(v)?);
                         }
                         continue;
                     }
-                    _ => {}
-                }
+                    "SQL" | "JDBC" | "SPRING_JDBC" | "SCRIPT" | "CUSTOM" => false,
+                    "UNDO_SQL" | "UNDO_JDBC" | "UNDO_SPRING_JDBC" | "UNDO_SCRIPT"
+                    | "UNDO_CUSTOM" => true,
+                    // Loud rather than guessed: a row this reader does not know could undo or
+                    // redo anything.
+                    other => {
+                        return Err(format!(
+                            "ledger row {script:?} has Flyway type {other:?}, which is not read yet"
+                        ))
+                    }
+                };
+                // An undo row names the versioned migration it reverted, not its own U file.
                 let file = match &version {
                     Some(v) => by_version.get(&parse_version(v)?).copied(),
                     None => by_script
@@ -495,54 +523,50 @@ pub fn reconcile(
                     .clone()
                     .map_or(script.clone(), |v| format!("{v} ({script})"));
                 let Some(file) = file else {
-                    state.unknown.push(label);
+                    if !undo && !state.unknown.contains(&label) {
+                        state.unknown.push(label);
+                    }
                     continue;
                 };
-                if !success {
-                    state.failed.push(files[file].id.clone());
-                    recorded.insert(file);
-                    continue;
-                }
-                // A repeatable migration runs again when it changes: a new checksum is a new row,
-                // and a file whose newest row has another checksum is outdated (pending), its new
-                // text not yet run.
-                let edited = checksum
-                    .as_deref()
-                    .is_some_and(|sum| sum.trim() != flyway_checksum(texts[file]).to_string());
-                if version.is_some() && edited {
-                    state.checksum_mismatched.push(files[file].id.clone());
-                }
-                if version.is_none() {
-                    let newest = outdated.get(&file).map_or(true, |(r, _)| *r < rank);
-                    if newest {
-                        outdated.insert(file, (rank, edited));
+                let run = match (undo, success) {
+                    // A failed undo leaves the migration in an unknown state, as a failed run does.
+                    (_, false) => FlywayRun::Failed,
+                    (true, true) => FlywayRun::Undone,
+                    (false, true) => {
+                        // A repeatable runs again when it changes: a file whose newest row has
+                        // another checksum is outdated (pending), its new text not yet run.
+                        let edited = cell(row, 4).as_deref().is_some_and(|sum| {
+                            sum.trim() != flyway_checksum(texts[file]).to_string()
+                        });
+                        FlywayRun::Ran {
+                            rank: rank(row),
+                            at: cell(row, 5).and_then(|t| parse_time(&t)),
+                            edited,
+                        }
                     }
-                }
-                if recorded.insert(file) {
-                    applied.push((
-                        rank,
-                        Applied {
-                            file,
-                            id: files[file].id.clone(),
-                            at,
-                        },
-                    ));
-                } else if let Some(a) = applied.iter_mut().find(|(_, a)| a.file == file) {
-                    // A repeatable run again: it now runs where its newest row is.
-                    *a = (
-                        rank,
-                        Applied {
-                            file,
-                            id: files[file].id.clone(),
-                            at,
-                        },
-                    );
-                }
+                };
+                newest.insert(file, run);
             }
-            for (file, (_, stale)) in outdated {
-                if stale {
-                    applied.retain(|(_, a)| a.file != file);
-                    recorded.remove(&file);
+            let mut newest: Vec<(usize, FlywayRun)> = newest.into_iter().collect();
+            newest.sort_by_key(|(file, _)| *file);
+            for (file, run) in newest {
+                let id = files[file].id.clone();
+                let versioned = matches!(files[file].version, Some(MigrationVersion::Versioned(_)));
+                match run {
+                    FlywayRun::Failed => {
+                        recorded.insert(file);
+                        state.failed.push(id);
+                    }
+                    // Undone, or a repeatable edited since its newest run: pending again.
+                    FlywayRun::Undone => {}
+                    FlywayRun::Ran { edited: true, .. } if !versioned => {}
+                    FlywayRun::Ran { rank, at, edited } => {
+                        if edited {
+                            state.checksum_mismatched.push(id.clone());
+                        }
+                        recorded.insert(file);
+                        applied.push((rank, Applied { file, id, at }));
+                    }
                 }
             }
             if let Some(base) = baseline {
@@ -859,6 +883,64 @@ mod tests {
         let state = reconcile(LedgerKind::Flyway, &f, &texts, &edited).unwrap();
         assert!(!ids(&state).contains(&"R__views"), "{:?}", ids(&state));
         assert!(state.pending.contains(&"R__views".to_string()));
+    }
+
+    #[test]
+    fn the_newest_flyway_row_about_a_migration_decides_retries_and_undos() {
+        let f = files(&["V1__a.sql", "V2__b.sql", "V3__c.sql"]);
+        let texts = ["a", "b", "c"];
+        let sum = |i: usize| flyway_checksum(texts[i]).to_string();
+        let (a, b, c) = (sum(0), sum(1), sum(2));
+        let run = |rank: &str, v: &str, kind: &str, sum: &str, ok: &str| {
+            let script = format!("V{v}__x.sql");
+            let cells = [
+                Some(rank),
+                Some(v),
+                Some(script.as_str()),
+                Some(kind),
+                Some(sum),
+                None,
+                Some(ok),
+            ];
+            row(&cells)
+        };
+        // Listed out of rank order on purpose: the reader sorts by installed_rank.
+        let rows = vec![
+            run("4", "2", "SQL", &b, "1"),
+            run("1", "1", "SQL", &a, "1"),
+            run("2", "2", "SQL", &b, "0"),
+            run("3", "3", "SQL", &c, "1"),
+            run("5", "3", "UNDO_SQL", "7", "1"),
+        ];
+        let state = reconcile(LedgerKind::Flyway, &f, &texts, &rows).unwrap();
+        assert_eq!(
+            ids(&state),
+            ["V1__a", "V2__b"],
+            "failed at rank 2, then succeeded at 4"
+        );
+        assert!(state.failed.is_empty(), "{:?}", state.failed);
+        assert_eq!(state.pending, ["V3__c"], "undone, so pending again");
+        assert!(
+            state.checksum_mismatched.is_empty(),
+            "an undo row's checksum is its own"
+        );
+        // Run again after the undo: applied, once.
+        let mut again = rows.clone();
+        again.push(run("6", "3", "SQL", &c, "1"));
+        let state = reconcile(LedgerKind::Flyway, &f, &texts, &again).unwrap();
+        assert_eq!(ids(&state), ["V1__a", "V2__b", "V3__c"]);
+        // An undo that failed leaves the migration failed.
+        let mut broken = rows.clone();
+        broken[4][6] = Some("0".into());
+        let state = reconcile(LedgerKind::Flyway, &f, &texts, &broken).unwrap();
+        assert_eq!(state.failed, ["V3__c"]);
+        // A baseline migration counts like a baseline; an unknown row type is refused by name.
+        let based = vec![run("1", "2", "SQL_BASELINE", "0", "1")];
+        let state = reconcile(LedgerKind::Flyway, &f, &texts, &based).unwrap();
+        assert_eq!(ids(&state), ["V1__a", "V2__b"]);
+        let odd = vec![run("1", "1", "TELEPORT", &a, "1")];
+        let e = reconcile(LedgerKind::Flyway, &f, &texts, &odd).unwrap_err();
+        assert!(e.contains("TELEPORT") && e.contains("V1__x.sql"), "{e}");
     }
 
     #[test]
