@@ -33,6 +33,9 @@ pub(super) struct State {
     parents: IndexMap<TableName, Vec<TableName>>,
     /// SQLite virtual tables (by key) and the suffixes of the shadow tables their module keeps.
     virtual_tables: Vec<(TableName, &'static [&'static str])>,
+    /// Tables renamed in the current file, (old key, new key) in statement order: what lets a
+    /// renamed table's columns keep the migrations that made them.
+    renames: Vec<(TableName, TableName)>,
 }
 
 impl State {
@@ -46,6 +49,7 @@ impl State {
             view_reads: IndexMap::new(),
             parents: IndexMap::new(),
             virtual_tables: Vec::new(),
+            renames: Vec::new(),
         }
     }
 
@@ -53,6 +57,18 @@ impl State {
     /// of the file before does not carry over.
     pub(super) fn start_file(&mut self) {
         self.search_path = vec![self.default_schema.clone()];
+        self.renames.clear();
+    }
+
+    /// For each table renamed in the current file: its key now -> its key when the file started
+    /// (a chain `a -> b -> c` in one file maps `c` to `a`).
+    pub(super) fn renamed_in_file(&self) -> std::collections::HashMap<TableName, TableName> {
+        let mut was = std::collections::HashMap::new();
+        for (old, new) in &self.renames {
+            let first = was.remove(old).unwrap_or_else(|| old.clone());
+            was.insert(new.clone(), first);
+        }
+        was
     }
 
     /// The tables (and views) defined so far, keyed by [`Schema::key`].
@@ -517,6 +533,7 @@ impl State {
         if let Some(parents) = self.parents.shift_remove(&old_key) {
             self.parents.insert(key.clone(), parents);
         }
+        self.renames.push((old_key, key.clone()));
         self.tables.insert(key, table);
         Ok(())
     }

@@ -82,6 +82,7 @@ pub fn parse_attributed(
             state.apply(statement, at)
         })?;
         let after = state.tables();
+        let renamed = state.renamed_in_file();
         for (key, table) in after {
             let old = before.get(key);
             if old != Some(table) {
@@ -90,8 +91,23 @@ pub fn parse_attributed(
                 if old.is_none() {
                     origins.tables.insert(key.clone(), index);
                 }
+                // A renamed table's columns keep the files that made them, unless this file
+                // changed them too: `RENAME TO` did not create the column a later check misses.
+                let was = renamed
+                    .get(key)
+                    .filter(|_| old.is_none())
+                    .and_then(|src| Some((src, before.get(src)?)));
                 for (column, def) in &table.columns {
-                    if old.and_then(|t| t.columns.get(column)) != Some(def) {
+                    let carried = was.and_then(|(src, prior)| {
+                        (prior.columns.get(column) == Some(def))
+                            .then(|| origins.columns.get(&(src.clone(), column.clone())).copied())
+                            .flatten()
+                    });
+                    if let Some(origin) = carried {
+                        origins
+                            .columns
+                            .insert((key.clone(), column.clone()), origin);
+                    } else if old.and_then(|t| t.columns.get(column)) != Some(def) {
                         origins.columns.insert((key.clone(), column.clone()), index);
                     }
                 }
@@ -144,7 +160,7 @@ mod tests {
         let files: Vec<SourceFile> = [
             "CREATE TABLE export_logs (id bigint, file_size bigint, note text);\nCREATE TABLE old (a int);",
             "ALTER TABLE export_logs ADD COLUMN checksum varchar(64);\nALTER TABLE export_logs ALTER COLUMN note TYPE varchar(10);",
-            "ALTER TABLE export_logs DROP COLUMN file_size;\nALTER TABLE old RENAME TO renamed;",
+            "ALTER TABLE export_logs DROP COLUMN file_size;\nALTER TABLE old RENAME TO mid;\nALTER TABLE mid RENAME TO renamed;\nALTER TABLE renamed ADD COLUMN b int;",
             "SELECT 1;",
         ]
         .iter()
@@ -169,5 +185,11 @@ mod tests {
         assert_eq!(column("export_logs", "file_size"), Some(2), "dropped later");
         assert_eq!(origins.tables.get(&table("old")), Some(&2), "renamed away");
         assert_eq!(origins.tables.get(&table("renamed")), Some(&2));
+        assert_eq!(
+            column("renamed", "a"),
+            Some(0),
+            "a renamed table's column keeps the file that made it, through a chain of renames"
+        );
+        assert_eq!(column("renamed", "b"), Some(2), "added after the rename");
     }
 }
