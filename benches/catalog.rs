@@ -6,6 +6,13 @@
 mod util;
 use util::{peak_rss_kib, stats};
 
+/// The median of `samples`, in seconds.
+fn median(samples: &[std::time::Duration]) -> f64 {
+    let mut s: Vec<f64> = samples.iter().map(|d| d.as_secs_f64()).collect();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
 // The integration tests' harness, for its throwaway PostgreSQL server; the rest of it is for the tests.
 #[path = "../tests/it/common/mod.rs"]
 #[allow(dead_code, unused_imports)]
@@ -41,10 +48,16 @@ async fn main() {
     let started = Instant::now();
     let pool = pg.pool().await;
     // Batches keep each transaction's lock count under max_locks_per_transaction.
-    for batch in (1..=tables).step_by(500) {
-        let last = (batch + 499).min(tables);
+    // Each table has its primary key and two more indexes, as ordinary tables do: 30,000 for
+    // the index read to list.
+    for batch in (1..=tables).step_by(250) {
+        let last = (batch + 249).min(tables);
         let sql = format!(
-            "DO $$ BEGIN FOR i IN {batch}..{last} LOOP EXECUTE format('CREATE TABLE t_%s ({COLUMNS})', i); END LOOP; END $$;"
+            "DO $$ BEGIN FOR i IN {batch}..{last} LOOP \
+             EXECUTE format('CREATE TABLE t_%s ({COLUMNS})', i); \
+             EXECUTE format('CREATE INDEX ON t_%s (name)', i); \
+             EXECUTE format('CREATE UNIQUE INDEX ON t_%s (ref_id, created_at)', i); \
+             END LOOP; END $$;"
         );
         sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
     }
@@ -99,7 +112,46 @@ async fn main() {
             snapshot.record(&db.name, outcome);
         }
     }
+    // What reading keys and indexes adds: the warm check, then the one index query, as a check
+    // that compares them runs it (sequentially here: the worst case).
+    let (mut plain, mut with_indexes, mut index_only) = (Vec::new(), Vec::new(), Vec::new());
+    let mut side_by_side = Vec::new();
+    for _ in 0..5 {
+        let outcome = run_check(db, &pool, &mut warm_cache).await;
+        plain.push(outcome.duration);
+        let t = Instant::now();
+        let outcome = run_check(db, &pool, &mut warm_cache).await;
+        let indexes = pool.indexes(&db.schemas, None).await.unwrap();
+        with_indexes.push(t.elapsed());
+        assert!(outcome.result.is_ok());
+        assert_eq!(indexes.values().map(Vec::len).sum::<usize>(), 3 * tables);
+        let t = Instant::now();
+        let indexes = pool.indexes(&db.schemas, None).await.unwrap();
+        index_only.push(t.elapsed());
+        drop(indexes);
+        // Both at once, on the pool's two connections.
+        let t = Instant::now();
+        let (outcome, indexes) = tokio::join!(
+            run_check(db, &pool, &mut warm_cache),
+            pool.indexes(&db.schemas, None)
+        );
+        side_by_side.push(t.elapsed());
+        assert!(outcome.result.is_ok() && indexes.is_ok());
+    }
+    let ratio = median(&with_indexes) / median(&plain);
+    let concurrent = median(&side_by_side) / median(&plain);
     pool.close().await;
+    println!("warm check, columns only: {}", stats(plain));
+    println!(
+        "warm check + index read ({} indexes): {}",
+        3 * tables,
+        stats(with_indexes)
+    );
+    println!("index read alone: {}", stats(index_only));
+    println!("warm check and index read at once: {}", stats(side_by_side));
+    println!(
+        "ratio to the columns-only check (medians): sequential {ratio:.2}x, at once {concurrent:.2}x"
+    );
     println!(
         "schema_exporter check, cold (parse expectation + catalog query + diff): {}",
         stats(cold)
@@ -125,7 +177,9 @@ async fn main() {
         stats(renders)
     );
 
-    let query = engine::postgres::CATALOG_QUERY.replace("ANY($1)", "ANY(ARRAY['public'])");
+    let query = engine::postgres::CATALOG_QUERY
+        .replace("ANY($1)", "ANY(ARRAY['public'])")
+        .replace("ANY($2)", "ANY(ARRAY[]::text[])");
     let mut raw = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();

@@ -438,7 +438,17 @@ async fn read_live(source: &LiveSource) -> Result<crate::model::Schema, Error> {
     let limits = SessionLimits::for_check(source.timeout);
     let live = async {
         let pool = Pool::connect_lazy(source.engine, &source.url, limits)?;
-        let live = pool.introspect(&source.schemas, None).await;
+        // A snapshot states keys and indexes too, so checking against it compares them.
+        let live = match pool.introspect(&source.schemas, None).await {
+            Ok(mut live) => match pool.indexes(&source.schemas, None).await {
+                Ok(indexes) => {
+                    live.attach_indexes(indexes);
+                    Ok(live)
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
         pool.close().await;
         live
     };

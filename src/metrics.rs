@@ -56,6 +56,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_exporter_shard_index", counter: false, help: "This replica's shard (--shard.index): it polls the databases whose name hashmod puts in this bucket." },
     Family { name: "schema_exporter_shards", counter: false, help: "Replicas sharing the configuration (--shard.total); 1 when not sharded." },
     Family { name: "schema_in_sync", counter: false, help: as_of!("1 when no drift was found") },
+    Family { name: "schema_invalid_indexes", counter: false, help: as_of!("Indexes of the table the engine cannot use (PostgreSQL: not valid or not ready, as a failed CREATE INDEX CONCURRENTLY leaves them), where the expectation states indexes; tables without them are left out") },
     Family { name: "schema_migration_drift", counter: false, help: as_of!("1 for each drifted table or column whose expectation comes from a migration the ledger records as applied (migration label): its effect is missing (at most detail_series_limit detail series in all)") },
     Family { name: "schema_migration_last_applied_timestamp_seconds", counter: false, help: as_of!("Unix time the ledger records for the newest applied migration (ledgers that keep times)") },
     Family { name: "schema_migrations_applied", counter: false, help: as_of!("Migrations the ledger records as applied that match a migration file") },
@@ -65,12 +66,16 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_migrations_unknown", counter: false, help: as_of!("Ledger rows with no migration file") },
     Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default) differs; tables without such columns are left out") },
     Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted; tables of tenant schemas only while drifted)") },
+    Family { name: "schema_missing_constraints", counter: false, help: as_of!("Expected primary key or unique constraints (kind label: primary_key, unique) absent from the live table, compared by definition; tables without them are left out") },
+    Family { name: "schema_missing_indexes", counter: false, help: as_of!("Expected (non-unique) indexes absent from the live table, compared by definition; tables without them are left out") },
     Family { name: "schema_missing_tables", counter: false, help: as_of!("Expected tables absent from the database") },
     Family { name: "schema_table_drift", counter: false, help: as_of!("1 for each missing or unexpected table, named for alert text (at most detail_series_limit of these and schema_column_drift in all)") },
     Family { name: "schema_tenant_schema_changes_total", counter: true, help: "Tenant schemas that appeared in or disappeared from the database (change label) between two successful checks, since the exporter started." },
     Family { name: "schema_tenant_schemas", counter: false, help: as_of!("Schemas the database's tenant patterns (schemas: {match: ...}) matched") },
     Family { name: "schema_tenant_schemas_drifted", counter: false, help: as_of!("Tenant schemas with any drift from the template") },
     Family { name: "schema_unexpected_columns", counter: false, help: as_of!("Live columns the expected table does not have; tables without such columns are left out") },
+    Family { name: "schema_unexpected_constraints", counter: false, help: as_of!("Live primary key or unique constraints (kind label) the expectation does not state, where it states keys; tables without them are left out") },
+    Family { name: "schema_unexpected_indexes", counter: false, help: as_of!("Live (non-unique) indexes the expectation does not state, where it states indexes; tables without them are left out") },
     Family { name: "schema_unexpected_tables", counter: false, help: as_of!("Live tables neither expected nor ignored") },
 ];
 
@@ -97,6 +102,7 @@ enum F {
     ShardIndex,
     Shards,
     InSync,
+    InvalidIndexes,
     MigrationDrift,
     MigrationLastApplied,
     MigrationsApplied,
@@ -106,12 +112,16 @@ enum F {
     MigrationsUnknown,
     MismatchedColumns,
     MissingColumns,
+    MissingConstraints,
+    MissingIndexes,
     MissingTables,
     TableDrift,
     TenantChanges,
     TenantSchemas,
     TenantSchemasDrifted,
     UnexpectedColumns,
+    UnexpectedConstraints,
+    UnexpectedIndexes,
     UnexpectedTables,
 }
 
@@ -332,6 +342,33 @@ impl DatabaseSeries {
                 let attribute = kind.attribute().expect("mismatch kinds have an attribute");
                 let l = [l[0], l[1], l[2], ("attribute", attribute)];
                 self.sample_in(tenant, F::MismatchedColumns, &l, n);
+            }
+        }
+        // Keys and indexes: where the expectation states them, only for tables that drifted.
+        for (family, kind) in [
+            (F::MissingConstraints, DriftKind::MissingPrimaryKey),
+            (F::MissingConstraints, DriftKind::MissingUniqueConstraint),
+            (F::UnexpectedConstraints, DriftKind::UnexpectedPrimaryKey),
+            (
+                F::UnexpectedConstraints,
+                DriftKind::UnexpectedUniqueConstraint,
+            ),
+        ] {
+            let n = counts.get(schema, name, kind);
+            if n > 0 {
+                let label = kind.object_label().expect("key kinds have a label");
+                let l = [l[0], l[1], l[2], ("kind", label)];
+                self.sample_in(tenant, family, &l, n);
+            }
+        }
+        for (family, kind) in [
+            (F::MissingIndexes, DriftKind::MissingIndex),
+            (F::UnexpectedIndexes, DriftKind::UnexpectedIndex),
+            (F::InvalidIndexes, DriftKind::InvalidIndex),
+        ] {
+            let n = counts.get(schema, name, kind);
+            if n > 0 {
+                self.sample_in(tenant, family, &l, n);
             }
         }
     }

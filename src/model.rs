@@ -103,6 +103,46 @@ pub struct Table {
     pub columns_compared: bool,
     /// Columns in declaration order, keyed by [`Engine::fold_identifier`].
     pub columns: IndexMap<Name, Column>,
+    /// The primary key: `Some(None)` for a table without one; `None`: not read, or not stated
+    /// by the expectation, so not compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<Option<Index>>,
+    /// Every other index (unique constraints are unique indexes here: the engines enforce both
+    /// with one), as the catalog lists them. `None`: not read, or not stated, so not compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indexes: Option<Vec<Index>>,
+}
+
+/// One part of an index key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexPart {
+    /// A column, by its folded name.
+    Column(Name),
+    /// An expression, in the server's own spelling (PostgreSQL `pg_get_indexdef`); `None` where
+    /// the catalog does not give it (MySQL 8 functional key parts, SQLite).
+    Expression(Option<String>),
+}
+
+/// A primary key, unique constraint or index, as the engine enforces it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Index {
+    /// Its name in the catalog (compared only when asked: engines and tools generate them).
+    pub name: String,
+    /// The primary key.
+    pub primary: bool,
+    /// A unique constraint or unique index (the primary key is unique too).
+    pub unique: bool,
+    /// Key parts in order (included, non-key columns are not part of the definition).
+    pub parts: Vec<IndexPart>,
+    /// The access method, lower case: `btree`, `hash`, `gin`, `fulltext`, ... Always read from
+    /// a catalog; `None` when an expectation does not say, so not compared.
+    pub method: Option<String>,
+    /// Whether it covers only the rows a predicate selects (PostgreSQL, SQLite).
+    pub partial: bool,
+    /// Whether the engine can use it: `false` for a PostgreSQL index a failed
+    /// `CREATE INDEX CONCURRENTLY` left behind (not valid, or not ready).
+    pub valid: bool,
 }
 
 impl Table {
@@ -112,6 +152,8 @@ impl Table {
             name,
             columns_compared: true,
             columns: IndexMap::new(),
+            primary_key: None,
+            indexes: None,
         }
     }
 
@@ -161,6 +203,24 @@ impl Schema {
         true
     }
 
+    /// Sets every table's primary key and indexes from `indexes` (table key -> its indexes, in
+    /// catalog order); a table the list does not name has none. Indexes of tables not in the
+    /// schema (a tenant the glob left out) are dropped.
+    pub fn attach_indexes(
+        &mut self,
+        mut indexes: std::collections::HashMap<TableName, Vec<Index>>,
+    ) {
+        for (key, table) in self.tables.iter_mut() {
+            let mut list = indexes.remove(key).unwrap_or_default();
+            let primary = list
+                .iter()
+                .position(|i| i.primary)
+                .map(|at| list.remove(at));
+            table.primary_key = Some(primary);
+            table.indexes = Some(list);
+        }
+    }
+
     /// Finds a table by name, folding as `engine` does.
     pub fn get(&self, engine: Engine, name: &TableName) -> Option<&Table> {
         self.tables.get(&Self::key(engine, name))
@@ -180,6 +240,8 @@ impl Schema {
                 c.nullable.hash(&mut hasher);
                 c.default.hash(&mut hasher);
             }
+            table.primary_key.hash(&mut hasher);
+            table.indexes.hash(&mut hasher);
         }
         hasher.finish()
     }
@@ -270,6 +332,104 @@ impl CatalogBuilder {
     }
 }
 
+impl IndexPart {
+    /// Whether two key parts are the same: columns by folded name; expressions by their text
+    /// without spaces, quotes' case aside, when both sides give one (a catalog that does not
+    /// spell its expressions cannot tell them apart, so it does not claim they differ).
+    pub fn same(&self, other: &IndexPart) -> bool {
+        match (self, other) {
+            (IndexPart::Column(a), IndexPart::Column(b)) => a == b,
+            (IndexPart::Expression(Some(a)), IndexPart::Expression(Some(b))) => {
+                expression_form(a) == expression_form(b)
+            }
+            (IndexPart::Expression(_), IndexPart::Expression(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// An index expression without whitespace, lower case and without the parentheses around it.
+fn expression_form(text: &str) -> String {
+    let mut s: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    while s.starts_with('(') && s.ends_with(')') && balanced(&s[1..s.len() - 1]) {
+        s = s[1..s.len() - 1].to_string();
+    }
+    s
+}
+
+/// Whether every parenthesis in `s` closes, in order.
+fn balanced(s: &str) -> bool {
+    let mut depth = 0i32;
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
+}
+
+impl Index {
+    /// Whether `live` is what this expected index describes, by definition, not by name: the
+    /// same key parts in order, unique or not, partial or not, and the method when this one
+    /// states it. A unique constraint and a unique index over the same columns are the same.
+    pub fn matches(&self, live: &Index) -> bool {
+        self.unique == live.unique
+            && self.partial == live.partial
+            && self.parts.len() == live.parts.len()
+            && self.parts.iter().zip(&live.parts).all(|(a, b)| a.same(b))
+            && match (&self.method, &live.method) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+
+    /// `(a, lower(b))`: the key parts as SQL lists them.
+    pub fn key_list(&self, quote: fn(&str) -> String) -> String {
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                IndexPart::Column(c) => quote(c),
+                IndexPart::Expression(Some(e)) => format!("({e})"),
+                IndexPart::Expression(None) => "(expression)".into(),
+            })
+            .collect();
+        format!("({})", parts.join(", "))
+    }
+
+    /// How a person reads the definition: `PRIMARY KEY (id)`, `UNIQUE (org, name) partial`,
+    /// `INDEX (name) USING hash`.
+    pub fn describe(&self) -> String {
+        let head = if self.primary {
+            "PRIMARY KEY"
+        } else if self.unique {
+            "UNIQUE"
+        } else {
+            "INDEX"
+        };
+        let mut out = format!("{head} {}", self.key_list(|c| c.to_string()));
+        if let Some(m) = self.method.as_deref().filter(|m| *m != "btree") {
+            out.push_str(&format!(" USING {m}"));
+        }
+        if self.partial {
+            out.push_str(" partial");
+        }
+        if !self.valid {
+            out.push_str(" (not valid)");
+        }
+        out
+    }
+}
+
 /// A change that would bring the live schema to the expectation, in schema vocabulary: the diff
 /// says what should change, and each engine renders it in its own dialect
 /// ([`crate::engine::render_change`]).
@@ -314,6 +474,41 @@ pub enum Change {
         /// The whole column as it should end up, as for [`Change::AlterType`].
         column: Column,
     },
+    /// Create a missing index or unique constraint.
+    CreateIndex {
+        /// The table it belongs to.
+        table: TableName,
+        /// The index as expected.
+        index: Index,
+    },
+    /// Drop an index or unique constraint the expectation does not have, or one left not valid.
+    DropIndex {
+        /// The table it belongs to.
+        table: TableName,
+        /// The live index.
+        index: Index,
+    },
+    /// Build again an expected index the engine left not valid.
+    RebuildIndex {
+        /// The table it belongs to.
+        table: TableName,
+        /// The live index.
+        index: Index,
+    },
+    /// Add the expected primary key.
+    AddPrimaryKey {
+        /// The table it belongs to.
+        table: TableName,
+        /// The primary key as expected.
+        index: Index,
+    },
+    /// Drop a primary key the expectation does not have (or has over other columns).
+    DropPrimaryKey {
+        /// The table it belongs to.
+        table: TableName,
+        /// The live primary key.
+        index: Index,
+    },
     /// Set (`Some`) or drop (`None`) a column's default.
     SetDefault {
         /// The table it belongs to.
@@ -329,9 +524,15 @@ impl Change {
     /// Whether applying the change can destroy data: dropping a table or column loses it, and a type
     /// change may truncate or fail on existing rows.
     pub fn destructive(&self) -> bool {
+        // Dropping a key or an index loses no rows, but what it enforced (uniqueness, the
+        // speed of every query that used it) goes with it: reviewed before running, too.
         matches!(
             self,
-            Change::DropTable { .. } | Change::DropColumn { .. } | Change::AlterType { .. }
+            Change::DropTable { .. }
+                | Change::DropColumn { .. }
+                | Change::AlterType { .. }
+                | Change::DropIndex { .. }
+                | Change::DropPrimaryKey { .. }
         )
     }
 }

@@ -21,6 +21,20 @@ pub enum DriftKind {
     NullableMismatch,
     /// Both have the column; the defaults differ.
     DefaultMismatch,
+    /// The expected primary key is absent (none, or one over other columns).
+    MissingPrimaryKey,
+    /// A live primary key is not expected (the table should have none, or another).
+    UnexpectedPrimaryKey,
+    /// An expected unique constraint or unique index is absent.
+    MissingUniqueConstraint,
+    /// A live unique constraint or unique index is not expected.
+    UnexpectedUniqueConstraint,
+    /// An expected (non-unique) index is absent.
+    MissingIndex,
+    /// A live (non-unique) index is not expected.
+    UnexpectedIndex,
+    /// A live index the engine cannot use: left by a failed `CREATE INDEX CONCURRENTLY`.
+    InvalidIndex,
 }
 
 impl DriftKind {
@@ -32,7 +46,22 @@ impl DriftKind {
             DriftKind::TypeMismatch => Some("type"),
             DriftKind::NullableMismatch => Some("nullable"),
             DriftKind::DefaultMismatch => Some("default"),
-            DriftKind::MissingTable | DriftKind::UnexpectedTable => None,
+            _ => None,
+        }
+    }
+
+    /// The `kind` label of the key and index gauges (key and index kinds only): `primary_key`,
+    /// `unique` or `index`.
+    pub fn object_label(self) -> Option<&'static str> {
+        match self {
+            DriftKind::MissingPrimaryKey | DriftKind::UnexpectedPrimaryKey => Some("primary_key"),
+            DriftKind::MissingUniqueConstraint | DriftKind::UnexpectedUniqueConstraint => {
+                Some("unique")
+            }
+            DriftKind::MissingIndex | DriftKind::UnexpectedIndex | DriftKind::InvalidIndex => {
+                Some("index")
+            }
+            _ => None,
         }
     }
 
@@ -65,6 +94,13 @@ impl DriftKind {
             DriftKind::TypeMismatch => "type differs",
             DriftKind::NullableMismatch => "nullability differs",
             DriftKind::DefaultMismatch => "default differs",
+            DriftKind::MissingPrimaryKey => "missing primary key",
+            DriftKind::UnexpectedPrimaryKey => "unexpected primary key",
+            DriftKind::MissingUniqueConstraint => "missing unique constraint",
+            DriftKind::UnexpectedUniqueConstraint => "unexpected unique constraint",
+            DriftKind::MissingIndex => "missing index",
+            DriftKind::UnexpectedIndex => "unexpected index",
+            DriftKind::InvalidIndex => "invalid index",
         }
     }
 }

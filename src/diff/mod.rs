@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::dialect::Engine;
 use crate::ignore::Ignore;
-use crate::model::{Change, Column, Schema, Table, TableName};
+use crate::model::{Change, Column, Index, Schema, Table, TableName};
 use crate::normalize::Spelling;
 use crate::tenant::Tenants;
 
@@ -295,6 +295,7 @@ fn diff_table(
     ignore: &Ignore,
     out: &mut Vec<Drift>,
 ) {
+    diff_keys(expected, name, live, out);
     if !expected.columns_compared {
         return;
     }
@@ -331,6 +332,118 @@ fn diff_table(
             },
         ));
     }
+}
+
+/// The primary key and indexes of a table present on both sides, where the expectation states
+/// them (and the live side was read). Compared by definition ([`Index::matches`]), never by name:
+/// each expected index takes the first live one it matches, what is left over on either side is
+/// missing or unexpected. A matching live index the engine cannot use is invalid, not missing.
+fn diff_keys(expected: &Table, name: &TableName, live: &Table, out: &mut Vec<Drift>) {
+    if let (Some(want), Some(have)) = (&expected.primary_key, &live.primary_key) {
+        let same = match (want, have) {
+            (Some(w), Some(h)) => w.matches(h),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            if let Some(h) = have {
+                out.push(drift(
+                    DriftKind::UnexpectedPrimaryKey,
+                    name,
+                    None,
+                    (None, Some(h.describe())),
+                    Change::DropPrimaryKey {
+                        table: name.clone(),
+                        index: h.clone(),
+                    },
+                ));
+            }
+            if let Some(w) = want {
+                out.push(drift(
+                    DriftKind::MissingPrimaryKey,
+                    name,
+                    None,
+                    (Some(w.describe()), have.as_ref().map(Index::describe)),
+                    Change::AddPrimaryKey {
+                        table: name.clone(),
+                        index: w.clone(),
+                    },
+                ));
+            }
+        }
+    }
+    let (Some(want), Some(have)) = (&expected.indexes, &live.indexes) else {
+        return;
+    };
+    let mut taken = vec![false; have.len()];
+    for w in want {
+        // A valid match first: an invalid leftover beside a good index is only the leftover.
+        let found = (0..have.len())
+            .filter(|&i| !taken[i] && w.matches(&have[i]))
+            .min_by_key(|&i| !have[i].valid);
+        match found {
+            Some(i) => {
+                taken[i] = true;
+                if !have[i].valid {
+                    out.push(invalid_index(name, &have[i], true));
+                }
+            }
+            None => out.push(drift(
+                if w.unique {
+                    DriftKind::MissingUniqueConstraint
+                } else {
+                    DriftKind::MissingIndex
+                },
+                name,
+                None,
+                (Some(w.describe()), None),
+                Change::CreateIndex {
+                    table: name.clone(),
+                    index: w.clone(),
+                },
+            )),
+        }
+    }
+    for (h, _) in have.iter().zip(taken).filter(|(_, taken)| !taken) {
+        if !h.valid {
+            out.push(invalid_index(name, h, false));
+            continue;
+        }
+        out.push(drift(
+            if h.unique {
+                DriftKind::UnexpectedUniqueConstraint
+            } else {
+                DriftKind::UnexpectedIndex
+            },
+            name,
+            None,
+            (None, Some(h.describe())),
+            Change::DropIndex {
+                table: name.clone(),
+                index: h.clone(),
+            },
+        ));
+    }
+}
+
+/// A live index left not valid: built again when it is expected, dropped when it is not.
+fn invalid_index(name: &TableName, h: &Index, expected: bool) -> Drift {
+    let table = name.clone();
+    let index = h.clone();
+    let (sides, change) = if expected {
+        let mut want = h.clone();
+        want.valid = true;
+        (
+            (Some(want.describe()), Some(h.describe())),
+            Change::RebuildIndex { table, index },
+        )
+    } else {
+        (
+            (None, Some(h.describe())),
+            Change::DropIndex { table, index },
+        )
+    };
+    drift(DriftKind::InvalidIndex, name, None, sides, change)
 }
 
 /// What one drift item shows on each side: (expected, actual).
@@ -706,6 +819,133 @@ mod tests {
             vec![col("anything", Some("text"), Some(true), Some(None))],
         )]);
         assert!(run(&schema(vec![t]), &live).drift.is_empty());
+    }
+
+    /// An index over `parts` (a `(` marks an expression), unique or not.
+    fn idx(name: &str, parts: &[&str], unique: bool) -> Index {
+        Index {
+            name: name.into(),
+            primary: false,
+            unique,
+            parts: parts
+                .iter()
+                .map(
+                    |p| match p.strip_prefix('(').and_then(|e| e.strip_suffix(')')) {
+                        Some(e) => crate::model::IndexPart::Expression(Some(e.into())),
+                        None => crate::model::IndexPart::Column((*p).into()),
+                    },
+                )
+                .collect(),
+            method: Some("btree".into()),
+            partial: false,
+            valid: true,
+        }
+    }
+
+    fn keyed(pk: Option<&[&str]>, indexes: Vec<Index>) -> Table {
+        let mut t = table(
+            "t",
+            vec![col("a", None, None, None), col("b", None, None, None)],
+        );
+        t.primary_key = Some(pk.map(|p| Index {
+            primary: true,
+            ..idx("t_pkey", p, true)
+        }));
+        t.indexes = Some(indexes);
+        t
+    }
+
+    fn key_kinds(expected: Table, live: Table) -> Vec<(DriftKind, Option<String>, Option<String>)> {
+        let e = schema(vec![expected]);
+        let l = schema(vec![live]);
+        diff(PG, &e, &l, &["public".into()], &Ignore::default())
+            .drift
+            .into_iter()
+            .map(|d| (d.kind, d.expected, d.actual))
+            .collect()
+    }
+
+    #[test]
+    fn keys_and_indexes_compare_by_definition_not_by_name() {
+        // A unique constraint (its index named by the engine) and a unique index a person named
+        // over the same columns, an expression spelt with other spaces and parentheses, an
+        // expected index that leaves the method open: all in sync.
+        let mut open = idx("whatever", &["b"], false);
+        open.method = None;
+        let want = keyed(
+            Some(&["a"]),
+            vec![
+                idx("t_a_b_key", &["a", "b"], true),
+                idx("lower_b", &["(lower( b ))"], false),
+                open,
+            ],
+        );
+        let mut hash = idx("t_b_hash", &["b"], false);
+        hash.method = Some("hash".into());
+        let have = keyed(
+            Some(&["a"]),
+            vec![
+                idx("uq", &["a", "b"], true),
+                idx("x", &["((lower(b)))"], false),
+                hash,
+            ],
+        );
+        assert_eq!(key_kinds(want, have), []);
+    }
+
+    #[test]
+    fn every_key_and_index_difference_is_its_own_kind() {
+        let want = keyed(
+            Some(&["a"]),
+            vec![
+                idx("t_b_key", &["b"], true),
+                idx("t_a_idx", &["a"], false),
+                idx("t_ab", &["a", "b"], false),
+            ],
+        );
+        let mut invalid = idx("t_ab", &["a", "b"], false);
+        invalid.valid = false;
+        let mut stray = idx("t_b_ccnew", &["b", "a"], true);
+        stray.valid = false;
+        let have = keyed(
+            Some(&["b"]),
+            vec![idx("t_b_idx", &["b"], false), invalid, stray],
+        );
+        let kinds: Vec<DriftKind> = key_kinds(want, have).into_iter().map(|k| k.0).collect();
+        assert_eq!(
+            kinds,
+            [
+                DriftKind::UnexpectedPrimaryKey,
+                DriftKind::MissingPrimaryKey,
+                DriftKind::MissingUniqueConstraint,
+                DriftKind::MissingIndex,
+                // Expected, but left not valid: built again, not reported missing.
+                DriftKind::InvalidIndex,
+                DriftKind::UnexpectedIndex,
+                // Not expected and not valid: a leftover to drop.
+                DriftKind::InvalidIndex,
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_a_source_does_not_state_are_not_compared() {
+        let mut want = keyed(Some(&["a"]), vec![idx("i", &["a"], false)]);
+        want.primary_key = None;
+        want.indexes = None;
+        let have = keyed(None, vec![idx("j", &["b"], true)]);
+        assert_eq!(key_kinds(want, have), []);
+        // A table that should have no primary key, and has one.
+        let want = keyed(None, vec![]);
+        let have = keyed(Some(&["a"]), vec![]);
+        assert_eq!(
+            key_kinds(want, have),
+            [(
+                DriftKind::UnexpectedPrimaryKey,
+                None,
+                Some("PRIMARY KEY (a)".into())
+            )]
+        );
     }
 
     fn in_schema(schema: &str, mut t: Table) -> Table {

@@ -16,17 +16,176 @@ pub use connect::classify;
 use std::time::Duration;
 
 use crate::dialect::Engine;
-use crate::model::{Change, Column, Schema, TableName};
+use crate::model::{Change, Column, Index, Schema, TableName};
 use crate::secret::DatabaseUrl;
 use crate::tenant::Tenants;
+use std::collections::HashMap;
 
 /// Renders a change as SQL in `engine`'s dialect: what the check attaches to each drift item.
 pub fn render_change(engine: Engine, change: &Change) -> String {
+    if let Some(sql) = render_key_change(engine, change) {
+        return sql;
+    }
     match engine {
         Engine::Postgres => postgres::render(change),
         Engine::Sqlite => sqlite::render(change),
         Engine::MySql => mysql::render(change),
     }
+}
+
+/// Keys and indexes in `engine`'s dialect (`None` for every other change). PostgreSQL builds
+/// indexes `CONCURRENTLY` (no write lock on a live table); MySQL and SQLite need an index name,
+/// made from the table and columns when the expectation gives none; SQLite cannot add or drop a
+/// primary key in place. A unique index over rows that may hold duplicates says how to find them.
+fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
+    use crate::model::IndexPart;
+    let quote: fn(&str) -> String = match engine {
+        Engine::MySql => mysql::quote_backtick,
+        _ => quote_double,
+    };
+    let q = |t: &TableName| qualified(quote, t);
+    // Where duplicates would make a unique build fail, the query that lists them.
+    let duplicates = |table: &TableName, index: &Index| -> String {
+        let columns: Vec<String> = index
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                IndexPart::Column(c) => Some(quote(c)),
+                IndexPart::Expression(_) => None,
+            })
+            .collect();
+        if !index.unique || columns.is_empty() {
+            return String::new();
+        }
+        let list = columns.join(", ");
+        format!(
+            "-- fails while duplicates exist; list them first: SELECT {list}, count(*) FROM {} GROUP BY {list} HAVING count(*) > 1;\n",
+            q(table)
+        )
+    };
+    let partial = |index: &Index| {
+        if index.partial {
+            "-- partial index: add the expected WHERE clause before running\n"
+        } else {
+            ""
+        }
+    };
+    let name = |table: &TableName, index: &Index| -> String {
+        if !index.name.is_empty() {
+            return index.name.clone();
+        }
+        let mut made = table.name.clone();
+        for part in &index.parts {
+            match part {
+                IndexPart::Column(c) => {
+                    made.push('_');
+                    made.push_str(c);
+                }
+                IndexPart::Expression(_) => made.push_str("_expr"),
+            }
+        }
+        made.push_str(if index.unique { "_key" } else { "_idx" });
+        // MySQL's limit; PostgreSQL truncates at 63 bytes by itself.
+        made.chars().take(64).collect()
+    };
+    let method = |index: &Index| match index.method.as_deref() {
+        Some(m) if m != "btree" && engine == Engine::Postgres => format!(" USING {m}"),
+        _ => String::new(),
+    };
+    let sql = match change {
+        Change::CreateIndex { table, index } => {
+            let keys = index.key_list(quote);
+            let head = match (engine, index.method.as_deref()) {
+                (Engine::MySql, Some("fulltext")) => "CREATE FULLTEXT INDEX".to_string(),
+                (Engine::MySql, Some("spatial")) => "CREATE SPATIAL INDEX".to_string(),
+                _ if index.unique => "CREATE UNIQUE INDEX".to_string(),
+                _ => "CREATE INDEX".to_string(),
+            };
+            let statement = match engine {
+                Engine::Postgres => format!(
+                    "{head} CONCURRENTLY {} ON {}{} {keys};",
+                    quote(&name(table, index)),
+                    q(table),
+                    method(index)
+                ),
+                Engine::MySql => format!(
+                    "{head} {} ON {} {keys};",
+                    quote(&name(table, index)),
+                    q(table)
+                ),
+                // SQLite qualifies the index, never the table.
+                Engine::Sqlite => format!(
+                    "{head} {}.{} ON {} {keys};",
+                    quote(&table.schema),
+                    quote(&name(table, index)),
+                    quote(&table.name)
+                ),
+            };
+            format!("{}{}{statement}", duplicates(table, index), partial(index))
+        }
+        Change::DropIndex { table, index } => match engine {
+            Engine::Postgres => format!(
+                "-- destructive: DROP INDEX CONCURRENTLY {}.{};",
+                quote(&table.schema),
+                quote(&index.name)
+            ),
+            Engine::MySql => format!(
+                "-- destructive: DROP INDEX {} ON {};",
+                quote(&index.name),
+                q(table)
+            ),
+            // A UNIQUE constraint's own index cannot be dropped, only the table rebuilt.
+            Engine::Sqlite if index.name.starts_with("sqlite_autoindex_") => format!(
+                "-- destructive: rebuild {} without its UNIQUE constraint (https://www.sqlite.org/lang_altertable.html#otheralter)",
+                q(table)
+            ),
+            Engine::Sqlite => format!(
+                "-- destructive: DROP INDEX {}.{};",
+                quote(&table.schema),
+                quote(&index.name)
+            ),
+        },
+        Change::RebuildIndex { table, index } => match engine {
+            Engine::Postgres => format!(
+                "{}REINDEX INDEX CONCURRENTLY {}.{};",
+                duplicates(table, index),
+                quote(&table.schema),
+                quote(&index.name)
+            ),
+            _ => format!(
+                "REINDEX {}.{};",
+                quote(&table.schema),
+                quote(&index.name)
+            ),
+        },
+        Change::AddPrimaryKey { table, index } => match engine {
+            Engine::Sqlite => format!(
+                "-- SQLite cannot add a primary key in place: rebuild {} with PRIMARY KEY {} (https://www.sqlite.org/lang_altertable.html#otheralter)",
+                q(table),
+                index.key_list(quote)
+            ),
+            _ => format!(
+                "{}ALTER TABLE {} ADD PRIMARY KEY {};",
+                duplicates(table, index),
+                q(table),
+                index.key_list(quote)
+            ),
+        },
+        Change::DropPrimaryKey { table, index } => match engine {
+            Engine::Postgres => format!(
+                "-- destructive: ALTER TABLE {} DROP CONSTRAINT {};",
+                q(table),
+                quote(&index.name)
+            ),
+            Engine::MySql => format!("-- destructive: ALTER TABLE {} DROP PRIMARY KEY;", q(table)),
+            Engine::Sqlite => format!(
+                "-- destructive: rebuild {} without its primary key (https://www.sqlite.org/lang_altertable.html#otheralter)",
+                q(table)
+            ),
+        },
+        _ => return None,
+    };
+    Some(sql)
 }
 
 /// Turns off sqlx's own statement logging: it logs every statement at debug and any over a second
@@ -128,6 +287,21 @@ impl Pool {
             live.namespaces.retain(|s| wanted(s));
         }
         Ok(live)
+    }
+
+    /// Reads the primary key and every index of the tables in `schemas` and the schemas
+    /// `tenants` match, in one catalog round trip, for [`Schema::attach_indexes`]: keyed by
+    /// [`Schema::key`], a table without indexes absent.
+    pub async fn indexes(
+        &self,
+        schemas: &[String],
+        tenants: Option<&Tenants>,
+    ) -> Result<HashMap<TableName, Vec<Index>>, sqlx::Error> {
+        match self {
+            Pool::Postgres(pool) => postgres::indexes(pool, schemas, tenants).await,
+            Pool::Sqlite(pool) => sqlite::indexes(pool).await,
+            Pool::MySql(handle) => mysql::indexes(handle, schemas, tenants).await,
+        }
     }
 
     /// Reads a migration ledger: `columns` of `table` (the name as the catalog spells it), each
@@ -290,6 +464,14 @@ pub(crate) fn render_portable(change: &Change, quote: fn(&str) -> String) -> Str
             q(table),
             quote(&column.name)
         ),
+        // Keys and indexes differ in every dialect: [`render_key_change`] writes them.
+        Change::CreateIndex { table, .. }
+        | Change::DropIndex { table, .. }
+        | Change::RebuildIndex { table, .. }
+        | Change::AddPrimaryKey { table, .. }
+        | Change::DropPrimaryKey { table, .. } => {
+            format!("-- change the keys of {} by hand", q(table))
+        }
     }
 }
 

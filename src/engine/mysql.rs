@@ -6,13 +6,13 @@
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Executor, Row};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use super::{column_definition, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{CatalogBuilder, Change, Column, Schema, TableName};
+use crate::model::{CatalogBuilder, Change, Column, Index, IndexPart, Names, Schema, TableName};
 use crate::normalize::quote_mysql_literal_default;
 use crate::tenant::Tenants;
 use futures_util::TryStreamExt;
@@ -70,6 +70,22 @@ SELECT CAST(CONSTRAINT_SCHEMA AS CHAR) AS schema_name,
 FROM information_schema.CHECK_CONSTRAINTS
 WHERE {SCOPE:CONSTRAINT_SCHEMA}
   AND CHECK_CLAUSE LIKE 'json_valid(%'
+"#;
+
+/// Every index of every table in the given databases (the primary key is the one named `PRIMARY`;
+/// unique constraints are unique indexes), one row per key part, in one round trip. A
+/// functional key part (MySQL 8) has no column name.
+pub const INDEX_QUERY: &str = r#"
+SELECT CAST(s.TABLE_SCHEMA AS CHAR) AS schema_name,
+       CAST(s.TABLE_NAME AS CHAR) AS table_name,
+       CAST(s.INDEX_NAME AS CHAR) AS index_name,
+       s.NON_UNIQUE AS non_unique,
+       CAST(s.COLUMN_NAME AS CHAR) AS column_name,
+       CAST(s.INDEX_TYPE AS CHAR) AS index_type,
+       s.SEQ_IN_INDEX AS seq
+FROM information_schema.STATISTICS s
+WHERE {SCOPE:s.TABLE_SCHEMA}
+ORDER BY schema_name, table_name, index_name, seq
 "#;
 
 /// A pool plus the flavor its connections reported.
@@ -174,6 +190,54 @@ pub(super) async fn introspect(
         ));
     }
     Ok(catalog.finish())
+}
+
+/// Every index of the tables in `schemas` and the databases `tenants` match, by table key.
+pub(super) async fn indexes(
+    handle: &MySqlHandle,
+    schemas: &[String],
+    tenants: Option<&Tenants>,
+) -> Result<HashMap<TableName, Vec<Index>>, sqlx::Error> {
+    let scope = Scope::new(schemas, tenants);
+    let (query, placeholders) = scope.fill(INDEX_QUERY);
+    let mut conn = handle.pool.acquire().await?;
+    let mut rows = scope.bind(&query, placeholders).fetch(&mut *conn);
+    let mut out: HashMap<TableName, Vec<Index>> = HashMap::new();
+    let mut names = Names::default();
+    // Rows come one per key part, grouped by index: a part extends the index before it when
+    // both name the same index of the same table.
+    let mut last: Option<(TableName, String)> = None;
+    while let Some(row) = rows.try_next().await? {
+        let table = TableName::new(
+            row.try_get::<&str, _>("schema_name")?,
+            row.try_get::<&str, _>("table_name")?,
+        );
+        let key = Schema::key(Engine::MySql, &table);
+        let name: String = row.try_get("index_name")?;
+        let part = match row.try_get::<Option<&str>, _>("column_name")? {
+            Some(column) => IndexPart::Column(names.get(&Engine::MySql.fold_identifier(column))),
+            None => IndexPart::Expression(None),
+        };
+        let list = out.entry(key.clone()).or_default();
+        let same = last.as_ref().is_some_and(|(t, n)| *t == key && *n == name);
+        match list.last_mut() {
+            Some(index) if same => index.parts.push(part),
+            _ => {
+                let non_unique: i64 = row.try_get("non_unique")?;
+                list.push(Index {
+                    primary: name == "PRIMARY",
+                    name: name.clone(),
+                    unique: non_unique == 0,
+                    parts: vec![part],
+                    method: Some(row.try_get::<String, _>("index_type")?.to_ascii_lowercase()),
+                    partial: false,
+                    valid: true,
+                });
+            }
+        }
+        last = Some((key, name));
+    }
+    Ok(out)
 }
 
 /// Which databases a catalog read covers, as SQL: names exactly, tenant patterns by their `LIKE`

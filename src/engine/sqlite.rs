@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{CatalogBuilder, Change, Column, Schema, TableName};
+use crate::model::{CatalogBuilder, Change, Column, Index, IndexPart, Names, Schema, TableName};
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
 
@@ -29,6 +29,30 @@ WHERE m.schema = 'main'
   AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
   AND p.hidden <> 1
 ORDER BY m.name, p.cid
+"#;
+
+/// The primary key and every index of every table, one row per key part, in one statement. The
+/// primary key comes from the table's columns (a rowid table's `INTEGER PRIMARY KEY` has no
+/// index), so the index SQLite makes for any other primary key (origin `pk`) is not listed
+/// again; the autoindexes of `UNIQUE` constraints (origin `u`) are unique indexes. An expression
+/// key part has no column name.
+pub const INDEX_QUERY: &str = r#"
+SELECT m.name AS table_name, '' AS index_name, 1 AS is_primary, 1 AS is_unique,
+       0 AS partial, p.pk AS seq, p.name AS column_name
+FROM pragma_table_list AS m
+JOIN pragma_table_info(m.name, m.schema) AS p
+WHERE m.schema = 'main' AND m.type = 'table'
+  AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+  AND p.pk > 0
+UNION ALL
+SELECT m.name, l.name, 0, l."unique", l.partial, i.seqno, i.name
+FROM pragma_table_list AS m
+JOIN pragma_index_list(m.name, m.schema) AS l
+JOIN pragma_index_info(l.name, m.schema) AS i
+WHERE m.schema = 'main' AND m.type = 'table'
+  AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+  AND l.origin <> 'pk'
+ORDER BY 1, 2, 6
 "#;
 
 /// The only schema a read-only SQLite connection of ours can see.
@@ -91,6 +115,43 @@ pub(super) async fn introspect(pool: &SqlitePool) -> Result<Schema, sqlx::Error>
         }
     }
     Ok(schema)
+}
+
+/// The primary key and every index of every table, by table key.
+pub(super) async fn indexes(
+    pool: &SqlitePool,
+) -> Result<HashMap<TableName, Vec<Index>>, sqlx::Error> {
+    let mut rows = sqlx::query(INDEX_QUERY).fetch(pool);
+    let mut out: HashMap<TableName, Vec<Index>> = HashMap::new();
+    let mut names = Names::default();
+    let mut last: Option<(TableName, String)> = None;
+    while let Some(row) = rows.try_next().await? {
+        let key = Schema::key(
+            Engine::Sqlite,
+            &TableName::new(SCHEMA, row.try_get::<&str, _>("table_name")?),
+        );
+        let name: String = row.try_get("index_name")?;
+        let part = match row.try_get::<Option<&str>, _>("column_name")? {
+            Some(column) => IndexPart::Column(names.get(&Engine::Sqlite.fold_identifier(column))),
+            None => IndexPart::Expression(None),
+        };
+        let list = out.entry(key.clone()).or_default();
+        let same = last.as_ref().is_some_and(|(t, n)| *t == key && *n == name);
+        match list.last_mut() {
+            Some(index) if same => index.parts.push(part),
+            _ => list.push(Index {
+                name: name.clone(),
+                primary: row.try_get("is_primary")?,
+                unique: row.try_get("is_unique")?,
+                parts: vec![part],
+                method: Some("btree".into()),
+                partial: row.try_get("partial")?,
+                valid: true,
+            }),
+        }
+        last = Some((key, name));
+    }
+    Ok(out)
 }
 
 fn qualified(name: &TableName) -> String {

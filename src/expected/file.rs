@@ -17,7 +17,7 @@ use std::path::Path;
 
 use super::ExpectedError;
 use crate::dialect::Engine;
-use crate::model::{Column, Name, Names, Schema, Table, TableName};
+use crate::model::{Column, Index, IndexPart, Name, Names, Schema, Table, TableName};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +32,66 @@ struct TableDoc {
     /// Absent: only the table's existence is checked.
     #[serde(default)]
     columns: Option<UniqueMap<ColumnDoc>>,
+    /// Absent: not compared; `null`: the table has no primary key.
+    #[serde(default, deserialize_with = "present")]
+    primary_key: Option<Option<Vec<PartDoc>>>,
+    /// Absent: not compared; a list (maybe empty): every index and unique constraint besides
+    /// the primary key.
+    #[serde(default)]
+    indexes: Option<Vec<IndexDoc>>,
+}
+
+/// A key that is present is `Some`, even when its value is `null`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// One index or unique constraint.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndexDoc {
+    columns: Vec<PartDoc>,
+    #[serde(default)]
+    unique: bool,
+    #[serde(default)]
+    partial: bool,
+    /// Absent: any method.
+    #[serde(default)]
+    method: Option<String>,
+    /// Used for the suggested SQL; never compared.
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// A key part: a column name, or `{expression: "lower(email)"}` (`null`: any expression).
+enum PartDoc {
+    Column(String),
+    Expression(Option<String>),
+}
+
+impl<'de> Deserialize<'de> for PartDoc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Part;
+        impl<'de> Visitor<'de> for Part {
+            type Value = PartDoc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a column name or {expression: ...}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PartDoc, E> {
+                Ok(PartDoc::Column(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PartDoc, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Raw {
+                    expression: Option<String>,
+                }
+                let raw = Raw::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(PartDoc::Expression(raw.expression))
+            }
+        }
+        d.deserialize_any(Part)
+    }
 }
 
 /// One column. Deserialised by hand (see below) so the shorthand `name: type` is accepted too.
@@ -170,7 +230,11 @@ pub fn parse(
     for (key, table_doc) in doc.tables.0 {
         let name = table_name(&key, default_schema, engine).map_err(invalid)?;
         let mut table = Table::new(name);
-        match table_doc.and_then(|t| t.columns) {
+        let (columns, primary_key, indexes) = match table_doc {
+            Some(t) => (t.columns, t.primary_key, t.indexes),
+            None => (None, None, None),
+        };
+        match columns {
             None => table.columns_compared = false,
             Some(columns) => {
                 for (column, doc) in columns.0 {
@@ -180,6 +244,33 @@ pub fn parse(
                 // Built by doubling: without this a 20-column table holds room for 32.
                 table.columns.shrink_to_fit();
             }
+        }
+        table.primary_key = match primary_key {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(parts)) => {
+                let doc = IndexDoc {
+                    columns: parts,
+                    unique: true,
+                    partial: false,
+                    method: None,
+                    name: None,
+                };
+                Some(Some(
+                    index(&table, &key, "primary_key", doc, true, engine, &mut names)
+                        .map_err(invalid)?,
+                ))
+            }
+        };
+        if let Some(docs) = indexes {
+            let mut list = Vec::with_capacity(docs.len());
+            for (i, doc) in docs.into_iter().enumerate() {
+                let at = format!("indexes[{i}]");
+                list.push(
+                    index(&table, &key, &at, doc, false, engine, &mut names).map_err(invalid)?,
+                );
+            }
+            table.indexes = Some(list);
         }
         if !schema.add_table(engine, table) {
             return Err(invalid(format!("table `{key}` is listed twice")));
@@ -248,6 +339,46 @@ fn table_name(key: &str, default_schema: &str, engine: Engine) -> Result<TableNa
     }
 }
 
+/// An index of `table` (written under `key`) from its document at `at`: its columns must be
+/// the table's, when the table lists columns.
+fn index(
+    table: &Table,
+    key: &str,
+    at: &str,
+    doc: IndexDoc,
+    primary: bool,
+    engine: Engine,
+    names: &mut Names,
+) -> Result<Index, String> {
+    if doc.columns.is_empty() {
+        return Err(format!("table `{key}`, {at}: no columns"));
+    }
+    let mut parts = Vec::with_capacity(doc.columns.len());
+    for part in doc.columns {
+        parts.push(match part {
+            PartDoc::Column(c) => {
+                let folded = engine.fold_identifier(&c);
+                if table.columns_compared && !table.columns.contains_key(folded.as_str()) {
+                    return Err(format!(
+                        "table `{key}`, {at}: column `{c}` is not one of its columns"
+                    ));
+                }
+                IndexPart::Column(names.get(&folded))
+            }
+            PartDoc::Expression(e) => IndexPart::Expression(e),
+        });
+    }
+    Ok(Index {
+        name: doc.name.unwrap_or_default(),
+        primary,
+        unique: doc.unique || primary,
+        parts,
+        method: doc.method.map(|m| m.to_ascii_lowercase()),
+        partial: doc.partial,
+        valid: true,
+    })
+}
+
 fn add_column(
     table: &mut Table,
     key: &str,
@@ -294,6 +425,7 @@ pub fn render(schema: &Schema, default_schema: &str) -> String {
             out.push_str(&format!("  {}: {{}}\n", scalar(&key)));
             continue;
         }
+        let keys = render_keys(table);
         out.push_str(&format!("  {}:\n    columns:\n", scalar(&key)));
         for c in table.columns.values() {
             let mut attrs = Vec::new();
@@ -314,8 +446,60 @@ pub fn render(schema: &Schema, default_schema: &str) -> String {
                 attrs.join(", ")
             ));
         }
+        out.push_str(&keys);
     }
     out
+}
+
+/// A table's `primary_key` and `indexes`, when it has them (a snapshot read them).
+fn render_keys(table: &Table) -> String {
+    let parts = |index: &Index| {
+        let list: Vec<String> = index
+            .parts
+            .iter()
+            .map(|p| match p {
+                IndexPart::Column(c) => scalar(c),
+                IndexPart::Expression(Some(e)) => format!("{{expression: {}}}", quoted(e)),
+                IndexPart::Expression(None) => "{expression: null}".into(),
+            })
+            .collect();
+        format!("[{}]", list.join(", "))
+    };
+    let mut out = String::new();
+    match &table.primary_key {
+        None => {}
+        Some(None) => out.push_str("    primary_key: null\n"),
+        Some(Some(pk)) => out.push_str(&format!("    primary_key: {}\n", parts(pk))),
+    }
+    if let Some(indexes) = &table.indexes {
+        if indexes.is_empty() {
+            out.push_str("    indexes: []\n");
+        } else {
+            out.push_str("    indexes:\n");
+        }
+        for index in indexes {
+            let mut attrs = vec![format!("columns: {}", parts(index))];
+            if index.unique {
+                attrs.push("unique: true".into());
+            }
+            if index.partial {
+                attrs.push("partial: true".into());
+            }
+            if let Some(m) = index.method.as_deref().filter(|m| *m != "btree") {
+                attrs.push(format!("method: {}", scalar(m)));
+            }
+            if !index.name.is_empty() {
+                attrs.push(format!("name: {}", quoted(&index.name)));
+            }
+            out.push_str(&format!("      - {{{}}}\n", attrs.join(", ")));
+        }
+    }
+    out
+}
+
+/// A double-quoted YAML string (JSON string syntax is valid YAML).
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 /// A YAML scalar safe inside a flow mapping: plain when it is unambiguous text, otherwise a
@@ -349,6 +533,54 @@ mod tests {
             &["public".to_string()],
         )
         .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn keys_and_indexes_load_and_a_snapshot_reads_back_the_same() {
+        let text = "tables:\n  t:\n    columns:\n      id: bigint\n      email: text\n    primary_key: [id]\n    indexes:\n      - {columns: [email], unique: true, name: t_email_key}\n      - {columns: [{expression: \"lower(\\\"Email\\\")\"}, id], method: hash, partial: true}\n  u:\n    columns:\n      a: int\n    primary_key: null\n    indexes: []\n  v:\n    columns:\n      a: int\n";
+        let s = load(text).unwrap();
+        let t = s
+            .get(Engine::Postgres, &TableName::new("public", "t"))
+            .unwrap();
+        let pk = t.primary_key.clone().unwrap().unwrap();
+        assert!(pk.primary && pk.unique);
+        assert_eq!(pk.parts, [IndexPart::Column("id".into())]);
+        let indexes = t.indexes.as_ref().unwrap();
+        assert_eq!(
+            indexes[0].parts,
+            [IndexPart::Column("email".into())],
+            "folded"
+        );
+        assert_eq!(indexes[0].method, None, "not stated, not compared");
+        assert_eq!(
+            indexes[1].parts[0],
+            IndexPart::Expression(Some("lower(\"Email\")".into()))
+        );
+        assert!(indexes[1].partial && indexes[1].method.as_deref() == Some("hash"));
+        let u = s
+            .get(Engine::Postgres, &TableName::new("public", "u"))
+            .unwrap();
+        assert_eq!(
+            (u.primary_key.clone(), u.indexes.clone()),
+            (Some(None), Some(vec![]))
+        );
+        let v = s
+            .get(Engine::Postgres, &TableName::new("public", "v"))
+            .unwrap();
+        assert_eq!((v.primary_key.clone(), v.indexes.clone()), (None, None));
+        assert_eq!(load(&render(&s, "public")).unwrap(), s);
+    }
+
+    #[test]
+    fn an_index_over_a_column_the_table_lacks_is_refused_by_name() {
+        let e = load("tables:\n  t:\n    columns:\n      id: bigint\n    indexes:\n      - {columns: [idd]}\n").unwrap_err();
+        assert!(e.contains("indexes[0]") && e.contains("`idd`"), "{e}");
+        let e = load("tables:\n  t:\n    columns:\n      id: bigint\n    primary_key: []\n")
+            .unwrap_err();
+        assert!(e.contains("primary_key: no columns"), "{e}");
+        let e =
+            load("tables:\n  t:\n    indexes:\n      - {columns: [a], uniq: true}\n").unwrap_err();
+        assert!(e.contains("uniq"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod cli;
 mod ddl;
 mod deploy;
 mod fleet;
+mod indexes;
 mod ledger;
 mod monitoring;
 mod mysql;

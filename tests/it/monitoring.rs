@@ -241,6 +241,8 @@ fn every_metric_a_rule_or_panel_uses_is_exported() {
             let saas = Daemon::serve(&cfg);
             saas.wait_sample(r#"schema_tenant_schemas{database="saas"}"#, 1.0);
             names.extend(exported(&saas.get("/metrics").1));
+            let keys = keys_daemon(&pg, dir.path());
+            names.extend(exported(&keys.get("/metrics").1));
             true
         }
         None => false,
@@ -248,7 +250,12 @@ fn every_metric_a_rule_or_panel_uses_is_exported() {
     let unknown: Vec<&String> = used
         .iter()
         .filter(|n| !names.contains(*n) && !recorded.contains(*n))
-        .filter(|n| tenants_checked || !n.starts_with("schema_tenant_"))
+        .filter(|n| {
+            tenants_checked
+                || !(n.starts_with("schema_tenant_")
+                    || n.contains("_constraints")
+                    || n.contains("_indexes"))
+        })
         .collect();
     assert!(
         unknown.is_empty(),
@@ -380,6 +387,71 @@ fn prometheus_config_for(targets: &[&str], rules: &str, alertmanager: Option<&st
 /// An exporter watching a SQLite database with a sqlx ledger in every state the ledger series
 /// and panels show: an applied migration whose column is missing (export_logs.file_size, as in
 /// the demo), one pending, one failed, one recorded without a file, one edited since it ran.
+/// An exporter watching a PostgreSQL database whose expectation states keys and indexes, with
+/// every kind of key and index drift, an index left invalid by a failed concurrent build included.
+fn keys_daemon(pg: &common::Postgres, dir: &Path) -> Daemon {
+    block_on(pg.exec(
+        "CREATE TABLE k (id int PRIMARY KEY, a int, b int);
+         CREATE INDEX k_b ON k (b);
+         CREATE TABLE dups (v int);
+         INSERT INTO dups VALUES (1), (1);",
+    ));
+    block_on(async {
+        let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+        let failed = sqlx::raw_sql("CREATE UNIQUE INDEX CONCURRENTLY dups_v ON dups (v)")
+            .execute(&pool)
+            .await;
+        assert!(failed.is_err(), "over duplicates the build fails");
+        pool.close().await;
+    });
+    write(
+        dir,
+        "keys.yaml",
+        "tables:\n  k:\n    columns: {id: integer, a: integer, b: integer}\n    primary_key: [a]\n    indexes:\n      - {columns: [a]}\n  dups:\n    columns: {v: integer}\n    indexes: []\n",
+    );
+    let cfg = write(
+        dir,
+        "keys.config.yaml",
+        &format!(
+            "databases:\n  - name: keys\n    url: {}\n    expected: {{file: keys.yaml}}\n",
+            pg.url
+        ),
+    );
+    let daemon = Daemon::serve(&cfg);
+    daemon.wait_sample(
+        r#"schema_invalid_indexes{database="keys",schema="public",table="dups"}"#,
+        1.0,
+    );
+    daemon
+}
+
+/// An exporter watching a SQLite database whose expectation states keys and indexes that
+/// differ from the live ones (a missing and an unexpected primary key, a missing and an
+/// unexpected index).
+fn sqlite_keys_daemon(dir: &Path) -> Daemon {
+    let db = dir.join("keys.db");
+    block_on(common::sqlite_exec(
+        &db,
+        "CREATE TABLE k (id INTEGER PRIMARY KEY, a INT, b INT); CREATE INDEX k_b ON k (b);",
+    ));
+    write(
+        dir,
+        "sqlite-keys.yaml",
+        "tables:\n  k:\n    columns: {id: integer, a: integer, b: integer}\n    primary_key: [a]\n    indexes:\n      - {columns: [a]}\n",
+    );
+    let cfg = write(
+        dir,
+        "sqlite-keys.config.yaml",
+        "databases:\n  - name: keys\n    url: sqlite:keys.db\n    expected: {file: sqlite-keys.yaml}\n",
+    );
+    let daemon = Daemon::serve(&cfg);
+    daemon.wait_sample(
+        r#"schema_missing_indexes{database="keys",schema="main",table="k"}"#,
+        1.0,
+    );
+    daemon
+}
+
 fn ledger_daemon(dir: &Path) -> Daemon {
     let create = "CREATE TABLE export_logs (id bigint);\n";
     let add = "ALTER TABLE export_logs ADD COLUMN file_size bigint;\n";
@@ -429,7 +501,9 @@ fn a_real_prometheus_runs_every_dashboard_query_against_the_demo() {
     // The migration panels read a ledger, which the demo has none of: a second target has one.
     let dir = tempfile::tempdir().unwrap();
     let ledger = ledger_daemon(dir.path());
-    let config = prometheus_config_for(&[host(&demo), host(&ledger)], RULES, None);
+    // The key and index panel reads an expectation that states keys: a third target.
+    let keys = sqlite_keys_daemon(dir.path());
+    let config = prometheus_config_for(&[host(&demo), host(&ledger), host(&keys)], RULES, None);
     let Some(prom) = Prometheus::start(&config) else {
         return;
     };
