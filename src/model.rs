@@ -334,8 +334,9 @@ impl CatalogBuilder {
 
 impl IndexPart {
     /// Whether two key parts are the same: columns by folded name; expressions by their text
-    /// without spaces, quotes' case aside, when both sides give one (a catalog that does not
-    /// spell its expressions cannot tell them apart, so it does not claim they differ).
+    /// without whitespace, case or surrounding parentheses, when both sides give one (a catalog
+    /// that does not spell its expressions cannot tell them apart, so it does not claim they
+    /// differ).
     pub fn same(&self, other: &IndexPart) -> bool {
         match (self, other) {
             (IndexPart::Column(a), IndexPart::Column(b)) => a == b,
@@ -427,6 +428,69 @@ impl Index {
             out.push_str(" (not valid)");
         }
         out
+    }
+}
+
+/// Builds the indexes of a catalog read that returns one row per key part, grouped by index (the
+/// order every engine's index query returns them in): a part extends the index before it when
+/// both name the same index of the same table.
+#[derive(Debug)]
+pub struct IndexBuilder {
+    engine: Engine,
+    out: std::collections::HashMap<TableName, Vec<Index>>,
+    last: Option<(TableName, String)>,
+    names: Names,
+}
+
+impl IndexBuilder {
+    /// No indexes yet, for a catalog of `engine`.
+    pub fn new(engine: Engine) -> Self {
+        IndexBuilder {
+            engine,
+            out: std::collections::HashMap::new(),
+            last: None,
+            names: Names::default(),
+        }
+    }
+
+    /// A key part naming `column` (folded; `None`: an expression, spelt `expression` if known).
+    pub fn part(&mut self, column: Option<&str>, expression: Option<String>) -> IndexPart {
+        match column {
+            Some(c) => IndexPart::Column(self.names.get(&self.engine.fold_identifier(c))),
+            None => IndexPart::Expression(expression),
+        }
+    }
+
+    /// Adds `part` to index `name` of `table`; a new index is described by `index` (its parts
+    /// are ignored), asked for only when the row starts one.
+    pub fn add<E>(
+        &mut self,
+        table: &TableName,
+        name: String,
+        part: IndexPart,
+        index: impl FnOnce(String) -> Result<Index, E>,
+    ) -> Result<(), E> {
+        let key = Schema::key(self.engine, table);
+        let list = self.out.entry(key.clone()).or_default();
+        let same = self
+            .last
+            .as_ref()
+            .is_some_and(|(t, n)| *t == key && *n == name);
+        match list.last_mut() {
+            Some(last) if same => last.parts.push(part),
+            _ => {
+                let mut new = index(name.clone())?;
+                new.parts = vec![part];
+                list.push(new);
+            }
+        }
+        self.last = Some((key, name));
+        Ok(())
+    }
+
+    /// Every index read, by table key (for [`Schema::attach_indexes`]).
+    pub fn finish(self) -> std::collections::HashMap<TableName, Vec<Index>> {
+        self.out
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::{column_definition, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{CatalogBuilder, Change, Column, Index, IndexPart, Names, Schema, TableName};
+use crate::model::{CatalogBuilder, Change, Column, Index, IndexBuilder, Schema, TableName};
 use crate::normalize::quote_mysql_literal_default;
 use crate::tenant::Tenants;
 use futures_util::TryStreamExt;
@@ -202,42 +202,26 @@ pub(super) async fn indexes(
     let (query, placeholders) = scope.fill(INDEX_QUERY);
     let mut conn = handle.pool.acquire().await?;
     let mut rows = scope.bind(&query, placeholders).fetch(&mut *conn);
-    let mut out: HashMap<TableName, Vec<Index>> = HashMap::new();
-    let mut names = Names::default();
-    // Rows come one per key part, grouped by index: a part extends the index before it when
-    // both name the same index of the same table.
-    let mut last: Option<(TableName, String)> = None;
+    let mut indexes = IndexBuilder::new(Engine::MySql);
     while let Some(row) = rows.try_next().await? {
         let table = TableName::new(
             row.try_get::<&str, _>("schema_name")?,
             row.try_get::<&str, _>("table_name")?,
         );
-        let key = Schema::key(Engine::MySql, &table);
-        let name: String = row.try_get("index_name")?;
-        let part = match row.try_get::<Option<&str>, _>("column_name")? {
-            Some(column) => IndexPart::Column(names.get(&Engine::MySql.fold_identifier(column))),
-            None => IndexPart::Expression(None),
-        };
-        let list = out.entry(key.clone()).or_default();
-        let same = last.as_ref().is_some_and(|(t, n)| *t == key && *n == name);
-        match list.last_mut() {
-            Some(index) if same => index.parts.push(part),
-            _ => {
-                let non_unique: i64 = row.try_get("non_unique")?;
-                list.push(Index {
-                    primary: name == "PRIMARY",
-                    name: name.clone(),
-                    unique: non_unique == 0,
-                    parts: vec![part],
-                    method: Some(row.try_get::<String, _>("index_type")?.to_ascii_lowercase()),
-                    partial: false,
-                    valid: true,
-                });
-            }
-        }
-        last = Some((key, name));
+        let part = indexes.part(row.try_get("column_name")?, None);
+        indexes.add(&table, row.try_get("index_name")?, part, |name| {
+            Ok::<_, sqlx::Error>(Index {
+                primary: name == "PRIMARY",
+                name,
+                unique: row.try_get::<i64, _>("non_unique")? == 0,
+                parts: Vec::new(),
+                method: Some(row.try_get::<String, _>("index_type")?.to_ascii_lowercase()),
+                partial: false,
+                valid: true,
+            })
+        })?;
     }
-    Ok(out)
+    Ok(indexes.finish())
 }
 
 /// Which databases a catalog read covers, as SQL: names exactly, tenant patterns by their `LIKE`

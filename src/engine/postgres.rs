@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{CatalogBuilder, Change, Column, Index, IndexPart, Names, Schema, TableName};
+use crate::model::{CatalogBuilder, Change, Column, Index, IndexBuilder, Schema, TableName};
 use crate::tenant::Tenants;
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
@@ -152,38 +152,26 @@ pub(super) async fn indexes(
         .bind(schemas)
         .bind(likes)
         .fetch(pool);
-    let mut out: HashMap<TableName, Vec<Index>> = HashMap::new();
-    let mut names = Names::default();
-    // Rows come one per key part, grouped by index.
-    let mut last: Option<(TableName, String)> = None;
+    let mut indexes = IndexBuilder::new(Engine::Postgres);
     while let Some(row) = rows.try_next().await? {
         let table = TableName::new(
             row.try_get::<&str, _>("schema_name")?,
             row.try_get::<&str, _>("table_name")?,
         );
-        let key = Schema::key(Engine::Postgres, &table);
-        let name: String = row.try_get("index_name")?;
-        let part = match row.try_get::<Option<&str>, _>("column_name")? {
-            Some(column) => IndexPart::Column(names.get(&Engine::Postgres.fold_identifier(column))),
-            None => IndexPart::Expression(row.try_get("expression")?),
-        };
-        let list = out.entry(key.clone()).or_default();
-        let same = last.as_ref().is_some_and(|(t, n)| *t == key && *n == name);
-        match list.last_mut() {
-            Some(index) if same => index.parts.push(part),
-            _ => list.push(Index {
-                name: name.clone(),
+        let part = indexes.part(row.try_get("column_name")?, row.try_get("expression")?);
+        indexes.add(&table, row.try_get("index_name")?, part, |name| {
+            Ok::<_, sqlx::Error>(Index {
+                name,
                 primary: row.try_get("is_primary")?,
                 unique: row.try_get("is_unique")?,
-                parts: vec![part],
+                parts: Vec::new(),
                 method: Some(row.try_get::<String, _>("method")?.to_ascii_lowercase()),
                 partial: row.try_get("partial")?,
                 valid: row.try_get("valid")?,
-            }),
-        }
-        last = Some((key, name));
+            })
+        })?;
     }
-    Ok(out)
+    Ok(indexes.finish())
 }
 
 fn qualified(name: &TableName) -> String {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{CatalogBuilder, Change, Column, Index, IndexPart, Names, Schema, TableName};
+use crate::model::{CatalogBuilder, Change, Column, Index, IndexBuilder, Schema, TableName};
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
 
@@ -122,36 +122,23 @@ pub(super) async fn indexes(
     pool: &SqlitePool,
 ) -> Result<HashMap<TableName, Vec<Index>>, sqlx::Error> {
     let mut rows = sqlx::query(INDEX_QUERY).fetch(pool);
-    let mut out: HashMap<TableName, Vec<Index>> = HashMap::new();
-    let mut names = Names::default();
-    let mut last: Option<(TableName, String)> = None;
+    let mut indexes = IndexBuilder::new(Engine::Sqlite);
     while let Some(row) = rows.try_next().await? {
-        let key = Schema::key(
-            Engine::Sqlite,
-            &TableName::new(SCHEMA, row.try_get::<&str, _>("table_name")?),
-        );
-        let name: String = row.try_get("index_name")?;
-        let part = match row.try_get::<Option<&str>, _>("column_name")? {
-            Some(column) => IndexPart::Column(names.get(&Engine::Sqlite.fold_identifier(column))),
-            None => IndexPart::Expression(None),
-        };
-        let list = out.entry(key.clone()).or_default();
-        let same = last.as_ref().is_some_and(|(t, n)| *t == key && *n == name);
-        match list.last_mut() {
-            Some(index) if same => index.parts.push(part),
-            _ => list.push(Index {
-                name: name.clone(),
+        let table = TableName::new(SCHEMA, row.try_get::<&str, _>("table_name")?);
+        let part = indexes.part(row.try_get("column_name")?, None);
+        indexes.add(&table, row.try_get("index_name")?, part, |name| {
+            Ok::<_, sqlx::Error>(Index {
+                name,
                 primary: row.try_get("is_primary")?,
                 unique: row.try_get("is_unique")?,
-                parts: vec![part],
+                parts: Vec::new(),
                 method: Some("btree".into()),
                 partial: row.try_get("partial")?,
                 valid: true,
-            }),
-        }
-        last = Some((key, name));
+            })
+        })?;
     }
-    Ok(out)
+    Ok(indexes.finish())
 }
 
 fn qualified(name: &TableName) -> String {
