@@ -140,6 +140,11 @@ pub struct Index {
     pub method: Option<String>,
     /// Whether it covers only the rows a predicate selects (PostgreSQL, SQLite).
     pub partial: bool,
+    /// A partial index's predicate as its source spells it, where known. Written into the
+    /// suggested SQL, never compared: servers rewrite predicates, and only `partial` is part
+    /// of the definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
     /// Whether the engine can use it: `false` for a PostgreSQL index a failed
     /// `CREATE INDEX CONCURRENTLY` left behind (not valid, or not ready).
     pub valid: bool,
@@ -349,17 +354,100 @@ impl IndexPart {
     }
 }
 
-/// An index expression without whitespace, lower case and without the parentheses around it.
+/// An index expression in a form that a person's spelling and the server's share: lower case,
+/// without whitespace, without casts (`::text`, `::character varying(20)[]`: PostgreSQL writes
+/// the casts it inserts), without parentheses around a lone name or around the whole (pg_dump
+/// writes `lower((email)::text)` for `lower(email)`).
 fn expression_form(text: &str) -> String {
-    let mut s: String = text
+    // Quotes go too: `"title"` and `title` name the same column once case is ignored.
+    let lower: String = text
+        .to_lowercase()
         .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
+        .filter(|c| *c != '"' && *c != '`')
         .collect();
+    let mut s = String::with_capacity(lower.len());
+    let mut rest = lower.as_str();
+    while let Some(at) = rest.find("::") {
+        s.push_str(&rest[..at]);
+        rest = skip_type_name(&rest[at + 2..]);
+    }
+    s.push_str(rest);
+    let mut s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    // `(name)` where the parenthesis does not follow a function's name: redundant.
+    loop {
+        let bytes = s.as_bytes();
+        let mut changed = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'(' && (i == 0 || !is_name_byte(bytes[i - 1])) {
+                let inner = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| is_name_byte(**b))
+                    .count();
+                if inner > 0 && bytes.get(i + 1 + inner) == Some(&b')') {
+                    s = format!(
+                        "{}{}{}",
+                        &s[..i],
+                        &s[i + 1..i + 1 + inner],
+                        &s[i + 2 + inner..]
+                    );
+                    changed = true;
+                    break;
+                }
+            }
+            i += 1;
+        }
+        if !changed {
+            break;
+        }
+    }
     while s.starts_with('(') && s.ends_with(')') && balanced(&s[1..s.len() - 1]) {
         s = s[1..s.len() - 1].to_string();
     }
     s
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'"' || b == b'.' || b >= 0x80
+}
+
+/// What follows a type name that starts `text`: words (`character varying`, `timestamp with
+/// time zone`), a modifier list and array brackets.
+fn skip_type_name(text: &str) -> &str {
+    let mut rest = text.trim_start();
+    loop {
+        let word = rest.bytes().take_while(|b| is_name_byte(*b)).count();
+        if word == 0 {
+            break;
+        }
+        rest = &rest[word..];
+        let next = rest.trim_start();
+        let continues = ["varying", "precision", "with", "without", "time", "zone"]
+            .iter()
+            .any(|w| {
+                next.starts_with(w)
+                    && !next[w.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            });
+        if !continues {
+            break;
+        }
+        rest = next;
+    }
+    let trimmed = rest.trim_start();
+    if trimmed.starts_with('(') {
+        if let Some(close) = trimmed.find(')') {
+            if trimmed[1..close]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b',' || b == b' ')
+            {
+                rest = &trimmed[close + 1..];
+            }
+        }
+    }
+    while let Some(after) = rest.trim_start().strip_prefix("[]") {
+        rest = after;
+    }
+    rest
 }
 
 /// Whether every parenthesis in `s` closes, in order.

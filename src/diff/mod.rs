@@ -838,6 +838,7 @@ mod tests {
                 .collect(),
             method: Some("btree".into()),
             partial: false,
+            predicate: None,
             valid: true,
         }
     }

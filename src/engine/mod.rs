@@ -64,11 +64,16 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
         )
     };
     let partial = |index: &Index| {
-        if index.partial {
+        if index.partial && index.predicate.is_none() {
             "-- partial index: add the expected WHERE clause before running\n"
         } else {
             ""
         }
+    };
+    // Before the statement's `;`.
+    let predicate = |index: &Index| match index.predicate.as_deref() {
+        Some(p) if index.partial && engine != Engine::MySql => format!(" WHERE {p}"),
+        _ => String::new(),
     };
     let name = |table: &TableName, index: &Index| -> String {
         if !index.name.is_empty() {
@@ -103,10 +108,11 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             };
             let statement = match engine {
                 Engine::Postgres => format!(
-                    "{head} CONCURRENTLY {} ON {}{} {keys};",
+                    "{head} CONCURRENTLY {} ON {}{} {keys}{};",
                     quote(&name(table, index)),
                     q(table),
-                    method(index)
+                    method(index),
+                    predicate(index)
                 ),
                 Engine::MySql => format!(
                     "{head} {} ON {} {keys};",
@@ -115,10 +121,11 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 ),
                 // SQLite qualifies the index, never the table.
                 Engine::Sqlite => format!(
-                    "{head} {}.{} ON {} {keys};",
+                    "{head} {}.{} ON {} {keys}{};",
                     quote(&table.schema),
                     quote(&name(table, index)),
-                    quote(&table.name)
+                    quote(&table.name),
+                    predicate(index)
                 ),
             };
             format!("{}{}{statement}", duplicates(table, index), partial(index))

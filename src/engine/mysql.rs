@@ -217,6 +217,7 @@ pub(super) async fn indexes(
                 parts: Vec::new(),
                 method: Some(row.try_get::<String, _>("index_type")?.to_ascii_lowercase()),
                 partial: false,
+                predicate: None,
                 valid: true,
             })
         })?;

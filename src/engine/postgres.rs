@@ -56,6 +56,7 @@ SELECT n.nspname::text AS schema_name,
        x.indisprimary AS is_primary,
        x.indisunique AS is_unique,
        (x.indpred IS NOT NULL) AS partial,
+       pg_catalog.pg_get_expr(x.indpred, x.indrelid, true) AS predicate,
        (x.indisvalid AND x.indisready) AS valid,
        am.amname::text AS method,
        a.attname::text AS column_name,
@@ -167,6 +168,7 @@ pub(super) async fn indexes(
                 parts: Vec::new(),
                 method: Some(row.try_get::<String, _>("method")?.to_ascii_lowercase()),
                 partial: row.try_get("partial")?,
+                predicate: row.try_get("predicate")?,
                 valid: row.try_get("valid")?,
             })
         })?;

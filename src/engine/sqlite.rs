@@ -38,14 +38,16 @@ ORDER BY m.name, p.cid
 /// key part has no column name.
 pub const INDEX_QUERY: &str = r#"
 SELECT m.name AS table_name, '' AS index_name, 1 AS is_primary, 1 AS is_unique,
-       0 AS partial, p.pk AS seq, p.name AS column_name
+       0 AS partial, p.pk AS seq, p.name AS column_name, NULL AS index_sql
 FROM pragma_table_list AS m
 JOIN pragma_table_info(m.name, m.schema) AS p
 WHERE m.schema = 'main' AND m.type = 'table'
   AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
   AND p.pk > 0
 UNION ALL
-SELECT m.name, l.name, 0, l."unique", l.partial, i.seqno, i.name
+SELECT m.name, l.name, 0, l."unique", l.partial, i.seqno, i.name,
+       CASE WHEN l.partial THEN (SELECT s.sql FROM sqlite_schema AS s
+                                 WHERE s.type = 'index' AND s.name = l.name) END
 FROM pragma_table_list AS m
 JOIN pragma_index_list(m.name, m.schema) AS l
 JOIN pragma_index_info(l.name, m.schema) AS i
@@ -54,6 +56,35 @@ WHERE m.schema = 'main' AND m.type = 'table'
   AND l.origin <> 'pk'
 ORDER BY 1, 2, 6
 "#;
+
+/// The predicate of a partial index's `CREATE INDEX ... WHERE predicate` text: what follows
+/// the last `WHERE` outside quotes and parentheses.
+fn predicate_of(sql: &str) -> Option<String> {
+    let bytes = sql.as_bytes();
+    let (mut depth, mut quote, mut found) = (0i32, None, None);
+    for (i, &b) in bytes.iter().enumerate() {
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' | b'`' | b'[' => quote = Some(if b == b'[' { b']' } else { b }),
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                _ if depth == 0
+                    && sql[i..].len() > 6
+                    && sql[i..i + 5].eq_ignore_ascii_case("where")
+                    && i > 0
+                    && bytes[i - 1].is_ascii_whitespace()
+                    && bytes[i + 5].is_ascii_whitespace() =>
+                {
+                    found = Some(i + 5)
+                }
+                _ => {}
+            },
+        }
+    }
+    found.map(|at| sql[at..].trim().to_string())
+}
 
 /// The only schema a read-only SQLite connection of ours can see.
 const SCHEMA: &str = "main";
@@ -134,6 +165,9 @@ pub(super) async fn indexes(
                 parts: Vec::new(),
                 method: Some("btree".into()),
                 partial: row.try_get("partial")?,
+                predicate: row
+                    .try_get::<Option<&str>, _>("index_sql")?
+                    .and_then(predicate_of),
                 valid: true,
             })
         })?;

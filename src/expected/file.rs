@@ -55,6 +55,10 @@ struct IndexDoc {
     unique: bool,
     #[serde(default)]
     partial: bool,
+    /// A partial index's predicate: implies `partial`, written into suggested SQL, never
+    /// compared (servers rewrite predicates).
+    #[serde(default, rename = "where")]
+    predicate: Option<String>,
     /// Absent: any method.
     #[serde(default)]
     method: Option<String>,
@@ -253,6 +257,7 @@ pub fn parse(
                     columns: parts,
                     unique: true,
                     partial: false,
+                    predicate: None,
                     method: None,
                     name: None,
                 };
@@ -374,7 +379,8 @@ fn index(
         unique: doc.unique || primary,
         parts,
         method: doc.method.map(|m| m.to_ascii_lowercase()),
-        partial: doc.partial,
+        partial: doc.partial || doc.predicate.is_some(),
+        predicate: doc.predicate,
         valid: true,
     })
 }
@@ -482,8 +488,10 @@ fn render_keys(table: &Table) -> String {
             if index.unique {
                 attrs.push("unique: true".into());
             }
-            if index.partial {
-                attrs.push("partial: true".into());
+            match &index.predicate {
+                Some(p) if index.partial => attrs.push(format!("where: {}", quoted(p))),
+                _ if index.partial => attrs.push("partial: true".into()),
+                _ => {}
             }
             if let Some(m) = index.method.as_deref().filter(|m| *m != "btree") {
                 attrs.push(format!("method: {}", scalar(m)));
@@ -537,7 +545,7 @@ mod tests {
 
     #[test]
     fn keys_and_indexes_load_and_a_snapshot_reads_back_the_same() {
-        let text = "tables:\n  t:\n    columns:\n      id: bigint\n      email: text\n    primary_key: [id]\n    indexes:\n      - {columns: [email], unique: true, name: t_email_key}\n      - {columns: [{expression: \"lower(\\\"Email\\\")\"}, id], method: hash, partial: true}\n  u:\n    columns:\n      a: int\n    primary_key: null\n    indexes: []\n  v:\n    columns:\n      a: int\n";
+        let text = "tables:\n  t:\n    columns:\n      id: bigint\n      email: text\n    primary_key: [id]\n    indexes:\n      - {columns: [email], unique: true, name: t_email_key}\n      - {columns: [{expression: \"lower(\\\"Email\\\")\"}, id], method: hash, partial: true}\n      - {columns: [email], where: \"email <> ''\"}\n  u:\n    columns:\n      a: int\n    primary_key: null\n    indexes: []\n  v:\n    columns:\n      a: int\n";
         let s = load(text).unwrap();
         let t = s
             .get(Engine::Postgres, &TableName::new("public", "t"))
@@ -557,6 +565,9 @@ mod tests {
             IndexPart::Expression(Some("lower(\"Email\")".into()))
         );
         assert!(indexes[1].partial && indexes[1].method.as_deref() == Some("hash"));
+        assert_eq!(indexes[1].predicate, None);
+        assert!(indexes[2].partial, "where: makes it partial");
+        assert_eq!(indexes[2].predicate.as_deref(), Some("email <> ''"));
         let u = s
             .get(Engine::Postgres, &TableName::new("public", "u"))
             .unwrap();

@@ -435,7 +435,16 @@ async fn load_reference(
         cache.reference = Some(pool);
     }
     let pool = cache.reference.as_ref().expect("set just above");
-    let live = match pool.introspect(&target.schemas, None).await {
+    let read = async {
+        let mut live = pool.introspect(&target.schemas, None).await?;
+        // Keys and indexes of another engine differ in names, methods and what the engine adds
+        // by itself: only a reference of the same engine has its keys compared.
+        if target.engine == engine {
+            live.attach_indexes(pool.indexes(&target.schemas, None).await?);
+        }
+        Ok::<_, sqlx::Error>(live)
+    };
+    let live = match read.await {
         Ok(live) => live,
         Err(e) => {
             let error = crate::engine::classify(target.engine, &target.url, target.timeout, &e);
@@ -463,7 +472,8 @@ async fn load_reference(
 }
 
 /// The referenced database's live schema as an expectation: its schemas mapped in order onto the
-/// checked database's, and across engines only presence and nullability kept.
+/// checked database's; on the same engine its keys and indexes too, across engines only presence
+/// and nullability.
 pub fn reference_expectation(
     live: Schema,
     target: &ReferenceTarget,
@@ -481,6 +491,14 @@ pub fn reference_expectation(
             .unwrap_or(table.name.schema);
         let mut t = Table::new(TableName::new(schema, table.name.name));
         t.columns_compared = table.columns_compared;
+        if target.engine == engine {
+            // What the reference has is what is expected; a leftover the reference's engine
+            // could not use is no part of that.
+            t.primary_key = table.primary_key;
+            t.indexes = table
+                .indexes
+                .map(|list| list.into_iter().filter(|i| i.valid).collect());
+        }
         for c in table.columns.into_values() {
             let c = if target.engine == engine {
                 c

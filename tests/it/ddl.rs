@@ -40,7 +40,8 @@ struct Dump<'a> {
     extra: &'a str,
     /// How many tables the dump declares.
     tables: usize,
-    /// One real change after the dump, and exactly the drift it must cause (sorted).
+    /// Real changes after the dump (columns, indexes and unique constraints), and exactly the
+    /// drift they must cause, in report order.
     change: &'a str,
     want: &'a [(DriftKind, &'a str, Option<&'a str>)],
 }
@@ -133,11 +134,13 @@ const PG_DUMP: Dump = Dump {
     // users, export_logs, billing.invoices, active_users, events (its partitions count through
     // it), audit_base and audit_logins (whose inherited columns pg_dump does not repeat).
     tables: 7,
-    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL; ALTER TABLE audit_logins NO INHERIT audit_base; ALTER TABLE audit_logins DROP COLUMN actor;",
+    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL; ALTER TABLE audit_logins NO INHERIT audit_base; ALTER TABLE audit_logins DROP COLUMN actor; DROP INDEX export_logs_user; ALTER TABLE users DROP CONSTRAINT users_email_key;",
     want: &[
         (DriftKind::MissingColumn, "audit_logins", Some("actor")),
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
         (DriftKind::NullableMismatch, "invoices", Some("currency")),
+        (DriftKind::MissingUniqueConstraint, "users", None),
+        (DriftKind::MissingIndex, "export_logs", None),
     ],
 };
 
@@ -220,10 +223,12 @@ const MARIADB_DUMP: Dump = Dump {
     source: "{sql: [schema.sql]}",
     extra: "",
     tables: 3,
-    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users MODIFY kind enum('csv','json') DEFAULT 'csv';",
+    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users MODIFY kind enum('csv','json') DEFAULT 'csv'; ALTER TABLE users DROP INDEX email; CREATE INDEX by_size ON export_logs (file_size);",
     want: &[
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
         (DriftKind::TypeMismatch, "users", Some("kind")),
+        (DriftKind::MissingUniqueConstraint, "users", None),
+        (DriftKind::UnexpectedIndex, "export_logs", None),
     ],
 };
 
@@ -267,10 +272,12 @@ const SQLITE_DUMP: Dump = Dump {
     // `.schema` lists as tables, are the module's storage on both sides.
     tables: 6,
     change:
-        "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra text;",
+        "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra text; DROP INDEX export_logs_user; CREATE UNIQUE INDEX users_name ON users (\"DisplayName\");",
     want: &[
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
         (DriftKind::UnexpectedColumn, "users", Some("extra")),
+        (DriftKind::UnexpectedUniqueConstraint, "users", None),
+        (DriftKind::MissingIndex, "export_logs", None),
     ],
 };
 
@@ -589,7 +596,7 @@ async fn framework_migration_tables_are_ignored_unless_turned_off() {
     assert_drift(&cfg, want.to_vec()).await;
 }
 
-const TEMPLATE: &str = "CREATE TABLE accounts (id integer PRIMARY KEY, email varchar(254) NOT NULL, plan text DEFAULT 'free', created_at datetime);\nCREATE TABLE invoices (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL);";
+const TEMPLATE: &str = "CREATE TABLE accounts (id integer PRIMARY KEY, email varchar(254) NOT NULL UNIQUE, plan text DEFAULT 'free', created_at datetime);\nCREATE TABLE invoices (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL);";
 
 #[tokio::test]
 async fn a_reference_database_of_the_same_engine_is_compared_in_full() {
@@ -597,7 +604,7 @@ async fn a_reference_database_of_the_same_engine_is_compared_in_full() {
     common::sqlite_exec(&dir.path().join("template.db"), TEMPLATE).await;
     common::sqlite_exec(
         &dir.path().join("tenant.db"),
-        "CREATE TABLE accounts (id integer PRIMARY KEY, email text NOT NULL, plan text DEFAULT 'free');\nCREATE TABLE invoices (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL);",
+        "CREATE TABLE accounts (id integer PRIMARY KEY, email text NOT NULL, plan text DEFAULT 'free');\nCREATE TABLE invoices (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL);\nCREATE INDEX by_plan ON accounts (plan);",
     )
     .await;
     let cfg = write(
@@ -611,6 +618,8 @@ async fn a_reference_database_of_the_same_engine_is_compared_in_full() {
         vec![
             item(DriftKind::MissingColumn, "accounts", Some("created_at")),
             item(DriftKind::TypeMismatch, "accounts", Some("email")),
+            item(DriftKind::MissingUniqueConstraint, "accounts", None),
+            item(DriftKind::UnexpectedIndex, "accounts", None),
         ],
     )
     .await;

@@ -40,10 +40,16 @@ struct Project {
     python: PathBuf,
     dir: tempfile::TempDir,
     url: String,
+    /// The Django apps installed (settings.py reads DJANGO_APPS).
+    apps: &'static str,
 }
 
 impl Project {
     fn new(python: PathBuf, url: &str) -> Project {
+        Project::with_apps(python, url, "exports")
+    }
+
+    fn with_apps(python: PathBuf, url: &str, apps: &'static str) -> Project {
         let dir = tempfile::tempdir().unwrap();
         let copy = Command::new("cp")
             .args(["-r", FIXTURE, dir.path().join("project").to_str().unwrap()])
@@ -54,6 +60,7 @@ impl Project {
             python,
             dir,
             url: url.to_string(),
+            apps,
         }
     }
 
@@ -66,6 +73,7 @@ impl Project {
         let out = Command::new(&self.python)
             .args(args)
             .env("DATABASE_URL", &self.url)
+            .env("DJANGO_APPS", self.apps)
             .env("DJANGO_SETTINGS_MODULE", "settings")
             .env("PYTHONPATH", self.path("project"))
             .current_dir(self.dir.path())
@@ -220,6 +228,94 @@ async fn postgres_django_founding_incident_names_the_migration() {
 #[tokio::test]
 async fn mariadb_django_founding_incident_names_the_migration() {
     founding_incident::<MariaDb>("pymysql").await;
+}
+
+/// Keys and indexes as Django makes them (`unique=True`, `db_index=True`, a foreign key's index,
+/// `Meta.indexes` with an expression, a conditional `UniqueConstraint`, a SQLite table rebuild
+/// and a `RemoveIndex`): what `sqlmigrate` printed equals what `migrate` built, with every
+/// auto-generated name. Then an index and a unique constraint dropped behind Django's back are
+/// exactly the drift, each blamed on the migration that made it.
+async fn django_keys<D: EngineDb>(
+    driver: &str,
+    drop_index: &str,
+    drop_unique: &str,
+    unique_table: &str,
+) {
+    let Some(python) = python(driver) else {
+        return;
+    };
+    let Some(db) = D::start().await else {
+        return;
+    };
+    let project = Project::with_apps(python, db.url(), "catalog");
+    project.manage(&["migrate", "--noinput"]);
+    project.sqlmigrate();
+    let cfg = project.config(db.url());
+    let report = check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+    assert_eq!(
+        report.expected_tables.len(),
+        2,
+        "{:#?}",
+        report.expected_tables
+    );
+
+    db.exec(drop_index).await;
+    db.exec(drop_unique).await;
+    let report = check_config(&cfg).await;
+    let mut found: Vec<(DriftKind, &str)> = report
+        .items
+        .iter()
+        .map(|i| (i.kind, i.table.as_str()))
+        .collect();
+    found.sort();
+    let mut want = vec![
+        (DriftKind::MissingIndex, "catalog_book"),
+        (DriftKind::MissingUniqueConstraint, unique_table),
+    ];
+    want.sort();
+    assert_eq!(found, want, "{:#?}", report.items);
+    // The suggested SQL puts both back: in sync again.
+    for item in &report.items {
+        db.exec(&item.fix.suggested_sql).await;
+    }
+    let report = check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+}
+
+#[tokio::test]
+async fn sqlite_django_keys_and_indexes_are_in_sync_and_their_drift_is_exact() {
+    django_keys::<Sqlite>(
+        "sqlite3",
+        "DROP INDEX book_pages",
+        "DROP INDEX book_author_isbn",
+        "catalog_book",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_django_keys_and_indexes_are_in_sync_and_their_drift_is_exact() {
+    django_keys::<Postgres>(
+        "psycopg2",
+        "DROP INDEX book_pages",
+        "DROP INDEX book_author_isbn",
+        "catalog_book",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mariadb_django_keys_and_indexes_are_in_sync_and_their_drift_is_exact() {
+    // MariaDB has no partial indexes (Django leaves the conditional constraint out there):
+    // the unique key of `unique=True` goes instead.
+    django_keys::<MariaDb>(
+        "pymysql",
+        "DROP INDEX book_pages ON catalog_book",
+        "ALTER TABLE catalog_author DROP INDEX name",
+        "catalog_author",
+    )
+    .await;
 }
 
 /// A migration directory of `files` (name, SQL) in a temp dir, and a config reading it with

@@ -5,8 +5,8 @@
 
 use indexmap::IndexMap;
 use sqlparser::ast::{
-    AlterTableOperation, CreateTable, CreateView, Ident, ObjectName, ObjectType,
-    RenameTableNameKind, Statement,
+    AlterIndexOperation, AlterTableOperation, CreateIndex, CreateTable, CreateView, Ident,
+    ObjectName, ObjectType, RenameTableNameKind, Statement,
 };
 
 use super::quirks;
@@ -15,6 +15,7 @@ use super::table::{DdlColumn, DdlTable};
 use crate::dialect::Engine;
 use crate::expected::ExpectedError;
 use crate::model::{Schema, TableName};
+use sqlparser::ast::TableConstraint;
 
 /// The tables the statements applied so far define.
 pub(super) struct State {
@@ -152,6 +153,23 @@ impl State {
                 Ok(())
             }
             Statement::CreateView(view) => self.create_view(&view, at),
+            Statement::CreateIndex(create) => self.create_index(&create, at),
+            Statement::Drop {
+                object_type: ObjectType::Index,
+                if_exists,
+                names,
+                table,
+                ..
+            } => {
+                for name in &names {
+                    self.drop_index(name, table.as_ref(), if_exists, at)?;
+                }
+                Ok(())
+            }
+            Statement::AlterIndex {
+                name,
+                operation: AlterIndexOperation::RenameIndex { index_name },
+            } => self.rename_index(&name, &index_name, at),
             Statement::Set(sqlparser::ast::Set::SingleAssignment {
                 variable, values, ..
             }) if self.engine == Engine::Postgres
@@ -274,8 +292,12 @@ impl State {
         if !parents.is_empty() {
             self.parents.insert(key.clone(), parents);
         }
+        let taken = |name: &str| self.index_name_taken(&key, name);
+        for def in &create.columns {
+            table.apply_column_keys(engine, def, &taken, at)?;
+        }
         for constraint in &create.constraints {
-            table.apply_constraint(engine, constraint, at)?;
+            table.apply_constraint(engine, constraint, &taken, at)?;
         }
         let declared_type = |name: &str| {
             let column = table.columns.get(&engine.fold_identifier(name));
@@ -538,6 +560,136 @@ impl State {
         Ok(())
     }
 
+    /// Whether an index name is in use in the schema of table `key` by a table other than it
+    /// (PostgreSQL and SQLite name indexes per schema; MySQL per table, where the table itself
+    /// checks).
+    fn index_name_taken(&self, key: &TableName, name: &str) -> bool {
+        if !quirks::index_names_per_schema(self.engine) {
+            return false;
+        }
+        self.tables
+            .iter()
+            .any(|(k, t)| k != key && k.schema == key.schema && t.has_key(self.engine, name))
+    }
+
+    /// Runs `edit` on the existing table `name`, with a test of whether an index name is taken
+    /// elsewhere in its schema. The table is taken out of the map for the edit (a placeholder
+    /// holds its place, so order is kept) so the test can read every other table.
+    fn with_table<R>(
+        &mut self,
+        name: &ObjectName,
+        at: &At,
+        edit: impl FnOnce(&mut DdlTable, &dyn Fn(&str) -> bool) -> Result<R, ExpectedError>,
+    ) -> Result<R, ExpectedError> {
+        let table_name = self.table_name(name, at)?;
+        let key = self.key(&table_name);
+        let Some(slot) = self.tables.get_mut(&key) else {
+            return Err(at.error(format!("table {table_name} does not exist at this point")));
+        };
+        let placeholder = DdlTable::new(table_name, false, false);
+        let mut table = std::mem::replace(slot, placeholder);
+        let result = edit(&mut table, &|n: &str| self.index_name_taken(&key, n));
+        if let Some(slot) = self.tables.get_mut(&key) {
+            *slot = table;
+        }
+        result
+    }
+
+    /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (...)`.
+    fn create_index(&mut self, create: &CreateIndex, at: &At) -> Result<(), ExpectedError> {
+        let engine = self.engine;
+        let new = super::keys::from_create_index(engine, create, at)?;
+        self.with_table(&create.table_name, at, |t, taken| {
+            if let Some(name) = &new.written {
+                if t.has_key(engine, name) || taken(name) {
+                    if create.if_not_exists {
+                        return Ok(());
+                    }
+                    return Err(at.error(format!("index {name} already exists")));
+                }
+            }
+            t.add_key(engine, new, taken, at)
+        })
+    }
+
+    /// The key of the table holding index `name`: in the schema the name gives, else the first
+    /// on the search path holding it; with `table` (MySQL's `DROP INDEX i ON t`), that table.
+    fn index_table(
+        &self,
+        name: &ObjectName,
+        table: Option<&ObjectName>,
+        at: &At,
+    ) -> Result<(Option<TableName>, String), ExpectedError> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| p.as_ident().map(|i| self.ident(i)))
+            .collect::<Option<_>>()
+            .ok_or_else(|| at.error(format!("cannot read the name {name}")))?;
+        let (schemas, index) = match parts.as_slice() {
+            [index] => (self.search_path.clone(), index.clone()),
+            [schema, index] => (vec![schema.clone()], index.clone()),
+            _ => return Err(at.error(format!("unexpected name {name}"))),
+        };
+        if let Some(table) = table {
+            return Ok((Some(self.key(&self.table_name(table, at)?)), index));
+        }
+        for schema in &schemas {
+            let schema = self.engine.fold_identifier(schema);
+            let found = self
+                .tables
+                .iter()
+                .find(|(k, t)| *k.schema == *schema && t.has_key(self.engine, &index));
+            if let Some((key, _)) = found {
+                return Ok((Some(key.clone()), index));
+            }
+        }
+        Ok((None, index))
+    }
+
+    /// `DROP INDEX [IF EXISTS] name [ON table]`.
+    fn drop_index(
+        &mut self,
+        name: &ObjectName,
+        table: Option<&ObjectName>,
+        if_exists: bool,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let engine = self.engine;
+        let (key, index) = self.index_table(name, table, at)?;
+        let dropped = key
+            .and_then(|k| self.tables.get_mut(&k))
+            .is_some_and(|t| t.drop_key(engine, &index, false));
+        if !dropped && !if_exists {
+            return Err(at.error(format!("index {name} does not exist at this point")));
+        }
+        Ok(())
+    }
+
+    /// `ALTER INDEX name RENAME TO new`.
+    fn rename_index(
+        &mut self,
+        name: &ObjectName,
+        new: &ObjectName,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let engine = self.engine;
+        let new = new
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(|i| self.ident(i))
+            .ok_or_else(|| at.error(format!("cannot read the name {new}")))?;
+        let (key, index) = self.index_table(name, None, at)?;
+        let renamed = key
+            .and_then(|k| self.tables.get_mut(&k))
+            .is_some_and(|t| t.rename_key(engine, &index, &new));
+        if !renamed {
+            return Err(at.error(format!("index {name} does not exist at this point")));
+        }
+        Ok(())
+    }
+
     /// One operation of an ALTER TABLE on `table`.
     fn alter(
         &mut self,
@@ -551,9 +703,17 @@ impl State {
                 if_not_exists,
                 column_def: def,
                 ..
-            } => self
-                .table_mut(table, at)?
-                .add_column(engine, &def, if_not_exists, at),
+            } => {
+                let before = self.table_mut(table, at)?.columns.len();
+                self.table_mut(table, at)?
+                    .add_column(engine, &def, if_not_exists, at)?;
+                if self.table_mut(table, at)?.columns.len() == before {
+                    return Ok(());
+                }
+                self.with_table(table, at, |t, taken| {
+                    t.apply_column_keys(engine, &def, taken, at)
+                })
+            }
             AlterTableOperation::DropColumn {
                 drop_behavior: Some(sqlparser::ast::DropBehavior::Cascade),
                 ..
@@ -610,8 +770,45 @@ impl State {
                 t.column_mut(engine, &column_name, at)?.alter(op, at)
             }
             AlterTableOperation::AddConstraint { constraint, .. } => {
+                self.with_table(table, at, |t, taken| match &constraint {
+                    TableConstraint::PrimaryKeyUsingIndex(c)
+                    | TableConstraint::UniqueUsingIndex(c) => {
+                        let primary = matches!(constraint, TableConstraint::PrimaryKeyUsingIndex(_));
+                        let index = quirks::identifier(engine, &c.index_name);
+                        let name = c.name.as_ref().map(|n| quirks::identifier(engine, n));
+                        t.promote_index(engine, &index, name, primary, at)
+                    }
+                    other => t.apply_constraint(engine, other, taken, at),
+                })
+            }
+            AlterTableOperation::DropConstraint { name, .. } => {
+                let name = self.ident(&name);
                 let t = self.table_mut(table, at)?;
-                t.apply_constraint(engine, &constraint, at)
+                // A name that is no key is a foreign key or check constraint: those are not
+                // part of the expectation yet, so dropping one changes nothing here.
+                t.drop_key(engine, &name, true);
+                Ok(())
+            }
+            AlterTableOperation::DropPrimaryKey { .. } => {
+                let t = self.table_mut(table, at)?;
+                if t.primary_key.take().is_none() {
+                    return Err(at.error(format!("table {} has no primary key", t.name)));
+                }
+                t.keys_stated = true;
+                Ok(())
+            }
+            AlterTableOperation::DropIndex { name } => {
+                let name = self.ident(&name);
+                let t = self.table_mut(table, at)?;
+                if !t.drop_key(engine, &name, false) {
+                    return Err(at.error(format!("index {name} does not exist on {}", t.name)));
+                }
+                Ok(())
+            }
+            AlterTableOperation::RenameConstraint { old_name, new_name } => {
+                let (old, new) = (self.ident(&old_name), self.ident(&new_name));
+                self.table_mut(table, at)?.rename_key(engine, &old, &new);
+                Ok(())
             }
             // pg_dump creates partitions as plain tables, then attaches them.
             AlterTableOperation::AttachPartitionOf { partition, .. } => {
@@ -654,11 +851,7 @@ fn leaves_columns_alone(op: &AlterTableOperation) -> bool {
     use AlterTableOperation as Op;
     matches!(
         op,
-        Op::DropConstraint { .. }
-            | Op::DropPrimaryKey { .. }
-            | Op::DropForeignKey { .. }
-            | Op::DropIndex { .. }
-            | Op::RenameConstraint { .. }
+        Op::DropForeignKey { .. }
             | Op::EnableTrigger { .. }
             | Op::DisableTrigger { .. }
             | Op::EnableAlwaysTrigger { .. }

@@ -19,6 +19,7 @@
 //! in `parse_texts`).
 
 mod interpret;
+mod keys;
 mod migrations;
 mod quirks;
 mod statements;

@@ -8,6 +8,7 @@
 use sqlparser::ast::{ColumnOption, CreateTable, Expr, Ident, SqliteTableOption, TableConstraint};
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 
+use super::keys::KeyKind;
 use crate::dialect::Engine;
 
 /// The parser dialect of the engine's own DDL: quoting, type names and table options differ enough
@@ -177,6 +178,145 @@ pub(super) fn virtual_table_shadows(module: &str) -> Option<&'static [&'static s
         "fts3" | "fts4" => Some(&["content", "segments", "segdir", "docsize", "stat"]),
         "rtree" | "rtree_i32" => Some(&["node", "rowid", "parent"]),
         _ => None,
+    }
+}
+
+/// The access method an index gets when `CREATE INDEX` names none: PostgreSQL's is always
+/// btree. MySQL's depends on the storage engine (InnoDB btree, MEMORY hash) and SQLite has one
+/// kind, so there it is not stated and not compared.
+pub(super) fn default_index_method(engine: Engine) -> Option<String> {
+    match engine {
+        Engine::Postgres => Some("btree".into()),
+        Engine::MySql | Engine::Sqlite => None,
+    }
+}
+
+/// The name the engine gives a key that the DDL does not name; `taken` says whether a name is
+/// in use. `columns` are the key's column names (`expr` for an expression).
+///
+/// - PostgreSQL: `table_pkey`, `table_a_b_key` (unique constraint), `table_a_b_idx` (index),
+///   each part cut so the whole fits 63 bytes, the longer part first, and a number added to the
+///   label until the name is free (`table_a_key1`).
+/// - MySQL: `PRIMARY`; otherwise the first column's name, then `name_2`, `name_3`, ...
+/// - SQLite: `sqlite_autoindex_table_N` for constraints, numbered in the table.
+pub(super) fn generated_key_name(
+    engine: Engine,
+    kind: KeyKind,
+    table: &str,
+    columns: &[String],
+    taken: impl Fn(&str) -> bool,
+) -> String {
+    match engine {
+        Engine::Postgres => {
+            let label = match kind {
+                KeyKind::Primary => "pkey",
+                KeyKind::Unique => "key",
+                KeyKind::Index => "idx",
+            };
+            let middle = match kind {
+                KeyKind::Primary => String::new(),
+                _ => columns.join("_"),
+            };
+            let mut n = 0;
+            loop {
+                let label = if n == 0 {
+                    label.to_string()
+                } else {
+                    format!("{label}{n}")
+                };
+                let name = postgres_object_name(table, &middle, &label);
+                if !taken(&name) {
+                    return name;
+                }
+                n += 1;
+            }
+        }
+        Engine::MySql => {
+            if kind == KeyKind::Primary {
+                return "PRIMARY".into();
+            }
+            let base = columns.first().cloned().unwrap_or_else(|| "expr".into());
+            let mut name = base.clone();
+            let mut n = 2;
+            while taken(&name) {
+                name = format!("{base}_{n}");
+                n += 1;
+            }
+            name
+        }
+        Engine::Sqlite => {
+            let mut n = 1;
+            loop {
+                let name = format!("sqlite_autoindex_{table}_{n}");
+                if !taken(&name) {
+                    return name;
+                }
+                n += 1;
+            }
+        }
+    }
+}
+
+/// PostgreSQL's `makeObjectName`: `name1_name2_label`, the longer of the two names cut a byte
+/// at a time (on character boundaries) until the whole fits in 63 bytes.
+fn postgres_object_name(name1: &str, name2: &str, label: &str) -> String {
+    let overhead = label.len() + 1 + usize::from(!name2.is_empty());
+    let (mut a, mut b) = (name1.len(), name2.len());
+    while a + b + overhead > 63 {
+        if a > b {
+            a -= 1;
+        } else {
+            b -= 1;
+        }
+    }
+    let cut = |s: &str, mut n: usize| {
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_string()
+    };
+    let mut out = cut(name1, a);
+    if !name2.is_empty() {
+        out.push('_');
+        out.push_str(&cut(name2, b));
+    }
+    out.push('_');
+    out.push_str(label);
+    out
+}
+
+/// What dropping a column does to the keys over it.
+pub(super) enum DroppedKeyColumn {
+    /// PostgreSQL drops every index and constraint that uses the column (SQLite refuses to
+    /// drop an indexed column; a migration that ran did not do it, so the same rule serves).
+    DropsTheKey,
+    /// MySQL removes the column from each key, and a key left with no part goes.
+    DropsThePart,
+}
+
+/// The rule for keys over a dropped column on `engine`.
+pub(super) fn dropped_column_in_key(engine: Engine) -> DroppedKeyColumn {
+    match engine {
+        Engine::Postgres | Engine::Sqlite => DroppedKeyColumn::DropsTheKey,
+        Engine::MySql => DroppedKeyColumn::DropsThePart,
+    }
+}
+
+/// Whether a foreign key makes the engine create an index over its columns when none starts
+/// with them: InnoDB does (and the catalog lists it as an index); PostgreSQL and SQLite do not.
+pub(super) fn foreign_key_makes_index(engine: Engine) -> bool {
+    match engine {
+        Engine::MySql => true,
+        Engine::Postgres | Engine::Sqlite => false,
+    }
+}
+
+/// Whether index names are per schema (PostgreSQL, SQLite: `DROP INDEX name`) rather than per
+/// table (MySQL: `DROP INDEX name ON table`).
+pub(super) fn index_names_per_schema(engine: Engine) -> bool {
+    match engine {
+        Engine::Postgres | Engine::Sqlite => true,
+        Engine::MySql => false,
     }
 }
 

@@ -401,14 +401,23 @@ fn without_identity_sequence_options(tokens: Vec<TokenWithSpan>) -> Vec<TokenWit
     tokens
 }
 
-/// Whether a statement starting with `words` could create, change or drop a table, view or column.
+/// Whether a statement starting with `words` could create, change or drop a table, view, column
+/// or index.
 fn could_shape_tables(words: &[String]) -> bool {
     let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
     let has = |w: &str| upper.iter().any(|u| u == w);
     match upper.first().map(String::as_str) {
-        Some("CREATE") => has("TABLE") || has("VIEW"),
-        Some("ALTER") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
-        Some("DROP") => upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW"),
+        // Indexes are part of what is compared; `ALTER INDEX` is read for its renames only
+        // (pg_dump's `ATTACH PARTITION` ties a partition's index to its parent's, which the
+        // comparison reads through the parent anyway).
+        Some("CREATE") => has("TABLE") || has("VIEW") || has("INDEX"),
+        Some("ALTER") => {
+            upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW")
+                || (upper.get(1).is_some_and(|w| w == "INDEX") && has("RENAME"))
+        }
+        Some("DROP") => upper
+            .get(1)
+            .is_some_and(|w| w == "TABLE" || w == "VIEW" || w == "INDEX"),
         Some("RENAME") => upper.get(1).is_some_and(|w| w == "TABLE"),
         _ => false,
     }
@@ -540,7 +549,7 @@ mod tests {
     }
 
     #[test]
-    fn only_table_and_view_statements_could_shape_tables() {
+    fn only_table_view_and_index_statements_could_shape_tables() {
         for shaping in [
             "CREATE TABLE t",
             "CREATE UNLOGGED TABLE t",
@@ -549,14 +558,17 @@ mod tests {
             "alter view v",
             "DROP TABLE t",
             "RENAME TABLE a TO b",
+            "CREATE INDEX i ON t",
+            "CREATE UNIQUE INDEX CONCURRENTLY i",
+            "DROP INDEX i",
+            "ALTER INDEX i RENAME TO j",
         ] {
             assert!(could_shape_tables(&words(shaping)), "{shaping}");
         }
         for other in [
-            "CREATE INDEX i ON t",
             "CREATE FUNCTION f",
             "ALTER SEQUENCE s",
-            "DROP INDEX i",
+            "ALTER INDEX i ATTACH PARTITION j",
             "COMMENT ON TABLE t",
             "GRANT SELECT ON TABLE t",
             "",

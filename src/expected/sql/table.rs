@@ -5,10 +5,11 @@
 
 use indexmap::IndexMap;
 use sqlparser::ast::{
-    AlterColumnOperation, ColumnDef, ColumnOption, ColumnOptionDef, DataType, Expr, GeneratedAs,
-    Ident, TableConstraint,
+    AlterColumnOperation, ColumnDef, ColumnOption, ColumnOptionDef, DataType, GeneratedAs, Ident,
+    TableConstraint,
 };
 
+use super::keys::{self, DdlIndex};
 use super::quirks;
 use super::statements::At;
 use crate::dialect::Engine;
@@ -34,6 +35,12 @@ pub(super) struct DdlTable {
     pub(super) partition: bool,
     /// Keyed by the engine's folded column name.
     pub(super) columns: IndexMap<String, DdlColumn>,
+    /// Whether any statement defined or dropped a key or index of the table: only then are its
+    /// keys compared (an expectation that never mentions them keeps comparing columns only).
+    pub(super) keys_stated: bool,
+    pub(super) primary_key: Option<DdlIndex>,
+    /// Unique constraints and indexes, in the order they were made.
+    pub(super) indexes: Vec<DdlIndex>,
 }
 
 impl DdlColumn {
@@ -134,6 +141,9 @@ impl DdlTable {
             columns_compared,
             partition,
             columns: IndexMap::new(),
+            keys_stated: false,
+            primary_key: None,
+            indexes: Vec::new(),
         }
     }
 
@@ -173,14 +183,14 @@ impl DdlTable {
     ) -> Result<(), ExpectedError> {
         for column in columns {
             let name = quirks::identifier(engine, column);
-            if self
-                .columns
-                .shift_remove(&engine.fold_identifier(&name))
-                .is_none()
-                && !if_exists
-            {
-                return Err(at.error(format!("column {name} does not exist")));
+            let folded = engine.fold_identifier(&name);
+            if self.columns.shift_remove(&folded).is_none() {
+                if !if_exists {
+                    return Err(at.error(format!("column {name} does not exist")));
+                }
+                continue;
             }
+            self.drop_key_column(engine, &folded);
         }
         Ok(())
     }
@@ -234,7 +244,9 @@ impl DdlTable {
             options,
         };
         let column = DdlColumn::new(engine, &def);
-        self.replace_column(engine, &quirks::identifier(engine, old), column, at)
+        self.replace_column(engine, &quirks::identifier(engine, old), column, at)?;
+        // Only MySQL restates columns, and it names keys per table: nothing else can take one.
+        self.apply_column_keys(engine, &def, &|_| false, at)
     }
 
     /// Replaces column `old` with `column` in place (same position), e.g. for a rename or MySQL's
@@ -254,36 +266,86 @@ impl DdlTable {
         if new_key != old_key && self.columns.contains_key(&new_key) {
             return Err(at.error(format!("column {} already exists", column.name)));
         }
+        let new_name = column.name.clone();
         self.columns.shift_remove(&old_key);
         self.columns.shift_insert(index, new_key, column);
+        self.rename_key_column(engine, old, &new_name);
         Ok(())
     }
 
-    /// Table-level constraints: only a primary key changes a column (it makes it NOT NULL).
+    /// A table-level constraint: a key or index is added (named as written or as the engine
+    /// names it; `taken` says whether a name is in use elsewhere in the schema), and a primary
+    /// key makes its columns NOT NULL where the engine says so. A foreign key may make an index
+    /// (InnoDB). Checks and exclusion constraints change no column.
     pub(super) fn apply_constraint(
         &mut self,
         engine: Engine,
         constraint: &TableConstraint,
+        taken: &dyn Fn(&str) -> bool,
         at: &At,
     ) -> Result<(), ExpectedError> {
-        let TableConstraint::PrimaryKey(pk) = constraint else {
+        if let TableConstraint::ForeignKey(fk) = constraint {
+            let columns = fk
+                .columns
+                .iter()
+                .map(|c| quirks::identifier(engine, c))
+                .collect();
+            let name = fk
+                .index_name
+                .as_ref()
+                .or(fk.name.as_ref())
+                .map(|n| quirks::identifier(engine, n));
+            return self.foreign_key_index(engine, name, columns, at);
+        }
+        let Some(new) = keys::from_constraint(engine, constraint, at)? else {
             return Ok(());
         };
-        let mut names = Vec::new();
-        for c in &pk.columns {
-            match &c.column.expr {
-                Expr::Identifier(i) => names.push(quirks::identifier(engine, i)),
-                other => return Err(at.error(format!("primary key on expression {other}"))),
+        if new.index.kind == keys::KeyKind::Primary {
+            let mut names = Vec::new();
+            for part in &new.index.parts {
+                match part {
+                    keys::DdlPart::Column(c) => names.push(c.clone()),
+                    keys::DdlPart::Expression(e) => {
+                        return Err(at.error(format!("primary key on expression {e}")))
+                    }
+                }
             }
+            if quirks::primary_key_implies_not_null(engine) {
+                for name in names {
+                    match self.columns.get_mut(&engine.fold_identifier(&name)) {
+                        Some(c) => c.nullable = false,
+                        None => {
+                            return Err(
+                                at.error(format!("primary key column {name} does not exist"))
+                            )
+                        }
+                    }
+                }
+            }
+            // Elsewhere decided once the whole table is known; see quirks::key_columns_made_not_null.
         }
-        if !quirks::primary_key_implies_not_null(engine) {
-            // Decided once the whole table is known; see quirks::key_columns_made_not_null.
-            return Ok(());
-        }
-        for name in names {
-            match self.columns.get_mut(&engine.fold_identifier(&name)) {
-                Some(c) => c.nullable = false,
-                None => return Err(at.error(format!("primary key column {name} does not exist"))),
+        self.add_key(engine, new, taken, at)
+    }
+
+    /// The keys a column definition's options make (`PRIMARY KEY`, `UNIQUE`, `REFERENCES`).
+    pub(super) fn apply_column_keys(
+        &mut self,
+        engine: Engine,
+        def: &ColumnDef,
+        taken: &dyn Fn(&str) -> bool,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        for o in &def.options {
+            if let ColumnOption::ForeignKey(_) = &o.option {
+                let name = o.name.as_ref().map(|n| quirks::identifier(engine, n));
+                let column = quirks::identifier(engine, &def.name);
+                self.foreign_key_index(engine, name, vec![column], at)?;
+                continue;
+            }
+            if let Some(new) =
+                keys::from_column_option(engine, &def.name, o.name.as_ref(), &o.option)
+            {
+                self.add_key(engine, new, taken, at)?;
             }
         }
         Ok(())
@@ -293,6 +355,10 @@ impl DdlTable {
     pub(super) fn into_table(self, engine: Engine) -> Table {
         let mut t = Table::new(self.name);
         t.columns_compared = self.columns_compared;
+        if self.keys_stated {
+            t.primary_key = Some(self.primary_key.as_ref().map(|k| k.to_index(engine)));
+            t.indexes = Some(self.indexes.iter().map(|k| k.to_index(engine)).collect());
+        }
         for c in self.columns.into_values() {
             let column = match c.data_type {
                 // A view's listed columns: only their presence is known.
