@@ -438,17 +438,15 @@ async fn read_live(source: &LiveSource) -> Result<crate::model::Schema, Error> {
     let limits = SessionLimits::for_check(source.timeout);
     let live = async {
         let pool = Pool::connect_lazy(source.engine, &source.url, limits)?;
-        // A snapshot states keys and indexes too, so checking against it compares them.
-        let live = match pool.introspect(&source.schemas, None).await {
-            Ok(mut live) => match pool.indexes(&source.schemas, None).await {
-                Ok(indexes) => {
-                    live.attach_indexes(indexes);
-                    Ok(live)
-                }
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
+        // A snapshot states keys, indexes and foreign keys too, so checking against it compares
+        // them.
+        let read = async {
+            let mut live = pool.introspect(&source.schemas, None).await?;
+            live.attach_indexes(pool.indexes(&source.schemas, None).await?);
+            live.attach_foreign_keys(pool.foreign_keys(&source.schemas, None).await?);
+            Ok::<_, sqlx::Error>(live)
         };
+        let live = read.await;
         pool.close().await;
         live
     };

@@ -66,7 +66,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_migrations_unknown", counter: false, help: as_of!("Ledger rows with no migration file") },
     Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default) differs; tables without such columns are left out") },
     Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted; tables of tenant schemas only while drifted)") },
-    Family { name: "schema_missing_constraints", counter: false, help: as_of!("Expected primary key or unique constraints (kind label: primary_key, unique) absent from the live table, compared by definition; tables without them are left out") },
+    Family { name: "schema_missing_constraints", counter: false, help: as_of!("Expected primary key, unique or foreign key constraints (kind label: primary_key, unique, foreign_key) absent from the live table, compared by definition; tables without them are left out") },
     Family { name: "schema_missing_indexes", counter: false, help: as_of!("Expected (non-unique) indexes absent from the live table, compared by definition; tables without them are left out") },
     Family { name: "schema_missing_tables", counter: false, help: as_of!("Expected tables absent from the database") },
     Family { name: "schema_table_drift", counter: false, help: as_of!("1 for each missing or unexpected table, named for alert text (at most detail_series_limit of these and schema_column_drift in all)") },
@@ -74,7 +74,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_tenant_schemas", counter: false, help: as_of!("Schemas the database's tenant patterns (schemas: {match: ...}) matched") },
     Family { name: "schema_tenant_schemas_drifted", counter: false, help: as_of!("Tenant schemas with any drift from the template") },
     Family { name: "schema_unexpected_columns", counter: false, help: as_of!("Live columns the expected table does not have; tables without such columns are left out") },
-    Family { name: "schema_unexpected_constraints", counter: false, help: as_of!("Live primary key or unique constraints (kind label) the expectation does not state, where it states keys; tables without them are left out") },
+    Family { name: "schema_unexpected_constraints", counter: false, help: as_of!("Live primary key, unique or foreign key constraints (kind label) the expectation does not state, where it states keys; tables without them are left out") },
     Family { name: "schema_unexpected_indexes", counter: false, help: as_of!("Live (non-unique) indexes the expectation does not state, where it states indexes; tables without them are left out") },
     Family { name: "schema_unexpected_tables", counter: false, help: as_of!("Live tables neither expected nor ignored") },
 ];
@@ -348,6 +348,8 @@ impl DatabaseSeries {
         for (family, kind) in [
             (F::MissingConstraints, DriftKind::MissingPrimaryKey),
             (F::MissingConstraints, DriftKind::MissingUniqueConstraint),
+            (F::MissingConstraints, DriftKind::MissingForeignKey),
+            (F::UnexpectedConstraints, DriftKind::UnexpectedForeignKey),
             (F::UnexpectedConstraints, DriftKind::UnexpectedPrimaryKey),
             (
                 F::UnexpectedConstraints,

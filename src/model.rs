@@ -111,6 +111,86 @@ pub struct Table {
     /// with one), as the catalog lists them. `None`: not read, or not stated, so not compared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub indexes: Option<Vec<Index>>,
+    /// Foreign keys, as the catalog lists them. `None`: not read, or not stated, so not
+    /// compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreign_keys: Option<Vec<ForeignKey>>,
+}
+
+/// A foreign key: columns of this table that must match a row of another.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ForeignKey {
+    /// Its name in the catalog (compared only when asked).
+    pub name: String,
+    /// The referencing columns, folded, in order.
+    pub columns: Vec<Name>,
+    /// The referenced table by its key ([`Schema::key`]: folded as the engine compares names,
+    /// which is also a spelling the engine accepts in SQL).
+    pub target: TableName,
+    /// The referenced columns, folded, in order; empty where the source leaves them to the
+    /// target's primary key (SQLite's `REFERENCES t`), which then matches any.
+    pub target_columns: Vec<Name>,
+    /// `ON DELETE` action, in [`ForeignKey::action`]'s spelling.
+    pub on_delete: String,
+    /// `ON UPDATE` action, likewise.
+    pub on_update: String,
+}
+
+impl ForeignKey {
+    /// A referential action as compared: lower case with single spaces (`no action`, `cascade`,
+    /// `set null`, `set default`, `restrict`). On MySQL `restrict` is what `no action` does
+    /// (InnoDB checks at once either way), so both are `no action` there.
+    pub fn action(engine: Engine, text: Option<&str>) -> String {
+        let spelt = text
+            .map(|t| {
+                t.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_ascii_lowercase()
+            })
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "no action".into());
+        match (engine, spelt.as_str()) {
+            (Engine::MySql, "restrict") => "no action".into(),
+            _ => spelt,
+        }
+    }
+
+    /// Whether `live` is what this expected key describes: same columns, same target table and
+    /// columns, same actions. Names are not compared.
+    pub fn matches(&self, live: &ForeignKey) -> bool {
+        self.columns == live.columns
+            && self.target == live.target
+            && (self.target_columns.is_empty()
+                || live.target_columns.is_empty()
+                || self.target_columns == live.target_columns)
+            && self.on_delete == live.on_delete
+            && self.on_update == live.on_update
+    }
+
+    /// `(a, b) -> s.t (x, y) ON DELETE CASCADE`: how a person reads it.
+    pub fn describe(&self) -> String {
+        let list = |c: &[Name]| {
+            c.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = format!(
+            "FOREIGN KEY ({}) REFERENCES {}",
+            list(&self.columns),
+            self.target
+        );
+        if !self.target_columns.is_empty() {
+            out.push_str(&format!(" ({})", list(&self.target_columns)));
+        }
+        for (what, action) in [("DELETE", &self.on_delete), ("UPDATE", &self.on_update)] {
+            if action != "no action" {
+                out.push_str(&format!(" ON {what} {}", action.to_ascii_uppercase()));
+            }
+        }
+        out
+    }
 }
 
 /// One part of an index key.
@@ -159,6 +239,7 @@ impl Table {
             columns: IndexMap::new(),
             primary_key: None,
             indexes: None,
+            foreign_keys: None,
         }
     }
 
@@ -226,6 +307,17 @@ impl Schema {
         }
     }
 
+    /// Sets every table's foreign keys from `keys` (table key -> its foreign keys); a table the
+    /// map does not name has none.
+    pub fn attach_foreign_keys(
+        &mut self,
+        mut keys: std::collections::HashMap<TableName, Vec<ForeignKey>>,
+    ) {
+        for (key, table) in self.tables.iter_mut() {
+            table.foreign_keys = Some(keys.remove(key).unwrap_or_default());
+        }
+    }
+
     /// Finds a table by name, folding as `engine` does.
     pub fn get(&self, engine: Engine, name: &TableName) -> Option<&Table> {
         self.tables.get(&Self::key(engine, name))
@@ -247,6 +339,7 @@ impl Schema {
             }
             table.primary_key.hash(&mut hasher);
             table.indexes.hash(&mut hasher);
+            table.foreign_keys.hash(&mut hasher);
         }
         hasher.finish()
     }
@@ -582,6 +675,84 @@ impl IndexBuilder {
     }
 }
 
+/// Builds the foreign keys of a catalog read that returns one row per column pair, grouped by
+/// key (as every engine's foreign-key query returns them).
+#[derive(Debug)]
+pub struct ForeignKeyBuilder {
+    engine: Engine,
+    out: std::collections::HashMap<TableName, Vec<ForeignKey>>,
+    last: Option<(TableName, String)>,
+    names: Names,
+}
+
+/// One row of a foreign-key read: a column pair of the key `group` of `table`.
+#[derive(Debug)]
+pub struct ForeignKeyRow<'r> {
+    /// The referencing table.
+    pub table: TableName,
+    /// What tells this key's rows from the next key's: its name, or SQLite's key id.
+    pub group: String,
+    /// The key's name (empty where the engine keeps none: SQLite).
+    pub name: &'r str,
+    /// The referencing column.
+    pub column: &'r str,
+    /// The referenced table.
+    pub target: TableName,
+    /// The referenced column; `None` for SQLite's `REFERENCES t` (the target's primary key).
+    pub target_column: Option<&'r str>,
+    /// `ON DELETE`, as the catalog spells it.
+    pub on_delete: &'r str,
+    /// `ON UPDATE`, likewise.
+    pub on_update: &'r str,
+}
+
+impl ForeignKeyBuilder {
+    /// No keys yet, for a catalog of `engine`.
+    pub fn new(engine: Engine) -> Self {
+        ForeignKeyBuilder {
+            engine,
+            out: std::collections::HashMap::new(),
+            last: None,
+            names: Names::default(),
+        }
+    }
+
+    /// Adds one column pair, extending the key before it when it is the same key.
+    pub fn add(&mut self, row: ForeignKeyRow<'_>) {
+        let engine = self.engine;
+        let key = Schema::key(engine, &row.table);
+        let column = self.names.get(&engine.fold_identifier(row.column));
+        let target_column = row
+            .target_column
+            .map(|c| self.names.get(&engine.fold_identifier(c)));
+        let list = self.out.entry(key.clone()).or_default();
+        let same = self
+            .last
+            .as_ref()
+            .is_some_and(|(t, g)| *t == key && *g == row.group);
+        match list.last_mut() {
+            Some(last) if same => {
+                last.columns.push(column);
+                last.target_columns.extend(target_column);
+            }
+            _ => list.push(ForeignKey {
+                name: row.name.to_string(),
+                columns: vec![column],
+                target: Schema::key(engine, &row.target),
+                target_columns: target_column.into_iter().collect(),
+                on_delete: ForeignKey::action(engine, Some(row.on_delete)),
+                on_update: ForeignKey::action(engine, Some(row.on_update)),
+            }),
+        }
+        self.last = Some((key, row.group));
+    }
+
+    /// Every key read, by table key (for [`Schema::attach_foreign_keys`]).
+    pub fn finish(self) -> std::collections::HashMap<TableName, Vec<ForeignKey>> {
+        self.out
+    }
+}
+
 /// A change that would bring the live schema to the expectation, in schema vocabulary: the diff
 /// says what should change, and each engine renders it in its own dialect
 /// ([`crate::engine::render_change`]).
@@ -661,6 +832,20 @@ pub enum Change {
         /// The live primary key.
         index: Index,
     },
+    /// Add the expected foreign key.
+    AddForeignKey {
+        /// The table it belongs to.
+        table: TableName,
+        /// The foreign key as expected.
+        key: ForeignKey,
+    },
+    /// Drop a foreign key the expectation does not have.
+    DropForeignKey {
+        /// The table it belongs to.
+        table: TableName,
+        /// The live foreign key.
+        key: ForeignKey,
+    },
     /// Set (`Some`) or drop (`None`) a column's default.
     SetDefault {
         /// The table it belongs to.
@@ -685,6 +870,7 @@ impl Change {
                 | Change::AlterType { .. }
                 | Change::DropIndex { .. }
                 | Change::DropPrimaryKey { .. }
+                | Change::DropForeignKey { .. }
         )
     }
 }

@@ -35,6 +35,11 @@ pub enum DriftKind {
     UnexpectedIndex,
     /// A live index the engine cannot use: left by a failed `CREATE INDEX CONCURRENTLY`.
     InvalidIndex,
+    /// An expected foreign key is absent (none over those columns to that target with those
+    /// actions).
+    MissingForeignKey,
+    /// A live foreign key is not expected.
+    UnexpectedForeignKey,
 }
 
 impl DriftKind {
@@ -51,7 +56,7 @@ impl DriftKind {
     }
 
     /// The `kind` label of the key and index gauges (key and index kinds only): `primary_key`,
-    /// `unique` or `index`.
+    /// `unique`, `foreign_key` or `index`.
     pub fn object_label(self) -> Option<&'static str> {
         match self {
             DriftKind::MissingPrimaryKey | DriftKind::UnexpectedPrimaryKey => Some("primary_key"),
@@ -61,6 +66,7 @@ impl DriftKind {
             DriftKind::MissingIndex | DriftKind::UnexpectedIndex | DriftKind::InvalidIndex => {
                 Some("index")
             }
+            DriftKind::MissingForeignKey | DriftKind::UnexpectedForeignKey => Some("foreign_key"),
             _ => None,
         }
     }
@@ -101,6 +107,8 @@ impl DriftKind {
             DriftKind::MissingIndex => "missing index",
             DriftKind::UnexpectedIndex => "unexpected index",
             DriftKind::InvalidIndex => "invalid index",
+            DriftKind::MissingForeignKey => "missing foreign key",
+            DriftKind::UnexpectedForeignKey => "unexpected foreign key",
         }
     }
 }

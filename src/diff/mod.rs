@@ -296,6 +296,7 @@ fn diff_table(
     out: &mut Vec<Drift>,
 ) {
     diff_keys(expected, name, live, out);
+    diff_foreign_keys(expected, name, live, out);
     if !expected.columns_compared {
         return;
     }
@@ -424,6 +425,46 @@ fn diff_keys(expected: &Table, name: &TableName, live: &Table, out: &mut Vec<Dri
             },
         ));
     }
+}
+
+/// Foreign keys, where the expectation states them: matched by definition, one live key per
+/// expected one.
+fn diff_foreign_keys(expected: &Table, name: &TableName, live: &Table, out: &mut Vec<Drift>) {
+    let (Some(want), Some(have)) = (&expected.foreign_keys, &live.foreign_keys) else {
+        return;
+    };
+    let mut taken = vec![false; have.len()];
+    let mut missing = Vec::new();
+    for w in want {
+        match (0..have.len()).find(|&i| !taken[i] && w.matches(&have[i])) {
+            Some(i) => taken[i] = true,
+            None => missing.push(drift(
+                DriftKind::MissingForeignKey,
+                name,
+                None,
+                (Some(w.describe()), None),
+                Change::AddForeignKey {
+                    table: name.clone(),
+                    key: w.clone(),
+                },
+            )),
+        }
+    }
+    // Drops first: a key whose action changed is dropped and added again under its name, and
+    // the statements apply in the order they are listed.
+    for (h, _) in have.iter().zip(taken).filter(|(_, taken)| !taken) {
+        out.push(drift(
+            DriftKind::UnexpectedForeignKey,
+            name,
+            None,
+            (None, Some(h.describe())),
+            Change::DropForeignKey {
+                table: name.clone(),
+                key: h.clone(),
+            },
+        ));
+    }
+    out.append(&mut missing);
 }
 
 /// A live index left not valid: built again when it is expected, dropped when it is not.

@@ -16,7 +16,7 @@ pub use connect::classify;
 use std::time::Duration;
 
 use crate::dialect::Engine;
-use crate::model::{Change, Column, Index, Schema, TableName};
+use crate::model::{Change, Column, ForeignKey, Index, Schema, TableName};
 use crate::secret::DatabaseUrl;
 use crate::tenant::Tenants;
 use std::collections::HashMap;
@@ -190,6 +190,68 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 q(table)
             ),
         },
+        Change::AddForeignKey { table, key } => {
+            let list = |c: &[crate::model::Name]| {
+                c.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+            };
+            let name = if key.name.is_empty() {
+                format!("{}_{}_fkey", table.name, key.columns.join("_"))
+                    .chars()
+                    .take(63)
+                    .collect()
+            } else {
+                key.name.clone()
+            };
+            let mut reference = format!(
+                "FOREIGN KEY ({}) REFERENCES {}",
+                list(&key.columns),
+                q(&key.target)
+            );
+            if !key.target_columns.is_empty() {
+                reference.push_str(&format!(" ({})", list(&key.target_columns)));
+            }
+            for (what, action) in [("DELETE", &key.on_delete), ("UPDATE", &key.on_update)] {
+                if action != "no action" {
+                    reference.push_str(&format!(" ON {what} {}", action.to_ascii_uppercase()));
+                }
+            }
+            match engine {
+                // NOT VALID takes no long lock; validating later scans without blocking writes.
+                Engine::Postgres => format!(
+                    "-- rows that reference nothing make VALIDATE fail; find them first\nALTER TABLE {} ADD CONSTRAINT {} {reference} NOT VALID;\nALTER TABLE {} VALIDATE CONSTRAINT {};",
+                    q(table),
+                    quote(&name),
+                    q(table),
+                    quote(&name)
+                ),
+                Engine::MySql => format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} {reference};",
+                    q(table),
+                    quote(&name)
+                ),
+                Engine::Sqlite => format!(
+                    "-- SQLite cannot add a foreign key in place: rebuild {} with {reference} (https://www.sqlite.org/lang_altertable.html#otheralter)",
+                    q(table)
+                ),
+            }
+        }
+        Change::DropForeignKey { table, key } => match engine {
+            Engine::Postgres => format!(
+                "-- destructive: ALTER TABLE {} DROP CONSTRAINT {};",
+                q(table),
+                quote(&key.name)
+            ),
+            Engine::MySql => format!(
+                "-- destructive: ALTER TABLE {} DROP FOREIGN KEY {};",
+                q(table),
+                quote(&key.name)
+            ),
+            Engine::Sqlite => format!(
+                "-- destructive: rebuild {} without {} (https://www.sqlite.org/lang_altertable.html#otheralter)",
+                q(table),
+                key.describe()
+            ),
+        },
         _ => return None,
     };
     Some(sql)
@@ -308,6 +370,20 @@ impl Pool {
             Pool::Postgres(pool) => postgres::indexes(pool, schemas, tenants).await,
             Pool::Sqlite(pool) => sqlite::indexes(pool).await,
             Pool::MySql(handle) => mysql::indexes(handle, schemas, tenants).await,
+        }
+    }
+
+    /// Every foreign key of the tables in `schemas` (and the schemas `tenants` match), by table
+    /// key, in one query.
+    pub async fn foreign_keys(
+        &self,
+        schemas: &[String],
+        tenants: Option<&Tenants>,
+    ) -> Result<HashMap<TableName, Vec<ForeignKey>>, sqlx::Error> {
+        match self {
+            Pool::Postgres(pool) => postgres::foreign_keys(pool, schemas, tenants).await,
+            Pool::Sqlite(pool) => sqlite::foreign_keys(pool).await,
+            Pool::MySql(handle) => mysql::foreign_keys(handle, schemas, tenants).await,
         }
     }
 
@@ -476,7 +552,9 @@ pub(crate) fn render_portable(change: &Change, quote: fn(&str) -> String) -> Str
         | Change::DropIndex { table, .. }
         | Change::RebuildIndex { table, .. }
         | Change::AddPrimaryKey { table, .. }
-        | Change::DropPrimaryKey { table, .. } => {
+        | Change::DropPrimaryKey { table, .. }
+        | Change::AddForeignKey { table, .. }
+        | Change::DropForeignKey { table, .. } => {
             format!("-- change the keys of {} by hand", q(table))
         }
     }

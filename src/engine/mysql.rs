@@ -12,7 +12,10 @@ use std::sync::{Arc, OnceLock};
 
 use super::{column_definition, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{CatalogBuilder, Change, Column, Index, IndexBuilder, Schema, TableName};
+use crate::model::{
+    CatalogBuilder, Change, Column, ForeignKey, ForeignKeyBuilder, ForeignKeyRow, Index,
+    IndexBuilder, Schema, TableName,
+};
 use crate::normalize::quote_mysql_literal_default;
 use crate::tenant::Tenants;
 use futures_util::TryStreamExt;
@@ -223,6 +226,60 @@ pub(super) async fn indexes(
         })?;
     }
     Ok(indexes.finish())
+}
+
+/// Every foreign key, one row per column pair in key order. `{SCOPE}` as in [`CATALOG_QUERY`].
+pub const FOREIGN_KEY_QUERY: &str = r#"
+SELECT CAST(k.TABLE_SCHEMA AS CHAR) AS schema_name,
+       CAST(k.TABLE_NAME AS CHAR) AS table_name,
+       CAST(k.CONSTRAINT_NAME AS CHAR) AS key_name,
+       CAST(k.COLUMN_NAME AS CHAR) AS column_name,
+       CAST(k.REFERENCED_TABLE_SCHEMA AS CHAR) AS target_schema,
+       CAST(k.REFERENCED_TABLE_NAME AS CHAR) AS target_table,
+       CAST(k.REFERENCED_COLUMN_NAME AS CHAR) AS target_column,
+       CAST(r.DELETE_RULE AS CHAR) AS on_delete,
+       CAST(r.UPDATE_RULE AS CHAR) AS on_update
+FROM information_schema.KEY_COLUMN_USAGE k
+JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA
+ AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+ AND r.TABLE_NAME = k.TABLE_NAME
+WHERE {SCOPE:k.TABLE_SCHEMA}
+  AND k.REFERENCED_TABLE_NAME IS NOT NULL
+ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
+"#;
+
+/// Every foreign key of the tables in `schemas` and the databases `tenants` match, by table key.
+pub(super) async fn foreign_keys(
+    handle: &MySqlHandle,
+    schemas: &[String],
+    tenants: Option<&Tenants>,
+) -> Result<HashMap<TableName, Vec<ForeignKey>>, sqlx::Error> {
+    let scope = Scope::new(schemas, tenants);
+    let (query, placeholders) = scope.fill(FOREIGN_KEY_QUERY);
+    let mut conn = handle.pool.acquire().await?;
+    let mut rows = scope.bind(&query, placeholders).fetch(&mut *conn);
+    let mut keys = ForeignKeyBuilder::new(Engine::MySql);
+    while let Some(row) = rows.try_next().await? {
+        let name: &str = row.try_get("key_name")?;
+        keys.add(ForeignKeyRow {
+            table: TableName::new(
+                row.try_get::<&str, _>("schema_name")?,
+                row.try_get::<&str, _>("table_name")?,
+            ),
+            group: name.to_string(),
+            name,
+            column: row.try_get("column_name")?,
+            target: TableName::new(
+                row.try_get::<&str, _>("target_schema")?,
+                row.try_get::<&str, _>("target_table")?,
+            ),
+            target_column: row.try_get("target_column")?,
+            on_delete: row.try_get("on_delete")?,
+            on_update: row.try_get("on_update")?,
+        });
+    }
+    Ok(keys.finish())
 }
 
 /// Which databases a catalog read covers, as SQL: names exactly, tenant patterns by their `LIKE`

@@ -9,7 +9,10 @@ use std::str::FromStr;
 
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{CatalogBuilder, Change, Column, Index, IndexBuilder, Schema, TableName};
+use crate::model::{
+    CatalogBuilder, Change, Column, ForeignKey, ForeignKeyBuilder, ForeignKeyRow, Index,
+    IndexBuilder, Schema, TableName,
+};
 use crate::tenant::Tenants;
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
@@ -78,6 +81,38 @@ WHERE k.ord <= x.indnkeyatts
            AND left(n.nspname, 3) <> 'pg_'
            AND n.nspname <> 'information_schema'))
 ORDER BY x.indrelid, x.indexrelid, k.ord
+"#;
+
+/// Every foreign key, one row per column pair in key order. Keys a partition inherits from its
+/// parent's (`conparentid`) are the parent's, read once through it.
+pub const FOREIGN_KEY_QUERY: &str = r#"
+SELECT n.nspname::text AS schema_name,
+       t.relname::text AS table_name,
+       c.conname::text AS key_name,
+       a.attname::text AS column_name,
+       fn.nspname::text AS target_schema,
+       ft.relname::text AS target_table,
+       fa.attname::text AS target_column,
+       CASE c.confdeltype WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
+            WHEN 'n' THEN 'set null' ELSE 'set default' END AS on_delete,
+       CASE c.confupdtype WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
+            WHEN 'n' THEN 'set null' ELSE 'set default' END AS on_update
+FROM pg_catalog.pg_constraint c
+JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_catalog.pg_class ft ON ft.oid = c.confrelid
+JOIN pg_catalog.pg_namespace fn ON fn.oid = ft.relnamespace
+CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(attnum, fattnum, ord)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+JOIN pg_catalog.pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = k.fattnum
+WHERE c.contype = 'f'
+  AND c.conparentid = 0
+  AND NOT t.relispartition
+  AND (n.nspname = ANY($1)
+       OR (n.nspname LIKE ANY($2)
+           AND left(n.nspname, 3) <> 'pg_'
+           AND n.nspname <> 'information_schema'))
+ORDER BY c.conrelid, c.oid, k.ord
 "#;
 
 pub(super) fn connect_lazy(url: &str, limits: SessionLimits) -> Result<PgPool, sqlx::Error> {
@@ -174,6 +209,40 @@ pub(super) async fn indexes(
         })?;
     }
     Ok(indexes.finish())
+}
+
+/// Every foreign key of the tables in `schemas` and the schemas `tenants` match, by table key.
+pub(super) async fn foreign_keys(
+    pool: &PgPool,
+    schemas: &[String],
+    tenants: Option<&Tenants>,
+) -> Result<HashMap<TableName, Vec<ForeignKey>>, sqlx::Error> {
+    let likes = tenants.map(Tenants::like_prefixes).unwrap_or_default();
+    let mut rows = sqlx::query(FOREIGN_KEY_QUERY)
+        .bind(schemas)
+        .bind(likes)
+        .fetch(pool);
+    let mut keys = ForeignKeyBuilder::new(Engine::Postgres);
+    while let Some(row) = rows.try_next().await? {
+        let name: &str = row.try_get("key_name")?;
+        keys.add(ForeignKeyRow {
+            table: TableName::new(
+                row.try_get::<&str, _>("schema_name")?,
+                row.try_get::<&str, _>("table_name")?,
+            ),
+            group: name.to_string(),
+            name,
+            column: row.try_get("column_name")?,
+            target: TableName::new(
+                row.try_get::<&str, _>("target_schema")?,
+                row.try_get::<&str, _>("target_table")?,
+            ),
+            target_column: Some(row.try_get("target_column")?),
+            on_delete: row.try_get("on_delete")?,
+            on_update: row.try_get("on_update")?,
+        });
+    }
+    Ok(keys.finish())
 }
 
 fn qualified(name: &TableName) -> String {

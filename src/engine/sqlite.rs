@@ -6,7 +6,10 @@ use std::str::FromStr;
 
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
-use crate::model::{CatalogBuilder, Change, Column, Index, IndexBuilder, Schema, TableName};
+use crate::model::{
+    CatalogBuilder, Change, Column, ForeignKey, ForeignKeyBuilder, ForeignKeyRow, Index,
+    IndexBuilder, Schema, TableName,
+};
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
 
@@ -84,6 +87,39 @@ fn predicate_of(sql: &str) -> Option<String> {
         }
     }
     found.map(|at| sql[at..].trim().to_string())
+}
+
+/// Every foreign key, one row per column pair, grouped by table and key id. SQLite keeps no
+/// names for foreign keys; `to` is NULL for `REFERENCES t` (the target's primary key).
+pub const FOREIGN_KEY_QUERY: &str = r#"
+SELECT m.name AS table_name, f.id AS key_id, f.seq, f."from" AS column_name,
+       f."table" AS target_table, f."to" AS target_column, f.on_delete, f.on_update
+FROM pragma_table_list AS m
+JOIN pragma_foreign_key_list(m.name, m.schema) AS f
+WHERE m.schema = 'main' AND m.type = 'table'
+  AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+ORDER BY 1, 2, 3
+"#;
+
+/// Every foreign key of every table, by table key.
+pub(super) async fn foreign_keys(
+    pool: &SqlitePool,
+) -> Result<HashMap<TableName, Vec<ForeignKey>>, sqlx::Error> {
+    let mut rows = sqlx::query(FOREIGN_KEY_QUERY).fetch(pool);
+    let mut keys = ForeignKeyBuilder::new(Engine::Sqlite);
+    while let Some(row) = rows.try_next().await? {
+        keys.add(ForeignKeyRow {
+            table: TableName::new(SCHEMA, row.try_get::<&str, _>("table_name")?),
+            group: row.try_get::<i64, _>("key_id")?.to_string(),
+            name: "",
+            column: row.try_get("column_name")?,
+            target: TableName::new(SCHEMA, row.try_get::<&str, _>("target_table")?),
+            target_column: row.try_get("target_column")?,
+            on_delete: row.try_get("on_delete")?,
+            on_update: row.try_get("on_update")?,
+        });
+    }
+    Ok(keys.finish())
 }
 
 /// The only schema a read-only SQLite connection of ours can see.

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use super::ExpectedError;
 use crate::dialect::Engine;
-use crate::model::{Column, Index, IndexPart, Name, Names, Schema, Table, TableName};
+use crate::model::{Column, ForeignKey, Index, IndexPart, Name, Names, Schema, Table, TableName};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +39,46 @@ struct TableDoc {
     /// the primary key.
     #[serde(default)]
     indexes: Option<Vec<IndexDoc>>,
+    /// Absent: not compared; a list (maybe empty): every foreign key of the table.
+    #[serde(default)]
+    foreign_keys: Option<Vec<ForeignKeyDoc>>,
 }
+
+/// One foreign key: `{columns: [user_id], references: {table: users, columns: [id]},
+/// on_delete: cascade}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForeignKeyDoc {
+    columns: Vec<String>,
+    references: ReferenceDoc,
+    /// Absent: `no action`, the engines' default.
+    #[serde(default)]
+    on_delete: Option<String>,
+    #[serde(default)]
+    on_update: Option<String>,
+    /// Used for the suggested SQL; never compared.
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReferenceDoc {
+    /// `table` or `schema.table`.
+    table: String,
+    /// Absent: the target's primary key.
+    #[serde(default)]
+    columns: Vec<String>,
+}
+
+/// The referential actions a foreign key may name.
+const ACTIONS: [&str; 5] = [
+    "no action",
+    "restrict",
+    "cascade",
+    "set null",
+    "set default",
+];
 
 /// A key that is present is `Some`, even when its value is `null`.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
@@ -234,9 +273,9 @@ pub fn parse(
     for (key, table_doc) in doc.tables.0 {
         let name = table_name(&key, default_schema, engine).map_err(invalid)?;
         let mut table = Table::new(name);
-        let (columns, primary_key, indexes) = match table_doc {
-            Some(t) => (t.columns, t.primary_key, t.indexes),
-            None => (None, None, None),
+        let (columns, primary_key, indexes, foreign_keys) = match table_doc {
+            Some(t) => (t.columns, t.primary_key, t.indexes, t.foreign_keys),
+            None => (None, None, None, None),
         };
         match columns {
             None => table.columns_compared = false,
@@ -276,6 +315,17 @@ pub fn parse(
                 );
             }
             table.indexes = Some(list);
+        }
+        if let Some(docs) = foreign_keys {
+            let mut list = Vec::with_capacity(docs.len());
+            for (i, doc) in docs.into_iter().enumerate() {
+                let at = format!("foreign_keys[{i}]");
+                list.push(
+                    foreign_key(&table, &key, &at, doc, default_schema, engine, &mut names)
+                        .map_err(invalid)?,
+                );
+            }
+            table.foreign_keys = Some(list);
         }
         if !schema.add_table(engine, table) {
             return Err(invalid(format!("table `{key}` is listed twice")));
@@ -342,6 +392,67 @@ fn table_name(key: &str, default_schema: &str, engine: Engine) -> Result<TableNa
         )),
         _ => Ok(name),
     }
+}
+
+/// A foreign key of `table` (written under `key`) from its document at `at`: its columns must
+/// be the table's when the table lists them, and its actions ones the engines know.
+fn foreign_key(
+    table: &Table,
+    key: &str,
+    at: &str,
+    doc: ForeignKeyDoc,
+    default_schema: &str,
+    engine: Engine,
+    names: &mut Names,
+) -> Result<ForeignKey, String> {
+    if doc.columns.is_empty() {
+        return Err(format!("table `{key}`, {at}: no columns"));
+    }
+    if !doc.references.columns.is_empty() && doc.references.columns.len() != doc.columns.len() {
+        return Err(format!(
+            "table `{key}`, {at}: {} columns reference {} columns",
+            doc.columns.len(),
+            doc.references.columns.len()
+        ));
+    }
+    let mut columns = Vec::with_capacity(doc.columns.len());
+    for c in &doc.columns {
+        let folded = engine.fold_identifier(c);
+        if table.columns_compared && !table.columns.contains_key(folded.as_str()) {
+            return Err(format!(
+                "table `{key}`, {at}: column `{c}` is not one of its columns"
+            ));
+        }
+        columns.push(names.get(&folded));
+    }
+    let target = table_name(&doc.references.table, default_schema, engine)
+        .map_err(|e| format!("table `{key}`, {at}: references: {e}"))?;
+    let mut actions = Vec::new();
+    for (what, action) in [("on_delete", &doc.on_delete), ("on_update", &doc.on_update)] {
+        let action = ForeignKey::action(engine, action.as_deref());
+        if !ACTIONS.contains(&action.as_str()) {
+            return Err(format!(
+                "table `{key}`, {at}: {what}: `{action}` is not one of {}",
+                ACTIONS.join(", ")
+            ));
+        }
+        actions.push(action);
+    }
+    let on_update = actions.pop().unwrap_or_default();
+    let on_delete = actions.pop().unwrap_or_default();
+    Ok(ForeignKey {
+        name: doc.name.unwrap_or_default(),
+        columns,
+        target: Schema::key(engine, &target),
+        target_columns: doc
+            .references
+            .columns
+            .iter()
+            .map(|c| names.get(&engine.fold_identifier(c)))
+            .collect(),
+        on_delete,
+        on_update,
+    })
 }
 
 /// An index of `table` (written under `key`) from its document at `at`: its columns must be
@@ -431,7 +542,7 @@ pub fn render(schema: &Schema, default_schema: &str) -> String {
             out.push_str(&format!("  {}: {{}}\n", scalar(&key)));
             continue;
         }
-        let keys = render_keys(table);
+        let keys = render_keys(table, default_schema);
         out.push_str(&format!("  {}:\n    columns:\n", scalar(&key)));
         for c in table.columns.values() {
             let mut attrs = Vec::new();
@@ -457,8 +568,9 @@ pub fn render(schema: &Schema, default_schema: &str) -> String {
     out
 }
 
-/// A table's `primary_key` and `indexes`, when it has them (a snapshot read them).
-fn render_keys(table: &Table) -> String {
+/// A table's `primary_key`, `indexes` and `foreign_keys`, when it has them (a snapshot read
+/// them).
+fn render_keys(table: &Table, default_schema: &str) -> String {
     let parts = |index: &Index| {
         let list: Vec<String> = index
             .parts
@@ -498,6 +610,38 @@ fn render_keys(table: &Table) -> String {
             }
             if !index.name.is_empty() {
                 attrs.push(format!("name: {}", quoted(&index.name)));
+            }
+            out.push_str(&format!("      - {{{}}}\n", attrs.join(", ")));
+        }
+    }
+    if let Some(keys) = &table.foreign_keys {
+        if keys.is_empty() {
+            out.push_str("    foreign_keys: []\n");
+        } else {
+            out.push_str("    foreign_keys:\n");
+        }
+        for k in keys {
+            let list = |c: &[Name]| c.iter().map(|n| scalar(n)).collect::<Vec<_>>().join(", ");
+            let target = if k.target.schema == default_schema {
+                k.target.name.clone()
+            } else {
+                k.target.to_string()
+            };
+            let mut reference = format!("table: {}", scalar(&target));
+            if !k.target_columns.is_empty() {
+                reference.push_str(&format!(", columns: [{}]", list(&k.target_columns)));
+            }
+            let mut attrs = vec![
+                format!("columns: [{}]", list(&k.columns)),
+                format!("references: {{{reference}}}"),
+            ];
+            for (what, action) in [("on_delete", &k.on_delete), ("on_update", &k.on_update)] {
+                if action != "no action" {
+                    attrs.push(format!("{what}: {}", scalar(action)));
+                }
+            }
+            if !k.name.is_empty() {
+                attrs.push(format!("name: {}", quoted(&k.name)));
             }
             out.push_str(&format!("      - {{{}}}\n", attrs.join(", ")));
         }
@@ -580,6 +724,47 @@ mod tests {
             .unwrap();
         assert_eq!((v.primary_key.clone(), v.indexes.clone()), (None, None));
         assert_eq!(load(&render(&s, "public")).unwrap(), s);
+    }
+
+    #[test]
+    fn foreign_keys_load_compare_by_definition_and_read_back_from_a_snapshot() {
+        let text = "tables:\n  users:\n    columns: {id: bigint}\n  orders:\n    columns: {id: bigint, user_id: bigint}\n    foreign_keys:\n      - {columns: [user_id], references: {table: users, columns: [id]}, on_delete: CASCADE, name: orders_user}\n      - {columns: [id], references: {table: audit.log}}\n";
+        let s = load(text).unwrap();
+        let orders = s
+            .get(Engine::Postgres, &TableName::new("public", "orders"))
+            .unwrap();
+        let keys = orders.foreign_keys.as_ref().unwrap();
+        assert_eq!(keys[0].on_delete, "cascade");
+        assert_eq!(keys[0].on_update, "no action");
+        assert_eq!(keys[1].target, TableName::new("audit", "log"));
+        // A live key of another name, and one that leaves the target columns to the primary key,
+        // are the same keys; another action is not.
+        let mut live = keys.clone();
+        live[0].name = "orders_user_id_fkey".into();
+        live[1].target_columns = vec!["id".into()];
+        assert!(keys.iter().zip(&live).all(|(w, h)| w.matches(h)));
+        live[0].on_delete = "set null".into();
+        assert!(!keys[0].matches(&live[0]));
+        assert_eq!(load(&render(&s, "public")).unwrap(), s);
+        for (bad, want) in [
+            (
+                "{columns: [nope], references: {table: users}}",
+                "column `nope`",
+            ),
+            (
+                "{columns: [user_id], references: {table: users}, on_delete: explode}",
+                "on_delete: `explode`",
+            ),
+            (
+                "{columns: [user_id], references: {table: users, columns: [a, b]}}",
+                "1 columns reference 2",
+            ),
+            ("{columns: [user_id], references: users}", "app.yaml:5:"),
+        ] {
+            let text = format!("tables:\n  orders:\n    columns: {{id: bigint, user_id: bigint}}\n    foreign_keys:\n      - {bad}\n");
+            let e = load(&text).unwrap_err();
+            assert!(e.contains(want), "{bad}: {e}");
+        }
     }
 
     #[test]

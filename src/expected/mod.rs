@@ -441,6 +441,7 @@ async fn load_reference(
         // by itself: only a reference of the same engine has its keys compared.
         if target.engine == engine {
             live.attach_indexes(pool.indexes(&target.schemas, None).await?);
+            live.attach_foreign_keys(pool.foreign_keys(&target.schemas, None).await?);
         }
         Ok::<_, sqlx::Error>(live)
     };
@@ -481,14 +482,17 @@ pub fn reference_expectation(
     schemas: &[String],
 ) -> Schema {
     let mut out = Schema::default();
-    for table in live.tables.into_values() {
-        let schema = target
+    let mapped = |schema: String| {
+        target
             .schemas
             .iter()
-            .position(|s| *s == table.name.schema)
+            .position(|s| *s == schema)
             .and_then(|i| schemas.get(i))
             .cloned()
-            .unwrap_or(table.name.schema);
+            .unwrap_or(schema)
+    };
+    for table in live.tables.into_values() {
+        let schema = mapped(table.name.schema);
         let mut t = Table::new(TableName::new(schema, table.name.name));
         t.columns_compared = table.columns_compared;
         if target.engine == engine {
@@ -498,6 +502,16 @@ pub fn reference_expectation(
             t.indexes = table
                 .indexes
                 .map(|list| list.into_iter().filter(|i| i.valid).collect());
+            // A key to a table of the reference points at that table's counterpart here.
+            t.foreign_keys = table.foreign_keys.map(|list| {
+                list.into_iter()
+                    .map(|mut k| {
+                        let target = TableName::new(mapped(k.target.schema), k.target.name);
+                        k.target = Schema::key(engine, &target);
+                        k
+                    })
+                    .collect()
+            });
         }
         for c in table.columns.into_values() {
             let c = if target.engine == engine {

@@ -134,13 +134,14 @@ const PG_DUMP: Dump = Dump {
     // users, export_logs, billing.invoices, active_users, events (its partitions count through
     // it), audit_base and audit_logins (whose inherited columns pg_dump does not repeat).
     tables: 7,
-    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL; ALTER TABLE audit_logins NO INHERIT audit_base; ALTER TABLE audit_logins DROP COLUMN actor; DROP INDEX export_logs_user; ALTER TABLE users DROP CONSTRAINT users_email_key;",
+    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL; ALTER TABLE audit_logins NO INHERIT audit_base; ALTER TABLE audit_logins DROP COLUMN actor; DROP INDEX export_logs_user; ALTER TABLE users DROP CONSTRAINT users_email_key; ALTER TABLE export_logs DROP CONSTRAINT export_logs_user_id_fkey;",
     want: &[
         (DriftKind::MissingColumn, "audit_logins", Some("actor")),
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
         (DriftKind::NullableMismatch, "invoices", Some("currency")),
         (DriftKind::MissingUniqueConstraint, "users", None),
         (DriftKind::MissingIndex, "export_logs", None),
+        (DriftKind::MissingForeignKey, "export_logs", None),
     ],
 };
 
@@ -223,12 +224,13 @@ const MARIADB_DUMP: Dump = Dump {
     source: "{sql: [schema.sql]}",
     extra: "",
     tables: 3,
-    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users MODIFY kind enum('csv','json') DEFAULT 'csv'; ALTER TABLE users DROP INDEX email; CREATE INDEX by_size ON export_logs (file_size);",
+    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users MODIFY kind enum('csv','json') DEFAULT 'csv'; ALTER TABLE users DROP INDEX email; CREATE INDEX by_size ON export_logs (file_size); ALTER TABLE export_logs DROP FOREIGN KEY fk_user;",
     want: &[
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
         (DriftKind::TypeMismatch, "users", Some("kind")),
         (DriftKind::MissingUniqueConstraint, "users", None),
         (DriftKind::UnexpectedIndex, "export_logs", None),
+        (DriftKind::MissingForeignKey, "export_logs", None),
     ],
 };
 
@@ -272,12 +274,13 @@ const SQLITE_DUMP: Dump = Dump {
     // `.schema` lists as tables, are the module's storage on both sides.
     tables: 6,
     change:
-        "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra text; DROP INDEX export_logs_user; CREATE UNIQUE INDEX users_name ON users (\"DisplayName\");",
+        "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra integer REFERENCES users (id); DROP INDEX export_logs_user; CREATE UNIQUE INDEX users_name ON users (\"DisplayName\");",
     want: &[
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
         (DriftKind::UnexpectedColumn, "users", Some("extra")),
         (DriftKind::UnexpectedUniqueConstraint, "users", None),
         (DriftKind::MissingIndex, "export_logs", None),
+        (DriftKind::UnexpectedForeignKey, "users", None),
     ],
 };
 

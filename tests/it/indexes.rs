@@ -166,7 +166,9 @@ async fn keys_drift_and_their_fixes<D: EngineDb>(
     common::snapshot(&cfg, "app", &["-o", out.to_str().unwrap()]);
     let snapshot = std::fs::read_to_string(&out).unwrap();
     assert!(
-        snapshot.contains("primary_key:") && snapshot.contains("indexes:"),
+        snapshot.contains("primary_key:")
+            && snapshot.contains("indexes:")
+            && snapshot.contains("references: {table: users, columns: [id]}"),
         "{snapshot}"
     );
     let report = common::check_config(&cfg).await;
@@ -196,6 +198,24 @@ async fn keys_drift_and_their_fixes<D: EngineDb>(
         db.schema()
     );
     daemon.wait_sample(&unique, 1.0);
+    let missing_keys: Vec<_> = report
+        .items
+        .iter()
+        .filter(|i| i.kind == DriftKind::MissingForeignKey)
+        .collect();
+    for item in &missing_keys {
+        let on_table = missing_keys
+            .iter()
+            .filter(|i| i.table == item.table)
+            .count();
+        daemon.wait_sample(
+            &format!(
+                "schema_missing_constraints{{database=\"app\",kind=\"foreign_key\",schema=\"{}\",table=\"{}\"}}",
+                item.schema, item.table
+            ),
+            on_table as f64,
+        );
+    }
     drop(daemon);
     for item in &report.items {
         for line in item.fix.suggested_sql.lines() {
@@ -223,13 +243,23 @@ async fn postgres_key_and_index_drift_is_found_and_the_suggested_sql_repairs_it(
          CREATE INDEX users_org ON users (org);
          CREATE INDEX users_lower_name ON users (lower(name));
          CREATE TABLE tags (name text);
+         CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id) ON DELETE CASCADE,
+                              placed_by bigint, FOREIGN KEY (placed_by) REFERENCES users (id));
          INSERT INTO users VALUES (1, 'a@x', 1, 'A'), (2, 'b@x', 1, 'B');
-         INSERT INTO tags VALUES ('x');",
+         INSERT INTO tags VALUES ('x');
+         INSERT INTO orders VALUES (1, 1, 2);",
         "ALTER TABLE users DROP CONSTRAINT users_email_key;
          DROP INDEX users_org;
          CREATE INDEX users_name ON users (name);
-         ALTER TABLE tags ADD PRIMARY KEY (name);",
+         ALTER TABLE tags ADD PRIMARY KEY (name);
+         ALTER TABLE orders DROP CONSTRAINT orders_user_id_fkey;
+         ALTER TABLE orders DROP CONSTRAINT orders_placed_by_fkey;
+         ALTER TABLE orders ADD FOREIGN KEY (placed_by) REFERENCES users (id) ON DELETE SET NULL;",
         &[
+            // Dropped, and one with another action: that is a missing and an unexpected key.
+            K::MissingForeignKey,
+            K::MissingForeignKey,
+            K::UnexpectedForeignKey,
             K::MissingUniqueConstraint,
             K::MissingIndex,
             K::UnexpectedIndex,
@@ -253,8 +283,15 @@ async fn mariadb_key_and_index_drift_is_found_and_the_suggested_sql_repairs_it()
          INSERT INTO items VALUES (1, 1);",
         "ALTER TABLE users DROP INDEX email;
          ALTER TABLE users DROP INDEX users_org;
-         CREATE INDEX users_name ON users (name);",
-        &[K::MissingUniqueConstraint, K::MissingIndex, K::UnexpectedIndex],
+         CREATE INDEX users_name ON users (name);
+         ALTER TABLE items DROP FOREIGN KEY items_user;",
+        // InnoDB keeps the foreign key's index when the key goes: only the key is missing.
+        &[
+            K::MissingUniqueConstraint,
+            K::MissingIndex,
+            K::UnexpectedIndex,
+            K::MissingForeignKey,
+        ],
     )
     .await;
 }
@@ -266,7 +303,9 @@ async fn sqlite_key_and_index_drift_is_found_and_the_suggested_sql_repairs_it() 
         "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, org INT, name TEXT);
          CREATE UNIQUE INDEX users_email ON users (email);
          CREATE INDEX users_org ON users (org);
-         INSERT INTO users VALUES (1, 'a@x', 1, 'A'), (2, 'b@x', 1, 'B');",
+         CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INT REFERENCES users (id) ON DELETE CASCADE);
+         INSERT INTO users VALUES (1, 'a@x', 1, 'A'), (2, 'b@x', 1, 'B');
+         INSERT INTO orders VALUES (1, 1);",
         "DROP INDEX users_email;
          DROP INDEX users_org;
          CREATE INDEX users_name ON users (name);",

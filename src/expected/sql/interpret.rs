@@ -299,6 +299,9 @@ impl State {
         for constraint in &create.constraints {
             table.apply_constraint(engine, constraint, &taken, at)?;
         }
+        for fk in self.foreign_keys_of(&create.columns, &create.constraints, at)? {
+            table.add_foreign_key(engine, fk, at)?;
+        }
         let declared_type = |name: &str| {
             let column = table.columns.get(&engine.fold_identifier(name));
             column.and_then(|c| c.data_type.as_deref())
@@ -515,6 +518,11 @@ impl State {
             self.tables.shift_remove(key);
             self.view_reads.shift_remove(key);
         }
+        if !quirks::dropped_table_keeps_references(self.engine) {
+            for t in self.tables.values_mut() {
+                t.foreign_keys.retain(|k| !dropped.contains(&k.target));
+            }
+        }
         Ok(())
     }
 
@@ -555,6 +563,19 @@ impl State {
         if let Some(parents) = self.parents.shift_remove(&old_key) {
             self.parents.insert(key.clone(), parents);
         }
+        // Foreign keys follow the table they reference.
+        for t in self.tables.values_mut() {
+            for k in t.foreign_keys.iter_mut().filter(|k| k.target == old_key) {
+                k.target = key.clone();
+            }
+        }
+        for k in table
+            .foreign_keys
+            .iter_mut()
+            .filter(|k| k.target == old_key)
+        {
+            k.target = key.clone();
+        }
         self.renames.push((old_key, key.clone()));
         self.tables.insert(key, table);
         Ok(())
@@ -593,6 +614,41 @@ impl State {
             *slot = table;
         }
         result
+    }
+
+    /// The foreign keys that column definitions (`REFERENCES`) and table constraints define,
+    /// their targets resolved as the server resolves names.
+    fn foreign_keys_of(
+        &self,
+        columns: &[sqlparser::ast::ColumnDef],
+        constraints: &[TableConstraint],
+        at: &At,
+    ) -> Result<Vec<super::keys::DdlForeignKey>, ExpectedError> {
+        let engine = self.engine;
+        let mut out = Vec::new();
+        for def in columns {
+            for o in &def.options {
+                if let sqlparser::ast::ColumnOption::ForeignKey(fk) = &o.option {
+                    let target = self.key(&self.table_name(&fk.foreign_table, at)?);
+                    let column = vec![self.ident(&def.name)];
+                    out.push(super::keys::foreign_key(
+                        engine,
+                        o.name.as_ref(),
+                        column,
+                        fk,
+                        target,
+                    ));
+                }
+            }
+        }
+        for c in constraints {
+            if let TableConstraint::ForeignKey(fk) = c {
+                let target = self.key(&self.table_name(&fk.foreign_table, at)?);
+                let cols = fk.columns.iter().map(|c| self.ident(c)).collect();
+                out.push(super::keys::foreign_key(engine, None, cols, fk, target));
+            }
+        }
+        Ok(out)
     }
 
     /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (...)`.
@@ -710,8 +766,13 @@ impl State {
                 if self.table_mut(table, at)?.columns.len() == before {
                     return Ok(());
                 }
+                let fks = self.foreign_keys_of(std::slice::from_ref(&def), &[], at)?;
                 self.with_table(table, at, |t, taken| {
-                    t.apply_column_keys(engine, &def, taken, at)
+                    t.apply_column_keys(engine, &def, taken, at)?;
+                    for fk in fks {
+                        t.add_foreign_key(engine, fk, at)?;
+                    }
+                    Ok(())
                 })
             }
             AlterTableOperation::DropColumn {
@@ -736,9 +797,22 @@ impl State {
             AlterTableOperation::RenameColumn {
                 old_column_name: old,
                 new_column_name: new,
-            } => self
-                .table_mut(table, at)?
-                .rename_column(engine, &old, &new, at),
+            } => {
+                self.table_mut(table, at)?
+                    .rename_column(engine, &old, &new, at)?;
+                let key = self.key(&self.table_name(table, at)?);
+                let (old, new) = (self.ident(&old), self.ident(&new));
+                for t in self.tables.values_mut() {
+                    for k in t.foreign_keys.iter_mut().filter(|k| k.target == key) {
+                        for c in &mut k.target_columns {
+                            if engine.fold_identifier(c) == engine.fold_identifier(&old) {
+                                *c = new.clone();
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
             AlterTableOperation::RenameTable { table_name } => {
                 let new = match table_name {
                     RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => n,
@@ -770,6 +844,10 @@ impl State {
                 t.column_mut(engine, &column_name, at)?.alter(op, at)
             }
             AlterTableOperation::AddConstraint { constraint, .. } => {
+                let fks = self.foreign_keys_of(&[], std::slice::from_ref(&constraint), at)?;
+                for fk in fks {
+                    self.table_mut(table, at)?.add_foreign_key(engine, fk, at)?;
+                }
                 self.with_table(table, at, |t, taken| match &constraint {
                     TableConstraint::PrimaryKeyUsingIndex(c)
                     | TableConstraint::UniqueUsingIndex(c) => {
@@ -784,9 +862,22 @@ impl State {
             AlterTableOperation::DropConstraint { name, .. } => {
                 let name = self.ident(&name);
                 let t = self.table_mut(table, at)?;
-                // A name that is no key is a foreign key or check constraint: those are not
-                // part of the expectation yet, so dropping one changes nothing here.
-                t.drop_key(engine, &name, true);
+                // A name that is neither is a check constraint: not part of the expectation yet,
+                // so dropping one changes nothing here.
+                if !t.drop_key(engine, &name, true) {
+                    t.drop_foreign_key(engine, &name);
+                }
+                Ok(())
+            }
+            AlterTableOperation::DropForeignKey { name, .. } => {
+                let name = self.ident(&name);
+                let t = self.table_mut(table, at)?;
+                if !t.drop_foreign_key(engine, &name) {
+                    return Err(at.error(format!(
+                        "foreign key {name} does not exist on {}",
+                        t.name
+                    )));
+                }
                 Ok(())
             }
             AlterTableOperation::DropPrimaryKey { .. } => {
@@ -851,8 +942,7 @@ fn leaves_columns_alone(op: &AlterTableOperation) -> bool {
     use AlterTableOperation as Op;
     matches!(
         op,
-        Op::DropForeignKey { .. }
-            | Op::EnableTrigger { .. }
+        Op::EnableTrigger { .. }
             | Op::DisableTrigger { .. }
             | Op::EnableAlwaysTrigger { .. }
             | Op::EnableReplicaTrigger { .. }

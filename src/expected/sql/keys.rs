@@ -49,6 +49,48 @@ pub(super) struct DdlIndex {
     pub(super) constraint: bool,
 }
 
+/// A foreign key as the DDL so far defines it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct DdlForeignKey {
+    /// Written, or the engine's generated name (empty on SQLite, which keeps none).
+    pub(super) name: String,
+    pub(super) columns: Vec<String>,
+    /// The referenced table's key ([`crate::model::Schema::key`]).
+    pub(super) target: crate::model::TableName,
+    /// Empty for `REFERENCES t` without columns: the target's primary key.
+    pub(super) target_columns: Vec<String>,
+    pub(super) on_delete: String,
+    pub(super) on_update: String,
+}
+
+/// A foreign key a statement defines, before it is named; `target` already resolved.
+pub(super) fn foreign_key(
+    engine: Engine,
+    name: Option<&sqlparser::ast::Ident>,
+    columns: Vec<String>,
+    fk: &sqlparser::ast::ForeignKeyConstraint,
+    target: crate::model::TableName,
+) -> DdlForeignKey {
+    let action = |a: &Option<sqlparser::ast::ReferentialAction>| {
+        crate::model::ForeignKey::action(engine, a.as_ref().map(ToString::to_string).as_deref())
+    };
+    DdlForeignKey {
+        name: name
+            .or(fk.name.as_ref())
+            .map(|n| quirks::identifier(engine, n))
+            .unwrap_or_default(),
+        columns,
+        target,
+        target_columns: fk
+            .referred_columns
+            .iter()
+            .map(|c| quirks::identifier(engine, c))
+            .collect(),
+        on_delete: action(&fk.on_delete),
+        on_update: action(&fk.on_update),
+    }
+}
+
 /// A key a statement defines, before it is named: its written name, if any.
 pub(super) struct NewKey {
     pub(super) written: Option<String>,
@@ -239,6 +281,25 @@ pub(super) fn from_create_index(
     Ok(NewKey { written, index })
 }
 
+impl DdlForeignKey {
+    /// The model's foreign key: columns folded.
+    pub(super) fn to_foreign_key(&self, engine: Engine) -> crate::model::ForeignKey {
+        let fold = |c: &Vec<String>| {
+            c.iter()
+                .map(|c| Name::from(engine.fold_identifier(c)))
+                .collect()
+        };
+        crate::model::ForeignKey {
+            name: self.name.clone(),
+            columns: fold(&self.columns),
+            target: self.target.clone(),
+            target_columns: fold(&self.target_columns),
+            on_delete: self.on_delete.clone(),
+            on_update: self.on_update.clone(),
+        }
+    }
+}
+
 impl DdlIndex {
     /// Whether any key part is the column `folded` (an engine-folded name).
     pub(super) fn covers(&self, engine: Engine, folded: &str) -> bool {
@@ -358,6 +419,41 @@ impl DdlTable {
         self.indexes.len() != before
     }
 
+    /// Adds a foreign key, named as the engine names an unnamed one.
+    pub(super) fn add_foreign_key(
+        &mut self,
+        engine: Engine,
+        mut fk: DdlForeignKey,
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        self.keys_stated = true;
+        for c in &fk.columns {
+            if !self.columns.contains_key(&engine.fold_identifier(c)) {
+                return Err(at.error(format!("foreign key column {c} does not exist")));
+            }
+        }
+        if fk.name.is_empty() {
+            let taken = |n: &str| {
+                self.foreign_keys
+                    .iter()
+                    .any(|k| engine.fold_identifier(&k.name) == engine.fold_identifier(n))
+            };
+            fk.name =
+                quirks::generated_foreign_key_name(engine, &self.name.name, &fk.columns, taken);
+        }
+        self.foreign_keys.push(fk);
+        Ok(())
+    }
+
+    /// Removes the foreign key named `name`; returns whether one went.
+    pub(super) fn drop_foreign_key(&mut self, engine: Engine, name: &str) -> bool {
+        let folded = engine.fold_identifier(name);
+        let before = self.foreign_keys.len();
+        self.foreign_keys
+            .retain(|k| engine.fold_identifier(&k.name) != folded);
+        self.foreign_keys.len() != before
+    }
+
     /// PostgreSQL's `ADD CONSTRAINT name PRIMARY KEY / UNIQUE USING INDEX index`: the index
     /// becomes the constraint and takes its name.
     pub(super) fn promote_index(
@@ -409,6 +505,13 @@ impl DdlTable {
     /// A column was renamed: its key parts follow it.
     pub(super) fn rename_key_column(&mut self, engine: Engine, old: &str, new: &str) {
         let folded = engine.fold_identifier(old);
+        for k in &mut self.foreign_keys {
+            for c in &mut k.columns {
+                if engine.fold_identifier(c) == folded {
+                    *c = new.to_string();
+                }
+            }
+        }
         for i in self.primary_key.iter_mut().chain(self.indexes.iter_mut()) {
             for p in &mut i.parts {
                 if let DdlPart::Column(c) = p {
@@ -422,6 +525,13 @@ impl DdlTable {
 
     /// A column was dropped: what happens to the keys over it is the engine's rule.
     pub(super) fn drop_key_column(&mut self, engine: Engine, folded: &str) {
+        // A foreign key over the column goes with it (PostgreSQL; the others refuse the drop,
+        // so a migration that ran did not do it).
+        self.foreign_keys.retain(|k| {
+            !k.columns
+                .iter()
+                .any(|c| engine.fold_identifier(c) == folded)
+        });
         let mut keys: Vec<DdlIndex> = self.primary_key.take().into_iter().collect();
         let had_primary = !keys.is_empty();
         keys.append(&mut self.indexes);
@@ -646,5 +756,90 @@ mod tests {
         }
         assert!(!part("lower(email)").same(&part("upper(email)")));
         assert!(!part("(a + b) * c").same(&part("a + (b * c)")));
+    }
+}
+
+#[cfg(test)]
+mod foreign_key_tests {
+    use crate::dialect::Engine;
+    use crate::expected::sql::parse_texts;
+    use crate::model::{ForeignKey, TableName};
+
+    fn keys(engine: Engine, sql: &str, schema: &str, table: &str) -> Vec<ForeignKey> {
+        let s = parse_texts(engine, &[("m.sql", sql)]).unwrap_or_else(|e| panic!("{e}"));
+        s.get(engine, &TableName::new(schema, table))
+            .unwrap()
+            .foreign_keys
+            .clone()
+            .unwrap()
+    }
+
+    #[test]
+    fn foreign_keys_are_read_with_resolved_targets_actions_and_generated_names() {
+        let sql = "CREATE SCHEMA app;\nCREATE TABLE app.users (id int PRIMARY KEY);\n\
+                   SET search_path TO app, public;\n\
+                   CREATE TABLE orders (id int PRIMARY KEY, user_id int REFERENCES users ON DELETE CASCADE, \
+                   a int, b int, FOREIGN KEY (a, b) REFERENCES public.pairs (x, y) ON UPDATE SET NULL);";
+        let got = keys(Engine::Postgres, sql, "app", "orders");
+        let shown: Vec<(String, String)> =
+            got.iter().map(|k| (k.name.clone(), k.describe())).collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "orders_user_id_fkey".to_string(),
+                    "FOREIGN KEY (user_id) REFERENCES app.users ON DELETE CASCADE".to_string()
+                ),
+                (
+                    "orders_a_b_fkey".to_string(),
+                    "FOREIGN KEY (a, b) REFERENCES public.pairs (x, y) ON UPDATE SET NULL"
+                        .to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn foreign_keys_follow_renames_and_go_with_what_they_need() {
+        // PostgreSQL: a renamed target table and column are followed; DROP CONSTRAINT by the
+        // generated name; a dropped target table (CASCADE) takes the keys to it.
+        let pg = "CREATE TABLE u (id int PRIMARY KEY);\nCREATE TABLE v (id int PRIMARY KEY);\n\
+                  CREATE TABLE t (id int, u_id int REFERENCES u (id), v_id int REFERENCES v (id), w int);\n\
+                  ALTER TABLE t ADD CONSTRAINT t_w FOREIGN KEY (w) REFERENCES t (id);\n\
+                  ALTER TABLE u RENAME TO users;\nALTER TABLE users RENAME COLUMN id TO user_id;\n\
+                  DROP TABLE v CASCADE;\nALTER TABLE t DROP CONSTRAINT t_w;";
+        let got: Vec<String> = keys(Engine::Postgres, pg, "public", "t")
+            .iter()
+            .map(ForeignKey::describe)
+            .collect();
+        assert_eq!(
+            got,
+            ["FOREIGN KEY (u_id) REFERENCES public.users (user_id)"]
+        );
+        // MySQL: InnoDB's generated name, DROP FOREIGN KEY by it (the index stays).
+        let my = "CREATE TABLE u (id int PRIMARY KEY);\n\
+                  CREATE TABLE t (id int, u_id int, FOREIGN KEY (u_id) REFERENCES u (id));\n\
+                  ALTER TABLE t DROP FOREIGN KEY t_ibfk_1;";
+        assert!(keys(Engine::MySql, my, "app", "t").is_empty());
+        let e = parse_texts(
+            Engine::MySql,
+            &[(
+                "m.sql",
+                "CREATE TABLE t (a int);\nALTER TABLE t DROP FOREIGN KEY nope;",
+            )],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("foreign key nope does not exist"), "{e}");
+        // SQLite: a dropped target keeps the keys to its name, which a rebuild makes again.
+        let lite = "CREATE TABLE u (id integer PRIMARY KEY);\n\
+                    CREATE TABLE t (u_id int REFERENCES u (id));\n\
+                    CREATE TABLE new__u (id integer PRIMARY KEY, n int);\n\
+                    DROP TABLE u;\nALTER TABLE new__u RENAME TO u;";
+        let got: Vec<String> = keys(Engine::Sqlite, lite, "main", "t")
+            .iter()
+            .map(ForeignKey::describe)
+            .collect();
+        assert_eq!(got, ["FOREIGN KEY (u_id) REFERENCES main.u (id)"]);
     }
 }

@@ -257,6 +257,45 @@ pub(super) fn generated_key_name(
     }
 }
 
+/// The name the engine gives a foreign key the DDL does not name: PostgreSQL's
+/// `table_a_b_fkey` (numbered when taken), MySQL's `table_ibfk_N`, none on SQLite.
+pub(super) fn generated_foreign_key_name(
+    engine: Engine,
+    table: &str,
+    columns: &[String],
+    taken: impl Fn(&str) -> bool,
+) -> String {
+    let mut n = 0;
+    loop {
+        let name = match engine {
+            Engine::Postgres => {
+                let label = if n == 0 {
+                    "fkey".to_string()
+                } else {
+                    format!("fkey{n}")
+                };
+                postgres_object_name(table, &columns.join("_"), &label)
+            }
+            Engine::MySql => format!("{table}_ibfk_{}", n + 1),
+            Engine::Sqlite => return String::new(),
+        };
+        if !taken(&name) {
+            return name;
+        }
+        n += 1;
+    }
+}
+
+/// Whether dropping a table takes the foreign keys that reference it: PostgreSQL's `CASCADE`
+/// drops them (and refuses without it), MySQL refuses unless checks are off; SQLite keeps them
+/// as text, and a table of that name made later (a table rebuild) is what they reference.
+pub(super) fn dropped_table_keeps_references(engine: Engine) -> bool {
+    match engine {
+        Engine::Sqlite => true,
+        Engine::Postgres | Engine::MySql => false,
+    }
+}
+
 /// PostgreSQL's `makeObjectName`: `name1_name2_label`, the longer of the two names cut a byte
 /// at a time (on character boundaries) until the whole fits in 63 bytes.
 fn postgres_object_name(name1: &str, name2: &str, label: &str) -> String {

@@ -41,6 +41,7 @@ pub(super) struct DdlTable {
     pub(super) primary_key: Option<DdlIndex>,
     /// Unique constraints and indexes, in the order they were made.
     pub(super) indexes: Vec<DdlIndex>,
+    pub(super) foreign_keys: Vec<keys::DdlForeignKey>,
 }
 
 impl DdlColumn {
@@ -144,6 +145,7 @@ impl DdlTable {
             keys_stated: false,
             primary_key: None,
             indexes: Vec::new(),
+            foreign_keys: Vec::new(),
         }
     }
 
@@ -358,6 +360,12 @@ impl DdlTable {
         if self.keys_stated {
             t.primary_key = Some(self.primary_key.as_ref().map(|k| k.to_index(engine)));
             t.indexes = Some(self.indexes.iter().map(|k| k.to_index(engine)).collect());
+            t.foreign_keys = Some(
+                self.foreign_keys
+                    .iter()
+                    .map(|k| k.to_foreign_key(engine))
+                    .collect(),
+            );
         }
         for c in self.columns.into_values() {
             let column = match c.data_type {
