@@ -48,8 +48,8 @@ async fn main() {
     let started = Instant::now();
     let pool = pg.pool().await;
     // Batches keep each transaction's lock count under max_locks_per_transaction.
-    // Each table has its primary key and two more indexes, as ordinary tables do: 30,000 for
-    // the index read to list.
+    // Each table has its primary key, two more indexes and a foreign key, as ordinary tables
+    // do: 30,000 indexes for the index read to list, 10,000 keys for the foreign-key read.
     for batch in (1..=tables).step_by(250) {
         let last = (batch + 249).min(tables);
         let sql = format!(
@@ -57,6 +57,7 @@ async fn main() {
              EXECUTE format('CREATE TABLE t_%s ({COLUMNS})', i); \
              EXECUTE format('CREATE INDEX ON t_%s (name)', i); \
              EXECUTE format('CREATE UNIQUE INDEX ON t_%s (ref_id, created_at)', i); \
+             EXECUTE format('ALTER TABLE t_%s ADD FOREIGN KEY (ref_id) REFERENCES t_1 (id)', i); \
              END LOOP; END $$;"
         );
         sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
@@ -72,7 +73,7 @@ async fn main() {
     let cfg_path = common::write(
         dir.path(),
         "c.yaml",
-        &format!("interval: 5m\ntimeout: 60s\ndatabases:\n  - name: bench\n    url: {}\n    expected: {{file: expected.yaml}}\n", pg.url),
+        &format!("interval: 5m\ntimeout: 60s\ndatabases:\n  - name: bench\n    url: {url}\n    expected: {{file: expected.yaml}}\n  - name: bench_keys\n    url: {url}\n    expected: {{file: expected_keys.yaml}}\n", url = pg.url),
     );
     let cfg = config::load(Path::new(&cfg_path)).unwrap();
     let db = &cfg.databases[0];
@@ -90,6 +91,21 @@ async fn main() {
     );
     common::write(dir.path(), "expected.yaml", &rendered);
     println!("expected-schema file: {} KiB", rendered.len() / 1024);
+    // The same expectation stating every key, index and foreign key, as a snapshot writes it.
+    let mut keyed = live.clone();
+    keyed.attach_indexes(pool.indexes(&db.schemas, None).await.unwrap());
+    keyed.attach_foreign_keys(pool.foreign_keys(&db.schemas, None).await.unwrap());
+    let rendered_keys = expected::render_file(&keyed, "public").replacen(
+        "      payload: {type: jsonb, nullable: true, default: null}\n",
+        "",
+        1,
+    );
+    common::write(dir.path(), "expected_keys.yaml", &rendered_keys);
+    println!(
+        "expected-schema file with keys: {} KiB",
+        rendered_keys.len() / 1024
+    );
+    let db_keys = &cfg.databases[1];
 
     let snapshot = Snapshot::new(&cfg);
     // Cold: a fresh cache, so the expectation is parsed (the first check, or one after a deploy).
@@ -112,46 +128,46 @@ async fn main() {
             snapshot.record(&db.name, outcome);
         }
     }
-    // What reading keys and indexes adds: the warm check, then the one index query, as a check
-    // that compares them runs it (sequentially here: the worst case).
-    let (mut plain, mut with_indexes, mut index_only) = (Vec::new(), Vec::new(), Vec::new());
-    let mut side_by_side = Vec::new();
+    // What stating keys costs: the warm check of the columns-only expectation, and of the one
+    // that states every key (its check reads indexes and foreign keys too, one query each, and
+    // compares them); the two extra reads alone for scale.
+    let mut keys_cache = ExpectedCache::default();
+    let _ = run_check(db_keys, &pool, &mut keys_cache).await;
+    let (mut plain, mut full) = (Vec::new(), Vec::new());
+    let (mut index_only, mut fk_only) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         let outcome = run_check(db, &pool, &mut warm_cache).await;
-        plain.push(outcome.duration);
-        let t = Instant::now();
-        let outcome = run_check(db, &pool, &mut warm_cache).await;
-        let indexes = pool.indexes(&db.schemas, None).await.unwrap();
-        with_indexes.push(t.elapsed());
         assert!(outcome.result.is_ok());
-        assert_eq!(indexes.values().map(Vec::len).sum::<usize>(), 3 * tables);
+        plain.push(outcome.duration);
+        let outcome = run_check(db_keys, &pool, &mut keys_cache).await;
+        let report = &outcome.result.as_ref().expect("check succeeds").report;
+        assert_eq!(
+            report.items.len(),
+            1,
+            "keys compared, and only the removed column differs: {:?}",
+            report.items.first()
+        );
+        full.push(outcome.duration);
         let t = Instant::now();
         let indexes = pool.indexes(&db.schemas, None).await.unwrap();
         index_only.push(t.elapsed());
-        drop(indexes);
-        // Both at once, on the pool's two connections.
+        assert_eq!(indexes.values().map(Vec::len).sum::<usize>(), 3 * tables);
         let t = Instant::now();
-        let (outcome, indexes) = tokio::join!(
-            run_check(db, &pool, &mut warm_cache),
-            pool.indexes(&db.schemas, None)
-        );
-        side_by_side.push(t.elapsed());
-        assert!(outcome.result.is_ok() && indexes.is_ok());
+        let keys = pool.foreign_keys(&db.schemas, None).await.unwrap();
+        fk_only.push(t.elapsed());
+        assert_eq!(keys.values().map(Vec::len).sum::<usize>(), tables);
     }
-    let ratio = median(&with_indexes) / median(&plain);
-    let concurrent = median(&side_by_side) / median(&plain);
+    let ratio = median(&full) / median(&plain);
     pool.close().await;
     println!("warm check, columns only: {}", stats(plain));
     println!(
-        "warm check + index read ({} indexes): {}",
+        "warm check, every key stated ({} indexes, {tables} foreign keys): {}",
         3 * tables,
-        stats(with_indexes)
+        stats(full)
     );
     println!("index read alone: {}", stats(index_only));
-    println!("warm check and index read at once: {}", stats(side_by_side));
-    println!(
-        "ratio to the columns-only check (medians): sequential {ratio:.2}x, at once {concurrent:.2}x"
-    );
+    println!("foreign-key read alone: {}", stats(fk_only));
+    println!("ratio of the keyed check to the columns-only check (medians): {ratio:.2}x");
     println!(
         "schema_exporter check, cold (parse expectation + catalog query + diff): {}",
         stats(cold)

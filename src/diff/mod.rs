@@ -158,12 +158,64 @@ pub fn compare(
         }
         out.drift.push(unexpected_table(&live_table.name));
     }
+    order_created_tables(engine, &mut out.drift);
     if let (Some(tenants), Some(template)) = (tenants, template) {
         out.tenants = Some(compare_tenants(
             engine, expected, &template, live, &folded, tenants, ignore, &mut out,
         ));
     }
     out
+}
+
+/// Puts each missing table's `CREATE TABLE` after those of the missing tables its foreign keys
+/// reference, so the suggested SQL applies in the order listed (a cycle keeps its order: one of
+/// its keys has to be added afterwards anyway). Every other item stays where it was.
+fn order_created_tables(engine: Engine, drift: &mut [Drift]) {
+    let slots: Vec<usize> = (0..drift.len())
+        .filter(|&i| matches!(drift[i].fix, Change::CreateTable { .. }))
+        .collect();
+    if slots.len() < 2 {
+        return;
+    }
+    let key_of = |d: &Drift| match &d.fix {
+        Change::CreateTable { table } => Schema::key(engine, &table.name),
+        _ => unreachable!("only CreateTable slots"),
+    };
+    let keys: Vec<TableName> = slots.iter().map(|&i| key_of(&drift[i])).collect();
+    let needs: Vec<Vec<usize>> = slots
+        .iter()
+        .map(|&i| match &drift[i].fix {
+            Change::CreateTable { table } => table
+                .foreign_keys
+                .iter()
+                .flatten()
+                .filter_map(|k| keys.iter().position(|t| *t == k.target))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let mut order = Vec::with_capacity(slots.len());
+    let mut state = vec![0u8; slots.len()]; // 0 new, 1 visiting, 2 placed
+    fn visit(n: usize, needs: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>) {
+        if state[n] != 0 {
+            return;
+        }
+        state[n] = 1;
+        for &m in &needs[n] {
+            if m != n {
+                visit(m, needs, state, order);
+            }
+        }
+        state[n] = 2;
+        order.push(n);
+    }
+    for n in 0..slots.len() {
+        visit(n, &needs, &mut state, &mut order);
+    }
+    let items: Vec<Drift> = slots.iter().map(|&i| drift[i].clone()).collect();
+    for (slot, n) in slots.iter().zip(order) {
+        drift[*slot] = items[n].clone();
+    }
 }
 
 /// Every tenant schema of `live` against the template tables of `expected`.

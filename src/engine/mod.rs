@@ -98,6 +98,50 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
         _ => String::new(),
     };
     let sql = match change {
+        // A table made with its keys, so inserts work at once: the primary key, unique
+        // constraints and foreign keys in the statement, other indexes after it.
+        Change::CreateTable { table }
+            if table.primary_key.as_ref().is_some_and(Option::is_some)
+                || table.indexes.as_ref().is_some_and(|i| !i.is_empty())
+                || table.foreign_keys.as_ref().is_some_and(|k| !k.is_empty()) =>
+        {
+            let mut lines: Vec<String> = table
+                .columns
+                .values()
+                .map(|c| format!("  {}", column_definition(quote, c)))
+                .collect();
+            if let Some(Some(pk)) = &table.primary_key {
+                lines.push(format!("  PRIMARY KEY {}", pk.key_list(quote)));
+            }
+            let inline = |i: &Index| {
+                i.unique
+                    && !i.partial
+                    && i.parts.iter().all(|p| matches!(p, IndexPart::Column(_)))
+            };
+            let indexes = table.indexes.as_deref().unwrap_or_default();
+            for index in indexes.iter().filter(|i| inline(i)) {
+                lines.push(format!("  UNIQUE {}", index.key_list(quote)));
+            }
+            for key in table.foreign_keys.iter().flatten() {
+                lines.push(format!("  {}", foreign_key_clause(engine, quote, key)));
+            }
+            let mut sql = format!(
+                "CREATE TABLE {} (\n{}\n);",
+                q(&table.name),
+                lines.join(",\n")
+            );
+            for index in indexes.iter().filter(|i| !inline(i)) {
+                let create = Change::CreateIndex {
+                    table: table.name.clone(),
+                    index: index.clone(),
+                };
+                if let Some(more) = render_key_change(engine, &create) {
+                    sql.push('\n');
+                    sql.push_str(&more);
+                }
+            }
+            sql
+        }
         Change::CreateIndex { table, index } => {
             let keys = index.key_list(quote);
             let head = match (engine, index.method.as_deref()) {
@@ -191,9 +235,6 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             ),
         },
         Change::AddForeignKey { table, key } => {
-            let list = |c: &[crate::model::Name]| {
-                c.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
-            };
             let name = if key.name.is_empty() {
                 format!("{}_{}_fkey", table.name, key.columns.join("_"))
                     .chars()
@@ -202,19 +243,7 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             } else {
                 key.name.clone()
             };
-            let mut reference = format!(
-                "FOREIGN KEY ({}) REFERENCES {}",
-                list(&key.columns),
-                q(&key.target)
-            );
-            if !key.target_columns.is_empty() {
-                reference.push_str(&format!(" ({})", list(&key.target_columns)));
-            }
-            for (what, action) in [("DELETE", &key.on_delete), ("UPDATE", &key.on_update)] {
-                if action != "no action" {
-                    reference.push_str(&format!(" ON {what} {}", action.to_ascii_uppercase()));
-                }
-            }
+            let reference = foreign_key_clause(engine, quote, key);
             match engine {
                 // NOT VALID takes no long lock; validating later scans without blocking writes.
                 Engine::Postgres => format!(
@@ -255,6 +284,30 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
         _ => return None,
     };
     Some(sql)
+}
+
+/// `FOREIGN KEY (a) REFERENCES s.t (b) ON DELETE CASCADE`, actions only where not the default.
+/// SQLite refuses a qualified target: it is always in the referencing table's schema.
+fn foreign_key_clause(
+    engine: Engine,
+    quote: fn(&str) -> String,
+    key: &crate::model::ForeignKey,
+) -> String {
+    let list = |c: &[crate::model::Name]| c.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ");
+    let target = match engine {
+        Engine::Sqlite => quote(&key.target.name),
+        Engine::Postgres | Engine::MySql => qualified(quote, &key.target),
+    };
+    let mut out = format!("FOREIGN KEY ({}) REFERENCES {target}", list(&key.columns));
+    if !key.target_columns.is_empty() {
+        out.push_str(&format!(" ({})", list(&key.target_columns)));
+    }
+    for (what, action) in [("DELETE", &key.on_delete), ("UPDATE", &key.on_update)] {
+        if action != "no action" {
+            out.push_str(&format!(" ON {what} {}", action.to_ascii_uppercase()));
+        }
+    }
+    out
 }
 
 /// Turns off sqlx's own statement logging: it logs every statement at debug and any over a second

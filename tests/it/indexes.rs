@@ -317,3 +317,69 @@ async fn sqlite_key_and_index_drift_is_found_and_the_suggested_sql_repairs_it() 
     )
     .await;
 }
+
+/// Tables dropped behind the exporter's back come back, with their keys, from the suggested SQL
+/// alone: each `CREATE TABLE` after the tables its foreign keys reference, the keys in it and
+/// the indexes after it. Then the check is in sync again.
+async fn missing_tables_come_back_with_their_keys<D: EngineDb>(schema: &str, drop: &str) {
+    let Some((db, dir)) = common::seeded::<D>(schema).await else {
+        return;
+    };
+    let cfg = common::config_with_expected(dir.path(), "app", db.url(), "tables: {}\n", "", "");
+    let out = dir.path().join("expected.yaml");
+    common::snapshot(&cfg, "app", &["-o", out.to_str().unwrap()]);
+    db.exec(drop).await;
+    let report = common::check_config(&cfg).await;
+    let created: Vec<&str> = report
+        .items
+        .iter()
+        .filter(|i| i.kind == DriftKind::MissingTable)
+        .map(|i| i.table.as_str())
+        .collect();
+    assert_eq!(created, ["users", "orders"], "{:#?}", report.items);
+    for item in &report.items {
+        for statement in item.fix.suggested_sql.split(";\n") {
+            let statement = statement.trim();
+            if !statement.is_empty() && !statement.starts_with("--") {
+                db.exec(statement).await;
+            }
+        }
+    }
+    let after = common::check_config(&cfg).await;
+    assert!(after.items.is_empty(), "{:#?}", after.items);
+}
+
+#[tokio::test]
+async fn postgres_missing_tables_come_back_with_their_keys() {
+    // orders is created (and listed by the catalog) before the users it references.
+    missing_tables_come_back_with_their_keys::<Postgres>(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, note text);
+         CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, name text);
+         ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE;
+         CREATE INDEX orders_note ON orders (lower(note));",
+        "DROP TABLE orders; DROP TABLE users;",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mariadb_missing_tables_come_back_with_their_keys() {
+    missing_tables_come_back_with_their_keys::<MariaDb>(
+        "CREATE TABLE users (id bigint PRIMARY KEY, email varchar(100) NOT NULL UNIQUE, name text);
+         CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, note varchar(50), KEY orders_note (note),
+                              CONSTRAINT orders_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE);",
+        "DROP TABLE orders; DROP TABLE users;",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_missing_tables_come_back_with_their_keys() {
+    missing_tables_come_back_with_their_keys::<Sqlite>(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT);
+         CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INT REFERENCES users (id) ON DELETE CASCADE, note TEXT);
+         CREATE INDEX orders_note ON orders (note);",
+        "DROP TABLE orders; DROP TABLE users;",
+    )
+    .await;
+}
