@@ -64,7 +64,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_migrations_failed", counter: false, help: as_of!("Migrations the ledger records as failed or dirty (not part of the expectation)") },
     Family { name: "schema_migrations_pending", counter: false, help: as_of!("Migration files the ledger does not record as applied (not compared)") },
     Family { name: "schema_migrations_unknown", counter: false, help: as_of!("Ledger rows with no migration file") },
-    Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default) differs; tables without such columns are left out") },
+    Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default, identity) differs; tables without such columns are left out") },
     Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted; tables of tenant schemas only while drifted)") },
     Family { name: "schema_missing_constraints", counter: false, help: as_of!("Expected primary key, unique or foreign key constraints (kind label: primary_key, unique, foreign_key) absent from the live table, compared by definition; tables without them are left out") },
     Family { name: "schema_missing_indexes", counter: false, help: as_of!("Expected (non-unique) indexes absent from the live table, compared by definition; tables without them are left out") },
@@ -336,6 +336,7 @@ impl DatabaseSeries {
             DriftKind::TypeMismatch,
             DriftKind::NullableMismatch,
             DriftKind::DefaultMismatch,
+            DriftKind::IdentityMismatch,
         ] {
             let n = counts.get(schema, name, kind);
             if n > 0 {
@@ -445,6 +446,7 @@ impl<'a> Counts<'a> {
             DriftKind::TypeMismatch,
             DriftKind::NullableMismatch,
             DriftKind::DefaultMismatch,
+            DriftKind::IdentityMismatch,
         ]
         .into_iter()
         .any(|k| self.get(schema, table, k) > 0)

@@ -74,9 +74,19 @@ pub struct Column {
     /// defaults are normalised to `Some(None)` because they are how the engine implements identity,
     /// not a default a person chose.
     pub default: Option<Option<Spelling>>,
+    /// Whether the engine makes its values (PostgreSQL identity or serial, MySQL
+    /// AUTO_INCREMENT): a column that lost it makes every insert without a value fail. `None`:
+    /// not stated (or not read: SQLite), so not compared.
+    pub identity: Option<bool>,
 }
 
 impl Column {
+    /// The same column, stating whether the engine makes its values.
+    pub fn with_identity(mut self, identity: bool) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
     /// Builds a column, normalising the type and the default for `engine`.
     pub fn new(
         engine: Engine,
@@ -90,6 +100,7 @@ impl Column {
             data_type: data_type.map(|t| normalize::canonical_type(engine, t)),
             nullable,
             default: default.map(|d| d.and_then(|d| normalize::canonical_default(engine, d))),
+            identity: None,
         }
     }
 }
@@ -336,6 +347,7 @@ impl Schema {
                 c.data_type.hash(&mut hasher);
                 c.nullable.hash(&mut hasher);
                 c.default.hash(&mut hasher);
+                c.identity.hash(&mut hasher);
             }
             table.primary_key.hash(&mut hasher);
             table.indexes.hash(&mut hasher);
@@ -845,6 +857,13 @@ pub enum Change {
         table: TableName,
         /// The live foreign key.
         key: ForeignKey,
+    },
+    /// Make the engine generate a column's values, or stop (`column.identity` says which).
+    SetIdentity {
+        /// The table it belongs to.
+        table: TableName,
+        /// The whole column as it should end up, as for [`Change::AlterType`].
+        column: Column,
     },
     /// Set (`Some`) or drop (`None`) a column's default.
     SetDefault {

@@ -21,6 +21,9 @@ pub enum DriftKind {
     NullableMismatch,
     /// Both have the column; the defaults differ.
     DefaultMismatch,
+    /// Both have the column; the engine makes its values on one side only (identity, serial,
+    /// AUTO_INCREMENT).
+    IdentityMismatch,
     /// The expected primary key is absent (none, or one over other columns).
     MissingPrimaryKey,
     /// A live primary key is not expected (the table should have none, or another).
@@ -51,6 +54,7 @@ impl DriftKind {
             DriftKind::TypeMismatch => Some("type"),
             DriftKind::NullableMismatch => Some("nullable"),
             DriftKind::DefaultMismatch => Some("default"),
+            DriftKind::IdentityMismatch => Some("identity"),
             _ => None,
         }
     }
@@ -86,6 +90,7 @@ impl DriftKind {
             DriftKind::TypeMismatch => Some("type"),
             DriftKind::NullableMismatch => Some("nullable"),
             DriftKind::DefaultMismatch => Some("default"),
+            DriftKind::IdentityMismatch => Some("identity"),
             _ => None,
         }
     }
@@ -100,6 +105,7 @@ impl DriftKind {
             DriftKind::TypeMismatch => "type differs",
             DriftKind::NullableMismatch => "nullability differs",
             DriftKind::DefaultMismatch => "default differs",
+            DriftKind::IdentityMismatch => "identity differs",
             DriftKind::MissingPrimaryKey => "missing primary key",
             DriftKind::UnexpectedPrimaryKey => "unexpected primary key",
             DriftKind::MissingUniqueConstraint => "missing unique constraint",

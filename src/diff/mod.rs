@@ -550,6 +550,7 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
         data_type: want.data_type.clone().or_else(|| have.data_type.clone()),
         nullable: want.nullable.or(have.nullable),
         default: want.default.clone().or_else(|| have.default.clone()),
+        identity: want.identity.or(have.identity),
     };
     let column = Some(&*have.name);
     let mut out = Vec::new();
@@ -584,6 +585,21 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
         let sides = (Some(default_word(w)), Some(default_word(h)));
         out.push(drift(
             DriftKind::DefaultMismatch,
+            table,
+            column,
+            sides,
+            change,
+        ));
+    }
+    if let Some((w, h)) = differ(&want.identity, &have.identity) {
+        let word = |i: bool| if i { "identity" } else { "not identity" };
+        let change = Change::SetIdentity {
+            table: table.clone(),
+            column: target.clone(),
+        };
+        let sides = (Some(word(*w).into()), Some(word(*h).into()));
+        out.push(drift(
+            DriftKind::IdentityMismatch,
             table,
             column,
             sides,

@@ -184,13 +184,19 @@ pub(super) async fn introspect(
         {
             data_type = "json";
         }
-        catalog.column(Column::new(
-            Engine::MySql,
-            column,
-            Some(data_type),
-            Some(row.try_get::<&str, _>("is_nullable")? == "YES"),
-            Some(column_default(&row, flavor)?.as_deref()),
-        ));
+        let auto_increment = row
+            .try_get::<Option<&str>, _>("extra")?
+            .is_some_and(|e| e.to_ascii_lowercase().contains("auto_increment"));
+        catalog.column(
+            Column::new(
+                Engine::MySql,
+                column,
+                Some(data_type),
+                Some(row.try_get::<&str, _>("is_nullable")? == "YES"),
+                Some(column_default(&row, flavor)?.as_deref()),
+            )
+            .with_identity(auto_increment),
+        );
     }
     Ok(catalog.finish())
 }

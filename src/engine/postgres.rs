@@ -30,7 +30,9 @@ SELECT n.nspname::text AS schema_name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
        a.attnotnull AS not_null,
        pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS column_default,
-       (a.attidentity <> '' OR a.attgenerated <> '') AS implicit_default
+       (a.attidentity <> '' OR a.attgenerated <> '') AS implicit_default,
+       (a.attidentity <> ''
+        OR coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false)) AS is_identity
 FROM pg_catalog.pg_namespace n
 LEFT JOIN pg_catalog.pg_class c
        ON c.relnamespace = n.oid
@@ -166,13 +168,16 @@ pub(super) async fn introspect(
         } else {
             row.try_get("column_default")?
         };
-        catalog.column(Column::new(
-            Engine::Postgres,
-            column,
-            Some(row.try_get("data_type")?),
-            Some(!not_null),
-            Some(default),
-        ));
+        catalog.column(
+            Column::new(
+                Engine::Postgres,
+                column,
+                Some(row.try_get("data_type")?),
+                Some(!not_null),
+                Some(default),
+            )
+            .with_identity(row.try_get("is_identity")?),
+        );
     }
     Ok(catalog.finish())
 }

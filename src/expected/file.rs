@@ -144,6 +144,8 @@ struct ColumnDoc {
     nullable: Option<bool>,
     /// `None`: not stated; `Some(None)`: `default: null`, the column must have no default.
     default: Option<Option<String>>,
+    /// `identity: true`: the engine makes its values (identity, serial, AUTO_INCREMENT).
+    identity: Option<bool>,
 }
 
 /// A mapping that rejects duplicate keys (YAML allows them silently; we do not: the second one
@@ -210,12 +212,15 @@ impl<'de> Deserialize<'de> for FullColumn {
             nullable: Option<bool>,
             #[serde(default, deserialize_with = "default_expr")]
             default: Option<Option<String>>,
+            #[serde(default)]
+            identity: Option<bool>,
         }
         let raw = Raw::deserialize(d)?;
         Ok(FullColumn(ColumnDoc {
             data_type: raw.data_type,
             nullable: raw.nullable,
             default: raw.default,
+            identity: raw.identity,
         }))
     }
 }
@@ -511,13 +516,14 @@ fn add_column(
     if untyped && engine != Engine::Sqlite {
         return Err(format!("table `{key}`, column `{column}`: empty type"));
     }
-    let c = Column::new(
+    let mut c = Column::new(
         engine,
         column.clone(),
         doc.data_type.as_deref(),
         doc.nullable,
         doc.default.as_ref().map(|d| d.as_deref()),
     );
+    c.identity = doc.identity;
     if !table.add_column(engine, c) {
         return Err(format!(
             "table `{key}`: column `{column}` is listed twice ({} compares names case-insensitively)",
@@ -556,6 +562,9 @@ pub fn render(schema: &Schema, default_schema: &str) -> String {
                 Some(Some(d)) => attrs.push(format!("default: {}", scalar(d))),
                 Some(None) => attrs.push("default: null".into()),
                 None => {}
+            }
+            if c.identity == Some(true) {
+                attrs.push("identity: true".into());
             }
             out.push_str(&format!(
                 "      {}: {{{}}}\n",

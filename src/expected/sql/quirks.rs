@@ -181,6 +181,15 @@ pub(super) fn virtual_table_shadows(module: &str) -> Option<&'static [&'static s
     }
 }
 
+/// Whether the catalog reader tells identity columns apart on `engine`: PostgreSQL (identity,
+/// serial) and MySQL (AUTO_INCREMENT) do; SQLite's rowid alias is not read as one yet.
+pub(super) fn identity_is_compared(engine: Engine) -> bool {
+    match engine {
+        Engine::Postgres | Engine::MySql => true,
+        Engine::Sqlite => false,
+    }
+}
+
 /// The access method an index gets when `CREATE INDEX` names none: PostgreSQL's is always
 /// btree. MySQL's depends on the storage engine (InnoDB btree, MEMORY hash) and SQLite has one
 /// kind, so there it is not stated and not compared.

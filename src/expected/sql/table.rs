@@ -24,6 +24,11 @@ pub(super) struct DdlColumn {
     pub(super) data_type: Option<String>,
     pub(super) nullable: bool,
     pub(super) default: Option<String>,
+    /// Values from a sequence default (serial types, `DEFAULT nextval(...)`): gone with the
+    /// default.
+    pub(super) sequence_default: bool,
+    /// Values the engine makes by itself: `GENERATED ... AS IDENTITY`, `AUTO_INCREMENT`.
+    pub(super) generated_identity: bool,
 }
 
 /// A table or view as the DDL so far defines it.
@@ -51,11 +56,14 @@ impl DdlColumn {
             DataType::Unspecified => String::new(),
             t => t.to_string(),
         };
+        let serial = quirks::type_implies_not_null(engine, &data_type);
         let mut column = DdlColumn {
             name: quirks::identifier(engine, &def.name),
-            nullable: !quirks::type_implies_not_null(engine, &data_type),
+            nullable: !serial,
             default: None,
             data_type: Some(data_type),
+            sequence_default: serial,
+            generated_identity: false,
         };
         column.apply_options(engine, def.options.iter().map(|o| &o.option));
         column
@@ -68,6 +76,8 @@ impl DdlColumn {
             data_type: None,
             nullable: true,
             default: None,
+            sequence_default: false,
+            generated_identity: false,
         }
     }
 
@@ -80,7 +90,7 @@ impl DdlColumn {
             match option {
                 ColumnOption::Null => self.nullable = true,
                 ColumnOption::NotNull => self.nullable = false,
-                ColumnOption::Default(e) => self.default = Some(e.to_string()),
+                ColumnOption::Default(e) => self.set_default(e.to_string()),
                 ColumnOption::PrimaryKey(_) if quirks::primary_key_implies_not_null(engine) => {
                     self.nullable = false
                 }
@@ -95,12 +105,21 @@ impl DdlColumn {
                         && matches!(generated_as, GeneratedAs::Always | GeneratedAs::ByDefault)
                     {
                         self.nullable = false;
+                        self.generated_identity = true;
                     }
                     self.default = None;
                 }
                 ColumnOption::Identity(_) => {
                     self.nullable = false;
                     self.default = None;
+                    self.generated_identity = true;
+                }
+                ColumnOption::DialectSpecific(tokens)
+                    if tokens
+                        .iter()
+                        .any(|t| t.to_string().eq_ignore_ascii_case("AUTO_INCREMENT")) =>
+                {
+                    self.generated_identity = true;
                 }
                 ColumnOption::Check(check) => {
                     if let Some(data_type) = quirks::type_from_check(engine, &check.expr) {
@@ -114,19 +133,37 @@ impl DdlColumn {
         }
     }
 
+    /// A default expression: a sequence's `nextval(...)` makes values, any other replaces it.
+    fn set_default(&mut self, text: String) {
+        self.sequence_default = text
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("nextval(");
+        self.default = Some(text);
+    }
+
+    /// Whether the engine makes the column's values.
+    fn identity(&self) -> bool {
+        self.sequence_default || self.generated_identity
+    }
+
     /// `ALTER TABLE t ALTER COLUMN c ...`: one attribute of an existing column.
     pub(super) fn alter(&mut self, op: AlterColumnOperation, at: &At) -> Result<(), ExpectedError> {
         match op {
             AlterColumnOperation::SetNotNull => self.nullable = false,
             AlterColumnOperation::DropNotNull => self.nullable = true,
-            AlterColumnOperation::SetDefault { value } => self.default = Some(value.to_string()),
-            AlterColumnOperation::DropDefault => self.default = None,
+            AlterColumnOperation::SetDefault { value } => self.set_default(value.to_string()),
+            AlterColumnOperation::DropDefault => {
+                self.default = None;
+                self.sequence_default = false;
+            }
             AlterColumnOperation::SetDataType { data_type, .. } => {
                 self.data_type = Some(data_type.to_string())
             }
             AlterColumnOperation::AddGenerated { .. } => {
                 self.nullable = false;
                 self.default = None;
+                self.generated_identity = true;
             }
             other => return Err(at.error(format!("ALTER COLUMN {other} is not supported"))),
         }
@@ -371,13 +408,21 @@ impl DdlTable {
             let column = match c.data_type {
                 // A view's listed columns: only their presence is known.
                 None => Column::new(engine, c.name, None, None, None),
-                Some(data_type) => Column::new(
-                    engine,
-                    c.name,
-                    Some(&data_type),
-                    Some(c.nullable),
-                    Some(c.default.as_deref()),
-                ),
+                Some(ref data_type) => {
+                    let identity = c.identity();
+                    let column = Column::new(
+                        engine,
+                        c.name,
+                        Some(data_type),
+                        Some(c.nullable),
+                        Some(c.default.as_deref()),
+                    );
+                    if quirks::identity_is_compared(engine) {
+                        column.with_identity(identity)
+                    } else {
+                        column
+                    }
+                }
             };
             t.add_column(engine, column);
         }
