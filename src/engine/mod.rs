@@ -98,6 +98,41 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
         _ => String::new(),
     };
     let sql = match change {
+        // NOT NULL without a default fails on a table with rows: add it nullable, leave the fill
+        // to the operator (only they know the value), then make it NOT NULL.
+        Change::AddColumn { table, column }
+            if column.nullable == Some(false)
+                && !matches!(column.default, Some(Some(_)))
+                && column.identity != Some(true) =>
+        {
+            let mut nullable = column.clone();
+            nullable.nullable = Some(true);
+            let c = quote(&column.name);
+            let add = format!(
+                "ALTER TABLE {} ADD COLUMN {};",
+                q(table),
+                column_definition(quote, &nullable)
+            );
+            let fill = format!(
+                "-- fill {c} on the rows already there before the next statement: UPDATE {} SET {c} = <value> WHERE {c} IS NULL;",
+                q(table)
+            );
+            let not_null = match engine {
+                Engine::Postgres => {
+                    format!("ALTER TABLE {} ALTER COLUMN {c} SET NOT NULL;", q(table))
+                }
+                Engine::MySql => format!(
+                    "ALTER TABLE {} MODIFY {};",
+                    q(table),
+                    column_definition(quote, column)
+                ),
+                Engine::Sqlite => format!(
+                    "-- SQLite cannot make a column NOT NULL in place: rebuild {} with {c} NOT NULL (https://www.sqlite.org/lang_altertable.html#otheralter)",
+                    q(table)
+                ),
+            };
+            format!("{add}\n{fill}\n{not_null}")
+        }
         // A table made with its keys, so inserts work at once: the primary key, unique
         // constraints and foreign keys in the statement, other indexes after it.
         Change::CreateTable { table }

@@ -395,3 +395,46 @@ async fn sqlite_missing_tables_come_back_with_their_keys() {
     )
     .await;
 }
+
+/// A NOT NULL column without a default, missing from a table with rows: the suggestion adds it
+/// nullable, leaves the fill to the operator (as a comment giving the statement), then sets NOT
+/// NULL. Run as written with the fill done, it applies and the check is in sync.
+async fn not_null_column_is_added_in_steps_that_apply<D: EngineDb>() {
+    let Some((db, dir)) =
+        common::seeded::<D>("CREATE TABLE t (id int PRIMARY KEY);\nINSERT INTO t VALUES (1), (2);")
+            .await
+    else {
+        return;
+    };
+    let cfg = common::config_with_expected(
+        dir.path(),
+        "app",
+        db.url(),
+        "tables:\n  t:\n    columns:\n      id: {type: integer}\n      n: {type: integer, nullable: false}\n",
+        "",
+        "",
+    );
+    let report = common::check_config(&cfg).await;
+    assert_eq!(report.items.len(), 1, "{:#?}", report.items);
+    let sql = &report.items[0].fix.suggested_sql;
+    assert!(sql.contains("-- fill "), "{sql}");
+    for line in sql.lines() {
+        match line.strip_prefix("-- fill ") {
+            // What the operator decides: here, zero.
+            Some(_) => db.exec("UPDATE t SET n = 0 WHERE n IS NULL").await,
+            None => db.exec(line).await,
+        }
+    }
+    let after = common::check_config(&cfg).await;
+    assert!(after.items.is_empty(), "{:#?}", after.items);
+}
+
+#[tokio::test]
+async fn postgres_not_null_column_is_added_in_steps_that_apply() {
+    not_null_column_is_added_in_steps_that_apply::<Postgres>().await;
+}
+
+#[tokio::test]
+async fn mariadb_not_null_column_is_added_in_steps_that_apply() {
+    not_null_column_is_added_in_steps_that_apply::<MariaDb>().await;
+}
