@@ -82,7 +82,7 @@ async fn main() {
     let engine::Pool::Postgres(_) = &pool else {
         unreachable!()
     };
-    let live = pool.introspect(&db.schemas, None).await.unwrap();
+    let live = pool.introspect(&db.schemas, None, false).await.unwrap();
     let rendered = expected::render_file(&live, "public");
     let rendered = rendered.replacen(
         "      ref_id: {type: integer, nullable: true, default: null}\n",

@@ -441,9 +441,12 @@ async fn read_live(source: &LiveSource) -> Result<crate::model::Schema, Error> {
         // A snapshot states keys, indexes and foreign keys too, so checking against it compares
         // them.
         let read = async {
-            let mut live = pool.introspect(&source.schemas, None).await?;
+            let mut live = pool.introspect(&source.schemas, None, false).await?;
             live.attach_indexes(pool.indexes(&source.schemas, None).await?);
             live.attach_foreign_keys(pool.foreign_keys(&source.schemas, None).await?);
+            if source.engine == crate::dialect::Engine::Postgres {
+                live.types = Some(pool.enum_types(&source.schemas, false).await?);
+            }
             Ok::<_, sqlx::Error>(live)
         };
         let live = read.await;

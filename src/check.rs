@@ -45,6 +45,10 @@ pub struct DriftReport {
     pub items: Vec<DriftItem>,
     /// Every expected (not ignored) table, so in-sync tables can be published as zero.
     pub expected_tables: Vec<ExpectedTable>,
+    /// Every expected PostgreSQL enum type (so in-sync ones are published as zero) and every
+    /// unexpected one, with their label counts.
+    #[serde(skip)]
+    pub types: Vec<crate::diff::TypeCounts>,
     /// Every schema compared by name, so schema-level gauges exist even when nothing drifted.
     pub schemas: Vec<String>,
     /// With tenant patterns: the tenant schemas matched and drifted, and which appeared or
@@ -160,6 +164,7 @@ impl DriftReport {
                 .map(|d| d.map_fix(|change| SuggestedFix::new(engine, &change)))
                 .collect(),
             expected_tables: comparison.expected_tables,
+            types: comparison.types,
             schemas: comparison.schemas,
             tenants: comparison.tenants.map(|found| TenantReport {
                 found,
@@ -329,7 +334,17 @@ async fn check(
         .any(|t| t.primary_key.is_some() || t.indexes.is_some());
     let states_foreign_keys = tables.clone().any(|t| t.foreign_keys.is_some());
     let scope: Vec<String> = db.schemas.iter().chain(&extra).cloned().collect();
-    let (indexes, keys) = tokio::join!(
+    // Enum types: in the configured schemas and wherever an expected type lives.
+    let type_scope = expectation.schema.types.as_ref().map(|types| {
+        let mut scope = scope.clone();
+        for t in types.values() {
+            if !scope.contains(&t.name.schema) {
+                scope.push(t.name.schema.clone());
+            }
+        }
+        scope
+    });
+    let (indexes, keys, types) = tokio::join!(
         async {
             match states_keys {
                 true => pool.indexes(&scope, db.tenants.as_ref()).await.map(Some),
@@ -344,18 +359,30 @@ async fn check(
                     .map(Some),
                 false => Ok(None),
             }
+        },
+        async {
+            match &type_scope {
+                Some(scope) => pool
+                    .enum_types(scope, db.ignore.extension_objects())
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
         }
     );
-    match (indexes, keys) {
-        (Ok(indexes), Ok(keys)) => {
+    match (indexes, keys, types) {
+        (Ok(indexes), Ok(keys), Ok(types)) => {
             if let Some(indexes) = indexes {
                 live.attach_indexes(indexes);
             }
             if let Some(keys) = keys {
                 live.attach_foreign_keys(keys);
             }
+            live.types = types;
         }
-        (Err(e), _) | (_, Err(e)) => return Err(failure(db.engine, &db.url, db.timeout, &e).await),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return Err(failure(db.engine, &db.url, db.timeout, &e).await)
+        }
     }
     // Diffing and rendering grow with the schema: off the async workers, so scrapes and health
     // checks never wait behind them. The timeout above still fires on time if this overruns.
@@ -512,7 +539,10 @@ async fn read_catalog(
     tenants: Option<&Tenants>,
 ) -> Result<crate::model::Schema, CheckError> {
     let read = Instant::now();
-    let live = match pool.introspect(schemas, tenants).await {
+    let live = match pool
+        .introspect(schemas, tenants, db.ignore.extension_objects())
+        .await
+    {
         Ok(live) => live,
         Err(e) => return Err(failure(db.engine, &db.url, db.timeout, &e).await),
     };

@@ -10,6 +10,9 @@ use crate::model::TableName;
 pub struct Ignore {
     tables: Option<Arc<GlobSet>>,
     columns: Option<Arc<GlobSet>>,
+    /// Whether objects a PostgreSQL extension owns are compared (`ignore.extension_objects:
+    /// false`); by default they are left out of the catalog read.
+    extension_objects: bool,
 }
 
 impl Ignore {
@@ -31,7 +34,19 @@ impl Ignore {
         Ok(Ignore {
             tables: build(tables)?,
             columns: build(columns)?,
+            extension_objects: false,
         })
+    }
+
+    /// The same rules, comparing extension-owned objects too (or not).
+    pub fn with_extension_objects(mut self, compared: bool) -> Ignore {
+        self.extension_objects = compared;
+        self
+    }
+
+    /// Whether objects a PostgreSQL extension owns (tables, enum types) are read and compared.
+    pub fn extension_objects(&self) -> bool {
+        self.extension_objects
     }
 
     /// Whether a table is ignored.

@@ -67,6 +67,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default, identity) differs; tables without such columns are left out") },
     Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted; tables of tenant schemas only while drifted)") },
     Family { name: "schema_missing_constraints", counter: false, help: as_of!("Expected primary key, unique or foreign key constraints (kind label: primary_key, unique, foreign_key) absent from the live table, compared by definition; tables without them are left out") },
+    Family { name: "schema_missing_enum_labels", counter: false, help: as_of!("Labels of the expected PostgreSQL enum type (type label) absent from the live type (all of them when the type is missing; 0 when in sync): writing one fails with invalid input value for enum") },
     Family { name: "schema_missing_indexes", counter: false, help: as_of!("Expected (non-unique) indexes absent from the live table, compared by definition; tables without them are left out") },
     Family { name: "schema_missing_tables", counter: false, help: as_of!("Expected tables absent from the database") },
     Family { name: "schema_table_drift", counter: false, help: as_of!("1 for each missing or unexpected table, named for alert text (at most detail_series_limit of these and schema_column_drift in all)") },
@@ -75,6 +76,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_tenant_schemas_drifted", counter: false, help: as_of!("Tenant schemas with any drift from the template") },
     Family { name: "schema_unexpected_columns", counter: false, help: as_of!("Live columns the expected table does not have; tables without such columns are left out") },
     Family { name: "schema_unexpected_constraints", counter: false, help: as_of!("Live primary key, unique or foreign key constraints (kind label) the expectation does not state, where it states keys; tables without them are left out") },
+    Family { name: "schema_unexpected_enum_labels", counter: false, help: as_of!("Labels of a live PostgreSQL enum type (type label) the expectation does not have (all of them for a type it does not state, where it states types); types without them are left out") },
     Family { name: "schema_unexpected_indexes", counter: false, help: as_of!("Live (non-unique) indexes the expectation does not state, where it states indexes; tables without them are left out") },
     Family { name: "schema_unexpected_tables", counter: false, help: as_of!("Live tables neither expected nor ignored") },
 ];
@@ -113,6 +115,7 @@ enum F {
     MismatchedColumns,
     MissingColumns,
     MissingConstraints,
+    MissingEnumLabels,
     MissingIndexes,
     MissingTables,
     TableDrift,
@@ -121,6 +124,7 @@ enum F {
     TenantSchemasDrifted,
     UnexpectedColumns,
     UnexpectedConstraints,
+    UnexpectedEnumLabels,
     UnexpectedIndexes,
     UnexpectedTables,
 }
@@ -256,6 +260,7 @@ impl DatabaseSeries {
         {
             self.table_gauges(d, table, &counts, tables == TableSeries::All, false);
         }
+        self.type_gauges(d, report);
         for item in report.items.iter().filter(|i| !is_tenant(&i.schema)) {
             self.detail(d, item);
         }
@@ -372,6 +377,24 @@ impl DatabaseSeries {
             let n = counts.get(schema, name, kind);
             if n > 0 {
                 self.sample_in(tenant, family, &l, n);
+            }
+        }
+    }
+
+    /// The enum label gauges: missing labels of every expected type (0 when in sync), unexpected
+    /// ones where there are any (every label of a type the expectation does not have).
+    fn type_gauges(&mut self, d: &str, report: &DriftReport) {
+        for t in &report.types {
+            let l = [
+                ("database", d),
+                ("schema", t.name.schema.as_str()),
+                ("type", t.name.name.as_str()),
+            ];
+            if t.expected {
+                self.sample(F::MissingEnumLabels, &l, t.missing_labels as u64);
+            }
+            if t.unexpected_labels > 0 {
+                self.sample(F::UnexpectedEnumLabels, &l, t.unexpected_labels as u64);
             }
         }
     }

@@ -279,6 +279,19 @@ pub struct Schema {
     /// (an empty tenant schema has no table to show it exists), sorted. Empty for an expectation.
     #[serde(skip)]
     pub namespaces: Vec<String>,
+    /// PostgreSQL enum types keyed by [`Schema::key`]. `None`: not read, or the expectation
+    /// states none, so not compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub types: Option<IndexMap<TableName, EnumType>>,
+}
+
+/// A PostgreSQL enum type: its labels, in the order the type sorts them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct EnumType {
+    /// The type's schema and name.
+    pub name: TableName,
+    /// Its labels in sort order (case and spaces matter: a label is a value).
+    pub labels: Vec<String>,
 }
 
 impl Schema {
@@ -352,6 +365,11 @@ impl Schema {
             table.primary_key.hash(&mut hasher);
             table.indexes.hash(&mut hasher);
             table.foreign_keys.hash(&mut hasher);
+        }
+        if let Some(types) = &self.types {
+            for t in types.values() {
+                t.hash(&mut hasher);
+            }
         }
         hasher.finish()
     }
@@ -865,6 +883,44 @@ pub enum Change {
         /// The whole column as it should end up, as for [`Change::AlterType`].
         column: Column,
     },
+    /// Create a missing enum type with its labels.
+    CreateEnumType {
+        /// The type as expected.
+        enum_type: EnumType,
+    },
+    /// Drop an enum type the expectation does not have (destructive).
+    DropEnumType {
+        /// The live type.
+        name: TableName,
+    },
+    /// Add a missing label to an enum type, in its place among the others.
+    AddEnumLabel {
+        /// The type.
+        name: TableName,
+        /// The missing label.
+        label: String,
+        /// Where it goes: after this live label, or (`None`) before the first.
+        after: Option<String>,
+        /// The live label it goes before, when it goes first.
+        before: Option<String>,
+    },
+    /// Rename a live label to the expected one (what a label missing where an unexpected one
+    /// stands looks like after `ALTER TYPE ... RENAME VALUE`).
+    RenameEnumLabel {
+        /// The type.
+        name: TableName,
+        /// The live label.
+        from: String,
+        /// The expected label.
+        to: String,
+    },
+    /// A live label the expectation does not have: PostgreSQL cannot drop one in place.
+    DropEnumLabel {
+        /// The type.
+        name: TableName,
+        /// The live label.
+        label: String,
+    },
     /// Set (`Some`) or drop (`None`) a column's default.
     SetDefault {
         /// The table it belongs to.
@@ -890,6 +946,8 @@ impl Change {
                 | Change::DropIndex { .. }
                 | Change::DropPrimaryKey { .. }
                 | Change::DropForeignKey { .. }
+                | Change::DropEnumType { .. }
+                | Change::DropEnumLabel { .. }
         )
     }
 }

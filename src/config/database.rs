@@ -333,14 +333,16 @@ fn validate_ignore(
     if ignore.migration_tables.unwrap_or(true) {
         tables.extend(MIGRATION_TABLES.iter().map(|t| t.to_string()));
     }
+    // PostgreSQL extensions' own tables and types are left out unless asked for.
+    let extensions = !ignore.extension_objects.unwrap_or(true);
     let key = (tables, ignore.columns);
     if let Some(compiled) = defaults.ignores.borrow().get(&key) {
-        return Some(compiled.clone());
+        return Some(compiled.clone().with_extension_objects(extensions));
     }
     match Ignore::new(&key.0, &key.1) {
         Ok(i) => {
             defaults.ignores.borrow_mut().insert(key, i.clone());
-            Some(i)
+            Some(i.with_extension_objects(extensions))
         }
         Err(e) => {
             problems.push(format!("ignore: {e}"));

@@ -140,6 +140,7 @@ struct RawIgnore {
     #[serde(default)]
     columns: Vec<String>,
     migration_tables: Option<bool>,
+    extension_objects: Option<bool>,
 }
 
 /// Migration-history tables of common frameworks and tools, ignored unless

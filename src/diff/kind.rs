@@ -43,6 +43,15 @@ pub enum DriftKind {
     MissingForeignKey,
     /// A live foreign key is not expected.
     UnexpectedForeignKey,
+    /// An expected PostgreSQL enum type is absent (`table` names the type).
+    MissingEnumType,
+    /// A live enum type is not expected, where the expectation states types.
+    UnexpectedEnumType,
+    /// An expected label is absent from the live enum type: writing it fails with
+    /// `invalid input value for enum`.
+    MissingEnumLabel,
+    /// A live enum type has a label the expectation does not.
+    UnexpectedEnumLabel,
 }
 
 impl DriftKind {
@@ -73,6 +82,17 @@ impl DriftKind {
             DriftKind::MissingForeignKey | DriftKind::UnexpectedForeignKey => Some("foreign_key"),
             _ => None,
         }
+    }
+
+    /// Whether the item is about an enum type (its `table` is the type's name).
+    pub fn is_enum(self) -> bool {
+        matches!(
+            self,
+            DriftKind::MissingEnumType
+                | DriftKind::UnexpectedEnumType
+                | DriftKind::MissingEnumLabel
+                | DriftKind::UnexpectedEnumLabel
+        )
     }
 
     /// The `drift` label of `schema_table_drift` (table-level kinds only).
@@ -115,6 +135,10 @@ impl DriftKind {
             DriftKind::InvalidIndex => "invalid index",
             DriftKind::MissingForeignKey => "missing foreign key",
             DriftKind::UnexpectedForeignKey => "unexpected foreign key",
+            DriftKind::MissingEnumType => "missing enum type",
+            DriftKind::UnexpectedEnumType => "unexpected enum type",
+            DriftKind::MissingEnumLabel => "missing enum label",
+            DriftKind::UnexpectedEnumLabel => "unexpected enum label",
         }
     }
 }

@@ -71,6 +71,20 @@ pub struct ExpectedTable {
     pub missing: bool,
 }
 
+/// An enum type as metrics need it: an expected one (in sync or not), or a live one with labels
+/// the expectation does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TypeCounts {
+    /// The type.
+    pub name: TableName,
+    /// Whether the expectation states it (its missing count is published even when 0).
+    pub expected: bool,
+    /// Expected labels absent from the live type: all of them when the type is missing.
+    pub missing_labels: usize,
+    /// Live labels the expectation does not have: all of them for a type it does not state.
+    pub unexpected_labels: usize,
+}
+
 /// The result of one comparison.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Comparison {
@@ -83,6 +97,9 @@ pub struct Comparison {
     pub expected_tables: Vec<ExpectedTable>,
     /// Every schema named exactly, so schema-level gauges exist even when nothing drifted.
     pub schemas: Vec<String>,
+    /// Every enum type the expectation states (in the schemas named exactly), so in-sync types
+    /// are published as zero.
+    pub types: Vec<TypeCounts>,
     /// With tenant patterns: which schemas matched and which of them drifted.
     pub tenants: Option<TenantComparison>,
 }
@@ -159,6 +176,14 @@ pub fn compare(
         out.drift.push(unexpected_table(&live_table.name));
     }
     order_created_tables(engine, &mut out.drift);
+    diff_types(
+        engine,
+        expected,
+        live,
+        &folded,
+        template.as_deref(),
+        &mut out,
+    );
     if let (Some(tenants), Some(template)) = (tenants, template) {
         out.tenants = Some(compare_tenants(
             engine, expected, &template, live, &folded, tenants, ignore, &mut out,
@@ -519,6 +544,150 @@ fn diff_foreign_keys(expected: &Table, name: &TableName, live: &Table, out: &mut
     out.append(&mut missing);
 }
 
+/// PostgreSQL enum types, where the expectation states them: each expected type's labels
+/// against the live type's (a label is a value: compared exactly), and live types of the
+/// configured schemas the expectation does not have. Labels of the template schema are not
+/// compared per tenant.
+fn diff_types(
+    engine: Engine,
+    expected: &Schema,
+    live: &Schema,
+    folded: &[String],
+    template: Option<&str>,
+    out: &mut Comparison,
+) {
+    let (Some(want), Some(have)) = (&expected.types, &live.types) else {
+        return;
+    };
+    for (key, w) in want {
+        if template == Some(key.schema.as_str()) {
+            continue;
+        }
+        let found = have.get(key);
+        let before = out.drift.len();
+        match found {
+            None => out.drift.push(drift(
+                DriftKind::MissingEnumType,
+                &w.name,
+                None,
+                (Some(describe_enum(&w.labels)), None),
+                Change::CreateEnumType {
+                    enum_type: w.clone(),
+                },
+            )),
+            Some(h) => diff_labels(&w.name, &w.labels, &h.labels, &mut out.drift),
+        }
+        let added = &out.drift[before..];
+        let count = |kind| added.iter().filter(|d| d.kind == kind).count();
+        out.types.push(TypeCounts {
+            name: w.name.clone(),
+            expected: true,
+            missing_labels: match found {
+                None => w.labels.len(),
+                Some(_) => count(DriftKind::MissingEnumLabel),
+            },
+            unexpected_labels: count(DriftKind::UnexpectedEnumLabel),
+        });
+    }
+    for (key, h) in have {
+        if want.contains_key(key) || !folded.contains(&engine.fold_identifier(&key.schema)) {
+            continue;
+        }
+        out.drift.push(drift(
+            DriftKind::UnexpectedEnumType,
+            &h.name,
+            None,
+            (None, Some(describe_enum(&h.labels))),
+            Change::DropEnumType {
+                name: h.name.clone(),
+            },
+        ));
+        out.types.push(TypeCounts {
+            name: h.name.clone(),
+            expected: false,
+            missing_labels: 0,
+            unexpected_labels: h.labels.len(),
+        });
+    }
+}
+
+/// `enum ('a', 'b')`.
+fn describe_enum(labels: &[String]) -> String {
+    let list: Vec<String> = labels
+        .iter()
+        .map(|l| format!("'{}'", l.replace('\'', "''")))
+        .collect();
+    format!("enum ({})", list.join(", "))
+}
+
+/// The labels of one type. A missing label is added in its expected place (after the expected
+/// label before it, or before the first); where the two lists have the same length and differ
+/// only by labels the other lacks, position by position, those are renames (what
+/// `ALTER TYPE ... RENAME VALUE` in one place and not the other leaves), one item each.
+fn diff_labels(name: &TableName, want: &[String], have: &[String], out: &mut Vec<Drift>) {
+    let quoted = |l: &str| format!("'{}'", l.replace('\'', "''"));
+    let missing = |l: &String| !have.contains(l);
+    let unexpected = |l: &String| !want.contains(l);
+    let renames = want.len() == have.len()
+        && want
+            .iter()
+            .zip(have)
+            .all(|(w, h)| w == h || (missing(w) && unexpected(h)));
+    if renames {
+        for (w, h) in want.iter().zip(have).filter(|(w, h)| w != h) {
+            out.push(drift(
+                DriftKind::MissingEnumLabel,
+                name,
+                None,
+                (Some(quoted(w)), Some(quoted(h))),
+                Change::RenameEnumLabel {
+                    name: name.clone(),
+                    from: h.clone(),
+                    to: w.clone(),
+                },
+            ));
+        }
+        return;
+    }
+    // Labels there once the statements before have run: where the next one can be placed.
+    let mut present: Vec<&String> = have.iter().collect();
+    let mut previous: Option<&String> = None;
+    for w in want {
+        if missing(w) {
+            let before = match previous {
+                None => present.first().map(|l| (*l).clone()),
+                Some(_) => None,
+            };
+            out.push(drift(
+                DriftKind::MissingEnumLabel,
+                name,
+                None,
+                (Some(quoted(w)), None),
+                Change::AddEnumLabel {
+                    name: name.clone(),
+                    label: w.clone(),
+                    after: previous.cloned(),
+                    before,
+                },
+            ));
+            present.push(w);
+        }
+        previous = Some(w);
+    }
+    for h in have.iter().filter(|h| unexpected(h)) {
+        out.push(drift(
+            DriftKind::UnexpectedEnumLabel,
+            name,
+            None,
+            (None, Some(quoted(h))),
+            Change::DropEnumLabel {
+                name: name.clone(),
+                label: h.clone(),
+            },
+        ));
+    }
+}
+
 /// A live index left not valid: built again when it is expected, dropped when it is not.
 fn invalid_index(name: &TableName, h: &Index, expected: bool) -> Drift {
     let table = name.clone();
@@ -666,6 +835,163 @@ mod tests {
     use super::*;
 
     const PG: Engine = Engine::Postgres;
+
+    fn types(list: &[(&str, &str, &[&str])]) -> Schema {
+        let mut map = indexmap::IndexMap::new();
+        for (schema, name, labels) in list {
+            let name = TableName::new(*schema, *name);
+            let labels = labels.iter().map(|l| l.to_string()).collect();
+            map.insert(
+                Schema::key(PG, &name),
+                crate::model::EnumType { name, labels },
+            );
+        }
+        Schema {
+            types: Some(map),
+            ..Schema::default()
+        }
+    }
+
+    /// (kind, type, expected, actual, SQL) of every item.
+    fn enum_drift(
+        want: &Schema,
+        have: &Schema,
+    ) -> Vec<(DriftKind, String, String, String, String)> {
+        let schemas = vec!["public".to_string()];
+        diff(PG, want, have, &schemas, &Ignore::default())
+            .drift
+            .into_iter()
+            .map(|d| {
+                (
+                    d.kind,
+                    d.table.clone(),
+                    d.expected.clone().unwrap_or_default(),
+                    d.actual.clone().unwrap_or_default(),
+                    crate::engine::render_change(PG, &d.fix),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn enum_labels_are_added_in_their_place_renamed_or_reported_unexpected() {
+        let want = types(&[
+            ("public", "state", &["new", "queued", "running", "done"]),
+            ("public", "mood", &["happy", "sad"]),
+            ("public", "gone", &["x"]),
+            ("public", "same", &["a", "b"]),
+        ]);
+        let have = types(&[
+            ("public", "state", &["queued", "done", "stale"]),
+            ("public", "mood", &["happy", "blue"]),
+            ("public", "same", &["a", "b"]),
+            ("public", "extra", &["p", "q"]),
+            ("other", "elsewhere", &["z"]),
+        ]);
+        let got = enum_drift(&want, &have);
+        let s = |v: &str| v.to_string();
+        assert_eq!(
+            got,
+            [
+                (
+                    DriftKind::MissingEnumLabel,
+                    s("state"),
+                    s("'new'"),
+                    s(""),
+                    s(
+                        r#"ALTER TYPE "public"."state" ADD VALUE IF NOT EXISTS 'new' BEFORE 'queued';"#
+                    )
+                ),
+                (
+                    DriftKind::MissingEnumLabel,
+                    s("state"),
+                    s("'running'"),
+                    s(""),
+                    s(
+                        r#"ALTER TYPE "public"."state" ADD VALUE IF NOT EXISTS 'running' AFTER 'queued';"#
+                    )
+                ),
+                (
+                    DriftKind::UnexpectedEnumLabel,
+                    s("state"),
+                    s(""),
+                    s("'stale'"),
+                    s(
+                        r#"-- destructive: PostgreSQL cannot drop enum label 'stale' of "public"."state": move rows off it, create the type again without it, and ALTER the columns that use it"#
+                    )
+                ),
+                (
+                    DriftKind::MissingEnumLabel,
+                    s("mood"),
+                    s("'sad'"),
+                    s("'blue'"),
+                    s(r#"ALTER TYPE "public"."mood" RENAME VALUE 'blue' TO 'sad';"#)
+                ),
+                (
+                    DriftKind::MissingEnumType,
+                    s("gone"),
+                    s("enum ('x')"),
+                    s(""),
+                    s(r#"CREATE TYPE "public"."gone" AS ENUM ('x');"#)
+                ),
+                (
+                    DriftKind::UnexpectedEnumType,
+                    s("extra"),
+                    s(""),
+                    s("enum ('p', 'q')"),
+                    s(r#"-- destructive: DROP TYPE "public"."extra";"#)
+                ),
+            ]
+        );
+        let counts: Vec<(String, bool, usize, usize)> =
+            diff(PG, &want, &have, &["public".into()], &Ignore::default())
+                .types
+                .into_iter()
+                .map(|t| {
+                    (
+                        t.name.name,
+                        t.expected,
+                        t.missing_labels,
+                        t.unexpected_labels,
+                    )
+                })
+                .collect();
+        assert_eq!(
+            counts,
+            [
+                (s("state"), true, 2, 1),
+                (s("mood"), true, 1, 0),
+                (s("gone"), true, 1, 0),
+                (s("same"), true, 0, 0),
+                (s("extra"), false, 0, 2),
+            ]
+        );
+        // An expectation without types compares none.
+        assert!(enum_drift(&Schema::default(), &have).is_empty());
+    }
+
+    #[test]
+    fn a_line_break_in_a_name_cannot_end_a_comment_of_the_suggested_sql() {
+        let change = Change::DropEnumLabel {
+            name: TableName::new("public", "t"),
+            label: "x'\nDROP TABLE users; --".into(),
+        };
+        let sql = crate::engine::render_change(PG, &change);
+        assert_eq!(sql.lines().count(), 1, "{sql}");
+        let drop = Change::DropTable {
+            table: TableName::new("public", "a\nDROP TABLE users; --"),
+        };
+        let sql = crate::engine::render_change(PG, &drop);
+        assert!(sql.lines().all(|l| l.starts_with("--")), "{sql}");
+        // In a statement the line break is the name's and stays.
+        let add = Change::AddEnumLabel {
+            name: TableName::new("public", "t"),
+            label: "two\nlines".into(),
+            after: None,
+            before: None,
+        };
+        assert!(crate::engine::render_change(PG, &add).contains("'two\nlines'"));
+    }
 
     fn col(
         name: &str,

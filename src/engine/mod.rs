@@ -23,14 +23,50 @@ use std::collections::HashMap;
 
 /// Renders a change as SQL in `engine`'s dialect: what the check attaches to each drift item.
 pub fn render_change(engine: Engine, change: &Change) -> String {
-    if let Some(sql) = render_key_change(engine, change) {
+    let sql = match render_key_change(engine, change) {
+        Some(sql) => sql,
+        None => match engine {
+            Engine::Postgres => postgres::render(change),
+            Engine::Sqlite => sqlite::render(change),
+            Engine::MySql => mysql::render(change),
+        },
+    };
+    keep_comments_closed(sql)
+}
+
+/// A line break inside a quoted name or label of a `--` comment would end the comment and make
+/// the rest of the name a statement; there it is written as `\n` (`\r`) instead. Line breaks
+/// inside quotes of a statement are the name itself and stay.
+fn keep_comments_closed(sql: String) -> String {
+    if !sql.contains(['\n', '\r']) {
         return sql;
     }
-    match engine {
-        Engine::Postgres => postgres::render(change),
-        Engine::Sqlite => sqlite::render(change),
-        Engine::MySql => mysql::render(change),
+    let mut out = String::with_capacity(sql.len());
+    let (mut line_start, mut comment, mut quote) = (true, false, None::<char>);
+    for (i, c) in sql.char_indices() {
+        if line_start {
+            comment = sql[i..].starts_with("--");
+            line_start = false;
+        }
+        match c {
+            '\n' | '\r' if comment && quote.is_some() => {
+                out.push_str(if c == '\n' { "\\n" } else { "\\r" });
+                continue;
+            }
+            '\n' => {
+                line_start = true;
+                quote = None;
+            }
+            '"' | '`' | '\'' if comment => match quote {
+                Some(q) if q == c => quote = None,
+                None => quote = Some(c),
+                Some(_) => {}
+            },
+            _ => {}
+        }
+        out.push(c);
     }
+    out
 }
 
 /// Keys and indexes in `engine`'s dialect (`None` for every other change). PostgreSQL builds
@@ -452,16 +488,18 @@ impl Pool {
 
     /// Reads every table and column of `schemas` and of the schemas `tenants` match, in one
     /// catalog round trip. Tenant matches are narrowed by `LIKE` in the query and decided here by
-    /// the glob, so the result holds exactly the schemas asked for.
+    /// the glob, so the result holds exactly the schemas asked for. Tables a PostgreSQL extension
+    /// owns are read only when `extension_objects`.
     pub async fn introspect(
         &self,
         schemas: &[String],
         tenants: Option<&Tenants>,
+        extension_objects: bool,
     ) -> Result<Schema, sqlx::Error> {
         let (engine, mut live) = match self {
             Pool::Postgres(pool) => (
                 Engine::Postgres,
-                postgres::introspect(pool, schemas, tenants).await?,
+                postgres::introspect(pool, schemas, tenants, extension_objects).await?,
             ),
             Pool::Sqlite(pool) => (Engine::Sqlite, sqlite::introspect(pool).await?),
             Pool::MySql(handle) => (
@@ -494,6 +532,19 @@ impl Pool {
             Pool::Postgres(pool) => postgres::indexes(pool, schemas, tenants).await,
             Pool::Sqlite(pool) => sqlite::indexes(pool).await,
             Pool::MySql(handle) => mysql::indexes(handle, schemas, tenants).await,
+        }
+    }
+
+    /// Every enum type of `schemas` with its labels, by [`Schema::key`], in one query: PostgreSQL's
+    /// alone (the other engines have none; MySQL's `ENUM` is a column type, compared as one).
+    pub async fn enum_types(
+        &self,
+        schemas: &[String],
+        extension_objects: bool,
+    ) -> Result<indexmap::IndexMap<TableName, crate::model::EnumType>, sqlx::Error> {
+        match self {
+            Pool::Postgres(pool) => postgres::enum_types(pool, schemas, extension_objects).await,
+            Pool::Sqlite(_) | Pool::MySql(_) => Ok(Default::default()),
         }
     }
 
@@ -682,7 +733,51 @@ pub(crate) fn render_portable(change: &Change, quote: fn(&str) -> String) -> Str
         | Change::SetIdentity { table, .. } => {
             format!("-- change the keys of {} by hand", q(table))
         }
+        // Enum types are PostgreSQL's alone: only its catalog reader yields them.
+        Change::CreateEnumType { enum_type } => {
+            let labels: Vec<String> = enum_type.labels.iter().map(|l| literal(l)).collect();
+            format!(
+                "CREATE TYPE {} AS ENUM ({});",
+                q(&enum_type.name),
+                labels.join(", ")
+            )
+        }
+        Change::DropEnumType { name } => format!("-- destructive: DROP TYPE {};", q(name)),
+        Change::AddEnumLabel {
+            name,
+            label,
+            after,
+            before,
+        } => {
+            let place = match (after, before) {
+                (Some(a), _) => format!(" AFTER {}", literal(a)),
+                (None, Some(b)) => format!(" BEFORE {}", literal(b)),
+                (None, None) => String::new(),
+            };
+            format!(
+                "ALTER TYPE {} ADD VALUE IF NOT EXISTS {}{place};",
+                q(name),
+                literal(label)
+            )
+        }
+        Change::RenameEnumLabel { name, from, to } => format!(
+            "ALTER TYPE {} RENAME VALUE {} TO {};",
+            q(name),
+            literal(from),
+            literal(to)
+        ),
+        // No DROP VALUE: the type is rebuilt once no row holds the label.
+        Change::DropEnumLabel { name, label } => format!(
+            "-- destructive: PostgreSQL cannot drop enum label {} of {}: move rows off it, create the type again without it, and ALTER the columns that use it",
+            literal(label),
+            q(name)
+        ),
     }
+}
+
+/// A string literal in standard SQL: single quotes, doubled inside.
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// Shared by the engines' unit tables of change -> SQL: one change of every kind on `t.a`, in the

@@ -10,11 +10,12 @@ use std::str::FromStr;
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
 use crate::model::{
-    CatalogBuilder, Change, Column, ForeignKey, ForeignKeyBuilder, ForeignKeyRow, Index,
+    CatalogBuilder, Change, Column, EnumType, ForeignKey, ForeignKeyBuilder, ForeignKeyRow, Index,
     IndexBuilder, Schema, TableName,
 };
 use crate::tenant::Tenants;
 use futures_util::TryStreamExt;
+use indexmap::IndexMap;
 use std::collections::HashMap;
 
 /// Every table-like relation (tables, partitioned tables, views, materialized views, foreign tables)
@@ -22,7 +23,9 @@ use std::collections::HashMap;
 /// storage details of their parent, which is compared instead. Dropped columns are not columns.
 /// `$1` names namespaces exactly; `$2` holds `LIKE` prefixes of tenant patterns (empty without
 /// them). A namespace without relations still yields one row, with no table, so an empty tenant
-/// schema is seen.
+/// schema is seen. Unless `$3`, relations an extension owns (`pg_depend` deptype `e`: PostGIS's
+/// `spatial_ref_sys`, TimescaleDB's and pg_cron's tables) are left out: they are the extension's,
+/// not the application's, and come and go with its version.
 pub const CATALOG_QUERY: &str = r#"
 SELECT n.nspname::text AS schema_name,
        c.relname::text AS table_name,
@@ -38,6 +41,9 @@ LEFT JOIN pg_catalog.pg_class c
        ON c.relnamespace = n.oid
       AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
       AND NOT c.relispartition
+      AND ($3 OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                             WHERE e.classid = 'pg_catalog.pg_class'::regclass
+                               AND e.objid = c.oid AND e.deptype = 'e'))
 LEFT JOIN pg_catalog.pg_attribute a
        ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
@@ -83,6 +89,23 @@ WHERE k.ord <= x.indnkeyatts
            AND left(n.nspname, 3) <> 'pg_'
            AND n.nspname <> 'information_schema'))
 ORDER BY x.indrelid, x.indexrelid, k.ord
+"#;
+
+/// Every enum type of the given namespaces with its labels in sort order, one row per type.
+/// Unless `$2`, types an extension owns are left out, as for relations.
+pub const ENUM_QUERY: &str = r#"
+SELECT n.nspname::text AS schema_name,
+       t.typname::text AS type_name,
+       array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
+FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid
+WHERE n.nspname = ANY($1)
+  AND ($2 OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_type'::regclass
+                           AND d.objid = t.oid AND d.deptype = 'e'))
+GROUP BY n.nspname, t.typname
+ORDER BY n.nspname, t.typname
 "#;
 
 /// Every foreign key, one row per column pair in key order. Keys a partition inherits from its
@@ -140,12 +163,14 @@ pub(super) async fn introspect(
     pool: &PgPool,
     schemas: &[String],
     tenants: Option<&Tenants>,
+    extension_objects: bool,
 ) -> Result<Schema, sqlx::Error> {
     let likes = tenants.map(Tenants::like_prefixes).unwrap_or_default();
     // Streamed: rows become columns as they arrive, so the catalog is never held twice.
     let mut rows = sqlx::query(CATALOG_QUERY)
         .bind(schemas)
         .bind(likes)
+        .bind(extension_objects)
         .fetch(pool);
     let mut catalog = CatalogBuilder::new(Engine::Postgres);
     while let Some(row) = rows.try_next().await? {
@@ -214,6 +239,33 @@ pub(super) async fn indexes(
         })?;
     }
     Ok(indexes.finish())
+}
+
+/// Every enum type of `schemas`, by [`Schema::key`] (extension-owned ones only when
+/// `extension_objects`).
+pub(super) async fn enum_types(
+    pool: &PgPool,
+    schemas: &[String],
+    extension_objects: bool,
+) -> Result<IndexMap<TableName, EnumType>, sqlx::Error> {
+    let rows = sqlx::query(ENUM_QUERY)
+        .bind(schemas)
+        .bind(extension_objects)
+        .fetch_all(pool)
+        .await?;
+    let mut types = IndexMap::with_capacity(rows.len());
+    for row in rows {
+        let name = TableName::new(
+            row.try_get::<&str, _>("schema_name")?,
+            row.try_get::<&str, _>("type_name")?,
+        );
+        let labels: Vec<String> = row.try_get("labels")?;
+        types.insert(
+            Schema::key(Engine::Postgres, &name),
+            EnumType { name, labels },
+        );
+    }
+    Ok(types)
 }
 
 /// Every foreign key of the tables in `schemas` and the schemas `tenants` match, by table key.

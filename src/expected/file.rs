@@ -17,13 +17,26 @@ use std::path::Path;
 
 use super::ExpectedError;
 use crate::dialect::Engine;
-use crate::model::{Column, ForeignKey, Index, IndexPart, Name, Names, Schema, Table, TableName};
+use crate::model::{
+    Column, EnumType, ForeignKey, Index, IndexPart, Name, Names, Schema, Table, TableName,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileDoc {
     /// A table written with no value (`audit.events:`) is a table without columns.
     tables: UniqueMap<Option<TableDoc>>,
+    /// PostgreSQL enum types (`name` or `schema.name`); absent: types are not compared.
+    #[serde(default)]
+    types: Option<UniqueMap<TypeDoc>>,
+}
+
+/// One enum type: `{enum: [queued, running, done]}`, labels in order.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypeDoc {
+    #[serde(rename = "enum")]
+    labels: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -337,7 +350,46 @@ pub fn parse(
         }
     }
     schema.tables.shrink_to_fit();
+    if let Some(types) = doc.types {
+        schema.types = Some(enum_types(types, default_schema, engine).map_err(invalid)?);
+    }
     Ok(schema)
+}
+
+/// The `types:` section: PostgreSQL's alone, each type's labels distinct.
+fn enum_types(
+    docs: UniqueMap<TypeDoc>,
+    default_schema: &str,
+    engine: Engine,
+) -> Result<IndexMap<TableName, EnumType>, String> {
+    if engine != Engine::Postgres && !docs.0.is_empty() {
+        return Err(format!(
+            "types: enum types are PostgreSQL's; a {} ENUM is a column type (write it as the column's type)",
+            engine.name()
+        ));
+    }
+    let mut types = IndexMap::with_capacity(docs.0.len());
+    for (key, doc) in docs.0 {
+        let name = table_name(&key, default_schema, engine)
+            .map_err(|e| format!("types: {}", e.replacen("table `", "type `", 1)))?;
+        for (i, label) in doc.labels.iter().enumerate() {
+            if doc.labels[..i].contains(label) {
+                return Err(format!("types: `{key}`: label `{label}` is listed twice"));
+            }
+        }
+        let folded = Schema::key(engine, &name);
+        if types.contains_key(&folded) {
+            return Err(format!("types: `{key}` is listed twice"));
+        }
+        types.insert(
+            folded,
+            EnumType {
+                name,
+                labels: doc.labels,
+            },
+        );
+    }
+    Ok(types)
 }
 
 /// How expected-schema files are read. The deserializer streams (no buffer of every YAML event of
@@ -537,7 +589,12 @@ fn add_column(
 /// Tables in `default_schema` are written unqualified, so a snapshot reads back the same way under
 /// the same configuration.
 pub fn render(schema: &Schema, default_schema: &str) -> String {
-    let mut out = String::from("tables:\n");
+    // `tables:` alone would read as null: an empty database is written as an empty mapping.
+    let mut out = String::from(if schema.tables.is_empty() {
+        "tables: {}\n"
+    } else {
+        "tables:\n"
+    });
     for table in schema.tables.values() {
         let key = if table.name.schema == default_schema {
             table.name.name.clone()
@@ -573,6 +630,26 @@ pub fn render(schema: &Schema, default_schema: &str) -> String {
             ));
         }
         out.push_str(&keys);
+    }
+    if let Some(types) = &schema.types {
+        out.push_str(if types.is_empty() {
+            "types: {}\n"
+        } else {
+            "types:\n"
+        });
+        for t in types.values() {
+            let key = if t.name.schema == default_schema {
+                t.name.name.clone()
+            } else {
+                t.name.to_string()
+            };
+            let labels: Vec<String> = t.labels.iter().map(|l| scalar(l)).collect();
+            out.push_str(&format!(
+                "  {}: {{enum: [{}]}}\n",
+                scalar(&key),
+                labels.join(", ")
+            ));
+        }
     }
     out
 }
@@ -733,6 +810,57 @@ mod tests {
             .unwrap();
         assert_eq!((v.primary_key.clone(), v.indexes.clone()), (None, None));
         assert_eq!(load(&render(&s, "public")).unwrap(), s);
+    }
+
+    #[test]
+    fn enum_types_load_in_label_order_and_read_back_from_a_snapshot() {
+        let text = "tables: {}\ntypes:\n  state: {enum: [queued, \"in progress\", done]}\n  audit.level: {enum: [\"yes\", \"it's\", \"a, b\"]}\n";
+        let s = load(text).unwrap();
+        let types: Vec<(String, Vec<String>)> = s
+            .types
+            .as_ref()
+            .unwrap()
+            .values()
+            .map(|t| (t.name.to_string(), t.labels.clone()))
+            .collect();
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            types,
+            [
+                ("public.state".into(), v(&["queued", "in progress", "done"])),
+                ("audit.level".into(), v(&["yes", "it's", "a, b"])),
+            ]
+        );
+        assert_eq!(load(&render(&s, "public")).unwrap(), s);
+        // No `types:`: not compared; `types: {}`: no enum type is expected.
+        assert_eq!(load("tables: {}\n").unwrap().types, None);
+        let none = load("tables: {}\ntypes: {}\n").unwrap();
+        assert_eq!(none.types.as_ref().map(|t| t.len()), Some(0));
+        assert_eq!(load(&render(&none, "public")).unwrap(), none);
+        for (bad, says) in [
+            ("types:\n  s: {enum: [a, a]}\n", "label `a` is listed twice"),
+            ("types:\n  s: {labels: [a]}\n", "unknown field `labels`"),
+            (
+                "types:\n  s: {enum: [a]}\n  public.s: {enum: [b]}\n",
+                "`public.s` is listed twice",
+            ),
+            ("types:\n  .s: {enum: [a]}\n", "type `.s`"),
+        ] {
+            let err = load(&format!("tables: {{}}\n{bad}")).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let mysql = parse(
+            "tables: {}\ntypes:\n  s: {enum: [a]}\n",
+            Path::new("e.yaml"),
+            Engine::MySql,
+            &["app".into()],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            mysql.contains("e.yaml") && mysql.contains("PostgreSQL's"),
+            "{mysql}"
+        );
     }
 
     #[test]

@@ -436,12 +436,15 @@ async fn load_reference(
     }
     let pool = cache.reference.as_ref().expect("set just above");
     let read = async {
-        let mut live = pool.introspect(&target.schemas, None).await?;
+        let mut live = pool.introspect(&target.schemas, None, false).await?;
         // Keys and indexes of another engine differ in names, methods and what the engine adds
         // by itself: only a reference of the same engine has its keys compared.
         if target.engine == engine {
             live.attach_indexes(pool.indexes(&target.schemas, None).await?);
             live.attach_foreign_keys(pool.foreign_keys(&target.schemas, None).await?);
+            if engine == Engine::Postgres {
+                live.types = Some(pool.enum_types(&target.schemas, false).await?);
+            }
         }
         Ok::<_, sqlx::Error>(live)
     };
@@ -527,6 +530,16 @@ pub fn reference_expectation(
         }
         out.add_table(engine, t);
     }
+    // Enum types are read from a same-engine (PostgreSQL) reference only.
+    out.types = live.types.map(|types| {
+        types
+            .into_values()
+            .map(|mut t| {
+                t.name = TableName::new(mapped(t.name.schema), t.name.name);
+                (Schema::key(engine, &t.name), t)
+            })
+            .collect()
+    });
     out
 }
 

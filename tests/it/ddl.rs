@@ -134,7 +134,7 @@ const PG_DUMP: Dump = Dump {
     // users, export_logs, billing.invoices, active_users, events (its partitions count through
     // it), audit_base and audit_logins (whose inherited columns pg_dump does not repeat).
     tables: 7,
-    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL; ALTER TABLE audit_logins NO INHERIT audit_base; ALTER TABLE audit_logins DROP COLUMN actor; DROP INDEX export_logs_user; ALTER TABLE users DROP CONSTRAINT users_email_key; ALTER TABLE export_logs DROP CONSTRAINT export_logs_user_id_fkey;",
+    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL; ALTER TABLE audit_logins NO INHERIT audit_base; ALTER TABLE audit_logins DROP COLUMN actor; DROP INDEX export_logs_user; ALTER TABLE users DROP CONSTRAINT users_email_key; ALTER TABLE export_logs DROP CONSTRAINT export_logs_user_id_fkey; ALTER TYPE mood ADD VALUE 'angry';",
     want: &[
         (DriftKind::MissingColumn, "audit_logins", Some("actor")),
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
@@ -142,6 +142,7 @@ const PG_DUMP: Dump = Dump {
         (DriftKind::MissingUniqueConstraint, "users", None),
         (DriftKind::MissingIndex, "export_logs", None),
         (DriftKind::MissingForeignKey, "export_logs", None),
+        (DriftKind::UnexpectedEnumLabel, "mood", None),
     ],
 };
 

@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod ddl;
 mod deploy;
+mod enums;
 mod fleet;
 mod indexes;
 mod ledger;

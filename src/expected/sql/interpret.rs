@@ -5,8 +5,9 @@
 
 use indexmap::IndexMap;
 use sqlparser::ast::{
-    AlterIndexOperation, AlterTableOperation, CreateIndex, CreateTable, CreateView, Ident,
-    ObjectName, ObjectType, RenameTableNameKind, Statement,
+    AlterIndexOperation, AlterTableOperation, AlterType, AlterTypeAddValuePosition,
+    AlterTypeOperation, CreateIndex, CreateTable, CreateView, Ident, ObjectName, ObjectType,
+    RenameTableNameKind, Statement, UserDefinedTypeRepresentation,
 };
 
 use super::quirks;
@@ -14,7 +15,7 @@ use super::statements::At;
 use super::table::{DdlColumn, DdlTable};
 use crate::dialect::Engine;
 use crate::expected::ExpectedError;
-use crate::model::{Schema, TableName};
+use crate::model::{EnumType, Schema, TableName};
 use sqlparser::ast::TableConstraint;
 
 /// The tables the statements applied so far define.
@@ -37,6 +38,9 @@ pub(super) struct State {
     /// Tables renamed in the current file, (old key, new key) in statement order: what lets a
     /// renamed table's columns keep the migrations that made them.
     renames: Vec<(TableName, TableName)>,
+    /// PostgreSQL enum types by key, once a statement has created one (`None` before: types are
+    /// then not compared).
+    types: Option<IndexMap<TableName, EnumType>>,
 }
 
 impl State {
@@ -51,6 +55,7 @@ impl State {
             parents: IndexMap::new(),
             virtual_tables: Vec::new(),
             renames: Vec::new(),
+            types: None,
         }
     }
 
@@ -92,7 +97,10 @@ impl State {
                 }
             }
         }
-        let mut schema = Schema::default();
+        let mut schema = Schema {
+            types: self.types,
+            ..Schema::default()
+        };
         for (key, table) in self.tables {
             if !table.partition && !shadows.contains(&key) {
                 schema.add_table(self.engine, table.into_table(self.engine));
@@ -180,6 +188,28 @@ impl State {
                 Ok(())
             }
             Statement::Query(query) => self.query(&query, at),
+            Statement::CreateType {
+                name,
+                representation: Some(UserDefinedTypeRepresentation::Enum { labels }),
+            } if self.engine == Engine::Postgres => self.create_enum(&name, &labels, at),
+            Statement::AlterType(alter) if self.engine == Engine::Postgres => {
+                self.alter_type(alter, at)
+            }
+            Statement::Drop {
+                object_type: ObjectType::Type,
+                if_exists,
+                names,
+                ..
+            } if self.engine == Engine::Postgres => {
+                for name in &names {
+                    let key = self.key(&self.type_name(name, at)?);
+                    let dropped = self.types.as_mut().and_then(|t| t.shift_remove(&key));
+                    if dropped.is_none() && !if_exists {
+                        return Err(at.error(format!("type {name} does not exist at this point")));
+                    }
+                }
+                Ok(())
+            }
             Statement::CreateVirtualTable {
                 name,
                 if_not_exists,
@@ -226,6 +256,106 @@ impl State {
             [schema, table] => Ok(TableName::new(schema.clone(), table.clone())),
             _ => Err(at.error(format!("unexpected name {name}"))),
         }
+    }
+
+    /// A type's name: unqualified, the first schema on the path that has it, else the first.
+    fn type_name(&self, name: &ObjectName, at: &At) -> Result<TableName, ExpectedError> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| p.as_ident().map(|i| self.ident(i)))
+            .collect::<Option<_>>()
+            .ok_or_else(|| at.error(format!("cannot read the name {name}")))?;
+        match parts.as_slice() {
+            [type_name] => {
+                let found = self.search_path.iter().find(|schema| {
+                    let name = TableName::new((*schema).clone(), type_name.clone());
+                    self.types
+                        .as_ref()
+                        .is_some_and(|t| t.contains_key(&self.key(&name)))
+                });
+                match found.or(self.search_path.first()) {
+                    Some(schema) => Ok(TableName::new(schema.clone(), type_name.clone())),
+                    None => Err(at.error(format!(
+                        "{type_name}: no schema to resolve it in (search_path is empty)"
+                    ))),
+                }
+            }
+            [schema, type_name] => Ok(TableName::new(schema.clone(), type_name.clone())),
+            _ => Err(at.error(format!("unexpected name {name}"))),
+        }
+    }
+
+    /// `CREATE TYPE ... AS ENUM (...)`.
+    fn create_enum(
+        &mut self,
+        name: &ObjectName,
+        labels: &[Ident],
+        at: &At,
+    ) -> Result<(), ExpectedError> {
+        let name = self.type_name(name, at)?;
+        let key = self.key(&name);
+        let labels: Vec<String> = labels.iter().map(|l| l.value.clone()).collect();
+        for (i, label) in labels.iter().enumerate() {
+            if labels[..i].contains(label) {
+                return Err(at.error(format!("type {name}: label '{label}' is listed twice")));
+            }
+        }
+        let types = self.types.get_or_insert_with(IndexMap::new);
+        if types.contains_key(&key) {
+            return Err(at.error(format!("type {name} already exists")));
+        }
+        types.insert(key, EnumType { name, labels });
+        Ok(())
+    }
+
+    /// `ALTER TYPE`: labels added in their place or renamed, the type renamed.
+    fn alter_type(&mut self, alter: AlterType, at: &At) -> Result<(), ExpectedError> {
+        let name = self.type_name(&alter.name, at)?;
+        let key = self.key(&name);
+        let Some(mut t) = self.types.as_mut().and_then(|t| t.shift_remove(&key)) else {
+            // A domain or composite type, or an enum made outside these files: not compared.
+            return Ok(());
+        };
+        let position = |t: &EnumType, label: &str| {
+            t.labels
+                .iter()
+                .position(|l| l == label)
+                .ok_or_else(|| at.error(format!("type {name} has no label '{label}'")))
+        };
+        match alter.operation {
+            AlterTypeOperation::AddValue(add) => {
+                let label = add.value.value;
+                if t.labels.contains(&label) {
+                    if !add.if_not_exists {
+                        return Err(at.error(format!("type {name} already has label '{label}'")));
+                    }
+                } else {
+                    let at_index = match &add.position {
+                        None => t.labels.len(),
+                        Some(AlterTypeAddValuePosition::Before(b)) => position(&t, &b.value)?,
+                        Some(AlterTypeAddValuePosition::After(a)) => position(&t, &a.value)? + 1,
+                    };
+                    t.labels.insert(at_index, label);
+                }
+            }
+            AlterTypeOperation::RenameValue(rename) => {
+                let i = position(&t, &rename.from.value)?;
+                if t.labels.contains(&rename.to.value) {
+                    return Err(at.error(format!(
+                        "type {name} already has label '{}'",
+                        rename.to.value
+                    )));
+                }
+                t.labels[i] = rename.to.value;
+            }
+            AlterTypeOperation::Rename(rename) => {
+                t.name = TableName::new(t.name.schema.clone(), self.ident(&rename.new_name));
+            }
+        }
+        let key = self.key(&t.name);
+        self.types.get_or_insert_with(IndexMap::new).insert(key, t);
+        Ok(())
     }
 
     fn key(&self, name: &TableName) -> TableName {
@@ -971,6 +1101,68 @@ mod tests {
 
     fn message(e: ExpectedError) -> String {
         e.to_string()
+    }
+
+    #[test]
+    fn enum_types_follow_create_add_rename_and_drop_in_order() {
+        let sql = "CREATE TYPE public.state AS ENUM ('queued', 'done');\n\
+                   ALTER TYPE public.state OWNER TO app;\n\
+                   ALTER TYPE state ADD VALUE 'running' BEFORE 'done';\n\
+                   ALTER TYPE state ADD VALUE IF NOT EXISTS 'running';\n\
+                   ALTER TYPE state ADD VALUE 'failed';\n\
+                   ALTER TYPE state ADD VALUE 'new' AFTER 'queued';\n\
+                   ALTER TYPE state RENAME VALUE 'failed' TO 'error';\n\
+                   CREATE TYPE \"Mood\" AS ENUM ('it''s ok');\n\
+                   ALTER TYPE \"Mood\" RENAME TO mood;\n\
+                   CREATE TYPE gone AS ENUM ('x');\n\
+                   DROP TYPE gone;\n\
+                   CREATE TYPE pair AS (a int, b int);";
+        let schema = parse_texts(Engine::Postgres, &[("t.sql", sql)]).unwrap();
+        let types: Vec<(String, Vec<String>)> = schema
+            .types
+            .unwrap()
+            .values()
+            .map(|t| (t.name.to_string(), t.labels.clone()))
+            .collect();
+        let labels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            types,
+            [
+                (
+                    "public.state".to_string(),
+                    labels(&["queued", "new", "running", "done", "error"])
+                ),
+                ("public.mood".to_string(), labels(&["it's ok"])),
+            ]
+        );
+        // Without a CREATE TYPE ... AS ENUM, types are not compared at all.
+        let plain = parse_texts(Engine::Postgres, &[("t.sql", "CREATE TABLE t (a int);")]);
+        assert_eq!(plain.unwrap().types, None);
+        for (bad, says) in [
+            (
+                "CREATE TYPE s AS ENUM ('a', 'a');",
+                "label 'a' is listed twice",
+            ),
+            (
+                "CREATE TYPE s AS ENUM ('a'); ALTER TYPE s ADD VALUE 'a';",
+                "already has label 'a'",
+            ),
+            (
+                "CREATE TYPE s AS ENUM ('a'); ALTER TYPE s ADD VALUE 'b' AFTER 'z';",
+                "has no label 'z'",
+            ),
+            (
+                "CREATE TYPE s AS ENUM ('a'); ALTER TYPE s RENAME VALUE 'z' TO 'y';",
+                "has no label 'z'",
+            ),
+            ("DROP TYPE nothing;", "type nothing does not exist"),
+        ] {
+            let err = message(parse_texts(Engine::Postgres, &[("b.sql", bad)]).unwrap_err());
+            assert!(
+                err.contains(says) && err.contains("b.sql:1"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

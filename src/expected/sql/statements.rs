@@ -410,14 +410,20 @@ fn could_shape_tables(words: &[String]) -> bool {
         // Indexes are part of what is compared; `ALTER INDEX` is read for its renames only
         // (pg_dump's `ATTACH PARTITION` ties a partition's index to its parent's, which the
         // comparison reads through the parent anyway).
-        Some("CREATE") => has("TABLE") || has("VIEW") || has("INDEX"),
+        // Enum types too (`CREATE TYPE ... AS ENUM`, label changes and renames of a type; an
+        // `ALTER TYPE ... OWNER TO` changes nothing compared).
+        Some("CREATE") => {
+            has("TABLE") || has("VIEW") || has("INDEX") || (has("TYPE") && has("ENUM"))
+        }
         Some("ALTER") => {
             upper.get(1).is_some_and(|w| w == "TABLE" || w == "VIEW")
                 || (upper.get(1).is_some_and(|w| w == "INDEX") && has("RENAME"))
+                || (upper.get(1).is_some_and(|w| w == "TYPE")
+                    && (has("VALUE") || (has("RENAME") && has("TO"))))
         }
         Some("DROP") => upper
             .get(1)
-            .is_some_and(|w| w == "TABLE" || w == "VIEW" || w == "INDEX"),
+            .is_some_and(|w| w == "TABLE" || w == "VIEW" || w == "INDEX" || w == "TYPE"),
         Some("RENAME") => upper.get(1).is_some_and(|w| w == "TABLE"),
         _ => false,
     }
