@@ -583,7 +583,9 @@ fn a_real_prometheus_runs_every_dashboard_query_against_the_demo() {
             series += answer["data"]["result"].as_array().unwrap().len();
         }
         if series == 0 && enums.is_none() && title.starts_with("Enum") {
-            common::skipped(&format!("panel {title:?}: no PostgreSQL server to show enum types"));
+            common::skipped(&format!(
+                "panel {title:?}: no PostgreSQL server to show enum types"
+            ));
             continue;
         }
         assert!(series > 0, "panel {title:?} shows no data for the demo");
