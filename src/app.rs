@@ -444,6 +444,7 @@ async fn read_live(source: &LiveSource) -> Result<crate::model::Schema, Error> {
             let mut live = pool.introspect(&source.schemas, None, false).await?;
             live.attach_indexes(pool.indexes(&source.schemas, None).await?);
             live.attach_foreign_keys(pool.foreign_keys(&source.schemas, None).await?);
+            live.attach_checks(pool.checks(&source.schemas, None).await?);
             if source.engine == crate::dialect::Engine::Postgres {
                 live.types = Some(pool.enum_types(&source.schemas, false).await?);
             }

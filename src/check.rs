@@ -333,6 +333,7 @@ async fn check(
         .clone()
         .any(|t| t.primary_key.is_some() || t.indexes.is_some());
     let states_foreign_keys = tables.clone().any(|t| t.foreign_keys.is_some());
+    let states_checks = tables.clone().any(|t| t.checks.is_some());
     let scope: Vec<String> = db.schemas.iter().chain(&extra).cloned().collect();
     // Enum types: in the configured schemas and wherever an expected type lives.
     let type_scope = expectation.schema.types.as_ref().map(|types| {
@@ -344,7 +345,7 @@ async fn check(
         }
         scope
     });
-    let (indexes, keys, types) = tokio::join!(
+    let (indexes, keys, types, checks) = tokio::join!(
         async {
             match states_keys {
                 true => pool.indexes(&scope, db.tenants.as_ref()).await.map(Some),
@@ -368,10 +369,19 @@ async fn check(
                     .map(Some),
                 None => Ok(None),
             }
+        },
+        async {
+            match states_checks {
+                true => pool.checks(&scope, db.tenants.as_ref()).await.map(Some),
+                false => Ok(None),
+            }
         }
     );
-    match (indexes, keys, types) {
-        (Ok(indexes), Ok(keys), Ok(types)) => {
+    match (indexes, keys, types, checks) {
+        (Ok(indexes), Ok(keys), Ok(types), Ok(checks)) => {
+            if let Some(checks) = checks {
+                live.attach_checks(checks);
+            }
             if let Some(indexes) = indexes {
                 live.attach_indexes(indexes);
             }
@@ -380,7 +390,7 @@ async fn check(
             }
             live.types = types;
         }
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
             return Err(failure(db.engine, &db.url, db.timeout, &e).await)
         }
     }

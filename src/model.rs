@@ -126,6 +126,90 @@ pub struct Table {
     /// compared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub foreign_keys: Option<Vec<ForeignKey>>,
+    /// Check constraints. `None`: not read, or not stated, so not compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<Check>>,
+}
+
+/// A check constraint. Expressions are spelt differently by every source (a person, a framework,
+/// each server's deparser), so a check is found by the name the expectation gives it; one that
+/// names none (an unnamed `CHECK` in DDL, a same-engine reference) is found by the name the
+/// engine would have given it, or by its expression.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Check {
+    /// Its name: as given, as the engine generates it, or empty (SQLite keeps none for an
+    /// unnamed check).
+    pub name: String,
+    /// Whether the name was given by the expectation (then the name alone decides).
+    pub name_given: bool,
+    /// The condition, as written or as the catalog prints it; `None` when the expectation
+    /// names the check only.
+    pub expression: Option<String>,
+}
+
+impl Check {
+    /// Whether `live` is the check this expected one describes, `engine` comparing names its way.
+    pub fn matches(&self, engine: Engine, live: &Check) -> bool {
+        let same_name = !self.name.is_empty()
+            && engine.fold_identifier(&self.name) == engine.fold_identifier(&live.name);
+        if self.name_given {
+            return same_name;
+        }
+        same_name
+            || match (&self.expression, &live.expression) {
+                (Some(a), Some(b)) => expression_form(a) == expression_form(b),
+                _ => false,
+            }
+    }
+
+    /// `CHECK (qty >= 0) name` as a person reads it.
+    pub fn describe(&self) -> String {
+        let mut out = match &self.expression {
+            Some(e) => format!("CHECK ({})", strip_outer_parens(e)),
+            None => "CHECK".to_string(),
+        };
+        if !self.name.is_empty() {
+            out.push_str(&format!(" {}", self.name));
+        }
+        out
+    }
+
+    /// MariaDB makes a `json` column a `longtext` with a check named after it: a type, which
+    /// the column's type already compares, not a constraint anybody wrote.
+    pub fn is_json_type_check(&self) -> bool {
+        let Some(e) = &self.expression else {
+            return false;
+        };
+        expression_form(e) == format!("json_valid({})", expression_form(&self.name))
+    }
+}
+
+/// `((a > 0))` -> `a > 0`: the parentheses servers put around a whole condition.
+pub fn strip_outer_parens(e: &str) -> &str {
+    let mut e = e.trim();
+    while e.starts_with('(') && e.ends_with(')') {
+        // Only when the first parenthesis closes at the end: `(a) OR (b)` keeps its own.
+        let mut depth = 0usize;
+        let mut closes_at_end = true;
+        for (i, c) in e.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 && i != e.len() - 1 {
+                        closes_at_end = false;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !closes_at_end {
+            break;
+        }
+        e = e[1..e.len() - 1].trim();
+    }
+    e
 }
 
 /// A foreign key: columns of this table that must match a row of another.
@@ -251,6 +335,7 @@ impl Table {
             primary_key: None,
             indexes: None,
             foreign_keys: None,
+            checks: None,
         }
     }
 
@@ -342,6 +427,14 @@ impl Schema {
         }
     }
 
+    /// Sets every table's check constraints from `checks` (table key -> its checks); a table the
+    /// map does not name has none.
+    pub fn attach_checks(&mut self, mut checks: std::collections::HashMap<TableName, Vec<Check>>) {
+        for (key, table) in self.tables.iter_mut() {
+            table.checks = Some(checks.remove(key).unwrap_or_default());
+        }
+    }
+
     /// Finds a table by name, folding as `engine` does.
     pub fn get(&self, engine: Engine, name: &TableName) -> Option<&Table> {
         self.tables.get(&Self::key(engine, name))
@@ -365,6 +458,7 @@ impl Schema {
             table.primary_key.hash(&mut hasher);
             table.indexes.hash(&mut hasher);
             table.foreign_keys.hash(&mut hasher);
+            table.checks.hash(&mut hasher);
         }
         if let Some(types) = &self.types {
             for t in types.values() {
@@ -921,6 +1015,20 @@ pub enum Change {
         /// The live label.
         label: String,
     },
+    /// Add the expected check constraint.
+    AddCheck {
+        /// The table it belongs to.
+        table: TableName,
+        /// The check as expected.
+        check: Check,
+    },
+    /// Drop a check constraint the expectation does not have.
+    DropCheck {
+        /// The table it belongs to.
+        table: TableName,
+        /// The live check.
+        check: Check,
+    },
     /// Set (`Some`) or drop (`None`) a column's default.
     SetDefault {
         /// The table it belongs to.
@@ -946,6 +1054,7 @@ impl Change {
                 | Change::DropIndex { .. }
                 | Change::DropPrimaryKey { .. }
                 | Change::DropForeignKey { .. }
+                | Change::DropCheck { .. }
                 | Change::DropEnumType { .. }
                 | Change::DropEnumLabel { .. }
         )

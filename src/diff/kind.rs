@@ -43,6 +43,11 @@ pub enum DriftKind {
     MissingForeignKey,
     /// A live foreign key is not expected.
     UnexpectedForeignKey,
+    /// An expected check constraint is absent (none of that name; for an unnamed one, none with
+    /// that condition).
+    MissingCheckConstraint,
+    /// A live check constraint is not expected.
+    UnexpectedCheckConstraint,
     /// An expected PostgreSQL enum type is absent (`table` names the type).
     MissingEnumType,
     /// A live enum type is not expected, where the expectation states types.
@@ -69,7 +74,7 @@ impl DriftKind {
     }
 
     /// The `kind` label of the key and index gauges (key and index kinds only): `primary_key`,
-    /// `unique`, `foreign_key` or `index`.
+    /// `unique`, `foreign_key`, `check` or `index`.
     pub fn object_label(self) -> Option<&'static str> {
         match self {
             DriftKind::MissingPrimaryKey | DriftKind::UnexpectedPrimaryKey => Some("primary_key"),
@@ -80,6 +85,9 @@ impl DriftKind {
                 Some("index")
             }
             DriftKind::MissingForeignKey | DriftKind::UnexpectedForeignKey => Some("foreign_key"),
+            DriftKind::MissingCheckConstraint | DriftKind::UnexpectedCheckConstraint => {
+                Some("check")
+            }
             _ => None,
         }
     }
@@ -135,6 +143,8 @@ impl DriftKind {
             DriftKind::InvalidIndex => "invalid index",
             DriftKind::MissingForeignKey => "missing foreign key",
             DriftKind::UnexpectedForeignKey => "unexpected foreign key",
+            DriftKind::MissingCheckConstraint => "missing check constraint",
+            DriftKind::UnexpectedCheckConstraint => "unexpected check constraint",
             DriftKind::MissingEnumType => "missing enum type",
             DriftKind::UnexpectedEnumType => "unexpected enum type",
             DriftKind::MissingEnumLabel => "missing enum label",

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::dialect::Engine;
 use crate::ignore::Ignore;
-use crate::model::{Change, Column, Index, Schema, Table, TableName};
+use crate::model::{Change, Check, Column, Index, Schema, Table, TableName};
 use crate::normalize::Spelling;
 use crate::tenant::Tenants;
 
@@ -335,7 +335,7 @@ fn compare_table(
                 Change::CreateTable { table },
             ));
         }
-        Some(live_table) => diff_table(table, name, live_table, ignore, &mut out.drift),
+        Some(live_table) => diff_table(engine, table, name, live_table, ignore, &mut out.drift),
     }
     if always_listed || out.drift.len() > before {
         out.expected_tables.push(ExpectedTable {
@@ -366,6 +366,7 @@ fn unexpected_table(name: &TableName) -> Drift {
 /// metrics can match them to `expected_tables`; engines that fold case also compare
 /// case-insensitively, so the SQL still runs as printed.
 fn diff_table(
+    engine: Engine,
     expected: &Table,
     name: &TableName,
     live: &Table,
@@ -374,6 +375,7 @@ fn diff_table(
 ) {
     diff_keys(expected, name, live, out);
     diff_foreign_keys(expected, name, live, out);
+    diff_checks(engine, expected, name, live, out);
     if !expected.columns_compared {
         return;
     }
@@ -686,6 +688,54 @@ fn diff_labels(name: &TableName, want: &[String], have: &[String], out: &mut Vec
             },
         ));
     }
+}
+
+/// Check constraints, where the expectation states them: each expected one matched to one
+/// live check ([`Check::matches`]); drops listed before adds, as for foreign keys.
+fn diff_checks(
+    engine: Engine,
+    expected: &Table,
+    name: &TableName,
+    live: &Table,
+    out: &mut Vec<Drift>,
+) {
+    let (Some(want), Some(have)) = (&expected.checks, &live.checks) else {
+        return;
+    };
+    let mut taken = vec![false; have.len()];
+    let mut missing = Vec::new();
+    // Named ones first: an unnamed expected check must not take the live check another
+    // expected one names.
+    let mut order: Vec<&Check> = want.iter().collect();
+    order.sort_by_key(|c| !c.name_given);
+    for w in order {
+        match (0..have.len()).find(|&i| !taken[i] && w.matches(engine, &have[i])) {
+            Some(i) => taken[i] = true,
+            None => missing.push(drift(
+                DriftKind::MissingCheckConstraint,
+                name,
+                None,
+                (Some(w.describe()), None),
+                Change::AddCheck {
+                    table: name.clone(),
+                    check: w.clone(),
+                },
+            )),
+        }
+    }
+    for (h, _) in have.iter().zip(taken).filter(|(_, taken)| !taken) {
+        out.push(drift(
+            DriftKind::UnexpectedCheckConstraint,
+            name,
+            None,
+            (None, Some(h.describe())),
+            Change::DropCheck {
+                table: name.clone(),
+                check: h.clone(),
+            },
+        ));
+    }
+    out.append(&mut missing);
 }
 
 /// A live index left not valid: built again when it is expected, dropped when it is not.

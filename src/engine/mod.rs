@@ -175,6 +175,7 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             if table.primary_key.as_ref().is_some_and(Option::is_some)
                 || table.indexes.as_ref().is_some_and(|i| !i.is_empty())
                 || table.foreign_keys.as_ref().is_some_and(|k| !k.is_empty())
+                || table.checks.as_ref().is_some_and(|k| !k.is_empty())
                 || table.columns.values().any(|c| c.identity == Some(true)) =>
         {
             // An identity column as each engine spells one: SQLite's is its INTEGER PRIMARY KEY.
@@ -205,6 +206,29 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             }
             for key in table.foreign_keys.iter().flatten() {
                 lines.push(format!("  {}", foreign_key_clause(engine, quote, key)));
+            }
+            // A check the expectation names without its condition cannot be written: left out.
+            for check in table.checks.iter().flatten() {
+                let Some(e) = &check.expression else {
+                    continue;
+                };
+                let condition = crate::model::strip_outer_parens(e);
+                // MariaDB names a column's own check after the column, and refuses that name
+                // for a table's check when a key has it too: written on the column, as it was.
+                let folded = engine.fold_identifier(&check.name);
+                let column = table
+                    .columns
+                    .values()
+                    .position(|c| engine.fold_identifier(&c.name) == folded);
+                if let (Engine::MySql, Some(at)) = (engine, column) {
+                    lines[at].push_str(&format!(" CHECK ({condition})"));
+                    continue;
+                }
+                let named = match check.name.is_empty() {
+                    true => String::new(),
+                    false => format!("CONSTRAINT {} ", quote(&check.name)),
+                };
+                lines.push(format!("  {named}CHECK ({condition})"));
             }
             let mut sql = format!(
                 "CREATE TABLE {} (\n{}\n);",
@@ -371,6 +395,58 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 ),
             }
         }
+        Change::AddCheck { table, check } => {
+            let Some(expression) = &check.expression else {
+                return Some(format!(
+                    "-- add check {} to {} by hand: the expected schema names it without its condition",
+                    quote(&check.name),
+                    q(table)
+                ));
+            };
+            let condition = crate::model::strip_outer_parens(expression);
+            let constraint = if check.name.is_empty() {
+                String::new()
+            } else {
+                format!("CONSTRAINT {} ", quote(&check.name))
+            };
+            match engine {
+                // NOT VALID takes no long lock and leaves the rows there alone; VALIDATE then
+                // scans them without blocking writes.
+                Engine::Postgres => format!(
+                    "-- rows that break it make VALIDATE fail; find them first: SELECT * FROM {t} WHERE NOT ({condition});\nALTER TABLE {t} ADD {constraint}CHECK ({condition}) NOT VALID;\nALTER TABLE {t} VALIDATE CONSTRAINT {};",
+                    quote(&check.name),
+                    t = q(table),
+                ),
+                Engine::MySql => format!(
+                    "-- fails while rows break it; find them first: SELECT * FROM {t} WHERE NOT ({condition});\nALTER TABLE {t} ADD {constraint}CHECK ({condition});",
+                    t = q(table),
+                ),
+                Engine::Sqlite => format!(
+                    "-- SQLite cannot add a check in place: rebuild {} with {constraint}CHECK ({condition}) (https://www.sqlite.org/lang_altertable.html#otheralter)",
+                    q(table)
+                ),
+            }
+        }
+        Change::DropCheck { table, check } => match engine {
+            Engine::Postgres => format!(
+                "-- destructive: ALTER TABLE {} DROP CONSTRAINT {};",
+                q(table),
+                quote(&check.name)
+            ),
+            // MariaDB lists a column's own check by the column's name, and drops it only with
+            // the column's definition.
+            Engine::MySql => format!(
+                "-- destructive: ALTER TABLE {} DROP CONSTRAINT {}; (a check declared on column {} goes with MODIFY COLUMN, restating the column without it)",
+                q(table),
+                quote(&check.name),
+                quote(&check.name)
+            ),
+            Engine::Sqlite => format!(
+                "-- destructive: rebuild {} without {} (https://www.sqlite.org/lang_altertable.html#otheralter)",
+                q(table),
+                check.describe()
+            ),
+        },
         Change::DropForeignKey { table, key } => match engine {
             Engine::Postgres => format!(
                 "-- destructive: ALTER TABLE {} DROP CONSTRAINT {};",
@@ -532,6 +608,20 @@ impl Pool {
             Pool::Postgres(pool) => postgres::indexes(pool, schemas, tenants).await,
             Pool::Sqlite(pool) => sqlite::indexes(pool).await,
             Pool::MySql(handle) => mysql::indexes(handle, schemas, tenants).await,
+        }
+    }
+
+    /// Every check constraint of the tables in `schemas` (and the schemas `tenants` match), by
+    /// table key, in one query (SQLite: one read of the tables' `CREATE TABLE` text).
+    pub async fn checks(
+        &self,
+        schemas: &[String],
+        tenants: Option<&Tenants>,
+    ) -> Result<HashMap<TableName, Vec<crate::model::Check>>, sqlx::Error> {
+        match self {
+            Pool::Postgres(pool) => postgres::checks(pool, schemas, tenants).await,
+            Pool::Sqlite(pool) => sqlite::checks(pool).await,
+            Pool::MySql(handle) => mysql::checks(handle, schemas, tenants).await,
         }
     }
 
@@ -730,7 +820,9 @@ pub(crate) fn render_portable(change: &Change, quote: fn(&str) -> String) -> Str
         | Change::DropPrimaryKey { table, .. }
         | Change::AddForeignKey { table, .. }
         | Change::DropForeignKey { table, .. }
-        | Change::SetIdentity { table, .. } => {
+        | Change::SetIdentity { table, .. }
+        | Change::AddCheck { table, .. }
+        | Change::DropCheck { table, .. } => {
             format!("-- change the keys of {} by hand", q(table))
         }
         // Enum types are PostgreSQL's alone: only its catalog reader yields them.

@@ -10,8 +10,8 @@ use std::str::FromStr;
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
 use crate::model::{
-    CatalogBuilder, Change, Column, EnumType, ForeignKey, ForeignKeyBuilder, ForeignKeyRow, Index,
-    IndexBuilder, Schema, TableName,
+    CatalogBuilder, Change, Check, Column, EnumType, ForeignKey, ForeignKeyBuilder, ForeignKeyRow,
+    Index, IndexBuilder, Schema, TableName,
 };
 use crate::tenant::Tenants;
 use futures_util::TryStreamExt;
@@ -89,6 +89,27 @@ WHERE k.ord <= x.indnkeyatts
            AND left(n.nspname, 3) <> 'pg_'
            AND n.nspname <> 'information_schema'))
 ORDER BY x.indrelid, x.indexrelid, k.ord
+"#;
+
+/// Every check constraint of the tables the catalog query reads, one row each, with its
+/// condition as the server prints it. Checks a table inherits (`INHERITS`, partitions) are its
+/// parent's and read once through it; `NOT NULL` is a column's nullability, not a check here.
+pub const CHECK_QUERY: &str = r#"
+SELECT n.nspname::text AS schema_name,
+       t.relname::text AS table_name,
+       c.conname::text AS check_name,
+       pg_catalog.pg_get_expr(c.conbin, c.conrelid) AS expression
+FROM pg_catalog.pg_constraint c
+JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+WHERE c.contype = 'c'
+  AND c.conislocal
+  AND NOT t.relispartition
+  AND (n.nspname = ANY($1)
+       OR (n.nspname LIKE ANY($2)
+           AND left(n.nspname, 3) <> 'pg_'
+           AND n.nspname <> 'information_schema'))
+ORDER BY c.conrelid, c.conname
 "#;
 
 /// Every enum type of the given namespaces with its labels in sort order, one row per type.
@@ -239,6 +260,36 @@ pub(super) async fn indexes(
         })?;
     }
     Ok(indexes.finish())
+}
+
+/// Every check constraint of the tables in `schemas` and the schemas `tenants` match, by table
+/// key.
+pub(super) async fn checks(
+    pool: &PgPool,
+    schemas: &[String],
+    tenants: Option<&Tenants>,
+) -> Result<HashMap<TableName, Vec<Check>>, sqlx::Error> {
+    let likes = tenants.map(Tenants::like_prefixes).unwrap_or_default();
+    let mut rows = sqlx::query(CHECK_QUERY)
+        .bind(schemas)
+        .bind(likes)
+        .fetch(pool);
+    let mut checks: HashMap<TableName, Vec<Check>> = HashMap::new();
+    while let Some(row) = rows.try_next().await? {
+        let table = TableName::new(
+            row.try_get::<&str, _>("schema_name")?,
+            row.try_get::<&str, _>("table_name")?,
+        );
+        checks
+            .entry(Schema::key(Engine::Postgres, &table))
+            .or_default()
+            .push(Check {
+                name: row.try_get("check_name")?,
+                name_given: true,
+                expression: row.try_get("expression")?,
+            });
+    }
+    Ok(checks)
 }
 
 /// Every enum type of `schemas`, by [`Schema::key`] (extension-owned ones only when

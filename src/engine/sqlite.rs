@@ -7,7 +7,7 @@ use std::str::FromStr;
 use super::{quote_double, render_portable, SessionLimits};
 use crate::dialect::Engine;
 use crate::model::{
-    CatalogBuilder, Change, Column, ForeignKey, ForeignKeyBuilder, ForeignKeyRow, Index,
+    CatalogBuilder, Change, Check, Column, ForeignKey, ForeignKeyBuilder, ForeignKeyRow, Index,
     IndexBuilder, Schema, TableName,
 };
 use futures_util::TryStreamExt;
@@ -120,6 +120,73 @@ pub(super) async fn foreign_keys(
         });
     }
     Ok(keys.finish())
+}
+
+/// Every table's `CREATE TABLE` text: SQLite keeps checks nowhere else.
+pub const TABLE_SQL_QUERY: &str = r#"
+SELECT name AS table_name, sql
+FROM sqlite_schema
+WHERE type = 'table' AND sql IS NOT NULL
+  AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
+ORDER BY name
+"#;
+
+/// Every check constraint of every table, by table key, read from the table's own `CREATE
+/// TABLE` with the parser SQL expectations go through, so both spell a condition alike. A
+/// statement the parser cannot read fails the read, naming the table: its checks are never
+/// taken as none.
+pub(super) async fn checks(
+    pool: &SqlitePool,
+) -> Result<HashMap<TableName, Vec<Check>>, sqlx::Error> {
+    let rows = sqlx::query(TABLE_SQL_QUERY).fetch_all(pool).await?;
+    let mut checks = HashMap::new();
+    for row in rows {
+        let name: String = row.try_get("table_name")?;
+        let sql: String = row.try_get("sql")?;
+        // Virtual tables keep their module's arguments, no checks.
+        if sql.trim_start()[..sql.trim_start().len().min(20)]
+            .to_ascii_uppercase()
+            .starts_with("CREATE VIRTUAL")
+        {
+            continue;
+        }
+        let list = checks_of_create_table(&sql)
+            .map_err(|why| sqlx::Error::Protocol(format!("checks of table {name}: {why}")))?;
+        let table = TableName::new(SCHEMA, name);
+        checks.insert(Schema::key(Engine::Sqlite, &table), list);
+    }
+    Ok(checks)
+}
+
+/// The checks of one `CREATE TABLE` statement: on its columns and on the table, by the name
+/// given (SQLite keeps none for an unnamed check).
+fn checks_of_create_table(sql: &str) -> Result<Vec<Check>, String> {
+    use sqlparser::ast::{ColumnOption, Statement, TableConstraint};
+    let statements =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, sql)
+            .map_err(|e| e.to_string())?;
+    let Some(Statement::CreateTable(create)) = statements.into_iter().next() else {
+        return Err("not a CREATE TABLE statement".into());
+    };
+    let check = |name: Option<&sqlparser::ast::Ident>, expr: &sqlparser::ast::Expr| Check {
+        name: name.map(|n| n.value.clone()).unwrap_or_default(),
+        name_given: name.is_some(),
+        expression: Some(expr.to_string()),
+    };
+    let mut out = Vec::new();
+    for column in &create.columns {
+        for option in &column.options {
+            if let ColumnOption::Check(c) = &option.option {
+                out.push(check(option.name.as_ref().or(c.name.as_ref()), &c.expr));
+            }
+        }
+    }
+    for constraint in &create.constraints {
+        if let TableConstraint::Check(c) = constraint {
+            out.push(check(c.name.as_ref(), &c.expr));
+        }
+    }
+    Ok(out)
 }
 
 /// The only schema a read-only SQLite connection of ours can see.

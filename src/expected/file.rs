@@ -55,6 +55,18 @@ struct TableDoc {
     /// Absent: not compared; a list (maybe empty): every foreign key of the table.
     #[serde(default)]
     foreign_keys: Option<Vec<ForeignKeyDoc>>,
+    /// Absent: not compared; a list (maybe empty): every check constraint of the table.
+    #[serde(default)]
+    checks: Option<Vec<CheckDoc>>,
+}
+
+/// One check constraint: `{name: qty_positive, expression: "qty > 0"}`; by name when it has
+/// one, else by its condition.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckDoc {
+    name: Option<String>,
+    expression: Option<String>,
 }
 
 /// One foreign key: `{columns: [user_id], references: {table: users, columns: [id]},
@@ -291,9 +303,15 @@ pub fn parse(
     for (key, table_doc) in doc.tables.0 {
         let name = table_name(&key, default_schema, engine).map_err(invalid)?;
         let mut table = Table::new(name);
-        let (columns, primary_key, indexes, foreign_keys) = match table_doc {
-            Some(t) => (t.columns, t.primary_key, t.indexes, t.foreign_keys),
-            None => (None, None, None, None),
+        let (columns, primary_key, indexes, foreign_keys, checks) = match table_doc {
+            Some(t) => (
+                t.columns,
+                t.primary_key,
+                t.indexes,
+                t.foreign_keys,
+                t.checks,
+            ),
+            None => (None, None, None, None, None),
         };
         match columns {
             None => table.columns_compared = false,
@@ -344,6 +362,32 @@ pub fn parse(
                 );
             }
             table.foreign_keys = Some(list);
+        }
+        if let Some(docs) = checks {
+            let mut list: Vec<crate::model::Check> = Vec::with_capacity(docs.len());
+            for (i, doc) in docs.into_iter().enumerate() {
+                let at = format!("table `{key}`: checks[{i}]");
+                let name = doc.name.filter(|n| !n.trim().is_empty());
+                let expression = doc.expression.filter(|e| !e.trim().is_empty());
+                if name.is_none() && expression.is_none() {
+                    return Err(invalid(format!("{at}: give a name, an expression or both")));
+                }
+                if let Some(n) = &name {
+                    let folded = engine.fold_identifier(n);
+                    if list
+                        .iter()
+                        .any(|c| engine.fold_identifier(&c.name) == folded)
+                    {
+                        return Err(invalid(format!("{at}: check `{n}` is listed twice")));
+                    }
+                }
+                list.push(crate::model::Check {
+                    name_given: name.is_some(),
+                    name: name.unwrap_or_default(),
+                    expression,
+                });
+            }
+            table.checks = Some(list);
         }
         if !schema.add_table(engine, table) {
             return Err(invalid(format!("table `{key}` is listed twice")));
@@ -696,6 +740,23 @@ fn render_keys(table: &Table, default_schema: &str) -> String {
             }
             if !index.name.is_empty() {
                 attrs.push(format!("name: {}", quoted(&index.name)));
+            }
+            out.push_str(&format!("      - {{{}}}\n", attrs.join(", ")));
+        }
+    }
+    if let Some(checks) = &table.checks {
+        if checks.is_empty() {
+            out.push_str("    checks: []\n");
+        } else {
+            out.push_str("    checks:\n");
+        }
+        for c in checks {
+            let mut attrs = Vec::new();
+            if !c.name.is_empty() {
+                attrs.push(format!("name: {}", scalar(&c.name)));
+            }
+            if let Some(e) = &c.expression {
+                attrs.push(format!("expression: {}", quoted(e)));
             }
             out.push_str(&format!("      - {{{}}}\n", attrs.join(", ")));
         }

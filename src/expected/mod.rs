@@ -442,6 +442,7 @@ async fn load_reference(
         if target.engine == engine {
             live.attach_indexes(pool.indexes(&target.schemas, None).await?);
             live.attach_foreign_keys(pool.foreign_keys(&target.schemas, None).await?);
+            live.attach_checks(pool.checks(&target.schemas, None).await?);
             if engine == Engine::Postgres {
                 live.types = Some(pool.enum_types(&target.schemas, false).await?);
             }
@@ -512,6 +513,16 @@ pub fn reference_expectation(
                         let target = TableName::new(mapped(k.target.schema), k.target.name);
                         k.target = Schema::key(engine, &target);
                         k
+                    })
+                    .collect()
+            });
+            // Both sides deparsed by the same engine: a check is found by its condition (or the
+            // name its engine gave both), whatever a person named it.
+            t.checks = table.checks.map(|list| {
+                list.into_iter()
+                    .map(|mut c| {
+                        c.name_given = false;
+                        c
                     })
                     .collect()
             });

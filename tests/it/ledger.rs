@@ -233,13 +233,15 @@ async fn mariadb_django_founding_incident_names_the_migration() {
 /// Keys and indexes as Django makes them (`unique=True`, `db_index=True`, a foreign key's index,
 /// `Meta.indexes` with an expression, a conditional `UniqueConstraint`, a SQLite table rebuild
 /// and a `RemoveIndex`): what `sqlmigrate` printed equals what `migrate` built, with every
-/// auto-generated name. Then an index and a unique constraint dropped behind Django's back are
-/// exactly the drift, each blamed on the migration that made it.
+/// auto-generated name, its checks too (a named `CheckConstraint` and the unnamed check of a
+/// `PositiveIntegerField`). Then an index, a unique constraint and the checks dropped behind
+/// Django's back are exactly the drift, and the suggested SQL puts them back.
 async fn django_keys<D: EngineDb>(
     driver: &str,
     drop_index: &str,
     drop_unique: &str,
     unique_table: &str,
+    drop_checks: &[&str],
 ) {
     let Some(python) = python(driver) else {
         return;
@@ -262,6 +264,9 @@ async fn django_keys<D: EngineDb>(
 
     db.exec(drop_index).await;
     db.exec(drop_unique).await;
+    for sql in drop_checks {
+        db.exec(sql).await;
+    }
     let report = check_config(&cfg).await;
     let mut found: Vec<(DriftKind, &str)> = report
         .items
@@ -273,6 +278,11 @@ async fn django_keys<D: EngineDb>(
         (DriftKind::MissingIndex, "catalog_book"),
         (DriftKind::MissingUniqueConstraint, unique_table),
     ];
+    want.extend(
+        drop_checks
+            .iter()
+            .map(|_| (DriftKind::MissingCheckConstraint, "catalog_book")),
+    );
     want.sort();
     assert_eq!(found, want, "{:#?}", report.items);
     // The suggested SQL puts both back: in sync again.
@@ -290,6 +300,8 @@ async fn sqlite_django_keys_and_indexes_are_in_sync_and_their_drift_is_exact() {
         "DROP INDEX book_pages",
         "DROP INDEX book_author_isbn",
         "catalog_book",
+        // SQLite drops a check only by rebuilding the table; its zero drift above compared them.
+        &[],
     )
     .await;
 }
@@ -301,6 +313,10 @@ async fn postgres_django_keys_and_indexes_are_in_sync_and_their_drift_is_exact()
         "DROP INDEX book_pages",
         "DROP INDEX book_author_isbn",
         "catalog_book",
+        &[
+            "ALTER TABLE catalog_book DROP CONSTRAINT book_pages_positive",
+            "ALTER TABLE catalog_book DROP CONSTRAINT catalog_book_stock_check",
+        ],
     )
     .await;
 }
@@ -314,6 +330,11 @@ async fn mariadb_django_keys_and_indexes_are_in_sync_and_their_drift_is_exact() 
         "DROP INDEX book_pages ON catalog_book",
         "ALTER TABLE catalog_author DROP INDEX name",
         "catalog_author",
+        &[
+            "ALTER TABLE catalog_book DROP CONSTRAINT book_pages_positive",
+            // A column's own check goes with the column's definition on MariaDB.
+            "ALTER TABLE catalog_book MODIFY stock integer UNSIGNED NOT NULL",
+        ],
     )
     .await;
 }

@@ -992,10 +992,10 @@ impl State {
             AlterTableOperation::DropConstraint { name, .. } => {
                 let name = self.ident(&name);
                 let t = self.table_mut(table, at)?;
-                // A name that is neither is a check constraint: not part of the expectation yet,
-                // so dropping one changes nothing here.
-                if !t.drop_key(engine, &name, true) {
-                    t.drop_foreign_key(engine, &name);
+                // A key, a foreign key or a check; one made outside these files is none of
+                // them, and dropping it changes nothing compared.
+                if !t.drop_key(engine, &name, true) && !t.drop_foreign_key(engine, &name) {
+                    t.drop_check(engine, &name);
                 }
                 Ok(())
             }
@@ -1028,7 +1028,10 @@ impl State {
             }
             AlterTableOperation::RenameConstraint { old_name, new_name } => {
                 let (old, new) = (self.ident(&old_name), self.ident(&new_name));
-                self.table_mut(table, at)?.rename_key(engine, &old, &new);
+                let t = self.table_mut(table, at)?;
+                if !t.rename_key(engine, &old, &new) {
+                    t.rename_check(engine, &old, &new);
+                }
                 Ok(())
             }
             // pg_dump creates partitions as plain tables, then attaches them.

@@ -18,6 +18,7 @@
 //! engine to the SQL reader means an arm in each of its functions (and the tests' default schema
 //! in `parse_texts`).
 
+mod checks;
 mod interpret;
 mod keys;
 mod migrations;

@@ -268,6 +268,55 @@ pub(super) fn generated_key_name(
 
 /// The name the engine gives a foreign key the DDL does not name: PostgreSQL's
 /// `table_a_b_fkey` (numbered when taken), MySQL's `table_ibfk_N`, none on SQLite.
+/// The name `engine` gives a check constraint declared without one: PostgreSQL names it after
+/// the table and, when the condition reads exactly one column, that column (`t_qty_check`,
+/// else `t_check`, numbered past names taken, cut to 63 bytes); MariaDB names a column's check
+/// after the column and a table's `CONSTRAINT_1`, `CONSTRAINT_2`, ... (MySQL 8's `t_chk_1` is
+/// not modelled: there an unnamed check is found by its condition); SQLite keeps no name.
+pub(super) fn generated_check_name(
+    engine: Engine,
+    table: &str,
+    column: Option<&str>,
+    referenced: &[String],
+    taken: impl Fn(&str) -> bool,
+) -> String {
+    match engine {
+        Engine::Postgres => {
+            let middle = match referenced {
+                [only] => only.as_str(),
+                _ => "",
+            };
+            let mut n = 0;
+            loop {
+                let label = if n == 0 {
+                    "check".to_string()
+                } else {
+                    format!("check{n}")
+                };
+                let name = postgres_object_name(table, middle, &label);
+                if !taken(&name) {
+                    return name;
+                }
+                n += 1;
+            }
+        }
+        Engine::MySql => match column {
+            Some(c) => c.to_string(),
+            None => {
+                let mut n = 1;
+                loop {
+                    let name = format!("CONSTRAINT_{n}");
+                    if !taken(&name) {
+                        return name;
+                    }
+                    n += 1;
+                }
+            }
+        },
+        Engine::Sqlite => String::new(),
+    }
+}
+
 pub(super) fn generated_foreign_key_name(
     engine: Engine,
     table: &str,

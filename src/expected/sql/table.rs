@@ -47,6 +47,8 @@ pub(super) struct DdlTable {
     /// Unique constraints and indexes, in the order they were made.
     pub(super) indexes: Vec<DdlIndex>,
     pub(super) foreign_keys: Vec<keys::DdlForeignKey>,
+    /// Check constraints, each with its name as given or as the engine would generate it.
+    pub(super) checks: Vec<crate::model::Check>,
 }
 
 impl DdlColumn {
@@ -183,6 +185,7 @@ impl DdlTable {
             primary_key: None,
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
+            checks: Vec::new(),
         }
     }
 
@@ -223,12 +226,15 @@ impl DdlTable {
         for column in columns {
             let name = quirks::identifier(engine, column);
             let folded = engine.fold_identifier(&name);
-            if self.columns.shift_remove(&folded).is_none() {
+            if !self.columns.contains_key(&folded) {
                 if !if_exists {
                     return Err(at.error(format!("column {name} does not exist")));
                 }
                 continue;
             }
+            // While the column is there: which checks read it is told by the table's columns.
+            self.drop_column_checks(engine, &folded);
+            self.columns.shift_remove(&folded);
             self.drop_key_column(engine, &folded);
         }
         Ok(())
@@ -323,6 +329,10 @@ impl DdlTable {
         taken: &dyn Fn(&str) -> bool,
         at: &At,
     ) -> Result<(), ExpectedError> {
+        if let TableConstraint::Check(check) = constraint {
+            self.add_check(engine, check, None, None);
+            return Ok(());
+        }
         if let TableConstraint::ForeignKey(fk) = constraint {
             let columns = fk
                 .columns
@@ -375,6 +385,11 @@ impl DdlTable {
         at: &At,
     ) -> Result<(), ExpectedError> {
         for o in &def.options {
+            if let ColumnOption::Check(check) = &o.option {
+                let column = quirks::identifier(engine, &def.name);
+                self.add_check(engine, check, o.name.as_ref(), Some(&column));
+                continue;
+            }
             if let ColumnOption::ForeignKey(_) = &o.option {
                 let name = o.name.as_ref().map(|n| quirks::identifier(engine, n));
                 let column = quirks::identifier(engine, &def.name);
@@ -401,6 +416,14 @@ impl DdlTable {
                 self.foreign_keys
                     .iter()
                     .map(|k| k.to_foreign_key(engine))
+                    .collect(),
+            );
+            // MariaDB's check behind a `json` column is the column's type, compared as such.
+            t.checks = Some(
+                self.checks
+                    .iter()
+                    .filter(|c| !c.is_json_type_check())
+                    .cloned()
                     .collect(),
             );
         }

@@ -29,6 +29,9 @@ pub trait EngineDb: Sized {
     /// Runs a batch of statements.
     async fn exec(&self, sql: &str);
 
+    /// Runs a batch of statements the database may refuse: why it did.
+    async fn try_exec(&self, sql: &str) -> Result<(), String>;
+
     /// The schema (namespace) drift items name: PostgreSQL's `public`, the database a MySQL URL
     /// names, SQLite's `main`.
     fn schema(&self) -> String;
@@ -56,6 +59,13 @@ where
 
     async fn exec(&self, sql: &str) {
         TestDb::exec(self, sql).await;
+    }
+
+    async fn try_exec(&self, sql: &str) -> Result<(), String> {
+        let pool = self.pool().await;
+        let result = sqlx::raw_sql(sql).execute(&pool).await;
+        pool.close().await;
+        result.map(|_| ()).map_err(|e| e.to_string())
     }
 
     fn schema(&self) -> String {
@@ -105,6 +115,16 @@ impl EngineDb for Sqlite {
 
     async fn exec(&self, sql: &str) {
         sqlite_exec(&self.path, sql).await;
+    }
+
+    async fn try_exec(&self, sql: &str) -> Result<(), String> {
+        use sqlx::{Connection, Executor};
+        let mut c = sqlx::SqliteConnection::connect(&self.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let result = c.execute(sql).await;
+        let _ = c.close().await;
+        result.map(|_| ()).map_err(|e| e.to_string())
     }
 
     fn schema(&self) -> String {
