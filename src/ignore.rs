@@ -13,6 +13,9 @@ pub struct Ignore {
     /// Whether objects a PostgreSQL extension owns are compared (`ignore.extension_objects:
     /// false`); by default they are left out of the catalog read.
     extension_objects: bool,
+    /// Whether key, index and constraint names are compared too (`names: strict`); by default
+    /// they are found by definition alone.
+    strict_names: bool,
 }
 
 impl Ignore {
@@ -35,6 +38,7 @@ impl Ignore {
             tables: build(tables)?,
             columns: build(columns)?,
             extension_objects: false,
+            strict_names: false,
         })
     }
 
@@ -42,6 +46,17 @@ impl Ignore {
     pub fn with_extension_objects(mut self, compared: bool) -> Ignore {
         self.extension_objects = compared;
         self
+    }
+
+    /// The same rules, comparing the names of keys, indexes and constraints too (or not).
+    pub fn with_strict_names(mut self, strict: bool) -> Ignore {
+        self.strict_names = strict;
+        self
+    }
+
+    /// Whether names of keys, indexes and constraints must match as well as their definitions.
+    pub fn strict_names(&self) -> bool {
+        self.strict_names
     }
 
     /// Whether objects a PostgreSQL extension owns (tables, enum types) are read and compared.

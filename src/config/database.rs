@@ -133,7 +133,18 @@ pub(super) fn validate_database(
                 .into(),
         );
     }
-    let ignore = validate_ignore(db.ignore, defaults, problems);
+    let strict_names = match db.names.as_deref() {
+        None | Some("definition") => false,
+        Some("strict") => true,
+        Some(other) => {
+            problems.push(format!(
+                "names: {other:?} is neither `definition` (compare keys, indexes and constraints by what they are) nor `strict` (their names too)"
+            ));
+            false
+        }
+    };
+    let ignore =
+        validate_ignore(db.ignore, defaults, problems).map(|i| i.with_strict_names(strict_names));
     Some(Pending {
         name: name?,
         connection: ReferenceTarget {

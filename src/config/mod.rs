@@ -70,6 +70,9 @@ struct RawDatabase {
     expected: Option<RawExpected>,
     #[serde(default)]
     ignore: RawIgnore,
+    /// `definition` (the default: keys, indexes and constraints compared by what they are) or
+    /// `strict` (their names too).
+    names: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -551,7 +554,7 @@ mod tests {
         let path = write(
             dir.path(),
             "c.yaml",
-            "databases:\n  - name: app\n    url: postgres://u:topsecret@db/app\n    interval: 10s\n    timeout: 10s\n    expected: {file: e.yaml}\n  - name: app\n    url: oracle://x\n    expected: {file: e.yaml}\n  - name: \"bad name\"\n    url: sqlite:x.db\n    password_file: missing\n    schemas: [other]\n    interval: soon\n  - name: lite\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n  - name: lite\n    url: sqlite:y.db\n    expected: {file: e.yaml}\n  - name: my\n    url: mysql://u@db/app\n    schemas: [other]\n    expected: {file: e.yaml}\n  - name: my2\n    url: mariadb://u@db\n    expected: {file: e.yaml}\n",
+            "databases:\n  - name: app\n    url: postgres://u:topsecret@db/app\n    interval: 10s\n    timeout: 10s\n    expected: {file: e.yaml}\n  - name: app\n    url: oracle://x\n    expected: {file: e.yaml}\n  - name: \"bad name\"\n    url: sqlite:x.db\n    password_file: missing\n    schemas: [other]\n    interval: soon\n  - name: lite\n    url: sqlite:x.db\n    expected: {file: e.yaml}\n  - name: lite\n    url: sqlite:y.db\n    expected: {file: e.yaml}\n  - name: my\n    url: mysql://u@db/app\n    schemas: [other]\n    expected: {file: e.yaml}\n  - name: my2\n    url: mariadb://u@db\n    expected: {file: e.yaml}\n    names: loose\n",
         );
         let err = load(&path).unwrap_err();
         let text = err.to_string();
@@ -566,6 +569,7 @@ mod tests {
             "databases[4] (name \"lite\"): name: \"lite\" is used by another database",
             "databases[5] (name \"my\"): schemas: MySQL/MariaDB compare the database named in the URL",
             "databases[6] (name \"my2\"): url: a mysql:// URL must name the database",
+            "databases[6] (name \"my2\"): names: \"loose\" is neither `definition`",
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }

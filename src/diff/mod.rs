@@ -373,9 +373,18 @@ fn diff_table(
     ignore: &Ignore,
     out: &mut Vec<Drift>,
 ) {
-    diff_keys(expected, name, live, out);
-    diff_foreign_keys(expected, name, live, out);
-    diff_checks(engine, expected, name, live, out);
+    // With `names: strict`, an object the expectation names must also have that name live.
+    let strict = ignore.strict_names();
+    let named = |want: &str, have: &str| {
+        // Empty on either side: no name stated, or one the engine keeps none of (SQLite's keys).
+        !strict
+            || want.is_empty()
+            || have.is_empty()
+            || engine.fold_identifier(want) == engine.fold_identifier(have)
+    };
+    diff_keys(expected, name, live, &named, out);
+    diff_foreign_keys(expected, name, live, &named, out);
+    diff_checks(engine, expected, name, live, &named, out);
     if !expected.columns_compared {
         return;
     }
@@ -418,10 +427,19 @@ fn diff_table(
 /// them (and the live side was read). Compared by definition ([`Index::matches`]), never by name:
 /// each expected index takes the first live one it matches, what is left over on either side is
 /// missing or unexpected. A matching live index the engine cannot use is invalid, not missing.
-fn diff_keys(expected: &Table, name: &TableName, live: &Table, out: &mut Vec<Drift>) {
+/// Whether an expected object's name (empty: none stated) admits a live one's.
+type NameRule<'a> = &'a dyn Fn(&str, &str) -> bool;
+
+fn diff_keys(
+    expected: &Table,
+    name: &TableName,
+    live: &Table,
+    named: NameRule,
+    out: &mut Vec<Drift>,
+) {
     if let (Some(want), Some(have)) = (&expected.primary_key, &live.primary_key) {
         let same = match (want, have) {
-            (Some(w), Some(h)) => w.matches(h),
+            (Some(w), Some(h)) => w.matches(h) && named(&w.name, &h.name),
             (None, None) => true,
             _ => false,
         };
@@ -459,7 +477,7 @@ fn diff_keys(expected: &Table, name: &TableName, live: &Table, out: &mut Vec<Dri
     for w in want {
         // A valid match first: an invalid leftover beside a good index is only the leftover.
         let found = (0..have.len())
-            .filter(|&i| !taken[i] && w.matches(&have[i]))
+            .filter(|&i| !taken[i] && w.matches(&have[i]) && named(&w.name, &have[i].name))
             .min_by_key(|&i| !have[i].valid);
         match found {
             Some(i) => {
@@ -508,14 +526,22 @@ fn diff_keys(expected: &Table, name: &TableName, live: &Table, out: &mut Vec<Dri
 
 /// Foreign keys, where the expectation states them: matched by definition, one live key per
 /// expected one.
-fn diff_foreign_keys(expected: &Table, name: &TableName, live: &Table, out: &mut Vec<Drift>) {
+fn diff_foreign_keys(
+    expected: &Table,
+    name: &TableName,
+    live: &Table,
+    named: NameRule,
+    out: &mut Vec<Drift>,
+) {
     let (Some(want), Some(have)) = (&expected.foreign_keys, &live.foreign_keys) else {
         return;
     };
     let mut taken = vec![false; have.len()];
     let mut missing = Vec::new();
     for w in want {
-        match (0..have.len()).find(|&i| !taken[i] && w.matches(&have[i])) {
+        match (0..have.len())
+            .find(|&i| !taken[i] && w.matches(&have[i]) && named(&w.name, &have[i].name))
+        {
             Some(i) => taken[i] = true,
             None => missing.push(drift(
                 DriftKind::MissingForeignKey,
@@ -697,6 +723,7 @@ fn diff_checks(
     expected: &Table,
     name: &TableName,
     live: &Table,
+    named: NameRule,
     out: &mut Vec<Drift>,
 ) {
     let (Some(want), Some(have)) = (&expected.checks, &live.checks) else {
@@ -709,7 +736,9 @@ fn diff_checks(
     let mut order: Vec<&Check> = want.iter().collect();
     order.sort_by_key(|c| !c.name_given);
     for w in order {
-        match (0..have.len()).find(|&i| !taken[i] && w.matches(engine, &have[i])) {
+        match (0..have.len())
+            .find(|&i| !taken[i] && w.matches(engine, &have[i]) && named(&w.name, &have[i].name))
+        {
             Some(i) => taken[i] = true,
             None => missing.push(drift(
                 DriftKind::MissingCheckConstraint,
@@ -1018,6 +1047,39 @@ mod tests {
         );
         // An expectation without types compares none.
         assert!(enum_drift(&Schema::default(), &have).is_empty());
+    }
+
+    #[test]
+    fn names_are_compared_only_with_names_strict() {
+        let yaml = |text: &str| {
+            crate::expected::parse_file(
+                text,
+                std::path::Path::new("e.yaml"),
+                PG,
+                &["public".into()],
+            )
+            .unwrap()
+        };
+        let want = yaml("tables:\n  t:\n    columns: {a: int, b: int}\n    primary_key: [a]\n    indexes:\n      - {columns: [b], name: t_b_idx}\n      - {columns: [a, b]}\n    checks:\n      - {name: t_b_check, expression: \"b > 0\"}\n");
+        let have = yaml("tables:\n  t:\n    columns: {a: int, b: int}\n    primary_key: [a]\n    indexes:\n      - {columns: [b], name: hand_made}\n      - {columns: [a, b], name: whatever}\n    checks:\n      - {name: t_b_check, expression: \"b > 0\"}\n");
+        let schemas = vec!["public".to_string()];
+        let kinds = |ignore: &Ignore| -> Vec<(DriftKind, Option<String>)> {
+            diff(PG, &want, &have, &schemas, ignore)
+                .drift
+                .into_iter()
+                .map(|d| (d.kind, d.expected.or(d.actual)))
+                .collect()
+        };
+        assert!(kinds(&Ignore::default()).is_empty());
+        let strict = Ignore::default().with_strict_names(true);
+        // Only the index the expectation names differs; the unnamed one matches any name.
+        assert_eq!(
+            kinds(&strict),
+            [
+                (DriftKind::MissingIndex, Some("INDEX (b)".to_string())),
+                (DriftKind::UnexpectedIndex, Some("INDEX (b)".to_string())),
+            ]
+        );
     }
 
     #[test]
