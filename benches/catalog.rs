@@ -48,8 +48,9 @@ async fn main() {
     let started = Instant::now();
     let pool = pg.pool().await;
     // Batches keep each transaction's lock count under max_locks_per_transaction.
-    // Each table has its primary key, two more indexes and a foreign key, as ordinary tables
-    // do: 30,000 indexes for the index read to list, 10,000 keys for the foreign-key read.
+    // Each table has its primary key, two more indexes, a foreign key and a check, as ordinary
+    // tables do: 30,000 indexes for the index read to list, 10,000 keys for the foreign-key
+    // read, 10,000 checks; and one enum type per 100 tables.
     for batch in (1..=tables).step_by(250) {
         let last = (batch + 249).min(tables);
         let sql = format!(
@@ -58,6 +59,10 @@ async fn main() {
              EXECUTE format('CREATE INDEX ON t_%s (name)', i); \
              EXECUTE format('CREATE UNIQUE INDEX ON t_%s (ref_id, created_at)', i); \
              EXECUTE format('ALTER TABLE t_%s ADD FOREIGN KEY (ref_id) REFERENCES t_1 (id)', i); \
+             EXECUTE format('ALTER TABLE t_%s ADD CHECK (id > 0)', i); \
+             IF i % 100 = 0 THEN \
+               EXECUTE format('CREATE TYPE state_%s AS ENUM (''queued'', ''running'', ''done'')', i); \
+             END IF; \
              END LOOP; END $$;"
         );
         sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
@@ -95,6 +100,8 @@ async fn main() {
     let mut keyed = live.clone();
     keyed.attach_indexes(pool.indexes(&db.schemas, None).await.unwrap());
     keyed.attach_foreign_keys(pool.foreign_keys(&db.schemas, None).await.unwrap());
+    keyed.attach_checks(pool.checks(&db.schemas, None).await.unwrap());
+    keyed.types = Some(pool.enum_types(&db.schemas, false).await.unwrap());
     let rendered_keys = expected::render_file(&keyed, "public").replacen(
         "      payload: {type: jsonb, nullable: true, default: null}\n",
         "",
@@ -135,6 +142,7 @@ async fn main() {
     let _ = run_check(db_keys, &pool, &mut keys_cache).await;
     let (mut plain, mut full) = (Vec::new(), Vec::new());
     let (mut index_only, mut fk_only) = (Vec::new(), Vec::new());
+    let (mut check_only, mut enum_only) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         let outcome = run_check(db, &pool, &mut warm_cache).await;
         assert!(outcome.result.is_ok());
@@ -156,17 +164,28 @@ async fn main() {
         let keys = pool.foreign_keys(&db.schemas, None).await.unwrap();
         fk_only.push(t.elapsed());
         assert_eq!(keys.values().map(Vec::len).sum::<usize>(), tables);
+        let t = Instant::now();
+        let checks = pool.checks(&db.schemas, None).await.unwrap();
+        check_only.push(t.elapsed());
+        assert_eq!(checks.values().map(Vec::len).sum::<usize>(), tables);
+        let t = Instant::now();
+        let types = pool.enum_types(&db.schemas, false).await.unwrap();
+        enum_only.push(t.elapsed());
+        assert_eq!(types.len(), tables / 100);
     }
     let ratio = median(&full) / median(&plain);
     pool.close().await;
     println!("warm check, columns only: {}", stats(plain));
     println!(
-        "warm check, every key stated ({} indexes, {tables} foreign keys): {}",
+        "warm check, every key stated ({} indexes, {tables} foreign keys, {tables} checks, {} enum types): {}",
         3 * tables,
+        tables / 100,
         stats(full)
     );
     println!("index read alone: {}", stats(index_only));
     println!("foreign-key read alone: {}", stats(fk_only));
+    println!("check read alone: {}", stats(check_only));
+    println!("enum read alone: {}", stats(enum_only));
     println!("ratio of the keyed check to the columns-only check (medians): {ratio:.2}x");
     println!(
         "schema_exporter check, cold (parse expectation + catalog query + diff): {}",
@@ -195,7 +214,8 @@ async fn main() {
 
     let query = engine::postgres::CATALOG_QUERY
         .replace("ANY($1)", "ANY(ARRAY['public'])")
-        .replace("ANY($2)", "ANY(ARRAY[]::text[])");
+        .replace("ANY($2)", "ANY(ARRAY[]::text[])")
+        .replace("($3 OR", "(false OR");
     let mut raw = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
