@@ -43,12 +43,20 @@ struct Dump<'a> {
     /// Real changes after the dump (columns, indexes and unique constraints), and exactly the
     /// drift they must cause, in report order.
     change: &'a str,
+    /// A statement run alone after the change that the server must refuse, for what a failed
+    /// statement leaves behind ("" for none).
+    failing: &'a str,
     want: &'a [(DriftKind, &'a str, Option<&'a str>)],
+    /// What the operator does where a suggestion leaves the step to them (removing duplicates
+    /// before a unique index is built again, recreating a type without a label), run before
+    /// the suggested statements.
+    operator: &'a str,
 }
 
 /// Builds `db` from the case's schema, dumps it with `dump` (`None` when the tool is missing, after
 /// reporting it), and checks the dump back: zero drift over every table, then after the change
-/// exactly the drift it causes.
+/// exactly the drift it causes; the operator's steps and every suggested statement applied (the
+/// destructive ones too: the database is a throwaway) bring it back in sync.
 async fn dump_round_trip(
     db: &impl EngineDb,
     case: &Dump<'_>,
@@ -70,8 +78,34 @@ async fn dump_round_trip(
         report.expected_tables
     );
     db.exec(case.change).await;
-    let want = case.want.iter().map(|&(k, t, c)| item(k, t, c)).collect();
-    assert_drift(&cfg, want).await;
+    if !case.failing.is_empty() {
+        let refused = db.try_exec(case.failing).await;
+        assert!(refused.is_err(), "{} should fail", case.failing);
+    }
+    let want: Vec<Found> = case.want.iter().map(|&(k, t, c)| item(k, t, c)).collect();
+    let report = common::check_config(&cfg).await;
+    assert_eq!(common::found(&report), want, "{:#?}", report.items);
+    if !case.operator.is_empty() {
+        db.exec(case.operator).await;
+    }
+    for item in &report.items {
+        for line in item.fix.suggested_sql.lines() {
+            // Statements end with `;`; the rest are steps in prose (a rebuild, say), which the
+            // case's operator steps cover.
+            let statement = line.strip_prefix("-- destructive: ").unwrap_or(line);
+            if !statement.starts_with("--") && statement.ends_with(';') {
+                if let Err(why) = db.try_exec(statement).await {
+                    panic!("{statement}: {why}\n{:#?}", report.items);
+                }
+            }
+        }
+    }
+    let after = common::check_config(&cfg).await;
+    assert!(
+        after.in_sync(),
+        "the suggested SQL repairs it: {:#?}",
+        after.items
+    );
 }
 
 /// A schema using what real applications use: enums, domains, serial and identity columns,
@@ -114,6 +148,8 @@ CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, kind text) PARTITION 
 CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 CREATE TABLE events_2026 (id bigint NOT NULL, at date NOT NULL, kind text);
 ALTER TABLE events ATTACH PARTITION events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE tags (label text);
+CREATE UNIQUE INDEX tags_label ON tags (label);
 CREATE TABLE audit_base (id bigint NOT NULL, at timestamptz DEFAULT now());
 CREATE TABLE audit_logins (ip inet, at timestamptz NOT NULL) INHERITS (audit_base);
 ALTER TABLE audit_base ADD COLUMN actor text;
@@ -133,21 +169,33 @@ const PG_DUMP: Dump = Dump {
     source: "{sql: [schema.sql]}",
     extra: "    schemas: [public, billing]\n",
     // users, export_logs, billing.invoices, active_users, events (its partitions count through
-    // it), audit_base and audit_logins (whose inherited columns pg_dump does not repeat).
-    tables: 7,
-    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL; ALTER TABLE audit_logins NO INHERIT audit_base; ALTER TABLE audit_logins DROP COLUMN actor; DROP INDEX export_logs_user; ALTER TABLE users DROP CONSTRAINT users_email_key; ALTER TABLE export_logs DROP CONSTRAINT export_logs_user_id_fkey; ALTER TYPE mood ADD VALUE 'angry'; ALTER TABLE export_logs DROP CONSTRAINT export_logs_file_size_check; ALTER TABLE billing.invoices DROP CONSTRAINT invoices_amount_positive; ALTER TABLE billing.invoices ADD CONSTRAINT invoices_currency_upper CHECK (currency = upper(currency));",
+    // it), tags, audit_base and audit_logins (whose inherited columns pg_dump does not repeat).
+    tables: 8,
+    change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE billing.invoices ALTER COLUMN currency DROP NOT NULL; ALTER TABLE audit_logins NO INHERIT audit_base; ALTER TABLE audit_logins DROP COLUMN actor; DROP INDEX export_logs_user; ALTER TABLE users DROP CONSTRAINT users_email_key; ALTER TABLE export_logs DROP CONSTRAINT export_logs_user_id_fkey; ALTER TYPE mood ADD VALUE 'angry'; ALTER TABLE export_logs DROP CONSTRAINT export_logs_file_size_check; ALTER TABLE billing.invoices DROP CONSTRAINT invoices_amount_positive; ALTER TABLE billing.invoices ADD CONSTRAINT invoices_currency_upper CHECK (currency = upper(currency)); DROP INDEX tags_label; INSERT INTO tags VALUES ('x'), ('x');",
+    // Over the duplicates the concurrent build fails and leaves the index behind, not valid.
+    failing: "CREATE UNIQUE INDEX CONCURRENTLY tags_label ON tags (label)",
     want: &[
         (DriftKind::MissingColumn, "audit_logins", Some("actor")),
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
         (DriftKind::NullableMismatch, "invoices", Some("currency")),
         (DriftKind::MissingUniqueConstraint, "users", None),
         (DriftKind::MissingIndex, "export_logs", None),
+        (DriftKind::InvalidIndex, "tags", None),
         (DriftKind::MissingForeignKey, "export_logs", None),
         (DriftKind::MissingCheckConstraint, "export_logs", None),
         (DriftKind::MissingCheckConstraint, "invoices", None),
         (DriftKind::UnexpectedCheckConstraint, "invoices", None),
         (DriftKind::UnexpectedEnumLabel, "mood", None),
     ],
+    // The suggestions say both steps are the operator's: the duplicates the rebuild would fail
+    // on, and a type without the label (PostgreSQL cannot drop one).
+    operator: "DELETE FROM tags a USING tags b WHERE a.ctid > b.ctid AND a.label = b.label;
+        ALTER TYPE mood RENAME TO mood_old;
+        CREATE TYPE mood AS ENUM ('happy', 'sad', 'it''s complicated');
+        ALTER TABLE users ALTER COLUMN mood DROP DEFAULT,
+            ALTER COLUMN mood TYPE mood USING mood::text::mood,
+            ALTER COLUMN mood SET DEFAULT 'happy';
+        DROP TYPE mood_old;",
 };
 
 #[tokio::test]
@@ -232,6 +280,7 @@ const MARIADB_DUMP: Dump = Dump {
     extra: "",
     tables: 3,
     change: "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users MODIFY kind enum('csv','json') DEFAULT 'csv'; ALTER TABLE users DROP INDEX email; CREATE INDEX by_size ON export_logs (file_size); ALTER TABLE export_logs DROP FOREIGN KEY fk_user; ALTER TABLE users DROP CONSTRAINT users_score_range;",
+    failing: "",
     want: &[
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
         (DriftKind::TypeMismatch, "users", Some("kind")),
@@ -240,6 +289,7 @@ const MARIADB_DUMP: Dump = Dump {
         (DriftKind::MissingForeignKey, "export_logs", None),
         (DriftKind::MissingCheckConstraint, "users", None),
     ],
+    operator: "",
 };
 
 #[tokio::test]
@@ -283,15 +333,18 @@ const SQLITE_DUMP: Dump = Dump {
     // `.schema` lists as tables, are the module's storage on both sides.
     tables: 6,
     change:
-        "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra integer REFERENCES users (id) CHECK (extra > 0); DROP INDEX export_logs_user; CREATE UNIQUE INDEX users_name ON users (\"DisplayName\");",
+        "ALTER TABLE export_logs DROP COLUMN filename; ALTER TABLE users ADD COLUMN extra integer CHECK (extra > 0); DROP INDEX export_logs_user; CREATE UNIQUE INDEX users_name ON users (\"DisplayName\"); DROP TABLE pairs; CREATE TABLE pairs (a text REFERENCES users (email), b text, note, PRIMARY KEY (a, b)) WITHOUT ROWID;",
+    failing: "",
     want: &[
         (DriftKind::MissingColumn, "export_logs", Some("filename")),
         (DriftKind::UnexpectedColumn, "users", Some("extra")),
         (DriftKind::UnexpectedUniqueConstraint, "users", None),
         (DriftKind::MissingIndex, "export_logs", None),
-        (DriftKind::UnexpectedForeignKey, "users", None),
+        (DriftKind::UnexpectedForeignKey, "pairs", None),
         (DriftKind::UnexpectedCheckConstraint, "users", None),
     ],
+    // SQLite drops a foreign key only by rebuilding the table, as the suggestion says.
+    operator: "DROP TABLE pairs; CREATE TABLE pairs (a text, b text, note, PRIMARY KEY (a, b)) WITHOUT ROWID;",
 };
 
 #[tokio::test]

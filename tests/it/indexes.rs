@@ -154,11 +154,13 @@ async fn sqlite_indexes_autoindexes_and_rowid_primary_keys() {
 
 /// A snapshot of `schema` (with rows in every table) checks in sync; after `breakage`, the check
 /// finds exactly `kinds`; every suggested statement applied (the destructive ones too, here in a
-/// throwaway database) brings it back in sync.
+/// throwaway database) brings it back in sync, and `insert` (a row without an id) works, as it
+/// did not while an identity was lost.
 async fn keys_drift_and_their_fixes<D: EngineDb>(
     schema: &str,
     breakage: &str,
     kinds: &[DriftKind],
+    insert: &str,
 ) -> Option<()> {
     let (db, dir) = common::seeded::<D>(schema).await?;
     let cfg = common::config_with_expected(dir.path(), "app", db.url(), "tables: {}\n", "", "");
@@ -217,6 +219,10 @@ async fn keys_drift_and_their_fixes<D: EngineDb>(
         );
     }
     drop(daemon);
+    if kinds.contains(&DriftKind::IdentityMismatch) {
+        let refused = db.try_exec(insert).await;
+        assert!(refused.is_err(), "without its identity, {insert} fails");
+    }
     for item in &report.items {
         for line in item.fix.suggested_sql.lines() {
             let statement = line.strip_prefix("-- destructive: ").unwrap_or(line);
@@ -231,6 +237,7 @@ async fn keys_drift_and_their_fixes<D: EngineDb>(
         "the suggested SQL repairs it: {:#?}",
         after.items
     );
+    db.exec(insert).await;
     Some(())
 }
 
@@ -271,6 +278,7 @@ async fn postgres_key_and_index_drift_is_found_and_the_suggested_sql_repairs_it(
             // The primary key made its column NOT NULL.
             K::NullableMismatch,
         ],
+        "INSERT INTO orders (user_id) VALUES (2)",
     )
     .await;
 }
@@ -300,6 +308,7 @@ async fn mariadb_key_and_index_drift_is_found_and_the_suggested_sql_repairs_it()
             K::MissingForeignKey,
             K::IdentityMismatch,
         ],
+        "INSERT INTO counters (n) VALUES (2)",
     )
     .await;
 }
@@ -322,6 +331,7 @@ async fn sqlite_key_and_index_drift_is_found_and_the_suggested_sql_repairs_it() 
             K::MissingIndex,
             K::UnexpectedIndex,
         ],
+        "INSERT INTO orders (user_id) VALUES (2)",
     )
     .await;
 }
