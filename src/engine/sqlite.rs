@@ -74,8 +74,9 @@ fn predicate_of(sql: &str) -> Option<String> {
                 b'(' => depth += 1,
                 b')' => depth -= 1,
                 _ if depth == 0
-                    && sql[i..].len() > 6
-                    && sql[i..i + 5].eq_ignore_ascii_case("where")
+                    // Bytes, not `str` slices: `i` may sit inside a multibyte character.
+                    && bytes.len() > i + 6
+                    && bytes[i..i + 5].eq_ignore_ascii_case(b"where")
                     && i > 0
                     && bytes[i - 1].is_ascii_whitespace()
                     && bytes[i + 5].is_ascii_whitespace() =>
@@ -325,6 +326,21 @@ pub(super) fn render(change: &Change) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn predicates_are_found_beside_multibyte_names_without_slicing_a_character() {
+        // A quoted and an unquoted non-ASCII name right before `ON` and `WHERE`: the scan
+        // once sliced the text by bytes inside `ï` and panicked, leaving the database unchecked.
+        for sql in [
+            r#"CREATE INDEX "ïdx" ON t (b) WHERE b > 0"#,
+            "CREATE INDEX ïdx ON tï (b) WHERE b > 0",
+            "CREATE INDEX i ON t (b) WHERE ïb > 0",
+        ] {
+            let want = sql.rsplit_once("WHERE ").unwrap().1;
+            assert_eq!(predicate_of(sql).as_deref(), Some(want), "{sql}");
+        }
+        assert_eq!(predicate_of(r#"CREATE INDEX "ïdx" ON t (b)"#), None);
+    }
 
     #[test]
     fn every_kind_of_change_renders_as_sqlite_sql_or_the_rebuild_it_needs() {
