@@ -176,6 +176,7 @@ pub fn compare(
         out.drift.push(unexpected_table(&live_table.name));
     }
     order_created_tables(engine, &mut out.drift);
+    let table_items = out.drift.len();
     diff_types(
         engine,
         expected,
@@ -184,6 +185,12 @@ pub fn compare(
         template.as_deref(),
         &mut out,
     );
+    // A created table may use a missing type or label (a column's type, its default), so type
+    // items go first for the suggested SQL to apply in the order listed; a type is dropped only
+    // after the tables that may use it. Both moves keep the order within each group.
+    out.drift.rotate_left(table_items);
+    out.drift
+        .sort_by_key(|d| matches!(d.fix, Change::DropEnumType { .. }));
     if let (Some(tenants), Some(template)) = (tenants, template) {
         out.tenants = Some(compare_tenants(
             engine, expected, &template, live, &folded, tenants, ignore, &mut out,
@@ -950,6 +957,33 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn types_are_created_before_the_tables_that_use_them_and_dropped_after() {
+        let mut want = schema(vec![table(
+            "p",
+            vec![col("s", Some("st"), Some(false), None)],
+        )]);
+        want.types = types(&[("public", "st", &["a", "b"])]).types;
+        let mut have = schema(vec![table(
+            "q",
+            vec![col("s", Some("old"), Some(false), None)],
+        )]);
+        have.types = types(&[("public", "old", &["x"])]).types;
+        let got: Vec<String> = enum_drift(&want, &have)
+            .into_iter()
+            .map(|(.., sql)| sql.lines().next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                r#"CREATE TYPE "public"."st" AS ENUM ('a', 'b');"#,
+                r#"CREATE TABLE "public"."p" ("#,
+                r#"-- destructive: DROP TABLE "public"."q";"#,
+                r#"-- destructive: DROP TYPE "public"."old";"#,
+            ]
+        );
     }
 
     #[test]
