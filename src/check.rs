@@ -201,7 +201,7 @@ pub enum CheckError {
     /// Connecting or reading the catalog failed.
     #[error("catalog read failed: {0}")]
     Catalog(String),
-    /// Work of ours that should not fail did (a panic in the diff, say); a bug to report.
+    /// Work of ours that should not fail did (a panic while reading or comparing); a bug to report.
     #[error("internal error: {0}")]
     Internal(String),
     /// The whole check ran past its timeout.
@@ -257,7 +257,7 @@ pub async fn run_check(
 ) -> CheckOutcome {
     let started = SystemTime::now();
     let clock = Instant::now();
-    let result = match tokio::time::timeout(db.timeout, check(db, pool, cache)).await {
+    let result = match tokio::time::timeout(db.timeout, unwound(check(db, pool, cache))).await {
         Ok(r) => r,
         Err(_) => Err(CheckError::Timeout(db.timeout)),
     };
@@ -265,6 +265,26 @@ pub async fn run_check(
         started,
         duration: clock.elapsed(),
         result,
+    }
+}
+
+/// `check` with a panic turned into a failed check: whatever a catalog's text does to our
+/// reading code, the database is reported as not checked (`schema_check_success` 0, `check`
+/// exits 2) rather than silently left out, and the poller goes on.
+async fn unwound(
+    check: impl std::future::Future<Output = Result<Checked, CheckError>>,
+) -> Result<Checked, CheckError> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(check).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(CheckError::Internal(what))
+        }
     }
 }
 
@@ -648,5 +668,24 @@ fn report_slow_read(db: &DatabaseConfig, took: Duration) {
         );
     } else {
         tracing::debug!(database = %db.name, took_ms = took.as_millis() as u64, "catalog read");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_inside_a_check_fails_that_check_with_its_message() {
+        let panicking = async { panic!("the catalog said something odd") };
+        match unwound(panicking).await {
+            Err(CheckError::Internal(what)) => assert_eq!(what, "the catalog said something odd"),
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+        let formatted = async { panic!("index {} of {}", 15, "t") };
+        assert!(matches!(
+            unwound(formatted).await,
+            Err(CheckError::Internal(what)) if what == "index 15 of t"
+        ));
     }
 }
