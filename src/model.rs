@@ -129,6 +129,10 @@ pub struct Table {
     /// Check constraints. `None`: not read, or not stated, so not compared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checks: Option<Vec<Check>>,
+    /// A partitioned table (PostgreSQL `PARTITION BY`), as the catalog reads it: some fixes are
+    /// spelt differently there. Never compared.
+    #[serde(skip)]
+    pub partitioned: bool,
 }
 
 /// A check constraint. Expressions are spelt differently by every source (a person, a framework,
@@ -288,15 +292,41 @@ impl ForeignKey {
     }
 }
 
-/// One part of an index key.
+/// What one part of an index key indexes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum IndexPart {
+pub enum Key {
     /// A column, by its folded name.
     Column(Name),
     /// An expression, in the server's own spelling (PostgreSQL `pg_get_indexdef`); `None` where
-    /// the catalog does not give it (MySQL 8 functional key parts, SQLite).
+    /// the catalog does not give it (MySQL 8 functional key parts).
     Expression(Option<String>),
+}
+
+/// One part of an index key: what it indexes and how it sorts. A part's collation and operator
+/// class are not part of the definition (PostgreSQL prints neither for a key part, and a
+/// column's own collation is the default one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct IndexPart {
+    /// The column or expression.
+    #[serde(flatten)]
+    pub key: Key,
+    /// Sorted descending (`DESC`): a query ordering the other way cannot use a multi-column
+    /// index the same way, so it is compared.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub descending: bool,
+    /// NULLs sort at the other end than the direction's default (PostgreSQL: `NULLS FIRST` on
+    /// an ascending part, `NULLS LAST` on a descending one).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nulls_reversed: bool,
+    /// Only this many leading characters are indexed (MySQL's prefix part `name(10)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    /// The same expression as the server also prints it: PostgreSQL's pretty form, with only the
+    /// parentheses precedence needs, where [`Key::Expression`] holds pg_dump's form. A person
+    /// writes the one, pg_dump the other; either matches.
+    #[serde(skip)]
+    pub also: Option<String>,
 }
 
 /// A primary key, unique constraint or index, as the engine enforces it.
@@ -323,6 +353,43 @@ pub struct Index {
     /// Whether the engine can use it: `false` for a PostgreSQL index a failed
     /// `CREATE INDEX CONCURRENTLY` left behind (not valid, or not ready).
     pub valid: bool,
+    /// Included, non-key columns (PostgreSQL `INCLUDE`), by folded name: an index-only scan
+    /// needs them, so they are compared, as a set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<Name>,
+    /// `NULLS NOT DISTINCT` (PostgreSQL 15): a second row with NULLs in the key is a duplicate.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nulls_not_distinct: bool,
+    /// A `DEFERRABLE` constraint: checked at commit when deferred, and neither a foreign key nor
+    /// `ON CONFLICT` can use it, so it is compared.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deferrable: bool,
+    /// Enforced by a constraint (`ADD CONSTRAINT ... UNIQUE`, `PRIMARY KEY`), so removed with
+    /// `DROP CONSTRAINT`; one made by `CREATE UNIQUE INDEX` is not. Never compared: the two
+    /// enforce the same thing.
+    #[serde(skip)]
+    pub constraint: bool,
+}
+
+impl Index {
+    /// A valid, non-partial index without key parts yet, of the access method the engine
+    /// chooses: the start of every reader's and parser's index.
+    pub fn new(name: String, primary: bool, unique: bool) -> Index {
+        Index {
+            name,
+            primary,
+            unique: unique || primary,
+            parts: Vec::new(),
+            method: None,
+            partial: false,
+            predicate: None,
+            valid: true,
+            include: Vec::new(),
+            nulls_not_distinct: false,
+            deferrable: false,
+            constraint: primary,
+        }
+    }
 }
 
 impl Table {
@@ -336,6 +403,7 @@ impl Table {
             indexes: None,
             foreign_keys: None,
             checks: None,
+            partitioned: false,
         }
     }
 
@@ -555,19 +623,86 @@ impl CatalogBuilder {
 }
 
 impl IndexPart {
+    /// An ascending key part over the folded column `name`.
+    pub fn column(name: Name) -> IndexPart {
+        IndexPart::of(Key::Column(name))
+    }
+
+    /// An ascending key part over an expression (`None`: one the catalog does not spell).
+    pub fn expression(text: Option<String>) -> IndexPart {
+        IndexPart::of(Key::Expression(text))
+    }
+
+    fn of(key: Key) -> IndexPart {
+        IndexPart {
+            key,
+            descending: false,
+            nulls_reversed: false,
+            length: None,
+            also: None,
+        }
+    }
+
+    /// The column it indexes, if it is one.
+    pub fn column_name(&self) -> Option<&Name> {
+        match &self.key {
+            Key::Column(c) => Some(c),
+            Key::Expression(_) => None,
+        }
+    }
+
     /// Whether two key parts are the same: columns by folded name; expressions by their text
     /// without whitespace, case or surrounding parentheses, when both sides give one (a catalog
     /// that does not spell its expressions cannot tell them apart, so it does not claim they
-    /// differ).
+    /// differ); and the same direction, NULLs order and prefix length.
     pub fn same(&self, other: &IndexPart) -> bool {
-        match (self, other) {
-            (IndexPart::Column(a), IndexPart::Column(b)) => a == b,
-            (IndexPart::Expression(Some(a)), IndexPart::Expression(Some(b))) => {
-                expression_form(a) == expression_form(b)
+        self.same_key(other)
+            && self.descending == other.descending
+            && self.nulls_reversed == other.nulls_reversed
+    }
+
+    /// Whether two parts index the same column or expression and the same prefix of it,
+    /// whichever way each sorts.
+    pub fn same_key(&self, other: &IndexPart) -> bool {
+        let key = match (&self.key, &other.key) {
+            (Key::Column(a), Key::Column(b)) => a == b,
+            (Key::Expression(Some(a)), Key::Expression(Some(b))) => {
+                let spellings = |p: &'_ IndexPart, first: &str| {
+                    let mut forms = vec![expression_form(first)];
+                    forms.extend(p.also.as_deref().map(expression_form));
+                    forms
+                };
+                let mine = spellings(self, a);
+                spellings(other, b).iter().any(|f| mine.contains(f))
             }
-            (IndexPart::Expression(_), IndexPart::Expression(_)) => true,
+            (Key::Expression(_), Key::Expression(_)) => true,
             _ => false,
+        };
+        key && self.length == other.length
+    }
+
+    /// The part as SQL writes it in a key list: `"a"`, `(lower(b))`, `"c" DESC NULLS LAST`,
+    /// `` `d`(10) ``.
+    pub fn sql(&self, quote: fn(&str) -> String) -> String {
+        let mut out = match &self.key {
+            Key::Column(c) => quote(c),
+            Key::Expression(Some(e)) => format!("({e})"),
+            Key::Expression(None) => "(expression)".into(),
+        };
+        if let Some(n) = self.length {
+            out.push_str(&format!("({n})"));
         }
+        if self.descending {
+            out.push_str(" DESC");
+        }
+        if self.nulls_reversed {
+            out.push_str(if self.descending {
+                " NULLS LAST"
+            } else {
+                " NULLS FIRST"
+            });
+        }
+        out
     }
 }
 
@@ -688,28 +823,54 @@ impl Index {
     /// same key parts in order, unique or not, partial or not, and the method when this one
     /// states it. A unique constraint and a unique index over the same columns are the same.
     pub fn matches(&self, live: &Index) -> bool {
+        fn included(i: &Index) -> Vec<&Name> {
+            let mut set: Vec<&Name> = i.include.iter().collect();
+            set.sort_unstable();
+            set
+        }
         self.unique == live.unique
             && self.partial == live.partial
             && self.parts.len() == live.parts.len()
-            && self.parts.iter().zip(&live.parts).all(|(a, b)| a.same(b))
+            && self.parts.iter().zip(&live.parts).all(|(a, b)| {
+                // A primary key is its ordered columns: SQLite's catalog gives it no direction.
+                match self.primary {
+                    true => a.same_key(b),
+                    false => a.same(b),
+                }
+            })
             && match (&self.method, &live.method) {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
             }
+            && included(self) == included(live)
+            && self.nulls_not_distinct == live.nulls_not_distinct
+            && self.deferrable == live.deferrable
     }
 
     /// `(a, lower(b))`: the key parts as SQL lists them.
     pub fn key_list(&self, quote: fn(&str) -> String) -> String {
-        let parts: Vec<String> = self
-            .parts
-            .iter()
-            .map(|p| match p {
-                IndexPart::Column(c) => quote(c),
-                IndexPart::Expression(Some(e)) => format!("({e})"),
-                IndexPart::Expression(None) => "(expression)".into(),
-            })
-            .collect();
+        let parts: Vec<String> = self.parts.iter().map(|p| p.sql(quote)).collect();
         format!("({})", parts.join(", "))
+    }
+
+    /// What follows the key list in `CREATE INDEX` or `UNIQUE (...)`, before any predicate:
+    /// ` INCLUDE (c)`.
+    pub fn tail(&self, quote: fn(&str) -> String) -> String {
+        let mut out = String::new();
+        if !self.include.is_empty() {
+            let list: Vec<String> = self.include.iter().map(|c| quote(c)).collect();
+            out.push_str(&format!(" INCLUDE ({})", list.join(", ")));
+        }
+        out
+    }
+
+    /// ` NULLS NOT DISTINCT` where it applies, written between `UNIQUE` and the key list.
+    pub fn head(&self) -> &'static str {
+        if self.nulls_not_distinct {
+            " NULLS NOT DISTINCT"
+        } else {
+            ""
+        }
     }
 
     /// How a person reads the definition: `PRIMARY KEY (id)`, `UNIQUE (org, name) partial`,
@@ -722,7 +883,15 @@ impl Index {
         } else {
             "INDEX"
         };
-        let mut out = format!("{head} {}", self.key_list(|c| c.to_string()));
+        let mut out = format!(
+            "{head}{} {}{}",
+            self.head(),
+            self.key_list(|c| c.to_string()),
+            self.tail(|c| c.to_string())
+        );
+        if self.deferrable {
+            out.push_str(" DEFERRABLE");
+        }
         if let Some(m) = self.method.as_deref().filter(|m| *m != "btree") {
             out.push_str(&format!(" USING {m}"));
         }
@@ -761,8 +930,8 @@ impl IndexBuilder {
     /// A key part naming `column` (folded; `None`: an expression, spelt `expression` if known).
     pub fn part(&mut self, column: Option<&str>, expression: Option<String>) -> IndexPart {
         match column {
-            Some(c) => IndexPart::Column(self.names.get(&self.engine.fold_identifier(c))),
-            None => IndexPart::Expression(expression),
+            Some(c) => IndexPart::column(self.names.get(&self.engine.fold_identifier(c))),
+            None => IndexPart::expression(expression),
         }
     }
 
@@ -791,6 +960,18 @@ impl IndexBuilder {
         }
         self.last = Some((key, name));
         Ok(())
+    }
+
+    /// Adds the included (non-key) column `column` to the index the last part went to: every
+    /// engine lists included columns after the key parts of their index.
+    pub fn include(&mut self, column: &str) {
+        let Some((table, _)) = &self.last else {
+            return;
+        };
+        let name = self.names.get(&self.engine.fold_identifier(column));
+        if let Some(index) = self.out.get_mut(table).and_then(|l| l.last_mut()) {
+            index.include.push(name);
+        }
     }
 
     /// Every index read, by table key (for [`Schema::attach_indexes`]).
@@ -927,6 +1108,9 @@ pub enum Change {
         table: TableName,
         /// The index as expected.
         index: Index,
+        /// The table is partitioned (PostgreSQL), where an index is built and dropped without
+        /// `CONCURRENTLY` and a foreign key cannot be `NOT VALID`.
+        partitioned: bool,
     },
     /// Drop an index or unique constraint the expectation does not have, or one left not valid.
     DropIndex {
@@ -934,6 +1118,9 @@ pub enum Change {
         table: TableName,
         /// The live index.
         index: Index,
+        /// The table is partitioned (PostgreSQL), where an index is built and dropped without
+        /// `CONCURRENTLY` and a foreign key cannot be `NOT VALID`.
+        partitioned: bool,
     },
     /// Build again an expected index the engine left not valid.
     RebuildIndex {
@@ -941,6 +1128,9 @@ pub enum Change {
         table: TableName,
         /// The live index.
         index: Index,
+        /// The table is partitioned (PostgreSQL), where an index is built and dropped without
+        /// `CONCURRENTLY` and a foreign key cannot be `NOT VALID`.
+        partitioned: bool,
     },
     /// Add the expected primary key.
     AddPrimaryKey {
@@ -962,6 +1152,9 @@ pub enum Change {
         table: TableName,
         /// The foreign key as expected.
         key: ForeignKey,
+        /// The table is partitioned (PostgreSQL), where an index is built and dropped without
+        /// `CONCURRENTLY` and a foreign key cannot be `NOT VALID`.
+        partitioned: bool,
     },
     /// Drop a foreign key the expectation does not have.
     DropForeignKey {

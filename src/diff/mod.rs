@@ -176,6 +176,14 @@ pub fn compare(
         out.drift.push(unexpected_table(&live_table.name));
     }
     order_created_tables(engine, &mut out.drift);
+    // Foreign keys are dropped first and unexpected tables next: a key or index another table's
+    // foreign key needs cannot go before that key does (MySQL error 1553), and a table cannot
+    // go while a key still references it. Neither drop needs anything else done first.
+    out.drift.sort_by_key(|d| match d.fix {
+        Change::DropForeignKey { .. } => 0,
+        Change::DropTable { .. } => 1,
+        _ => 2,
+    });
     let table_items = out.drift.len();
     diff_types(
         engine,
@@ -481,6 +489,9 @@ fn diff_keys(
         return;
     };
     let mut taken = vec![false; have.len()];
+    // Missing ones are listed after the unexpected ones, whose drops free their names: an index
+    // rebuilt another way (without its INCLUDE, say) is often created again under its name.
+    let mut missing = Vec::new();
     for w in want {
         // A valid match first: an invalid leftover beside a good index is only the leftover.
         let found = (0..have.len())
@@ -490,10 +501,10 @@ fn diff_keys(
             Some(i) => {
                 taken[i] = true;
                 if !have[i].valid {
-                    out.push(invalid_index(name, &have[i], true));
+                    out.push(invalid_index(name, &have[i], true, live.partitioned));
                 }
             }
-            None => out.push(drift(
+            None => missing.push(drift(
                 if w.unique {
                     DriftKind::MissingUniqueConstraint
                 } else {
@@ -505,13 +516,14 @@ fn diff_keys(
                 Change::CreateIndex {
                     table: name.clone(),
                     index: w.clone(),
+                    partitioned: live.partitioned,
                 },
             )),
         }
     }
     for (h, _) in have.iter().zip(taken).filter(|(_, taken)| !taken) {
         if !h.valid {
-            out.push(invalid_index(name, h, false));
+            out.push(invalid_index(name, h, false, live.partitioned));
             continue;
         }
         out.push(drift(
@@ -526,9 +538,11 @@ fn diff_keys(
             Change::DropIndex {
                 table: name.clone(),
                 index: h.clone(),
+                partitioned: live.partitioned,
             },
         ));
     }
+    out.append(&mut missing);
 }
 
 /// Foreign keys, where the expectation states them: matched by definition, one live key per
@@ -558,6 +572,7 @@ fn diff_foreign_keys(
                 Change::AddForeignKey {
                     table: name.clone(),
                     key: w.clone(),
+                    partitioned: live.partitioned,
                 },
             )),
         }
@@ -775,7 +790,7 @@ fn diff_checks(
 }
 
 /// A live index left not valid: built again when it is expected, dropped when it is not.
-fn invalid_index(name: &TableName, h: &Index, expected: bool) -> Drift {
+fn invalid_index(name: &TableName, h: &Index, expected: bool, partitioned: bool) -> Drift {
     let table = name.clone();
     let index = h.clone();
     let (sides, change) = if expected {
@@ -783,12 +798,20 @@ fn invalid_index(name: &TableName, h: &Index, expected: bool) -> Drift {
         want.valid = true;
         (
             (Some(want.describe()), Some(h.describe())),
-            Change::RebuildIndex { table, index },
+            Change::RebuildIndex {
+                table,
+                index,
+                partitioned,
+            },
         )
     } else {
         (
             (None, Some(h.describe())),
-            Change::DropIndex { table, index },
+            Change::DropIndex {
+                table,
+                index,
+                partitioned,
+            },
         )
     };
     drift(DriftKind::InvalidIndex, name, None, sides, change)
@@ -979,8 +1002,8 @@ mod tests {
             got,
             [
                 r#"CREATE TYPE "public"."st" AS ENUM ('a', 'b');"#,
-                r#"CREATE TABLE "public"."p" ("#,
                 r#"-- destructive: DROP TABLE "public"."q";"#,
+                r#"CREATE TABLE "public"."p" ("#,
                 r#"-- destructive: DROP TYPE "public"."old";"#,
             ]
         );
@@ -1110,8 +1133,8 @@ mod tests {
         assert_eq!(
             kinds(&strict),
             [
-                (DriftKind::MissingIndex, Some("INDEX (b)".to_string())),
                 (DriftKind::UnexpectedIndex, Some("INDEX (b)".to_string())),
+                (DriftKind::MissingIndex, Some("INDEX (b)".to_string())),
             ]
         );
     }
@@ -1344,18 +1367,19 @@ mod tests {
         assert_eq!(
             kinds,
             vec![
+                // Unexpected tables first: a drop never waits on anything else.
+                (DriftKind::UnexpectedTable, "surprise"),
                 (DriftKind::MissingTable, "wanted"),
-                (DriftKind::UnexpectedTable, "surprise")
             ]
         );
         assert_eq!(
-            report.drift[0].fix,
+            report.drift[1].fix,
             Change::CreateTable {
                 table: expected.tables[0].clone()
             }
         );
         assert_eq!(
-            report.drift[1].fix,
+            report.drift[0].fix,
             Change::DropTable {
                 table: TableName::new("public", "surprise")
             }
@@ -1404,24 +1428,18 @@ mod tests {
 
     /// An index over `parts` (a `(` marks an expression), unique or not.
     fn idx(name: &str, parts: &[&str], unique: bool) -> Index {
-        Index {
-            name: name.into(),
-            primary: false,
-            unique,
-            parts: parts
-                .iter()
-                .map(
-                    |p| match p.strip_prefix('(').and_then(|e| e.strip_suffix(')')) {
-                        Some(e) => crate::model::IndexPart::Expression(Some(e.into())),
-                        None => crate::model::IndexPart::Column((*p).into()),
-                    },
-                )
-                .collect(),
-            method: Some("btree".into()),
-            partial: false,
-            predicate: None,
-            valid: true,
-        }
+        let mut index = Index::new(name.into(), false, unique);
+        index.parts = parts
+            .iter()
+            .map(
+                |p| match p.strip_prefix('(').and_then(|e| e.strip_suffix(')')) {
+                    Some(e) => crate::model::IndexPart::expression(Some(e.into())),
+                    None => crate::model::IndexPart::column((*p).into()),
+                },
+            )
+            .collect();
+        index.method = Some("btree".into());
+        index
     }
 
     fn keyed(pk: Option<&[&str]>, indexes: Vec<Index>) -> Table {
@@ -1499,13 +1517,14 @@ mod tests {
             [
                 DriftKind::UnexpectedPrimaryKey,
                 DriftKind::MissingPrimaryKey,
-                DriftKind::MissingUniqueConstraint,
-                DriftKind::MissingIndex,
                 // Expected, but left not valid: built again, not reported missing.
                 DriftKind::InvalidIndex,
                 DriftKind::UnexpectedIndex,
                 // Not expected and not valid: a leftover to drop.
                 DriftKind::InvalidIndex,
+                // Missing ones last, after the drops that may free their names.
+                DriftKind::MissingUniqueConstraint,
+                DriftKind::MissingIndex,
             ]
         );
     }

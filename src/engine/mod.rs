@@ -69,12 +69,23 @@ fn keep_comments_closed(sql: String) -> String {
     out
 }
 
+/// A constraint's key list and what follows it: `(a, b) INCLUDE (c) DEFERRABLE`. A prefix
+/// length stays (MySQL writes it in a constraint too); a direction does not (PostgreSQL's
+/// constraints take none, and an index with one is created as an index).
+fn constraint_keys(quote: fn(&str) -> String, index: &Index) -> String {
+    let mut out = index.key_list(quote);
+    out.push_str(&index.tail(quote));
+    if index.deferrable {
+        out.push_str(" DEFERRABLE");
+    }
+    out
+}
+
 /// Keys and indexes in `engine`'s dialect (`None` for every other change). PostgreSQL builds
 /// indexes `CONCURRENTLY` (no write lock on a live table); MySQL and SQLite need an index name,
 /// made from the table and columns when the expectation gives none; SQLite cannot add or drop a
 /// primary key in place. A unique index over rows that may hold duplicates says how to find them.
 fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
-    use crate::model::IndexPart;
     let quote: fn(&str) -> String = match engine {
         Engine::MySql => mysql::quote_backtick,
         _ => quote_double,
@@ -85,10 +96,7 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
         let columns: Vec<String> = index
             .parts
             .iter()
-            .filter_map(|p| match p {
-                IndexPart::Column(c) => Some(quote(c)),
-                IndexPart::Expression(_) => None,
-            })
+            .filter_map(|p| p.column_name().map(|c| quote(c)))
             .collect();
         if !index.unique || columns.is_empty() {
             return String::new();
@@ -117,12 +125,12 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
         }
         let mut made = table.name.clone();
         for part in &index.parts {
-            match part {
-                IndexPart::Column(c) => {
+            match part.column_name() {
+                Some(c) => {
                     made.push('_');
                     made.push_str(c);
                 }
-                IndexPart::Expression(_) => made.push_str("_expr"),
+                None => made.push_str("_expr"),
             }
         }
         made.push_str(if index.unique { "_key" } else { "_idx" });
@@ -193,16 +201,23 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 })
                 .collect();
             if let Some(Some(pk)) = &table.primary_key {
-                lines.push(format!("  PRIMARY KEY {}", pk.key_list(quote)));
+                lines.push(format!("  PRIMARY KEY {}", constraint_keys(quote, pk)));
             }
+            // A part's direction or prefix is an index's, not a constraint's (PostgreSQL).
             let inline = |i: &Index| {
                 i.unique
                     && !i.partial
-                    && i.parts.iter().all(|p| matches!(p, IndexPart::Column(_)))
+                    && i.parts.iter().all(|p| {
+                        p.column_name().is_some() && !p.descending && !p.nulls_reversed
+                    })
             };
             let indexes = table.indexes.as_deref().unwrap_or_default();
             for index in indexes.iter().filter(|i| inline(i)) {
-                lines.push(format!("  UNIQUE {}", index.key_list(quote)));
+                lines.push(format!(
+                    "  UNIQUE{} {}",
+                    index.head(),
+                    constraint_keys(quote, index)
+                ));
             }
             for key in table.foreign_keys.iter().flatten() {
                 lines.push(format!("  {}", foreign_key_clause(engine, quote, key)));
@@ -239,6 +254,7 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 let create = Change::CreateIndex {
                     table: table.name.clone(),
                     index: index.clone(),
+                    partitioned: false,
                 };
                 if let Some(more) = render_key_change(engine, &create) {
                     sql.push('\n');
@@ -247,8 +263,25 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             }
             sql
         }
-        Change::CreateIndex { table, index } => {
-            let keys = index.key_list(quote);
+        // Only a constraint can be deferrable: `CREATE UNIQUE INDEX` cannot say it.
+        Change::CreateIndex { table, index, .. }
+            if engine == Engine::Postgres && index.deferrable && !index.partial =>
+        {
+            format!(
+                "{}ALTER TABLE {} ADD CONSTRAINT {} UNIQUE{} {};",
+                duplicates(table, index),
+                q(table),
+                quote(&name(table, index)),
+                index.head(),
+                constraint_keys(quote, index)
+            )
+        }
+        Change::CreateIndex {
+            table,
+            index,
+            partitioned,
+        } => {
+            let keys = format!("{}{}", index.key_list(quote), index.tail(quote));
             let head = match (engine, index.method.as_deref()) {
                 (Engine::MySql, Some("fulltext")) => "CREATE FULLTEXT INDEX".to_string(),
                 (Engine::MySql, Some("spatial")) => "CREATE SPATIAL INDEX".to_string(),
@@ -256,11 +289,15 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 _ => "CREATE INDEX".to_string(),
             };
             let statement = match engine {
+                // A partitioned table takes no CONCURRENTLY: the build locks it, or is made
+                // per partition and attached (`CREATE INDEX ... ON ONLY`).
                 Engine::Postgres => format!(
-                    "{head} CONCURRENTLY {} ON {}{} {keys}{};",
+                    "{head}{} {} ON {}{} {keys}{}{};",
+                    if *partitioned { "" } else { " CONCURRENTLY" },
                     quote(&name(table, index)),
                     q(table),
                     method(index),
+                    index.head(),
                     predicate(index)
                 ),
                 Engine::MySql => format!(
@@ -279,9 +316,24 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             };
             format!("{}{}{statement}", duplicates(table, index), partial(index))
         }
-        Change::DropIndex { table, index } => match engine {
+        // A constraint's index goes with the constraint only.
+        Change::DropIndex { table, index, .. }
+            if engine == Engine::Postgres && index.constraint =>
+        {
+            format!(
+                "-- destructive: ALTER TABLE {} DROP CONSTRAINT {};",
+                q(table),
+                quote(&index.name)
+            )
+        }
+        Change::DropIndex {
+            table,
+            index,
+            partitioned,
+        } => match engine {
             Engine::Postgres => format!(
-                "-- destructive: DROP INDEX CONCURRENTLY {}.{};",
+                "-- destructive: DROP INDEX{} {}.{};",
+                if *partitioned { "" } else { " CONCURRENTLY" },
                 quote(&table.schema),
                 quote(&index.name)
             ),
@@ -301,7 +353,28 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 quote(&index.name)
             ),
         },
-        Change::RebuildIndex { table, index } => match engine {
+        // REINDEX cannot mend a partitioned table's index left not valid (made `ON ONLY` the
+        // parent, a partition's index never attached): built again on the whole table instead.
+        Change::RebuildIndex {
+            table,
+            index,
+            partitioned: true,
+        } if engine == Engine::Postgres => {
+            let mut fresh = index.clone();
+            fresh.valid = true;
+            let create = Change::CreateIndex {
+                table: table.clone(),
+                index: fresh,
+                partitioned: true,
+            };
+            format!(
+                "DROP INDEX {}.{};\n{}",
+                quote(&table.schema),
+                quote(&index.name),
+                render_key_change(engine, &create)?
+            )
+        }
+        Change::RebuildIndex { table, index, .. } => match engine {
             Engine::Postgres => format!(
                 "{}REINDEX INDEX CONCURRENTLY {}.{};",
                 duplicates(table, index),
@@ -324,7 +397,7 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 "{}ALTER TABLE {} ADD PRIMARY KEY {};",
                 duplicates(table, index),
                 q(table),
-                index.key_list(quote)
+                constraint_keys(quote, index)
             ),
         },
         Change::DropPrimaryKey { table, index } => match engine {
@@ -339,7 +412,11 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 q(table)
             ),
         },
-        Change::AddForeignKey { table, key } => {
+        Change::AddForeignKey {
+            table,
+            key,
+            partitioned,
+        } => {
             let name = if key.name.is_empty() {
                 format!("{}_{}_fkey", table.name, key.columns.join("_"))
                     .chars()
@@ -350,6 +427,12 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             };
             let reference = foreign_key_clause(engine, quote, key);
             match engine {
+                // A partitioned table's foreign key cannot be NOT VALID: added and checked at once.
+                Engine::Postgres if *partitioned => format!(
+                    "-- rows that reference nothing make this fail; find them first\nALTER TABLE {} ADD CONSTRAINT {} {reference};",
+                    q(table),
+                    quote(&name)
+                ),
                 // NOT VALID takes no long lock; validating later scans without blocking writes.
                 Engine::Postgres => format!(
                     "-- rows that reference nothing make VALIDATE fail; find them first\nALTER TABLE {} ADD CONSTRAINT {} {reference} NOT VALID;\nALTER TABLE {} VALIDATE CONSTRAINT {};",

@@ -77,7 +77,8 @@ WHERE {SCOPE:CONSTRAINT_SCHEMA}
 
 /// Every index of every table in the given databases (the primary key is the one named `PRIMARY`;
 /// unique constraints are unique indexes), one row per key part, in one round trip. A
-/// functional key part (MySQL 8) has no column name.
+/// functional key part (MySQL 8) has no column name. `SUB_PART` is a prefix part's length in
+/// characters; `COLLATION` is `D` for a descending part (MariaDB 10.8, MySQL 8).
 pub const INDEX_QUERY: &str = r#"
 SELECT CAST(s.TABLE_SCHEMA AS CHAR) AS schema_name,
        CAST(s.TABLE_NAME AS CHAR) AS table_name,
@@ -85,6 +86,8 @@ SELECT CAST(s.TABLE_SCHEMA AS CHAR) AS schema_name,
        s.NON_UNIQUE AS non_unique,
        CAST(s.COLUMN_NAME AS CHAR) AS column_name,
        CAST(s.INDEX_TYPE AS CHAR) AS index_type,
+       CAST(s.SUB_PART AS SIGNED) AS sub_part,
+       CAST(s.COLLATION AS CHAR) AS collation,
        s.SEQ_IN_INDEX AS seq
 FROM information_schema.STATISTICS s
 WHERE {SCOPE:s.TABLE_SCHEMA}
@@ -217,18 +220,17 @@ pub(super) async fn indexes(
             row.try_get::<&str, _>("schema_name")?,
             row.try_get::<&str, _>("table_name")?,
         );
-        let part = indexes.part(row.try_get("column_name")?, None);
+        let mut part = indexes.part(row.try_get("column_name")?, None);
+        part.length = row
+            .try_get::<Option<i64>, _>("sub_part")?
+            .and_then(|n| u32::try_from(n).ok());
+        part.descending = row.try_get::<Option<&str>, _>("collation")? == Some("D");
         indexes.add(&table, row.try_get("index_name")?, part, |name| {
-            Ok::<_, sqlx::Error>(Index {
-                primary: name == "PRIMARY",
-                name,
-                unique: row.try_get::<i64, _>("non_unique")? == 0,
-                parts: Vec::new(),
-                method: Some(row.try_get::<String, _>("index_type")?.to_ascii_lowercase()),
-                partial: false,
-                predicate: None,
-                valid: true,
-            })
+            let primary = name == "PRIMARY";
+            let unique = row.try_get::<i64, _>("non_unique")? == 0;
+            let mut index = Index::new(name, primary, unique);
+            index.method = Some(row.try_get::<String, _>("index_type")?.to_ascii_lowercase());
+            Ok::<_, sqlx::Error>(index)
         })?;
     }
     Ok(indexes.finish())

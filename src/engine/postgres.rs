@@ -29,6 +29,7 @@ use std::collections::HashMap;
 pub const CATALOG_QUERY: &str = r#"
 SELECT n.nspname::text AS schema_name,
        c.relname::text AS table_name,
+       (c.relkind = 'p') AS partitioned,
        a.attname::text AS column_name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
        a.attnotnull AS not_null,
@@ -55,12 +56,17 @@ ORDER BY n.nspname, c.relname, a.attnum
 "#;
 
 /// Every index (primary keys and unique constraints included: PostgreSQL enforces each with one)
-/// of the tables the catalog query reads, one row per key part, grouped by index, in one round
-/// trip. A key part is a column (its name) or an expression (as the server prints it). Included
-/// (`INCLUDE`) columns are not key parts. Partitions' own indexes follow their parent's.
+/// of the tables the catalog query reads, one row per key part and per included (`INCLUDE`)
+/// column, grouped by index, in one round trip. A key part is a column (its name) or an
+/// expression, printed twice: as pg_dump prints it (every parenthesis) and pretty (only those
+/// precedence needs), since a dump holds the one and a person writes the other. `indoption`
+/// holds each part's direction and NULLs order. The constraint an index enforces, if any, says
+/// how it is dropped; indexes behind an exclusion constraint are left out (the constraint owns
+/// them, and exclusion constraints are not compared). `{nulls_not_distinct}` is the column
+/// PostgreSQL 15 added, or `false` before it. Partitions' own indexes follow their parent's.
 /// Measured on 10,000 tables with 30,000 indexes: about a third of the catalog query's time (a
 /// first form, with a subquery per index for its parts, cost as much as the catalog query).
-pub const INDEX_QUERY: &str = r#"
+const INDEX_QUERY: &str = r#"
 SELECT n.nspname::text AS schema_name,
        t.relname::text AS table_name,
        i.relname::text AS index_name,
@@ -70,26 +76,45 @@ SELECT n.nspname::text AS schema_name,
        pg_catalog.pg_get_expr(x.indpred, x.indrelid, true) AS predicate,
        (x.indisvalid AND x.indisready) AS valid,
        am.amname::text AS method,
+       (k.ord > x.indnkeyatts) AS included,
+       coalesce(x.indoption[k.ord - 1]::int, 0) AS options,
+       {nulls_not_distinct} AS nulls_not_distinct,
+       c.contype IS NOT NULL AS is_constraint,
+       coalesce(c.condeferrable, false) AS deferrable,
        a.attname::text AS column_name,
        CASE WHEN k.attnum = 0
-            THEN pg_catalog.pg_get_indexdef(x.indexrelid, k.ord::int, true) END AS expression
+            THEN pg_catalog.pg_get_indexdef(x.indexrelid, k.ord::int, false) END AS expression,
+       CASE WHEN k.attnum = 0
+            THEN pg_catalog.pg_get_indexdef(x.indexrelid, k.ord::int, true) END AS pretty
 FROM pg_catalog.pg_index x
 JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
 JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_catalog.pg_am am ON am.oid = i.relam
+LEFT JOIN pg_catalog.pg_constraint c
+       ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x')
 CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
 LEFT JOIN pg_catalog.pg_attribute a
        ON a.attrelid = x.indrelid AND a.attnum = k.attnum AND k.attnum > 0
-WHERE k.ord <= x.indnkeyatts
-  AND t.relkind IN ('r', 'p', 'm')
+WHERE t.relkind IN ('r', 'p', 'm')
   AND NOT t.relispartition
+  AND c.contype IS DISTINCT FROM 'x'
   AND (n.nspname = ANY($1)
        OR (n.nspname LIKE ANY($2)
            AND left(n.nspname, 3) <> 'pg_'
            AND n.nspname <> 'information_schema'))
 ORDER BY x.indrelid, x.indexrelid, k.ord
 "#;
+
+/// [`INDEX_QUERY`] for a server of `version` (`server_version_num`).
+pub fn index_query(version: u32) -> String {
+    let nulls = if version >= 150_000 {
+        "x.indnullsnotdistinct"
+    } else {
+        "false"
+    };
+    INDEX_QUERY.replace("{nulls_not_distinct}", nulls)
+}
 
 /// Every check constraint of the tables the catalog query reads, one row each, with its
 /// condition as the server prints it. Checks a table inherits (`INHERITS`, partitions) are its
@@ -202,6 +227,9 @@ pub(super) async fn introspect(
             continue;
         };
         catalog.table(schema, table);
+        if let Some(t) = catalog.current_mut() {
+            t.partitioned = row.try_get("partitioned")?;
+        }
         // NULL for a relation without columns (e.g. `CREATE TABLE t ()`).
         let Some(column) = row.try_get::<Option<&str>, _>("column_name")? else {
             continue;
@@ -235,28 +263,40 @@ pub(super) async fn indexes(
     tenants: Option<&Tenants>,
 ) -> Result<HashMap<TableName, Vec<Index>>, sqlx::Error> {
     let likes = tenants.map(Tenants::like_prefixes).unwrap_or_default();
-    let mut rows = sqlx::query(INDEX_QUERY)
-        .bind(schemas)
-        .bind(likes)
-        .fetch(pool);
+    let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
+        .fetch_one(pool)
+        .await?;
+    let query = index_query(u32::try_from(version).unwrap_or(0));
+    let mut rows = sqlx::query(&query).bind(schemas).bind(likes).fetch(pool);
     let mut indexes = IndexBuilder::new(Engine::Postgres);
     while let Some(row) = rows.try_next().await? {
         let table = TableName::new(
             row.try_get::<&str, _>("schema_name")?,
             row.try_get::<&str, _>("table_name")?,
         );
-        let part = indexes.part(row.try_get("column_name")?, row.try_get("expression")?);
+        if row.try_get("included")? {
+            if let Some(column) = row.try_get::<Option<&str>, _>("column_name")? {
+                indexes.include(column);
+            }
+            continue;
+        }
+        let mut part = indexes.part(row.try_get("column_name")?, row.try_get("expression")?);
+        part.also = row.try_get("pretty")?;
+        // `INDOPTION_DESC` and `INDOPTION_NULLS_FIRST` (catalog/pg_index.h); NULLs come first
+        // by default on a descending part.
+        let options: i32 = row.try_get("options")?;
+        part.descending = options & 1 != 0;
+        part.nulls_reversed = (options & 2 != 0) != part.descending;
         indexes.add(&table, row.try_get("index_name")?, part, |name| {
-            Ok::<_, sqlx::Error>(Index {
-                name,
-                primary: row.try_get("is_primary")?,
-                unique: row.try_get("is_unique")?,
-                parts: Vec::new(),
-                method: Some(row.try_get::<String, _>("method")?.to_ascii_lowercase()),
-                partial: row.try_get("partial")?,
-                predicate: row.try_get("predicate")?,
-                valid: row.try_get("valid")?,
-            })
+            let mut index = Index::new(name, row.try_get("is_primary")?, row.try_get("is_unique")?);
+            index.method = Some(row.try_get::<String, _>("method")?.to_ascii_lowercase());
+            index.partial = row.try_get("partial")?;
+            index.predicate = row.try_get("predicate")?;
+            index.valid = row.try_get("valid")?;
+            index.nulls_not_distinct = row.try_get("nulls_not_distinct")?;
+            index.constraint = row.try_get("is_constraint")?;
+            index.deferrable = row.try_get("deferrable")?;
+            Ok::<_, sqlx::Error>(index)
         })?;
     }
     Ok(indexes.finish())

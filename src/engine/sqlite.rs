@@ -38,27 +38,49 @@ ORDER BY m.name, p.cid
 /// primary key comes from the table's columns (a rowid table's `INTEGER PRIMARY KEY` has no
 /// index), so the index SQLite makes for any other primary key (origin `pk`) is not listed
 /// again; the autoindexes of `UNIQUE` constraints (origin `u`) are unique indexes. An expression
-/// key part has no column name.
+/// key part has no column name (`cid` -2): its text, like a partial index's predicate, is read
+/// from the index's own `CREATE INDEX`. `index_xinfo` rather than `index_info` for each part's
+/// direction; its parts with `key` 0 are the rowid SQLite appends, not key parts.
 pub const INDEX_QUERY: &str = r#"
 SELECT m.name AS table_name, '' AS index_name, 1 AS is_primary, 1 AS is_unique,
-       0 AS partial, p.pk AS seq, p.name AS column_name, NULL AS index_sql
+       0 AS partial, p.pk AS seq, p.name AS column_name, 0 AS descending, NULL AS index_sql
 FROM pragma_table_list AS m
 JOIN pragma_table_info(m.name, m.schema) AS p
 WHERE m.schema = 'main' AND m.type = 'table'
   AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
   AND p.pk > 0
 UNION ALL
-SELECT m.name, l.name, 0, l."unique", l.partial, i.seqno, i.name,
-       CASE WHEN l.partial THEN (SELECT s.sql FROM sqlite_schema AS s
-                                 WHERE s.type = 'index' AND s.name = l.name) END
+SELECT m.name, l.name, 0, l."unique", l.partial, i.seqno, i.name, i."desc",
+       CASE WHEN l.partial OR i.cid = -2
+            THEN (SELECT s.sql FROM sqlite_schema AS s
+                  WHERE s.type = 'index' AND s.name = l.name) END
 FROM pragma_table_list AS m
 JOIN pragma_index_list(m.name, m.schema) AS l
-JOIN pragma_index_info(l.name, m.schema) AS i
+JOIN pragma_index_xinfo(l.name, m.schema) AS i
 WHERE m.schema = 'main' AND m.type = 'table'
   AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
   AND l.origin <> 'pk'
+  AND i.key = 1
 ORDER BY 1, 2, 6
 "#;
+
+/// Key part `seq` (from 0) of an index's `CREATE INDEX` text, as the SQL expectation reads it:
+/// an expression as sqlparser prints it, without a collation. `None` if SQLite wrote what
+/// sqlparser cannot read.
+fn key_part_of(sql: &str, seq: i64) -> Option<String> {
+    use sqlparser::ast::{Expr, Statement};
+    let statements =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, sql).ok()?;
+    let Some(Statement::CreateIndex(create)) = statements.first() else {
+        return None;
+    };
+    let part = create.columns.get(usize::try_from(seq).ok()?)?;
+    let mut expr = &part.column.expr;
+    while let Expr::Collate { expr: inner, .. } | Expr::Nested(inner) = expr {
+        expr = inner;
+    }
+    Some(expr.to_string())
+}
 
 /// The predicate of a partial index's `CREATE INDEX ... WHERE predicate` text: what follows
 /// the last `WHERE` outside quotes and parentheses.
@@ -260,20 +282,22 @@ pub(super) async fn indexes(
     let mut indexes = IndexBuilder::new(Engine::Sqlite);
     while let Some(row) = rows.try_next().await? {
         let table = TableName::new(SCHEMA, row.try_get::<&str, _>("table_name")?);
-        let part = indexes.part(row.try_get("column_name")?, None);
+        let column: Option<&str> = row.try_get("column_name")?;
+        let sql: Option<&str> = row.try_get("index_sql")?;
+        let seq: i64 = row.try_get("seq")?;
+        let expression = match (column, sql) {
+            (None, Some(sql)) => key_part_of(sql, seq),
+            _ => None,
+        };
+        let mut part = indexes.part(column, expression);
+        part.descending = row.try_get("descending")?;
         indexes.add(&table, row.try_get("index_name")?, part, |name| {
-            Ok::<_, sqlx::Error>(Index {
-                name,
-                primary: row.try_get("is_primary")?,
-                unique: row.try_get("is_unique")?,
-                parts: Vec::new(),
-                method: Some("btree".into()),
-                partial: row.try_get("partial")?,
-                predicate: row
-                    .try_get::<Option<&str>, _>("index_sql")?
-                    .and_then(predicate_of),
-                valid: true,
-            })
+            let mut index = Index::new(name, row.try_get("is_primary")?, row.try_get("is_unique")?);
+            index.method = Some("btree".into());
+            index.partial = row.try_get("partial")?;
+            index.predicate = sql.filter(|_| index.partial).and_then(predicate_of);
+            index.constraint = index.primary;
+            Ok::<_, sqlx::Error>(index)
         })?;
     }
     Ok(indexes.finish())

@@ -18,7 +18,7 @@ use std::path::Path;
 use super::ExpectedError;
 use crate::dialect::Engine;
 use crate::model::{
-    Column, EnumType, ForeignKey, Index, IndexPart, Name, Names, Schema, Table, TableName,
+    Column, EnumType, ForeignKey, Index, IndexPart, Key, Name, Names, Schema, Table, TableName,
 };
 
 #[derive(Deserialize)]
@@ -45,9 +45,10 @@ struct TableDoc {
     /// Absent: only the table's existence is checked.
     #[serde(default)]
     columns: Option<UniqueMap<ColumnDoc>>,
-    /// Absent: not compared; `null`: the table has no primary key.
+    /// Absent: not compared; `null`: the table has no primary key; its key parts, or a mapping
+    /// as an index's (`{columns: [id], include: [a], deferrable: true}`).
     #[serde(default, deserialize_with = "present")]
-    primary_key: Option<Option<Vec<PartDoc>>>,
+    primary_key: Option<Option<PrimaryKeyDoc>>,
     /// Absent: not compared; a list (maybe empty): every index and unique constraint besides
     /// the primary key.
     #[serde(default)]
@@ -119,6 +120,15 @@ struct IndexDoc {
     unique: bool,
     #[serde(default)]
     partial: bool,
+    /// `INCLUDE` columns (PostgreSQL), compared as a set.
+    #[serde(default)]
+    include: Vec<String>,
+    /// `NULLS NOT DISTINCT` (PostgreSQL 15).
+    #[serde(default)]
+    nulls_not_distinct: bool,
+    /// A `DEFERRABLE` constraint.
+    #[serde(default)]
+    deferrable: bool,
     /// A partial index's predicate: implies `partial`, written into suggested SQL, never
     /// compared (servers rewrite predicates).
     #[serde(default, rename = "where")]
@@ -131,8 +141,44 @@ struct IndexDoc {
     name: Option<String>,
 }
 
-/// A key part: a column name, or `{expression: "lower(email)"}` (`null`: any expression).
-enum PartDoc {
+/// A primary key: its key parts, or a mapping with the attributes of an index.
+enum PrimaryKeyDoc {
+    Parts(Vec<PartDoc>),
+    Full(IndexDoc),
+}
+
+impl<'de> Deserialize<'de> for PrimaryKeyDoc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl<'de> Visitor<'de> for Key {
+            type Value = PrimaryKeyDoc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of key parts or {columns: [...], ...}")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<PrimaryKeyDoc, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(PrimaryKeyDoc::Parts)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PrimaryKeyDoc, A::Error> {
+                IndexDoc::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(PrimaryKeyDoc::Full)
+            }
+        }
+        d.deserialize_any(Key)
+    }
+}
+
+/// A key part: a column name, or a mapping: `{column: name}` or `{expression: "lower(email)"}`
+/// (`null`: any expression), with `order: desc`, `nulls: first | last` and `length: 10` (a MySQL
+/// prefix part) where they are not the default.
+struct PartDoc {
+    key: KeyDoc,
+    descending: bool,
+    nulls_first: Option<bool>,
+    length: Option<u32>,
+}
+
+enum KeyDoc {
     Column(String),
     Expression(Option<String>),
 }
@@ -143,23 +189,65 @@ impl<'de> Deserialize<'de> for PartDoc {
         impl<'de> Visitor<'de> for Part {
             type Value = PartDoc;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a column name or {expression: ...}")
+                f.write_str("a column name, {column: ...} or {expression: ...}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PartDoc, E> {
-                Ok(PartDoc::Column(v.to_string()))
+                Ok(PartDoc {
+                    key: KeyDoc::Column(v.to_string()),
+                    descending: false,
+                    nulls_first: None,
+                    length: None,
+                })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PartDoc, A::Error> {
                 #[derive(Deserialize)]
+                #[serde(rename_all = "lowercase")]
+                enum Order {
+                    Asc,
+                    Desc,
+                }
+                #[derive(Deserialize)]
+                #[serde(rename_all = "lowercase")]
+                enum Nulls {
+                    First,
+                    Last,
+                }
+                #[derive(Deserialize)]
                 #[serde(deny_unknown_fields)]
                 struct Raw {
-                    expression: Option<String>,
+                    column: Option<String>,
+                    // `{expression: null}` is stated: any expression. Absent is not.
+                    #[serde(default, deserialize_with = "stated")]
+                    expression: Option<Option<String>>,
+                    order: Option<Order>,
+                    nulls: Option<Nulls>,
+                    length: Option<u32>,
                 }
                 let raw = Raw::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(PartDoc::Expression(raw.expression))
+                let key = match (raw.column, raw.expression) {
+                    (Some(c), None) => KeyDoc::Column(c),
+                    (None, Some(e)) => KeyDoc::Expression(e),
+                    _ => {
+                        return Err(de::Error::custom(
+                            "a key part names exactly one of `column` and `expression`",
+                        ))
+                    }
+                };
+                Ok(PartDoc {
+                    key,
+                    descending: matches!(raw.order, Some(Order::Desc)),
+                    nulls_first: raw.nulls.map(|n| matches!(n, Nulls::First)),
+                    length: raw.length,
+                })
             }
         }
         d.deserialize_any(Part)
     }
+}
+
+/// A field that may be written as `null`: `Some(None)`, where an absent one is `None`.
+fn stated<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// One column. Deserialised by hand (see below) so the shorthand `name: type` is accepted too.
@@ -327,14 +415,20 @@ pub fn parse(
         table.primary_key = match primary_key {
             None => None,
             Some(None) => Some(None),
-            Some(Some(parts)) => {
-                let doc = IndexDoc {
-                    columns: parts,
-                    unique: true,
-                    partial: false,
-                    predicate: None,
-                    method: None,
-                    name: None,
+            Some(Some(pk)) => {
+                let doc = match pk {
+                    PrimaryKeyDoc::Full(doc) => doc,
+                    PrimaryKeyDoc::Parts(parts) => IndexDoc {
+                        columns: parts,
+                        unique: true,
+                        partial: false,
+                        include: Vec::new(),
+                        nulls_not_distinct: false,
+                        deferrable: false,
+                        predicate: None,
+                        method: None,
+                        name: None,
+                    },
                 };
                 Some(Some(
                     index(&table, &key, "primary_key", doc, true, engine, &mut names)
@@ -570,31 +664,41 @@ fn index(
     if doc.columns.is_empty() {
         return Err(format!("table `{key}`, {at}: no columns"));
     }
+    let column = |c: &str, names: &mut Names| {
+        let folded = engine.fold_identifier(c);
+        if table.columns_compared && !table.columns.contains_key(folded.as_str()) {
+            return Err(format!(
+                "table `{key}`, {at}: column `{c}` is not one of its columns"
+            ));
+        }
+        Ok(names.get(&folded))
+    };
     let mut parts = Vec::with_capacity(doc.columns.len());
     for part in doc.columns {
-        parts.push(match part {
-            PartDoc::Column(c) => {
-                let folded = engine.fold_identifier(&c);
-                if table.columns_compared && !table.columns.contains_key(folded.as_str()) {
-                    return Err(format!(
-                        "table `{key}`, {at}: column `{c}` is not one of its columns"
-                    ));
-                }
-                IndexPart::Column(names.get(&folded))
-            }
-            PartDoc::Expression(e) => IndexPart::Expression(e),
-        });
+        let mut made = match &part.key {
+            KeyDoc::Column(c) => IndexPart::column(column(c, names)?),
+            KeyDoc::Expression(e) => IndexPart::expression(e.clone()),
+        };
+        made.descending = part.descending;
+        made.nulls_reversed = part
+            .nulls_first
+            .is_some_and(|first| first != part.descending);
+        made.length = part.length;
+        parts.push(made);
     }
-    Ok(Index {
-        name: doc.name.unwrap_or_default(),
-        primary,
-        unique: doc.unique || primary,
-        parts,
-        method: doc.method.map(|m| m.to_ascii_lowercase()),
-        partial: doc.partial || doc.predicate.is_some(),
-        predicate: doc.predicate,
-        valid: true,
-    })
+    let mut include = Vec::with_capacity(doc.include.len());
+    for c in &doc.include {
+        include.push(column(c, names)?);
+    }
+    let mut index = Index::new(doc.name.unwrap_or_default(), primary, doc.unique);
+    index.parts = parts;
+    index.method = doc.method.map(|m| m.to_ascii_lowercase());
+    index.partial = doc.partial || doc.predicate.is_some();
+    index.predicate = doc.predicate;
+    index.include = include;
+    index.nulls_not_distinct = doc.nulls_not_distinct;
+    index.deferrable = doc.deferrable;
+    Ok(index)
 }
 
 fn add_column(
@@ -705,19 +809,54 @@ fn render_keys(table: &Table, default_schema: &str) -> String {
         let list: Vec<String> = index
             .parts
             .iter()
-            .map(|p| match p {
-                IndexPart::Column(c) => scalar(c),
-                IndexPart::Expression(Some(e)) => format!("{{expression: {}}}", quoted(e)),
-                IndexPart::Expression(None) => "{expression: null}".into(),
+            .map(|p| {
+                let mut attrs = Vec::new();
+                if p.descending {
+                    attrs.push("order: desc".to_string());
+                }
+                if p.nulls_reversed {
+                    let first = !p.descending;
+                    attrs.push(format!("nulls: {}", if first { "first" } else { "last" }));
+                }
+                if let Some(n) = p.length {
+                    attrs.push(format!("length: {n}"));
+                }
+                let key = match &p.key {
+                    Key::Column(c) if attrs.is_empty() => return scalar(c),
+                    Key::Column(c) => format!("column: {}", scalar(c)),
+                    Key::Expression(Some(e)) => format!("expression: {}", quoted(e)),
+                    Key::Expression(None) => "expression: null".into(),
+                };
+                attrs.insert(0, key);
+                format!("{{{}}}", attrs.join(", "))
             })
             .collect();
         format!("[{}]", list.join(", "))
+    };
+    let extras = |index: &Index, attrs: &mut Vec<String>| {
+        if !index.include.is_empty() {
+            let list: Vec<String> = index.include.iter().map(|c| scalar(c)).collect();
+            attrs.push(format!("include: [{}]", list.join(", ")));
+        }
+        if index.nulls_not_distinct {
+            attrs.push("nulls_not_distinct: true".into());
+        }
+        if index.deferrable {
+            attrs.push("deferrable: true".into());
+        }
     };
     let mut out = String::new();
     match &table.primary_key {
         None => {}
         Some(None) => out.push_str("    primary_key: null\n"),
-        Some(Some(pk)) => out.push_str(&format!("    primary_key: {}\n", parts(pk))),
+        Some(Some(pk)) if pk.include.is_empty() && !pk.deferrable => {
+            out.push_str(&format!("    primary_key: {}\n", parts(pk)))
+        }
+        Some(Some(pk)) => {
+            let mut attrs = vec![format!("columns: {}", parts(pk))];
+            extras(pk, &mut attrs);
+            out.push_str(&format!("    primary_key: {{{}}}\n", attrs.join(", ")));
+        }
     }
     if let Some(indexes) = &table.indexes {
         if indexes.is_empty() {
@@ -738,6 +877,7 @@ fn render_keys(table: &Table, default_schema: &str) -> String {
             if let Some(m) = index.method.as_deref().filter(|m| *m != "btree") {
                 attrs.push(format!("method: {}", scalar(m)));
             }
+            extras(index, &mut attrs);
             if !index.name.is_empty() {
                 attrs.push(format!("name: {}", quoted(&index.name)));
             }
@@ -843,17 +983,17 @@ mod tests {
             .unwrap();
         let pk = t.primary_key.clone().unwrap().unwrap();
         assert!(pk.primary && pk.unique);
-        assert_eq!(pk.parts, [IndexPart::Column("id".into())]);
+        assert_eq!(pk.parts, [IndexPart::column("id".into())]);
         let indexes = t.indexes.as_ref().unwrap();
         assert_eq!(
             indexes[0].parts,
-            [IndexPart::Column("email".into())],
+            [IndexPart::column("email".into())],
             "folded"
         );
         assert_eq!(indexes[0].method, None, "not stated, not compared");
         assert_eq!(
             indexes[1].parts[0],
-            IndexPart::Expression(Some("lower(\"Email\")".into()))
+            IndexPart::expression(Some("lower(\"Email\")".into()))
         );
         assert!(indexes[1].partial && indexes[1].method.as_deref() == Some("hash"));
         assert_eq!(indexes[1].predicate, None);

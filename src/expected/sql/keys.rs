@@ -5,7 +5,8 @@
 //! statement may drop it by that name; the comparison itself never looks at names.
 
 use sqlparser::ast::{
-    ColumnOption, CreateIndex, Expr, IndexColumn, IndexOption, IndexType, TableConstraint,
+    ColumnOption, CreateIndex, Expr, IndexColumn, IndexOption, IndexType, OrderBySort,
+    TableConstraint,
 };
 
 use super::quirks;
@@ -24,11 +25,48 @@ pub(super) enum KeyKind {
     Index,
 }
 
-/// One key part as written: a column by name (as the catalog stores it), or an expression.
+/// What a key part indexes, as written: a column by name (as the catalog stores it), or an
+/// expression.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum DdlPart {
+pub(super) enum DdlKey {
     Column(String),
     Expression(String),
+}
+
+/// One key part as written: what it indexes and how it sorts.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct DdlPart {
+    pub(super) key: DdlKey,
+    /// `DESC`.
+    pub(super) descending: bool,
+    /// NULLs at the end the direction does not put them by default.
+    pub(super) nulls_reversed: bool,
+    /// MySQL's prefix length: `name(10)`.
+    pub(super) length: Option<u32>,
+}
+
+impl DdlPart {
+    /// An ascending part over the column `name`.
+    pub(super) fn column(name: String) -> DdlPart {
+        DdlPart::of(DdlKey::Column(name))
+    }
+
+    fn of(key: DdlKey) -> DdlPart {
+        DdlPart {
+            key,
+            descending: false,
+            nulls_reversed: false,
+            length: None,
+        }
+    }
+
+    /// The column it indexes, if it is one.
+    pub(super) fn column_name(&self) -> Option<&str> {
+        match &self.key {
+            DdlKey::Column(c) => Some(c),
+            DdlKey::Expression(_) => None,
+        }
+    }
 }
 
 /// A primary key, unique constraint or index as the DDL so far defines it.
@@ -47,6 +85,12 @@ pub(super) struct DdlIndex {
     /// Made by a constraint (`PRIMARY KEY`, `UNIQUE`), so `DROP CONSTRAINT` removes it; one
     /// made by `CREATE UNIQUE INDEX` is not a constraint on PostgreSQL.
     pub(super) constraint: bool,
+    /// `INCLUDE (...)` columns, as written.
+    pub(super) include: Vec<String>,
+    /// `NULLS NOT DISTINCT`.
+    pub(super) nulls_not_distinct: bool,
+    /// `DEFERRABLE`.
+    pub(super) deferrable: bool,
 }
 
 /// A foreign key as the DDL so far defines it.
@@ -105,35 +149,84 @@ fn method_of(t: &IndexType) -> String {
 }
 
 /// The key parts of `columns`, as `engine` stores them. MySQL's prefix part `name(10)` parses as
-/// a call; the catalog lists it as the column `name`, so it is one.
+/// a call; the catalog lists it as the column `name` with a length, so it is one. A collation
+/// (`name COLLATE "C"`) and an operator class are left out: no catalog lists either as part of
+/// the key, so a column with one is still the column.
 fn parts(engine: Engine, columns: &[IndexColumn], at: &At) -> Result<Vec<DdlPart>, ExpectedError> {
     let mut out = Vec::new();
     for c in columns {
-        out.push(match &c.column.expr {
-            Expr::Identifier(i) => DdlPart::Column(quirks::identifier(engine, i)),
+        let mut expr = &c.column.expr;
+        while let Expr::Collate { expr: inner, .. } = expr {
+            expr = inner;
+        }
+        let mut length = None;
+        let key = match expr {
+            Expr::Identifier(i) => DdlKey::Column(quirks::identifier(engine, i)),
             Expr::Function(f) if engine == Engine::MySql && f.name.0.len() == 1 => {
-                match f.name.0[0].as_ident() {
-                    Some(i) => DdlPart::Column(quirks::identifier(engine, i)),
-                    None => DdlPart::Expression(c.column.expr.to_string()),
+                match (f.name.0[0].as_ident(), prefix_length(&f.args)) {
+                    (Some(i), Some(n)) => {
+                        length = Some(n);
+                        DdlKey::Column(quirks::identifier(engine, i))
+                    }
+                    _ => DdlKey::Expression(expr.to_string()),
                 }
             }
-            Expr::Nested(e) => DdlPart::Expression(e.to_string()),
+            Expr::Nested(e) => {
+                let mut inner = &**e;
+                while let Expr::Collate { expr, .. } | Expr::Nested(expr) = inner {
+                    inner = expr;
+                }
+                match inner {
+                    // `(name)` with only parentheses around it is still the column (PostgreSQL).
+                    Expr::Identifier(i) => DdlKey::Column(quirks::identifier(engine, i)),
+                    other => DdlKey::Expression(other.to_string()),
+                }
+            }
             Expr::Value(_) => {
                 return Err(at.error(format!(
                     "a key part cannot be the constant {}",
                     c.column.expr
                 )))
             }
-            other => DdlPart::Expression(other.to_string()),
+            other => DdlKey::Expression(other.to_string()),
+        };
+        let descending = matches!(c.column.options.sort, Some(OrderBySort::Desc));
+        // Every engine's default: NULLs last ascending, first descending (PostgreSQL's rule;
+        // the others cannot say otherwise).
+        let nulls_reversed = c
+            .column
+            .options
+            .nulls_first
+            .is_some_and(|first| first != descending);
+        out.push(DdlPart {
+            key,
+            descending,
+            nulls_reversed,
+            length,
         });
     }
     Ok(out)
 }
 
+/// The length of MySQL's prefix part `name(10)`: its one argument, a number.
+fn prefix_length(args: &sqlparser::ast::FunctionArguments) -> Option<u32> {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+    let FunctionArguments::List(list) = args else {
+        return None;
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] = list.args.as_slice() else {
+        return None;
+    };
+    match &v.value {
+        Value::Number(n, _) => n.parse().ok(),
+        _ => None,
+    }
+}
+
 fn columns_of(engine: Engine, names: &[sqlparser::ast::Ident]) -> Vec<DdlPart> {
     names
         .iter()
-        .map(|i| DdlPart::Column(quirks::identifier(engine, i)))
+        .map(|i| DdlPart::column(quirks::identifier(engine, i)))
         .collect()
 }
 
@@ -146,7 +239,28 @@ fn key(kind: KeyKind, parts: Vec<DdlPart>, method: Option<String>, constraint: b
         partial: false,
         predicate: None,
         constraint,
+        include: Vec::new(),
+        nulls_not_distinct: false,
+        deferrable: false,
     }
+}
+
+/// A key's `INCLUDE` columns and `DEFERRABLE`, where the statement gives them.
+fn with_extras(
+    mut index: DdlIndex,
+    engine: Engine,
+    include: &[sqlparser::ast::Ident],
+    characteristics: &Option<sqlparser::ast::ConstraintCharacteristics>,
+) -> DdlIndex {
+    index.include = include
+        .iter()
+        .map(|i| quirks::identifier(engine, i))
+        .collect();
+    index.deferrable = characteristics
+        .as_ref()
+        .and_then(|c| c.deferrable)
+        .unwrap_or(false);
+    index
 }
 
 /// The key a table constraint defines (`None`: a foreign key or check, which are not keys; an
@@ -171,22 +285,37 @@ pub(super) fn from_constraint(
     Ok(Some(match constraint {
         TableConstraint::PrimaryKey(pk) => NewKey {
             written: ident(&pk.name).or(ident(&pk.index_name)),
-            index: key(
-                KeyKind::Primary,
-                parts(engine, &pk.columns, at)?,
-                using(&pk.index_type, &pk.index_options),
-                true,
+            index: with_extras(
+                key(
+                    KeyKind::Primary,
+                    parts(engine, &pk.columns, at)?,
+                    using(&pk.index_type, &pk.index_options),
+                    true,
+                ),
+                engine,
+                &pk.include,
+                &pk.characteristics,
             ),
         },
         TableConstraint::Unique(u) => NewKey {
             // MySQL names the index after `UNIQUE KEY name`, else after the constraint.
             written: ident(&u.index_name).or(ident(&u.name)),
-            index: key(
-                KeyKind::Unique,
-                parts(engine, &u.columns, at)?,
-                using(&u.index_type, &u.index_options),
-                true,
-            ),
+            index: {
+                let mut index = with_extras(
+                    key(
+                        KeyKind::Unique,
+                        parts(engine, &u.columns, at)?,
+                        using(&u.index_type, &u.index_options),
+                        true,
+                    ),
+                    engine,
+                    &u.include,
+                    &u.characteristics,
+                );
+                index.nulls_not_distinct =
+                    u.nulls_distinct == sqlparser::ast::NullsDistinctOption::NotDistinct;
+                index
+            },
         },
         TableConstraint::Index(i) => NewKey {
             written: ident(&i.name),
@@ -278,6 +407,12 @@ pub(super) fn from_create_index(
     );
     index.partial = create.predicate.is_some();
     index.predicate = create.predicate.as_ref().map(ToString::to_string);
+    index.include = create
+        .include
+        .iter()
+        .map(|i| quirks::identifier(engine, i))
+        .collect();
+    index.nulls_not_distinct = create.nulls_distinct == Some(false);
     Ok(NewKey { written, index })
 }
 
@@ -303,9 +438,10 @@ impl DdlForeignKey {
 impl DdlIndex {
     /// Whether any key part is the column `folded` (an engine-folded name).
     pub(super) fn covers(&self, engine: Engine, folded: &str) -> bool {
-        self.parts
-            .iter()
-            .any(|p| matches!(p, DdlPart::Column(c) if engine.fold_identifier(c) == folded))
+        self.parts.iter().any(|p| {
+            p.column_name()
+                .is_some_and(|c| engine.fold_identifier(c) == folded)
+        })
     }
 
     /// Whether its leading parts are `columns`, in order: an index MySQL can use for a foreign
@@ -313,7 +449,8 @@ impl DdlIndex {
     pub(super) fn starts_with(&self, engine: Engine, columns: &[String]) -> bool {
         columns.len() <= self.parts.len()
             && columns.iter().zip(&self.parts).all(|(c, p)| {
-                matches!(p, DdlPart::Column(k) if engine.fold_identifier(k) == engine.fold_identifier(c))
+                p.column_name()
+                    .is_some_and(|k| engine.fold_identifier(k) == engine.fold_identifier(c))
             })
     }
 
@@ -326,15 +463,31 @@ impl DdlIndex {
             parts: self
                 .parts
                 .iter()
-                .map(|p| match p {
-                    DdlPart::Column(c) => IndexPart::Column(Name::from(engine.fold_identifier(c))),
-                    DdlPart::Expression(e) => IndexPart::Expression(Some(e.clone())),
+                .map(|p| {
+                    let mut part = match &p.key {
+                        DdlKey::Column(c) => {
+                            IndexPart::column(Name::from(engine.fold_identifier(c)))
+                        }
+                        DdlKey::Expression(e) => IndexPart::expression(Some(e.clone())),
+                    };
+                    part.descending = p.descending;
+                    part.nulls_reversed = p.nulls_reversed;
+                    part.length = p.length;
+                    part
                 })
                 .collect(),
             method: self.method.clone(),
             partial: self.partial,
             predicate: self.predicate.clone(),
             valid: true,
+            include: self
+                .include
+                .iter()
+                .map(|c| Name::from(engine.fold_identifier(c)))
+                .collect(),
+            nulls_not_distinct: self.nulls_not_distinct,
+            deferrable: self.deferrable,
+            constraint: self.constraint,
         }
     }
 }
@@ -360,7 +513,7 @@ impl DdlTable {
     ) -> Result<(), ExpectedError> {
         self.keys_stated = true;
         for part in &new.index.parts {
-            if let DdlPart::Column(c) = part {
+            if let Some(c) = part.column_name() {
                 if !self.columns.contains_key(&engine.fold_identifier(c)) {
                     return Err(at.error(format!("key column {c} does not exist")));
                 }
@@ -373,9 +526,9 @@ impl DdlTable {
                 let columns: Vec<String> = index
                     .parts
                     .iter()
-                    .map(|p| match p {
-                        DdlPart::Column(c) => c.clone(),
-                        DdlPart::Expression(_) => "expr".into(),
+                    .map(|p| match &p.key {
+                        DdlKey::Column(c) => c.clone(),
+                        DdlKey::Expression(_) => "expr".into(),
                     })
                     .collect();
                 let own: Vec<String> = self.key_names().map(str::to_string).collect();
@@ -514,7 +667,7 @@ impl DdlTable {
         }
         for i in self.primary_key.iter_mut().chain(self.indexes.iter_mut()) {
             for p in &mut i.parts {
-                if let DdlPart::Column(c) = p {
+                if let DdlKey::Column(c) = &mut p.key {
                     if engine.fold_identifier(c) == folded {
                         *c = new.to_string();
                     }
@@ -540,9 +693,10 @@ impl DdlTable {
             match quirks::dropped_column_in_key(engine) {
                 quirks::DroppedKeyColumn::DropsTheKey if key.covers(engine, folded) => continue,
                 quirks::DroppedKeyColumn::DropsThePart => {
-                    key.parts.retain(
-                        |p| !matches!(p, DdlPart::Column(c) if engine.fold_identifier(c) == folded),
-                    );
+                    key.parts.retain(|p| {
+                        !p.column_name()
+                            .is_some_and(|c| engine.fold_identifier(c) == folded)
+                    });
                     if key.parts.is_empty() {
                         continue;
                     }
@@ -578,7 +732,7 @@ impl DdlTable {
         if covered {
             return Ok(());
         }
-        let parts = columns.into_iter().map(DdlPart::Column).collect();
+        let parts = columns.into_iter().map(DdlPart::column).collect();
         let new = NewKey {
             written: name.filter(|n| !self.has_key(engine, n)),
             index: key(KeyKind::Index, parts, None, false),
@@ -684,7 +838,7 @@ mod tests {
         let t = table(Engine::MySql, my, "t");
         assert_eq!(
             described(&t),
-            ["PRIMARY KEY (id)", "INDEX (b)", "INDEX (title)"]
+            ["PRIMARY KEY (id)", "INDEX (b)", "INDEX (title(10))"]
         );
         let e = error(
             Engine::MySql,
@@ -741,7 +895,7 @@ mod tests {
 
     #[test]
     fn expressions_compare_in_a_form_the_person_and_the_server_share() {
-        let part = |e: &str| IndexPart::Expression(Some(e.into()));
+        let part = |e: &str| IndexPart::expression(Some(e.into()));
         for (written, server) in [
             ("lower(email)", "lower((email)::text)"),
             ("lower(email)", "lower(email::text)"),

@@ -148,7 +148,7 @@ fn parse_statement<'p>(
             Err(e) => Err(at.error(e)),
         };
     }
-    let tokens = without_identity_sequence_options(tokens);
+    let tokens = without_storage_details(&words, without_identity_sequence_options(tokens));
     let mut parser = Parser::new(dialect).with_tokens_with_locations(tokens);
     let parsed = parser.parse_statement().and_then(|statement| {
         // The parser stops where its grammar ends (`CREATE TABLE t OF some_type` reads as
@@ -399,6 +399,77 @@ fn without_identity_sequence_options(tokens: Vec<TokenWithSpan>) -> Vec<TokenWit
         }
     }
     tokens
+}
+
+/// `tokens` without what pg_dump writes that the parser does not read and the comparison does
+/// not need: `ON ONLY` in `CREATE INDEX` (an index of a partitioned table made for the parent
+/// alone, its partitions' indexes attached later: compared through the parent all the same), a
+/// constraint's storage parameters (`UNIQUE (b) WITH (fillfactor=70)`), and a materialized
+/// view's `WITH [NO] DATA`.
+fn without_storage_details(words: &[String], tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let first = upper.first().map(String::as_str);
+    let index = first == Some("CREATE") && upper.iter().any(|w| w == "INDEX");
+    let table = matches!(first, Some("CREATE" | "ALTER")) && upper.iter().any(|w| w == "TABLE");
+    let view = first == Some("CREATE") && upper.iter().any(|w| w == "MATERIALIZED");
+    if !(index || table || view) {
+        return tokens;
+    }
+    let is_word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    // Positions of the tokens that are not whitespace, for looking back and ahead.
+    let solid: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    let mut drop = vec![false; tokens.len()];
+    for (n, &i) in solid.iter().enumerate() {
+        let next = |k: usize| solid.get(n + k).map(|&j| &tokens[j].token);
+        let before = n.checked_sub(1).map(|k| &tokens[solid[k]].token);
+        let t = &tokens[i].token;
+        if index && is_word(t, "ONLY") && before.is_some_and(|b| is_word(b, "ON")) {
+            drop[i] = true;
+        }
+        if table
+            && is_word(t, "WITH")
+            && before == Some(&Token::RParen)
+            && next(1) == Some(&Token::LParen)
+        {
+            let mut depth = 0;
+            for &j in &solid[n + 1..] {
+                drop[j] = true;
+                match tokens[j].token {
+                    Token::LParen => depth += 1,
+                    Token::RParen => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    break;
+                }
+            }
+            drop[i] = true;
+        }
+        if view && is_word(t, "WITH") {
+            let rest: Vec<&Token> = solid[n + 1..].iter().map(|&j| &tokens[j].token).collect();
+            let tail = match rest.as_slice() {
+                [d, ..] if is_word(d, "DATA") => 1,
+                [no, d, ..] if is_word(no, "NO") && is_word(d, "DATA") => 2,
+                _ => continue,
+            };
+            let end = rest[tail..]
+                .iter()
+                .all(|t| matches!(t, Token::SemiColon | Token::EOF));
+            if end {
+                drop[i] = true;
+                for &j in &solid[n + 1..=n + tail] {
+                    drop[j] = true;
+                }
+            }
+        }
+    }
+    tokens
+        .into_iter()
+        .zip(drop)
+        .filter_map(|(t, d)| (!d).then_some(t))
+        .collect()
 }
 
 /// Whether a statement starting with `words` could create, change or drop a table, view, column

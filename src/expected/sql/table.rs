@@ -352,9 +352,9 @@ impl DdlTable {
         if new.index.kind == keys::KeyKind::Primary {
             let mut names = Vec::new();
             for part in &new.index.parts {
-                match part {
-                    keys::DdlPart::Column(c) => names.push(c.clone()),
-                    keys::DdlPart::Expression(e) => {
+                match &part.key {
+                    keys::DdlKey::Column(c) => names.push(c.clone()),
+                    keys::DdlKey::Expression(e) => {
                         return Err(at.error(format!("primary key on expression {e}")))
                     }
                 }
