@@ -4,7 +4,7 @@
 //! as not valid.
 
 use crate::common::{self, DriftKind, EngineDb, MariaDb, Postgres, Sqlite};
-use schema_exporter::model::{Index, IndexPart};
+use schema_exporter::model::{Index, Key};
 
 /// One line per index: `table kind (parts) method[ partial][ invalid]`, sorted, names left out
 /// (they are compared only when asked).
@@ -18,10 +18,16 @@ fn summary(
                 let parts: Vec<String> = i
                     .parts
                     .iter()
-                    .map(|p| match p {
-                        IndexPart::Column(c) => c.to_string(),
-                        IndexPart::Expression(Some(e)) => format!("expr:{e}"),
-                        IndexPart::Expression(None) => "expr".into(),
+                    .map(|p| {
+                        let key = match &p.key {
+                            Key::Column(c) => c.to_string(),
+                            Key::Expression(Some(e)) => format!("expr:{e}"),
+                            Key::Expression(None) => "expr".into(),
+                        };
+                        match p.descending {
+                            true => format!("{key} desc"),
+                            false => key,
+                        }
                     })
                     .collect();
                 let kind = match (i.primary, i.unique) {
@@ -142,7 +148,7 @@ async fn sqlite_indexes_autoindexes_and_rowid_primary_keys() {
             "items primary (user_id, pos) btree",
             // A text primary key's own index (origin `pk`) is the primary key, listed once.
             "tags primary (name) btree",
-            "users index (expr) btree",
+            "users index (expr:lower(name)) btree",
             // The rowid: no index, still the primary key.
             "users primary (id) btree",
             "users unique (email) btree",
