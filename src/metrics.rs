@@ -66,7 +66,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_migrations_unknown", counter: false, help: as_of!("Ledger rows with no migration file") },
     Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default, identity) differs; tables without such columns are left out") },
     Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted; tables of tenant schemas only while drifted)") },
-    Family { name: "schema_missing_constraints", counter: false, help: as_of!("Expected primary key, unique, foreign key or check constraints (kind label: primary_key, unique, foreign_key, check) absent from the live table, keys compared by definition, checks by name; tables without them are left out") },
+    Family { name: "schema_missing_constraints", counter: false, help: as_of!("Expected primary key, unique, exclusion, foreign key or check constraints (kind label: primary_key, unique, exclusion, foreign_key, check) absent from the live table, keys compared by definition, checks by name; tables without them are left out") },
     Family { name: "schema_missing_enum_labels", counter: false, help: as_of!("Labels of the expected PostgreSQL enum type (type label) absent from the live type (all of them when the type is missing; 0 when in sync): writing one fails with invalid input value for enum") },
     Family { name: "schema_missing_indexes", counter: false, help: as_of!("Expected (non-unique) indexes absent from the live table, compared by definition; tables without them are left out") },
     Family { name: "schema_missing_tables", counter: false, help: as_of!("Expected tables absent from the database") },
@@ -75,7 +75,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_tenant_schemas", counter: false, help: as_of!("Schemas the database's tenant patterns (schemas: {match: ...}) matched") },
     Family { name: "schema_tenant_schemas_drifted", counter: false, help: as_of!("Tenant schemas with any drift from the template") },
     Family { name: "schema_unexpected_columns", counter: false, help: as_of!("Live columns the expected table does not have; tables without such columns are left out") },
-    Family { name: "schema_unexpected_constraints", counter: false, help: as_of!("Live primary key, unique, foreign key or check constraints (kind label) the expectation does not state, where it states keys; tables without them are left out") },
+    Family { name: "schema_unexpected_constraints", counter: false, help: as_of!("Live primary key, unique, exclusion, foreign key or check constraints (kind label) the expectation does not state, where it states keys; tables without them are left out") },
     Family { name: "schema_unexpected_enum_labels", counter: false, help: as_of!("Labels of a live PostgreSQL enum type (type label) the expectation does not have (all of them for a type it does not state, where it states types); types without them are left out") },
     Family { name: "schema_unexpected_indexes", counter: false, help: as_of!("Live (non-unique) indexes the expectation does not state, where it states indexes; tables without them are left out") },
     Family { name: "schema_unexpected_tables", counter: false, help: as_of!("Live tables neither expected nor ignored") },
@@ -354,6 +354,7 @@ impl DatabaseSeries {
         for (family, kind) in [
             (F::MissingConstraints, DriftKind::MissingPrimaryKey),
             (F::MissingConstraints, DriftKind::MissingUniqueConstraint),
+            (F::MissingConstraints, DriftKind::MissingExclusionConstraint),
             (F::MissingConstraints, DriftKind::MissingForeignKey),
             (F::MissingConstraints, DriftKind::MissingCheckConstraint),
             (
@@ -365,6 +366,10 @@ impl DatabaseSeries {
             (
                 F::UnexpectedConstraints,
                 DriftKind::UnexpectedUniqueConstraint,
+            ),
+            (
+                F::UnexpectedConstraints,
+                DriftKind::UnexpectedExclusionConstraint,
             ),
         ] {
             let n = counts.get(schema, name, kind);

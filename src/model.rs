@@ -364,6 +364,11 @@ pub struct Index {
     /// `ON CONFLICT` can use it, so it is compared.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deferrable: bool,
+    /// An exclusion constraint's operator per key part (PostgreSQL `EXCLUDE USING gist (room
+    /// WITH =, during WITH &&)`): two rows conflict when every operator holds between them.
+    /// Empty for every other index.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclusion: Vec<String>,
     /// Enforced by a constraint (`ADD CONSTRAINT ... UNIQUE`, `PRIMARY KEY`), so removed with
     /// `DROP CONSTRAINT`; one made by `CREATE UNIQUE INDEX` is not. Never compared: the two
     /// enforce the same thing.
@@ -372,6 +377,17 @@ pub struct Index {
 }
 
 impl Index {
+    /// An exclusion operator in one spelling: `OPERATOR(pg_catalog.&&)` is `&&`.
+    pub fn operator(text: &str) -> String {
+        let t = text.trim();
+        let inner = t
+            .strip_prefix("OPERATOR(")
+            .or_else(|| t.strip_prefix("operator("))
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or(t);
+        inner.rsplit('.').next().unwrap_or(inner).trim().to_string()
+    }
+
     /// A valid, non-partial index without key parts yet, of the access method the engine
     /// chooses: the start of every reader's and parser's index.
     pub fn new(name: String, primary: bool, unique: bool) -> Index {
@@ -387,6 +403,7 @@ impl Index {
             include: Vec::new(),
             nulls_not_distinct: false,
             deferrable: false,
+            exclusion: Vec::new(),
             constraint: primary,
         }
     }
@@ -845,11 +862,21 @@ impl Index {
             && included(self) == included(live)
             && self.nulls_not_distinct == live.nulls_not_distinct
             && self.deferrable == live.deferrable
+            && self.exclusion == live.exclusion
     }
 
-    /// `(a, lower(b))`: the key parts as SQL lists them.
+    /// `(a, lower(b))`: the key parts as SQL lists them (`(room WITH =)` for an exclusion
+    /// constraint).
     pub fn key_list(&self, quote: fn(&str) -> String) -> String {
-        let parts: Vec<String> = self.parts.iter().map(|p| p.sql(quote)).collect();
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match self.exclusion.get(i) {
+                Some(op) => format!("{} WITH {op}", p.sql(quote)),
+                None => p.sql(quote),
+            })
+            .collect();
         format!("({})", parts.join(", "))
     }
 
@@ -878,6 +905,8 @@ impl Index {
     pub fn describe(&self) -> String {
         let head = if self.primary {
             "PRIMARY KEY"
+        } else if !self.exclusion.is_empty() {
+            "EXCLUDE"
         } else if self.unique {
             "UNIQUE"
         } else {
@@ -965,13 +994,16 @@ impl IndexBuilder {
     /// Adds the included (non-key) column `column` to the index the last part went to: every
     /// engine lists included columns after the key parts of their index.
     pub fn include(&mut self, column: &str) {
-        let Some((table, _)) = &self.last else {
-            return;
-        };
         let name = self.names.get(&self.engine.fold_identifier(column));
-        if let Some(index) = self.out.get_mut(table).and_then(|l| l.last_mut()) {
+        if let Some(index) = self.last_mut() {
             index.include.push(name);
         }
+    }
+
+    /// The index the last part went to.
+    pub fn last_mut(&mut self) -> Option<&mut Index> {
+        let (table, _) = self.last.as_ref()?;
+        self.out.get_mut(table).and_then(|l| l.last_mut())
     }
 
     /// Every index read, by table key (for [`Schema::attach_indexes`]).

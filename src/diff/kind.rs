@@ -32,6 +32,11 @@ pub enum DriftKind {
     MissingUniqueConstraint,
     /// A live unique constraint or unique index is not expected.
     UnexpectedUniqueConstraint,
+    /// An expected exclusion constraint (PostgreSQL `EXCLUDE`) is absent: rows it forbids
+    /// (overlapping bookings, say) can be written.
+    MissingExclusionConstraint,
+    /// A live exclusion constraint is not expected.
+    UnexpectedExclusionConstraint,
     /// An expected (non-unique) index is absent.
     MissingIndex,
     /// A live (non-unique) index is not expected.
@@ -74,12 +79,15 @@ impl DriftKind {
     }
 
     /// The `kind` label of the key and index gauges (key and index kinds only): `primary_key`,
-    /// `unique`, `foreign_key`, `check` or `index`.
+    /// `unique`, `exclusion`, `foreign_key`, `check` or `index`.
     pub fn object_label(self) -> Option<&'static str> {
         match self {
             DriftKind::MissingPrimaryKey | DriftKind::UnexpectedPrimaryKey => Some("primary_key"),
             DriftKind::MissingUniqueConstraint | DriftKind::UnexpectedUniqueConstraint => {
                 Some("unique")
+            }
+            DriftKind::MissingExclusionConstraint | DriftKind::UnexpectedExclusionConstraint => {
+                Some("exclusion")
             }
             DriftKind::MissingIndex | DriftKind::UnexpectedIndex | DriftKind::InvalidIndex => {
                 Some("index")
@@ -138,6 +146,8 @@ impl DriftKind {
             DriftKind::UnexpectedPrimaryKey => "unexpected primary key",
             DriftKind::MissingUniqueConstraint => "missing unique constraint",
             DriftKind::UnexpectedUniqueConstraint => "unexpected unique constraint",
+            DriftKind::MissingExclusionConstraint => "missing exclusion constraint",
+            DriftKind::UnexpectedExclusionConstraint => "unexpected exclusion constraint",
             DriftKind::MissingIndex => "missing index",
             DriftKind::UnexpectedIndex => "unexpected index",
             DriftKind::InvalidIndex => "invalid index",

@@ -505,7 +505,9 @@ fn diff_keys(
                 }
             }
             None => missing.push(drift(
-                if w.unique {
+                if !w.exclusion.is_empty() {
+                    DriftKind::MissingExclusionConstraint
+                } else if w.unique {
                     DriftKind::MissingUniqueConstraint
                 } else {
                     DriftKind::MissingIndex
@@ -527,7 +529,9 @@ fn diff_keys(
             continue;
         }
         out.push(drift(
-            if h.unique {
+            if !h.exclusion.is_empty() {
+                DriftKind::UnexpectedExclusionConstraint
+            } else if h.unique {
                 DriftKind::UnexpectedUniqueConstraint
             } else {
                 DriftKind::UnexpectedIndex

@@ -133,7 +133,13 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 None => made.push_str("_expr"),
             }
         }
-        made.push_str(if index.unique { "_key" } else { "_idx" });
+        made.push_str(if !index.exclusion.is_empty() {
+            "_excl"
+        } else if index.unique {
+            "_key"
+        } else {
+            "_idx"
+        });
         // MySQL's limit; PostgreSQL truncates at 63 bytes by itself.
         made.chars().take(64).collect()
     };
@@ -262,6 +268,21 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 }
             }
             sql
+        }
+        // An exclusion constraint makes its own index; its predicate goes in parentheses.
+        Change::CreateIndex { table, index, .. } if !index.exclusion.is_empty() => {
+            let mut sql = format!(
+                "-- fails while rows conflict under it\nALTER TABLE {} ADD CONSTRAINT {} EXCLUDE{} {}",
+                q(table),
+                quote(&name(table, index)),
+                method(index),
+                constraint_keys(quote, index)
+            );
+            if let Some(p) = index.predicate.as_deref().filter(|_| index.partial) {
+                sql.push_str(&format!(" WHERE ({p})"));
+            }
+            sql.push(';');
+            format!("{}{sql}", partial(index))
         }
         // Only a constraint can be deferrable: `CREATE UNIQUE INDEX` cannot say it.
         Change::CreateIndex { table, index, .. }

@@ -61,8 +61,8 @@ ORDER BY n.nspname, c.relname, a.attnum
 /// expression, printed twice: as pg_dump prints it (every parenthesis) and pretty (only those
 /// precedence needs), since a dump holds the one and a person writes the other. `indoption`
 /// holds each part's direction and NULLs order. The constraint an index enforces, if any, says
-/// how it is dropped; indexes behind an exclusion constraint are left out (the constraint owns
-/// them, and exclusion constraints are not compared). `{nulls_not_distinct}` is the column
+/// how it is dropped; an exclusion constraint's index also gives each part's operator.
+/// `{nulls_not_distinct}` is the column
 /// PostgreSQL 15 added, or `false` before it. Partitions' own indexes follow their parent's.
 /// Measured on 10,000 tables with 30,000 indexes: about a third of the catalog query's time (a
 /// first form, with a subquery per index for its parts, cost as much as the catalog query).
@@ -81,6 +81,9 @@ SELECT n.nspname::text AS schema_name,
        {nulls_not_distinct} AS nulls_not_distinct,
        c.contype IS NOT NULL AS is_constraint,
        coalesce(c.condeferrable, false) AS deferrable,
+       CASE WHEN c.contype = 'x'
+            THEN (SELECT o.oprname::text FROM pg_catalog.pg_operator o
+                  WHERE o.oid = c.conexclop[k.ord]) END AS exclusion_operator,
        a.attname::text AS column_name,
        CASE WHEN k.attnum = 0
             THEN pg_catalog.pg_get_indexdef(x.indexrelid, k.ord::int, false) END AS expression,
@@ -98,7 +101,6 @@ LEFT JOIN pg_catalog.pg_attribute a
        ON a.attrelid = x.indrelid AND a.attnum = k.attnum AND k.attnum > 0
 WHERE t.relkind IN ('r', 'p', 'm')
   AND NOT t.relispartition
-  AND c.contype IS DISTINCT FROM 'x'
   AND (n.nspname = ANY($1)
        OR (n.nspname LIKE ANY($2)
            AND left(n.nspname, 3) <> 'pg_'
@@ -287,6 +289,7 @@ pub(super) async fn indexes(
         let options: i32 = row.try_get("options")?;
         part.descending = options & 1 != 0;
         part.nulls_reversed = (options & 2 != 0) != part.descending;
+        let operator: Option<String> = row.try_get("exclusion_operator")?;
         indexes.add(&table, row.try_get("index_name")?, part, |name| {
             let mut index = Index::new(name, row.try_get("is_primary")?, row.try_get("is_unique")?);
             index.method = Some(row.try_get::<String, _>("method")?.to_ascii_lowercase());
@@ -298,6 +301,9 @@ pub(super) async fn indexes(
             index.deferrable = row.try_get("deferrable")?;
             Ok::<_, sqlx::Error>(index)
         })?;
+        if let (Some(op), Some(index)) = (operator, indexes.last_mut()) {
+            index.exclusion.push(Index::operator(&op));
+        }
     }
     Ok(indexes.finish())
 }

@@ -129,6 +129,9 @@ struct IndexDoc {
     /// A `DEFERRABLE` constraint.
     #[serde(default)]
     deferrable: bool,
+    /// An exclusion constraint's operator per key part (PostgreSQL `EXCLUDE`).
+    #[serde(default)]
+    exclude: Vec<String>,
     /// A partial index's predicate: implies `partial`, written into suggested SQL, never
     /// compared (servers rewrite predicates).
     #[serde(default, rename = "where")]
@@ -425,6 +428,7 @@ pub fn parse(
                         include: Vec::new(),
                         nulls_not_distinct: false,
                         deferrable: false,
+                        exclude: Vec::new(),
                         predicate: None,
                         method: None,
                         name: None,
@@ -698,6 +702,19 @@ fn index(
     index.include = include;
     index.nulls_not_distinct = doc.nulls_not_distinct;
     index.deferrable = doc.deferrable;
+    if !doc.exclude.is_empty() && doc.exclude.len() != index.parts.len() {
+        return Err(format!(
+            "table `{key}`, {at}: `exclude` names {} operator(s) for {} key part(s)",
+            doc.exclude.len(),
+            index.parts.len()
+        ));
+    }
+    if !doc.exclude.is_empty() && (doc.unique || primary) {
+        return Err(format!(
+            "table `{key}`, {at}: an exclusion constraint is not also `unique`"
+        ));
+    }
+    index.exclusion = doc.exclude.iter().map(|o| Index::operator(o)).collect();
     Ok(index)
 }
 
@@ -844,6 +861,10 @@ fn render_keys(table: &Table, default_schema: &str) -> String {
         if index.deferrable {
             attrs.push("deferrable: true".into());
         }
+        if !index.exclusion.is_empty() {
+            let list: Vec<String> = index.exclusion.iter().map(|o| quoted(o)).collect();
+            attrs.push(format!("exclude: [{}]", list.join(", ")));
+        }
     };
     let mut out = String::new();
     match &table.primary_key {
@@ -972,6 +993,30 @@ mod tests {
             &["public".to_string()],
         )
         .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn part_order_include_and_exclusion_load_and_read_back_and_bad_ones_are_named() {
+        let text = "tables:\n  t:\n    columns: {a: int, b: text, r: int4range}\n    primary_key: {columns: [a], include: [b], deferrable: true}\n    indexes:\n      - {columns: [{column: b, order: desc, nulls: last}, {column: a, length: 5}], include: [r]}\n      - {columns: [a, r], method: gist, exclude: [\"=\", \"&&\"]}\n      - {columns: [a], unique: true, nulls_not_distinct: true}\n";
+        let s = load(text).unwrap();
+        let t = s
+            .get(Engine::Postgres, &TableName::new("public", "t"))
+            .unwrap();
+        let pk = t.primary_key.clone().unwrap().unwrap();
+        assert!(pk.deferrable && pk.include.len() == 1);
+        let i = t.indexes.as_ref().unwrap();
+        assert!(i[0].parts[0].descending && i[0].parts[0].nulls_reversed);
+        assert_eq!(i[0].parts[1].length, Some(5));
+        assert_eq!(i[1].exclusion, ["=", "&&"]);
+        assert!(i[2].nulls_not_distinct);
+        let again = load(&render(&s, "public")).unwrap();
+        assert_eq!(again, s, "a snapshot reads back the same");
+        let e = load("tables:\n  t:\n    columns: {a: int}\n    indexes:\n      - {columns: [a], exclude: [\"=\", \"&&\"]}\n").unwrap_err();
+        assert!(e.contains("indexes[0]") && e.contains("operator"), "{e}");
+        let e = load("tables:\n  t:\n    columns: {a: int}\n    indexes:\n      - {columns: [{column: a, order: up}]}\n").unwrap_err();
+        assert!(e.contains("up"), "{e}");
+        let e = load("tables:\n  t:\n    columns: {a: int}\n    indexes:\n      - {columns: [{column: a, expression: x}]}\n").unwrap_err();
+        assert!(e.contains("exactly one"), "{e}");
     }
 
     #[test]

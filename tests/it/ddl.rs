@@ -431,7 +431,9 @@ const PG_KEYS_DUMP: Dump = Dump {
         DROP INDEX t_desc; CREATE INDEX t_desc ON t (c, id);
         DROP INDEX ev_note; ALTER TABLE ev DROP CONSTRAINT ev_tgt;
         CREATE INDEX ev_only ON ONLY ev (k);
-        ALTER TABLE tgt DROP CONSTRAINT tgt_a; CREATE UNIQUE INDEX tgt_a ON tgt (a);",
+        ALTER TABLE tgt DROP CONSTRAINT tgt_a; CREATE UNIQUE INDEX tgt_a ON tgt (a);
+        ALTER TABLE booking DROP CONSTRAINT booking_room_during_excl;
+        ALTER TABLE tgt ADD CONSTRAINT tgt_ex EXCLUDE USING gist (id WITH =);",
     failing: "",
     want: &[
         (DriftKind::MissingPrimaryKey, "t", None),
@@ -449,6 +451,8 @@ const PG_KEYS_DUMP: Dump = Dump {
         // Only a constraint can be deferrable: that one is added back as a constraint.
         (DriftKind::MissingUniqueConstraint, "tgt", None),
         (DriftKind::UnexpectedUniqueConstraint, "tgt", None),
+        (DriftKind::MissingExclusionConstraint, "booking", None),
+        (DriftKind::UnexpectedExclusionConstraint, "tgt", None),
     ],
     operator: "",
 };

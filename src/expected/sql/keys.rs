@@ -23,6 +23,8 @@ pub(super) enum KeyKind {
     Primary,
     Unique,
     Index,
+    /// PostgreSQL's `EXCLUDE` constraint.
+    Exclusion,
 }
 
 /// What a key part indexes, as written: a column by name (as the catalog stores it), or an
@@ -91,6 +93,8 @@ pub(super) struct DdlIndex {
     pub(super) nulls_not_distinct: bool,
     /// `DEFERRABLE`.
     pub(super) deferrable: bool,
+    /// An exclusion constraint's operator per part (empty for any other key).
+    pub(super) exclusion: Vec<String>,
 }
 
 /// A foreign key as the DDL so far defines it.
@@ -242,6 +246,7 @@ fn key(kind: KeyKind, parts: Vec<DdlPart>, method: Option<String>, constraint: b
         include: Vec::new(),
         nulls_not_distinct: false,
         deferrable: false,
+        exclusion: Vec::new(),
     }
 }
 
@@ -263,8 +268,8 @@ fn with_extras(
     index
 }
 
-/// The key a table constraint defines (`None`: a foreign key or check, which are not keys; an
-/// exclusion constraint, which no comparison covers).
+/// The key a table constraint defines (`None`: a foreign key or check, which are not keys). An
+/// exclusion constraint is one: PostgreSQL enforces it with an index.
 pub(super) fn from_constraint(
     engine: Engine,
     constraint: &TableConstraint,
@@ -340,9 +345,37 @@ pub(super) fn from_constraint(
                 "a constraint USING INDEX is handled by the table it is added to, not here",
             ))
         }
-        TableConstraint::ForeignKey(_)
-        | TableConstraint::Check(_)
-        | TableConstraint::Exclude(_) => return Ok(None),
+        TableConstraint::Exclude(x) => {
+            let columns: Vec<IndexColumn> = x.elements.iter().map(|e| e.column.clone()).collect();
+            let mut index = with_extras(
+                key(
+                    KeyKind::Exclusion,
+                    parts(engine, &columns, at)?,
+                    // PostgreSQL's default, as for CREATE INDEX.
+                    Some(
+                        x.index_method
+                            .as_ref()
+                            .map_or("btree".into(), |m| m.value.to_ascii_lowercase()),
+                    ),
+                    true,
+                ),
+                engine,
+                &x.include,
+                &x.characteristics,
+            );
+            index.exclusion = x
+                .elements
+                .iter()
+                .map(|e| crate::model::Index::operator(&e.operator.to_string()))
+                .collect();
+            index.partial = x.where_clause.is_some();
+            index.predicate = x.where_clause.as_ref().map(ToString::to_string);
+            NewKey {
+                written: ident(&x.name),
+                index,
+            }
+        }
+        TableConstraint::ForeignKey(_) | TableConstraint::Check(_) => return Ok(None),
     }))
 }
 
@@ -459,7 +492,7 @@ impl DdlIndex {
         Index {
             name: self.name.clone(),
             primary: self.kind == KeyKind::Primary,
-            unique: self.kind != KeyKind::Index,
+            unique: matches!(self.kind, KeyKind::Primary | KeyKind::Unique),
             parts: self
                 .parts
                 .iter()
@@ -487,6 +520,7 @@ impl DdlIndex {
                 .collect(),
             nulls_not_distinct: self.nulls_not_distinct,
             deferrable: self.deferrable,
+            exclusion: self.exclusion.clone(),
             constraint: self.constraint,
         }
     }
@@ -910,6 +944,49 @@ mod tests {
         }
         assert!(!part("lower(email)").same(&part("upper(email)")));
         assert!(!part("(a + b) * c").same(&part("a + (b * c)")));
+    }
+
+    #[test]
+    fn key_parts_keep_direction_and_prefix_and_drop_collation_and_operator_class() {
+        let pg = "CREATE TABLE t (id int, a text, b int, c text);\n\
+                  CREATE INDEX t1 ON t (a COLLATE \"C\" DESC NULLS LAST, b);\n\
+                  CREATE INDEX t2 ON t (c text_pattern_ops, (lower(a) COLLATE \"C\"));\n\
+                  CREATE UNIQUE INDEX t3 ON t (b) INCLUDE (c) NULLS NOT DISTINCT;\n\
+                  ALTER TABLE t ADD CONSTRAINT t4 UNIQUE (a) DEFERRABLE;";
+        let t = table(Engine::Postgres, pg, "t");
+        assert_eq!(
+            described(&t),
+            [
+                "INDEX (a DESC NULLS LAST, b)",
+                "INDEX (c, (lower(a)))",
+                "UNIQUE NULLS NOT DISTINCT (b) INCLUDE (c)",
+                "UNIQUE (a) DEFERRABLE",
+            ]
+        );
+        let my = "CREATE TABLE t (a text, b int, KEY k (a(20), b DESC));";
+        assert_eq!(
+            described(&table(Engine::MySql, my, "t")),
+            ["INDEX (a(20), b DESC)"]
+        );
+    }
+
+    #[test]
+    fn an_exclusion_constraint_is_a_key_with_its_operators_and_the_name_postgres_gives_it() {
+        let pg = "CREATE TABLE b (room int, during tstzrange,\n\
+                  EXCLUDE USING gist (room WITH =, during WITH OPERATOR(pg_catalog.&&)));";
+        let t = table(Engine::Postgres, pg, "b");
+        let indexes = t.indexes.as_ref().unwrap();
+        assert_eq!(indexes.len(), 1);
+        assert_eq!(indexes[0].exclusion, ["=", "&&"]);
+        assert!(!indexes[0].unique);
+        assert_eq!(indexes[0].name, "b_room_during_excl");
+        assert_eq!(
+            described(&t),
+            ["EXCLUDE (room WITH =, during WITH &&) USING gist"]
+        );
+        let dropped = format!("{pg}\nALTER TABLE b DROP CONSTRAINT b_room_during_excl;");
+        let t = table(Engine::Postgres, &dropped, "b");
+        assert!(t.indexes.as_ref().unwrap().is_empty(), "found by that name");
     }
 }
 

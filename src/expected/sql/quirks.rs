@@ -204,6 +204,7 @@ pub(super) fn default_index_method(engine: Engine) -> Option<String> {
 /// in use. `columns` are the key's column names (`expr` for an expression).
 ///
 /// - PostgreSQL: `table_pkey`, `table_a_b_key` (unique constraint), `table_a_b_idx` (index),
+///   `table_a_b_excl` (exclusion constraint),
 ///   each part cut so the whole fits 63 bytes, the longer part first, and a number added to the
 ///   label until the name is free (`table_a_key1`).
 /// - MySQL: `PRIMARY`; otherwise the first column's name, then `name_2`, `name_3`, ...
@@ -221,6 +222,7 @@ pub(super) fn generated_key_name(
                 KeyKind::Primary => "pkey",
                 KeyKind::Unique => "key",
                 KeyKind::Index => "idx",
+                KeyKind::Exclusion => "excl",
             };
             let middle = match kind {
                 KeyKind::Primary => String::new(),
