@@ -726,10 +726,35 @@ impl IndexPart {
 /// An index expression in a form that a person's spelling and the server's share: lower case,
 /// without whitespace, without casts (`::text`, `::character varying(20)[]`: PostgreSQL writes
 /// the casts it inserts), without parentheses around a lone name or around the whole (pg_dump
-/// writes `lower((email)::text)` for `lower(email)`).
+/// writes `lower((email)::text)` for `lower(email)`). String literals stay as written: `'Kind'`
+/// and `'kind'` are different JSON keys, `' '` is not `''`.
 fn expression_form(text: &str) -> String {
+    // Literals are set aside first (a `\u{1}` marks each), so nothing below changes them.
+    let mut literals: Vec<String> = Vec::new();
+    let mut bare = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            bare.push(c);
+            continue;
+        }
+        let mut literal = String::from('\'');
+        while let Some(d) = chars.next() {
+            literal.push(d);
+            if d == '\'' {
+                // `''` inside a literal is a quote, not its end.
+                if chars.peek() == Some(&'\'') {
+                    literal.push(chars.next().unwrap_or('\''));
+                    continue;
+                }
+                break;
+            }
+        }
+        literals.push(literal);
+        bare.push('\u{1}');
+    }
     // Quotes go too: `"title"` and `title` name the same column once case is ignored.
-    let lower: String = text
+    let lower: String = bare
         .to_lowercase()
         .chars()
         .filter(|c| *c != '"' && *c != '`')
@@ -773,7 +798,13 @@ fn expression_form(text: &str) -> String {
     while s.starts_with('(') && s.ends_with(')') && balanced(&s[1..s.len() - 1]) {
         s = s[1..s.len() - 1].to_string();
     }
-    s
+    let mut literals = literals.into_iter();
+    s.chars()
+        .map(|c| match c {
+            '\u{1}' => literals.next().unwrap_or_default(),
+            other => other.to_string(),
+        })
+        .collect()
 }
 
 fn is_name_byte(b: u8) -> bool {

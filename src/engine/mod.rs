@@ -120,7 +120,8 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
         _ => String::new(),
     };
     let name = |table: &TableName, index: &Index| -> String {
-        if !index.name.is_empty() {
+        // SQLite reserves its autoindex names: a constraint's index made again is named anew.
+        if !index.name.is_empty() && !index.name.starts_with("sqlite_autoindex_") {
             return index.name.clone();
         }
         let mut made = table.name.clone();
@@ -272,14 +273,19 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
         // An exclusion constraint makes its own index; its predicate goes in parentheses.
         Change::CreateIndex { table, index, .. } if !index.exclusion.is_empty() => {
             let mut sql = format!(
-                "-- fails while rows conflict under it\nALTER TABLE {} ADD CONSTRAINT {} EXCLUDE{} {}",
+                "-- fails while rows conflict under it\nALTER TABLE {} ADD CONSTRAINT {} EXCLUDE{} {}{}",
                 q(table),
                 quote(&name(table, index)),
                 method(index),
-                constraint_keys(quote, index)
+                index.key_list(quote),
+                index.tail(quote)
             );
+            // The predicate comes before DEFERRABLE in this syntax.
             if let Some(p) = index.predicate.as_deref().filter(|_| index.partial) {
                 sql.push_str(&format!(" WHERE ({p})"));
+            }
+            if index.deferrable {
+                sql.push_str(" DEFERRABLE");
             }
             sql.push(';');
             format!("{}{sql}", partial(index))

@@ -406,7 +406,7 @@ CREATE INDEX t_ops ON t (c text_pattern_ops);
 CREATE INDEX t_desc ON t (c DESC NULLS LAST, id);
 CREATE INDEX t_case ON t ((CASE WHEN id > 0 THEN 'p' ELSE 'n' END));
 CREATE TABLE booking (id int PRIMARY KEY, room int, during tstzrange,
-                      EXCLUDE USING gist (room WITH =, during WITH &&));
+                      EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (id > 0) DEFERRABLE);
 CREATE TABLE tgt (id int PRIMARY KEY, a int, CONSTRAINT tgt_a UNIQUE (a) DEFERRABLE);
 CREATE TABLE ev (id int, k int, tgt_id int, note text, PRIMARY KEY (id, k)) PARTITION BY LIST (k);
 CREATE TABLE ev1 PARTITION OF ev FOR VALUES IN (1);

@@ -944,6 +944,10 @@ mod tests {
         }
         assert!(!part("lower(email)").same(&part("upper(email)")));
         assert!(!part("(a + b) * c").same(&part("a + (b * c)")));
+        // Literals keep their case and spaces: JSON keys are case-sensitive.
+        assert!(!part("(data ->> 'kind')").same(&part("(data ->> 'Kind'::text)")));
+        assert!(!part("coalesce(body, ' ')").same(&part("coalesce(body, '')")));
+        assert!(part("(DATA ->> 'it''s')").same(&part("(data ->> 'it''s'::text)")));
     }
 
     #[test]
