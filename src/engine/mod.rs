@@ -1030,3 +1030,26 @@ pub(crate) fn every_change(engine: Engine, schema: &str) -> Vec<Change> {
         },
     ]
 }
+
+#[cfg(test)]
+mod key_sql_tests {
+    use super::render_key_change;
+    use crate::dialect::Engine;
+    use crate::model::{Change, Index, IndexPart, TableName};
+
+    #[test]
+    fn a_sqlite_unique_index_made_again_does_not_take_the_reserved_autoindex_name() {
+        let mut index = Index::new("sqlite_autoindex_t_1".into(), false, true);
+        index.parts = vec![IndexPart::column("a".into())];
+        let create = Change::CreateIndex {
+            table: TableName::new("main", "t"),
+            index,
+            partitioned: false,
+        };
+        let sql = render_key_change(Engine::Sqlite, &create).unwrap();
+        assert!(
+            sql.ends_with(r#"CREATE UNIQUE INDEX "main"."t_a_key" ON "t" ("a");"#),
+            "{sql}"
+        );
+    }
+}
