@@ -364,6 +364,10 @@ pub struct Index {
     /// `ON CONFLICT` can use it, so it is compared.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deferrable: bool,
+    /// `DEFERRABLE INITIALLY DEFERRED`: every transaction checks it at commit unless it says
+    /// otherwise, so a duplicate inserted mid-transaction fails at a different statement.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub initially_deferred: bool,
     /// An exclusion constraint's operator per key part (PostgreSQL `EXCLUDE USING gist (room
     /// WITH =, during WITH &&)`): two rows conflict when every operator holds between them.
     /// Empty for every other index.
@@ -403,6 +407,7 @@ impl Index {
             include: Vec::new(),
             nulls_not_distinct: false,
             deferrable: false,
+            initially_deferred: false,
             exclusion: Vec::new(),
             constraint: primary,
         }
@@ -879,13 +884,7 @@ impl Index {
         self.unique == live.unique
             && self.partial == live.partial
             && self.parts.len() == live.parts.len()
-            && self.parts.iter().zip(&live.parts).all(|(a, b)| {
-                // A primary key is its ordered columns: SQLite's catalog gives it no direction.
-                match self.primary {
-                    true => a.same_key(b),
-                    false => a.same(b),
-                }
-            })
+            && self.parts.iter().zip(&live.parts).all(|(a, b)| a.same(b))
             && match (&self.method, &live.method) {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
@@ -893,6 +892,7 @@ impl Index {
             && included(self) == included(live)
             && self.nulls_not_distinct == live.nulls_not_distinct
             && self.deferrable == live.deferrable
+            && self.initially_deferred == live.initially_deferred
             && self.exclusion == live.exclusion
     }
 
@@ -922,6 +922,16 @@ impl Index {
         out
     }
 
+    /// ` DEFERRABLE` or ` DEFERRABLE INITIALLY DEFERRED` where it applies, as a constraint's
+    /// definition ends.
+    pub fn deferral(&self) -> &'static str {
+        match (self.deferrable, self.initially_deferred) {
+            (false, _) => "",
+            (true, false) => " DEFERRABLE",
+            (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+        }
+    }
+
     /// ` NULLS NOT DISTINCT` where it applies, written between `UNIQUE` and the key list.
     pub fn head(&self) -> &'static str {
         if self.nulls_not_distinct {
@@ -949,9 +959,7 @@ impl Index {
             self.key_list(|c| c.to_string()),
             self.tail(|c| c.to_string())
         );
-        if self.deferrable {
-            out.push_str(" DEFERRABLE");
-        }
+        out.push_str(self.deferral());
         if let Some(m) = self.method.as_deref().filter(|m| *m != "btree") {
             out.push_str(&format!(" USING {m}"));
         }

@@ -75,9 +75,7 @@ fn keep_comments_closed(sql: String) -> String {
 fn constraint_keys(quote: fn(&str) -> String, index: &Index) -> String {
     let mut out = index.key_list(quote);
     out.push_str(&index.tail(quote));
-    if index.deferrable {
-        out.push_str(" DEFERRABLE");
-    }
+    out.push_str(index.deferral());
     out
 }
 
@@ -284,9 +282,7 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             if let Some(p) = index.predicate.as_deref().filter(|_| index.partial) {
                 sql.push_str(&format!(" WHERE ({p})"));
             }
-            if index.deferrable {
-                sql.push_str(" DEFERRABLE");
-            }
+            sql.push_str(index.deferral());
             sql.push(';');
             format!("{}{sql}", partial(index))
         }

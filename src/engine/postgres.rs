@@ -81,6 +81,7 @@ SELECT n.nspname::text AS schema_name,
        {nulls_not_distinct} AS nulls_not_distinct,
        c.contype IS NOT NULL AS is_constraint,
        coalesce(c.condeferrable, false) AS deferrable,
+       coalesce(c.condeferred, false) AS initially_deferred,
        CASE WHEN c.contype = 'x'
             THEN (SELECT o.oprname::text FROM pg_catalog.pg_operator o
                   WHERE o.oid = c.conexclop[k.ord]) END AS exclusion_operator,
@@ -299,6 +300,7 @@ pub(super) async fn indexes(
             index.nulls_not_distinct = row.try_get("nulls_not_distinct")?;
             index.constraint = row.try_get("is_constraint")?;
             index.deferrable = row.try_get("deferrable")?;
+            index.initially_deferred = row.try_get("initially_deferred")?;
             Ok::<_, sqlx::Error>(index)
         })?;
         if let (Some(op), Some(index)) = (operator, indexes.last_mut()) {

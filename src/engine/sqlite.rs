@@ -36,14 +36,18 @@ ORDER BY m.name, p.cid
 
 /// The primary key and every index of every table, one row per key part, in one statement. The
 /// primary key comes from the table's columns (a rowid table's `INTEGER PRIMARY KEY` has no
-/// index), so the index SQLite makes for any other primary key (origin `pk`) is not listed
-/// again; the autoindexes of `UNIQUE` constraints (origin `u`) are unique indexes. An expression
+/// index), its parts' directions from the index SQLite makes for any other primary key (origin
+/// `pk`, not listed again: `INTEGER PRIMARY KEY DESC` is one, and no rowid alias); the autoindexes of `UNIQUE` constraints (origin `u`) are unique indexes. An expression
 /// key part has no column name (`cid` -2): its text, like a partial index's predicate, is read
 /// from the index's own `CREATE INDEX`. `index_xinfo` rather than `index_info` for each part's
 /// direction; its parts with `key` 0 are the rowid SQLite appends, not key parts.
 pub const INDEX_QUERY: &str = r#"
 SELECT m.name AS table_name, '' AS index_name, 1 AS is_primary, 1 AS is_unique,
-       0 AS partial, p.pk AS seq, p.name AS column_name, 0 AS descending, NULL AS index_sql
+       0 AS partial, p.pk AS seq, p.name AS column_name,
+       coalesce((SELECT x."desc" FROM pragma_index_list(m.name, m.schema) AS k
+                 JOIN pragma_index_xinfo(k.name, m.schema) AS x
+                 WHERE k.origin = 'pk' AND x.name = p.name AND x.key = 1), 0) AS descending,
+       NULL AS index_sql
 FROM pragma_table_list AS m
 JOIN pragma_table_info(m.name, m.schema) AS p
 WHERE m.schema = 'main' AND m.type = 'table'

@@ -129,6 +129,9 @@ struct IndexDoc {
     /// A `DEFERRABLE` constraint.
     #[serde(default)]
     deferrable: bool,
+    /// `DEFERRABLE INITIALLY DEFERRED` (implies `deferrable`).
+    #[serde(default)]
+    initially_deferred: bool,
     /// An exclusion constraint's operator per key part (PostgreSQL `EXCLUDE`).
     #[serde(default)]
     exclude: Vec<String>,
@@ -428,6 +431,7 @@ pub fn parse(
                         include: Vec::new(),
                         nulls_not_distinct: false,
                         deferrable: false,
+                        initially_deferred: false,
                         exclude: Vec::new(),
                         predicate: None,
                         method: None,
@@ -701,7 +705,8 @@ fn index(
     index.predicate = doc.predicate;
     index.include = include;
     index.nulls_not_distinct = doc.nulls_not_distinct;
-    index.deferrable = doc.deferrable;
+    index.deferrable = doc.deferrable || doc.initially_deferred;
+    index.initially_deferred = doc.initially_deferred;
     if !doc.exclude.is_empty() && doc.exclude.len() != index.parts.len() {
         return Err(format!(
             "table `{key}`, {at}: `exclude` names {} operator(s) for {} key part(s)",
@@ -858,7 +863,9 @@ fn render_keys(table: &Table, default_schema: &str) -> String {
         if index.nulls_not_distinct {
             attrs.push("nulls_not_distinct: true".into());
         }
-        if index.deferrable {
+        if index.initially_deferred {
+            attrs.push("initially_deferred: true".into());
+        } else if index.deferrable {
             attrs.push("deferrable: true".into());
         }
         if !index.exclusion.is_empty() {

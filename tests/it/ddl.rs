@@ -413,6 +413,9 @@ CREATE TABLE ev1 PARTITION OF ev FOR VALUES IN (1);
 CREATE INDEX ev_note ON ev (note);
 ALTER TABLE ev ADD CONSTRAINT ev_tgt FOREIGN KEY (tgt_id) REFERENCES tgt (id);
 CREATE MATERIALIZED VIEW ids AS SELECT id FROM t WITH NO DATA;
+CREATE UNIQUE INDEX ids_id ON ids (id);
+CREATE TABLE dfr (id int PRIMARY KEY, slug text,
+                  CONSTRAINT dfr_slug UNIQUE (slug) DEFERRABLE INITIALLY DEFERRED);
 INSERT INTO t VALUES (1, 1, 1, 'x', 'n'), (2, 2, NULL, 'y', 'm');
 INSERT INTO tgt VALUES (1);
 INSERT INTO ev VALUES (1, 1, 1, 'a');
@@ -422,7 +425,7 @@ const PG_KEYS_DUMP: Dump = Dump {
     schema: PG_KEYS,
     source: "{sql: [schema.sql]}",
     extra: "",
-    tables: 5,
+    tables: 6,
     // Each key made again without what set it apart, which reads as in sync unless compared;
     // and on the partitioned table, drift whose fixes must do without CONCURRENTLY and NOT VALID.
     change: "ALTER TABLE t DROP CONSTRAINT t_nnd; ALTER TABLE t ADD CONSTRAINT t_nnd UNIQUE (a, b);
@@ -433,7 +436,8 @@ const PG_KEYS_DUMP: Dump = Dump {
         CREATE INDEX ev_only ON ONLY ev (k);
         ALTER TABLE tgt DROP CONSTRAINT tgt_a; CREATE UNIQUE INDEX tgt_a ON tgt (a);
         ALTER TABLE booking DROP CONSTRAINT booking_room_during_excl;
-        ALTER TABLE tgt ADD CONSTRAINT tgt_ex EXCLUDE USING gist (id WITH =);",
+        ALTER TABLE tgt ADD CONSTRAINT tgt_ex EXCLUDE USING gist (id WITH =);
+        ALTER TABLE dfr DROP CONSTRAINT dfr_slug; ALTER TABLE dfr ADD CONSTRAINT dfr_slug UNIQUE (slug) DEFERRABLE;",
     failing: "",
     want: &[
         (DriftKind::MissingPrimaryKey, "t", None),
@@ -453,6 +457,9 @@ const PG_KEYS_DUMP: Dump = Dump {
         (DriftKind::UnexpectedUniqueConstraint, "tgt", None),
         (DriftKind::MissingExclusionConstraint, "booking", None),
         (DriftKind::UnexpectedExclusionConstraint, "tgt", None),
+        // Deferred at every commit unless a transaction says otherwise: not the same key.
+        (DriftKind::MissingUniqueConstraint, "dfr", None),
+        (DriftKind::UnexpectedUniqueConstraint, "dfr", None),
     ],
     operator: "",
 };
@@ -486,6 +493,7 @@ CREATE TABLE users (
     KEY org_desc (org DESC, `select`),
     UNIQUE KEY u_sel (`select`(5))
 ) ENGINE=InnoDB;
+CREATE TABLE ranks (id int NOT NULL, score int, PRIMARY KEY (id DESC)) ENGINE=InnoDB;
 CREATE TRIGGER users_lower BEFORE INSERT ON users FOR EACH ROW SET NEW.email = LOWER(NEW.email);
 INSERT INTO users (email, bio, org, `select`) VALUES ('a@x', 'hello', 1, 'abcdef');
 "#;
@@ -494,8 +502,9 @@ const MARIADB_KEYS_DUMP: Dump = Dump {
     schema: MARIADB_KEYS,
     source: "{sql: [schema.sql]}",
     extra: "",
-    tables: 1,
+    tables: 2,
     change: "ALTER TABLE users DROP INDEX bio_prefix, ADD KEY bio_prefix (bio(40));
+        ALTER TABLE ranks DROP PRIMARY KEY, ADD PRIMARY KEY (id);
         ALTER TABLE users DROP INDEX org_desc, ADD KEY org_desc (org, `select`);
         ALTER TABLE users ADD UNIQUE KEY org_u (org);
         CREATE TABLE extra (id int PRIMARY KEY, o int, FOREIGN KEY (o) REFERENCES users (org));",
@@ -507,6 +516,8 @@ const MARIADB_KEYS_DUMP: Dump = Dump {
         (DriftKind::MissingIndex, "users", None),
         (DriftKind::UnexpectedIndex, "users", None),
         (DriftKind::UnexpectedIndex, "users", None),
+        (DriftKind::MissingPrimaryKey, "ranks", None),
+        (DriftKind::UnexpectedPrimaryKey, "ranks", None),
     ],
     operator: "",
 };
@@ -519,8 +530,9 @@ async fn mysqldump_of_prefix_and_descending_keys_has_zero_drift() {
     dump_round_trip(&db, &MARIADB_KEYS_DUMP, || mysqldump(&db.url)).await;
 }
 
-/// SQLite key shapes: collations on key parts (and on a table's `UNIQUE`), a descending
-/// primary key (SQLite's catalog gives a primary key no direction), descending parts, and
+/// SQLite key shapes: collations on key parts (and on a table's `UNIQUE`), descending primary
+/// keys (the direction is read from the key's own index; `INTEGER PRIMARY KEY DESC` is no
+/// rowid alias and has one), descending parts, and
 /// expression indexes, whose text a snapshot reads from the index's own SQL.
 const SQLITE_KEYS: &str = r#"
 CREATE TABLE s (a text, b int, c text COLLATE NOCASE, d text,
@@ -529,23 +541,31 @@ CREATE INDEX s_desc ON s (a COLLATE BINARY DESC, b);
 CREATE INDEX s_coll ON s (d COLLATE NOCASE);
 CREATE INDEX s_expr ON s (b + 1);
 CREATE INDEX s_lower ON s (lower(d));
+CREATE TABLE w (k text, j int, PRIMARY KEY (k DESC, j)) WITHOUT ROWID;
+CREATE TABLE r (id INTEGER PRIMARY KEY DESC, x text);
 "#;
 
 const SQLITE_KEYS_DUMP: Dump = Dump {
     schema: SQLITE_KEYS,
     source: "{sql: schema.sql}",
     extra: "",
-    tables: 1,
+    tables: 3,
+    // A primary key's direction is compared too: `w` rebuilt ascending is another key.
     change: "DROP INDEX s_desc; CREATE INDEX s_desc ON s (a, b);
-        DROP INDEX s_expr; CREATE INDEX s_expr ON s (b + 2);",
+        DROP INDEX s_expr; CREATE INDEX s_expr ON s (b + 2);
+        DROP TABLE w; CREATE TABLE w (k text, j int, PRIMARY KEY (k, j)) WITHOUT ROWID;",
     failing: "",
     want: &[
         (DriftKind::MissingIndex, "s", None),
         (DriftKind::MissingIndex, "s", None),
         (DriftKind::UnexpectedIndex, "s", None),
         (DriftKind::UnexpectedIndex, "s", None),
+        (DriftKind::MissingPrimaryKey, "w", None),
+        (DriftKind::UnexpectedPrimaryKey, "w", None),
     ],
-    operator: "",
+    // SQLite changes a primary key only by rebuilding the table, which its suggestion says.
+    operator:
+        "DROP TABLE w; CREATE TABLE w (k text, j int, PRIMARY KEY (k DESC, j)) WITHOUT ROWID;",
 };
 
 #[tokio::test]

@@ -93,6 +93,8 @@ pub(super) struct DdlIndex {
     pub(super) nulls_not_distinct: bool,
     /// `DEFERRABLE`.
     pub(super) deferrable: bool,
+    /// `INITIALLY DEFERRED`.
+    pub(super) initially_deferred: bool,
     /// An exclusion constraint's operator per part (empty for any other key).
     pub(super) exclusion: Vec<String>,
 }
@@ -246,6 +248,7 @@ fn key(kind: KeyKind, parts: Vec<DdlPart>, method: Option<String>, constraint: b
         include: Vec::new(),
         nulls_not_distinct: false,
         deferrable: false,
+        initially_deferred: false,
         exclusion: Vec::new(),
     }
 }
@@ -261,10 +264,15 @@ fn with_extras(
         .iter()
         .map(|i| quirks::identifier(engine, i))
         .collect();
-    index.deferrable = characteristics
-        .as_ref()
-        .and_then(|c| c.deferrable)
-        .unwrap_or(false);
+    if let Some(c) = characteristics {
+        let deferred = matches!(
+            c.initially,
+            Some(sqlparser::ast::DeferrableInitial::Deferred)
+        );
+        // `INITIALLY DEFERRED` alone implies `DEFERRABLE` (PostgreSQL's rule).
+        index.deferrable = c.deferrable.unwrap_or(deferred);
+        index.initially_deferred = deferred && index.deferrable;
+    }
     index
 }
 
@@ -520,6 +528,7 @@ impl DdlIndex {
                 .collect(),
             nulls_not_distinct: self.nulls_not_distinct,
             deferrable: self.deferrable,
+            initially_deferred: self.initially_deferred,
             exclusion: self.exclusion.clone(),
             constraint: self.constraint,
         }
@@ -546,7 +555,9 @@ impl DdlTable {
         at: &At,
     ) -> Result<(), ExpectedError> {
         self.keys_stated = true;
-        for part in &new.index.parts {
+        // A view made without a column list has columns the statement does not name (pg_dump
+        // writes materialized views so): a key over them is taken as written.
+        for part in new.index.parts.iter().filter(|_| self.columns_compared) {
             if let Some(c) = part.column_name() {
                 if !self.columns.contains_key(&engine.fold_identifier(c)) {
                     return Err(at.error(format!("key column {c} does not exist")));

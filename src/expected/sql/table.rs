@@ -15,6 +15,8 @@ use super::statements::At;
 use crate::dialect::Engine;
 use crate::expected::ExpectedError;
 use crate::model::{Column, Table, TableName};
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::Token;
 
 /// A column as the DDL so far defines it, before normalisation.
 #[derive(Debug, Clone, PartialEq)]
@@ -384,7 +386,7 @@ impl DdlTable {
         taken: &dyn Fn(&str) -> bool,
         at: &At,
     ) -> Result<(), ExpectedError> {
-        for o in &def.options {
+        for (at_option, o) in def.options.iter().enumerate() {
             if let ColumnOption::Check(check) = &o.option {
                 let column = quirks::identifier(engine, &def.name);
                 self.add_check(engine, check, o.name.as_ref(), Some(&column));
@@ -396,9 +398,19 @@ impl DdlTable {
                 self.foreign_key_index(engine, name, vec![column], at)?;
                 continue;
             }
-            if let Some(new) =
+            if let Some(mut new) =
                 keys::from_column_option(engine, &def.name, o.name.as_ref(), &o.option)
             {
+                // SQLite's `PRIMARY KEY DESC` (and `UNIQUE DESC`): the direction follows the
+                // option as one of its own.
+                let descending = matches!(
+                    def.options.get(at_option + 1).map(|next| &next.option),
+                    Some(ColumnOption::DialectSpecific(t))
+                        if matches!(t.as_slice(), [Token::Word(w)] if w.keyword == Keyword::DESC)
+                );
+                if let Some(part) = new.index.parts.first_mut() {
+                    part.descending = descending;
+                }
                 self.add_key(engine, new, taken, at)?;
             }
         }
