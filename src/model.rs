@@ -1293,6 +1293,9 @@ pub enum Change {
         /// The live check.
         check: Check,
     },
+    /// Several changes that apply only in this order, as one fix: a key a foreign key depends
+    /// on goes after that foreign key does, which comes back once the key it needs stands again.
+    Steps(Vec<Change>),
     /// Set (`Some`) or drop (`None`) a column's default.
     SetDefault {
         /// The table it belongs to.
@@ -1310,6 +1313,9 @@ impl Change {
     pub fn destructive(&self) -> bool {
         // Dropping a key or an index loses no rows, but what it enforced (uniqueness, the
         // speed of every query that used it) goes with it: reviewed before running, too.
+        if let Change::Steps(steps) = self {
+            return steps.iter().any(Change::destructive);
+        }
         matches!(
             self,
             Change::DropTable { .. }

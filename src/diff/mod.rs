@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::dialect::Engine;
 use crate::ignore::Ignore;
-use crate::model::{Change, Check, Column, Index, Schema, Table, TableName};
+use crate::model::{
+    Change, Check, Column, ForeignKey, Index, IndexPart, Name, Schema, Table, TableName,
+};
 use crate::normalize::Spelling;
 use crate::tenant::Tenants;
 
@@ -179,11 +181,16 @@ pub fn compare(
     // Foreign keys are dropped first and unexpected tables next: a key or index another table's
     // foreign key needs cannot go before that key does (MySQL error 1553), and a table cannot
     // go while a key still references it. Neither drop needs anything else done first.
+    // New tables come after the keys added to tables already there, and foreign keys added to
+    // those tables last: either may reference a key made in between.
     out.drift.sort_by_key(|d| match d.fix {
         Change::DropForeignKey { .. } => 0,
         Change::DropTable { .. } => 1,
+        Change::CreateTable { .. } => 3,
+        Change::AddForeignKey { .. } => 4,
         _ => 2,
     });
+    keep_foreign_keys_standing(engine, live, &mut out.drift);
     let table_items = out.drift.len();
     diff_types(
         engine,
@@ -205,6 +212,166 @@ pub fn compare(
         ));
     }
     out
+}
+
+/// A key or index that a live foreign key needs cannot be dropped while that foreign key stands
+/// (PostgreSQL: "other objects depend on it"; MySQL error 1553), and dropping one is how the
+/// suggestions make a key again another way. So the drop's fix drops those foreign keys first,
+/// and they are added back by the fix that makes the key again (by the drop's own, when no fix
+/// does). Foreign keys the expectation does not have are dropped on their own, before.
+fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]) {
+    if engine == Engine::Sqlite {
+        // Every SQLite key change is a table rebuild, which takes its foreign keys along.
+        return;
+    }
+    let dropped_keys: Vec<(TableName, String)> = drift
+        .iter()
+        .filter_map(|d| match &d.fix {
+            Change::DropForeignKey { table, key } => {
+                Some((Schema::key(engine, table), key.name.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let dropped_tables: Vec<TableName> = drift
+        .iter()
+        .filter_map(|d| match &d.fix {
+            Change::DropTable { table } => Some(Schema::key(engine, table)),
+            _ => None,
+        })
+        .collect();
+    // Every index a fix drops, by table key and name: none of them still serves a foreign key.
+    let dropped_indexes: Vec<(TableName, String)> = drift
+        .iter()
+        .filter_map(|d| match &d.fix {
+            Change::DropIndex { table, index, .. } | Change::DropPrimaryKey { table, index } => {
+                Some((Schema::key(engine, table), index.name.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for i in 0..drift.len() {
+        let (table, index) = match &drift[i].fix {
+            Change::DropIndex { table, index, .. } | Change::DropPrimaryKey { table, index } => {
+                (Schema::key(engine, table), index.clone())
+            }
+            _ => continue,
+        };
+        let Some(owner) = live.tables.get(&table) else {
+            continue;
+        };
+        // What stays on the table to serve a foreign key in this index's place (MySQL takes
+        // any index that leads with its columns).
+        let staying: Vec<&Index> = owner
+            .primary_key
+            .iter()
+            .flatten()
+            .chain(owner.indexes.iter().flatten())
+            .filter(|x| !dropped_indexes.contains(&(table.clone(), x.name.clone())))
+            .collect();
+        let mut dependents: Vec<(TableName, ForeignKey, bool)> = Vec::new();
+        for from in live.tables.values() {
+            let from_key = Schema::key(engine, &from.name);
+            if dropped_tables.contains(&from_key) {
+                continue;
+            }
+            for key in from.foreign_keys.iter().flatten() {
+                if dropped_keys.contains(&(from_key.clone(), key.name.clone())) {
+                    continue;
+                }
+                let needs = |x: &Index| serves(engine, x, &table, &from_key, key);
+                if needs(&index) && !staying.iter().any(|x| needs(x)) {
+                    dependents.push((from.name.clone(), key.clone(), from.partitioned));
+                }
+            }
+        }
+        if dependents.is_empty() {
+            continue;
+        }
+        let mut steps: Vec<Change> = dependents
+            .iter()
+            .map(|(t, k, _)| Change::DropForeignKey {
+                table: t.clone(),
+                key: k.clone(),
+            })
+            .collect();
+        steps.push(drift[i].fix.clone());
+        let adds = dependents
+            .into_iter()
+            .map(|(t, k, partitioned)| Change::AddForeignKey {
+                table: t,
+                key: k,
+                partitioned,
+            });
+        // The fix that makes the key again, listed after this drop.
+        let remade = (i + 1..drift.len()).find(|&j| match &drift[j].fix {
+            Change::CreateIndex {
+                table: t, index: w, ..
+            }
+            | Change::AddPrimaryKey { table: t, index: w } => {
+                Schema::key(engine, t) == table && same_columns(w, &index)
+            }
+            _ => false,
+        });
+        match remade {
+            Some(j) => {
+                let mut then = vec![drift[j].fix.clone()];
+                then.extend(adds);
+                drift[j].fix = Change::Steps(then);
+            }
+            None => steps.extend(adds),
+        }
+        drift[i].fix = Change::Steps(steps);
+    }
+}
+
+/// Whether index `index` of the table keyed `table` is one foreign key `key` of the table keyed
+/// `from` can rest on: on PostgreSQL a unique, non-partial key over exactly the referenced
+/// columns; on MySQL any index leading with the referenced columns, or with the referencing
+/// ones on the key's own table.
+fn serves(
+    engine: Engine,
+    index: &Index,
+    table: &TableName,
+    from: &TableName,
+    key: &ForeignKey,
+) -> bool {
+    let columns: Vec<&Name> = index
+        .parts
+        .iter()
+        .filter_map(IndexPart::column_name)
+        .collect();
+    if columns.len() != index.parts.len() {
+        return false;
+    }
+    let referenced = key.target == *table
+        && match key.target_columns.is_empty() {
+            true => index.primary,
+            false => match engine {
+                Engine::Postgres => {
+                    let mut a: Vec<&Name> = columns.clone();
+                    let mut b: Vec<&Name> = key.target_columns.iter().collect();
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    index.unique && !index.partial && a == b
+                }
+                _ => columns.starts_with(&key.target_columns.iter().collect::<Vec<_>>()),
+            },
+        };
+    let referencing = engine == Engine::MySql
+        && from == table
+        && columns.starts_with(&key.columns.iter().collect::<Vec<_>>());
+    referenced || referencing
+}
+
+/// Whether two keys are over the same columns, in any order and direction.
+fn same_columns(a: &Index, b: &Index) -> bool {
+    fn set(i: &Index) -> Vec<Option<&Name>> {
+        let mut c: Vec<Option<&Name>> = i.parts.iter().map(IndexPart::column_name).collect();
+        c.sort_unstable();
+        c
+    }
+    set(a) == set(b)
 }
 
 /// Puts each missing table's `CREATE TABLE` after those of the missing tables its foreign keys

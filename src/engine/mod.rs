@@ -23,6 +23,10 @@ use std::collections::HashMap;
 
 /// Renders a change as SQL in `engine`'s dialect: what the check attaches to each drift item.
 pub fn render_change(engine: Engine, change: &Change) -> String {
+    if let Change::Steps(steps) = change {
+        let each: Vec<String> = steps.iter().map(|c| render_change(engine, c)).collect();
+        return each.join("\n");
+    }
     let sql = match render_key_change(engine, change) {
         Some(sql) => sql,
         None => match engine {
@@ -385,17 +389,32 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
         } if engine == Engine::Postgres => {
             let mut fresh = index.clone();
             fresh.valid = true;
-            let create = Change::CreateIndex {
-                table: table.clone(),
-                index: fresh,
-                partitioned: true,
+            // A constraint's index goes with the constraint only (`ALTER TABLE ONLY ... ADD
+            // CONSTRAINT` leaves one not valid, as pg_dump does until partitions attach).
+            let drop = match index.constraint {
+                true => format!(
+                    "ALTER TABLE {} DROP CONSTRAINT {};",
+                    q(table),
+                    quote(&index.name)
+                ),
+                false => format!(
+                    "DROP INDEX {}.{};",
+                    quote(&table.schema),
+                    quote(&index.name)
+                ),
             };
-            format!(
-                "DROP INDEX {}.{};\n{}",
-                quote(&table.schema),
-                quote(&index.name),
-                render_key_change(engine, &create)?
-            )
+            let create = match index.primary {
+                true => Change::AddPrimaryKey {
+                    table: table.clone(),
+                    index: fresh,
+                },
+                false => Change::CreateIndex {
+                    table: table.clone(),
+                    index: fresh,
+                    partitioned: true,
+                },
+            };
+            format!("{drop}\n{}", render_key_change(engine, &create)?)
         }
         Change::RebuildIndex { table, index, .. } => match engine {
             Engine::Postgres => format!(
@@ -918,6 +937,12 @@ pub(crate) fn render_portable(change: &Change, quote: fn(&str) -> String) -> Str
             q(table),
             quote(&column.name)
         ),
+        // [`render_change`] writes each step in the engine's dialect.
+        Change::Steps(steps) => steps
+            .iter()
+            .map(|c| render_portable(c, quote))
+            .collect::<Vec<_>>()
+            .join("\n"),
         // Keys and indexes differ in every dialect: [`render_key_change`] writes them.
         Change::CreateIndex { table, .. }
         | Change::DropIndex { table, .. }

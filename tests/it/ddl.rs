@@ -392,8 +392,9 @@ async fn sqlite3_schema_output_is_an_expectation_with_zero_drift() {
 /// when recreated: a collation or an operator class on a key part, a `CASE` expression (pg_dump
 /// keeps parentheses the pretty printer drops), `INCLUDE`, `NULLS NOT DISTINCT`, a deferrable
 /// key, a part sorted `DESC NULLS LAST`, storage parameters on a constraint, an exclusion
-/// constraint, a partitioned table (pg_dump writes `CREATE INDEX ... ON ONLY`) and a
-/// materialized view `WITH NO DATA`.
+/// constraint, a partitioned table (pg_dump writes `CREATE INDEX ... ON ONLY`), a materialized
+/// view `WITH NO DATA` with an index, `INITIALLY DEFERRED`, and keys foreign keys need (one made
+/// again another way, whose drop waits for the foreign key; one missing with its foreign key).
 const PG_KEYS: &str = r#"
 CREATE EXTENSION btree_gist;
 CREATE TABLE t (id int, a int, b int, c text, name text COLLATE "C",
@@ -411,11 +412,15 @@ CREATE TABLE tgt (id int PRIMARY KEY, a int, CONSTRAINT tgt_a UNIQUE (a) DEFERRA
 CREATE TABLE ev (id int, k int, tgt_id int, note text, PRIMARY KEY (id, k)) PARTITION BY LIST (k);
 CREATE TABLE ev1 PARTITION OF ev FOR VALUES IN (1);
 CREATE INDEX ev_note ON ev (note);
+ALTER TABLE ev ADD CONSTRAINT ev_uk UNIQUE (k, id);
 ALTER TABLE ev ADD CONSTRAINT ev_tgt FOREIGN KEY (tgt_id) REFERENCES tgt (id);
 CREATE MATERIALIZED VIEW ids AS SELECT id FROM t WITH NO DATA;
 CREATE UNIQUE INDEX ids_id ON ids (id);
 CREATE TABLE dfr (id int PRIMARY KEY, slug text,
                   CONSTRAINT dfr_slug UNIQUE (slug) DEFERRABLE INITIALLY DEFERRED);
+CREATE TABLE refs (id int PRIMARY KEY, b int CONSTRAINT refs_b REFERENCES t (b));
+CREATE TABLE up (id int PRIMARY KEY, code text CONSTRAINT up_code UNIQUE);
+CREATE TABLE down (id int PRIMARY KEY, code text CONSTRAINT down_code REFERENCES up (code));
 INSERT INTO t VALUES (1, 1, 1, 'x', 'n'), (2, 2, NULL, 'y', 'm');
 INSERT INTO tgt VALUES (1);
 INSERT INTO ev VALUES (1, 1, 1, 'a');
@@ -425,15 +430,18 @@ const PG_KEYS_DUMP: Dump = Dump {
     schema: PG_KEYS,
     source: "{sql: [schema.sql]}",
     extra: "",
-    tables: 6,
+    tables: 9,
     // Each key made again without what set it apart, which reads as in sync unless compared;
     // and on the partitioned table, drift whose fixes must do without CONCURRENTLY and NOT VALID.
     change: "ALTER TABLE t DROP CONSTRAINT t_nnd; ALTER TABLE t ADD CONSTRAINT t_nnd UNIQUE (a, b);
-        ALTER TABLE t DROP CONSTRAINT t_inc; ALTER TABLE t ADD CONSTRAINT t_inc UNIQUE (b);
+        ALTER TABLE t DROP CONSTRAINT t_inc CASCADE; ALTER TABLE t ADD CONSTRAINT t_inc UNIQUE (b);
+        ALTER TABLE refs ADD CONSTRAINT refs_b FOREIGN KEY (b) REFERENCES t (b);
+        ALTER TABLE down DROP CONSTRAINT down_code; ALTER TABLE up DROP CONSTRAINT up_code;
         ALTER TABLE t DROP CONSTRAINT t_pk; ALTER TABLE t ADD CONSTRAINT t_pk PRIMARY KEY (id);
         DROP INDEX t_desc; CREATE INDEX t_desc ON t (c, id);
         DROP INDEX ev_note; ALTER TABLE ev DROP CONSTRAINT ev_tgt;
         CREATE INDEX ev_only ON ONLY ev (k);
+        ALTER TABLE ev DROP CONSTRAINT ev_uk; ALTER TABLE ONLY ev ADD CONSTRAINT ev_uk UNIQUE (k, id);
         ALTER TABLE tgt DROP CONSTRAINT tgt_a; CREATE UNIQUE INDEX tgt_a ON tgt (a);
         ALTER TABLE booking DROP CONSTRAINT booking_room_during_excl;
         ALTER TABLE tgt ADD CONSTRAINT tgt_ex EXCLUDE USING gist (id WITH =);
@@ -451,6 +459,9 @@ const PG_KEYS_DUMP: Dump = Dump {
         (DriftKind::UnexpectedIndex, "t", None),
         // Made for the parent alone, with no partition's index attached: not valid.
         (DriftKind::InvalidIndex, "ev", None),
+        // A constraint added to the parent alone (`ALTER TABLE ONLY`): not valid either, and
+        // dropped as a constraint.
+        (DriftKind::InvalidIndex, "ev", None),
         (DriftKind::MissingForeignKey, "ev", None),
         // Only a constraint can be deferrable: that one is added back as a constraint.
         (DriftKind::MissingUniqueConstraint, "tgt", None),
@@ -460,6 +471,9 @@ const PG_KEYS_DUMP: Dump = Dump {
         // Deferred at every commit unless a transaction says otherwise: not the same key.
         (DriftKind::MissingUniqueConstraint, "dfr", None),
         (DriftKind::UnexpectedUniqueConstraint, "dfr", None),
+        // The key a foreign key of another table needs, and that foreign key: the key first.
+        (DriftKind::MissingUniqueConstraint, "up", None),
+        (DriftKind::MissingForeignKey, "down", None),
     ],
     operator: "",
 };
@@ -494,6 +508,8 @@ CREATE TABLE users (
     UNIQUE KEY u_sel (`select`(5))
 ) ENGINE=InnoDB;
 CREATE TABLE ranks (id int NOT NULL, score int, PRIMARY KEY (id DESC)) ENGINE=InnoDB;
+CREATE TABLE child (id int PRIMARY KEY, uid bigint unsigned, KEY child_uid (uid),
+                    CONSTRAINT child_fk FOREIGN KEY (uid) REFERENCES users (id)) ENGINE=InnoDB;
 CREATE TRIGGER users_lower BEFORE INSERT ON users FOR EACH ROW SET NEW.email = LOWER(NEW.email);
 INSERT INTO users (email, bio, org, `select`) VALUES ('a@x', 'hello', 1, 'abcdef');
 "#;
@@ -502,9 +518,12 @@ const MARIADB_KEYS_DUMP: Dump = Dump {
     schema: MARIADB_KEYS,
     source: "{sql: [schema.sql]}",
     extra: "",
-    tables: 2,
+    tables: 3,
     change: "ALTER TABLE users DROP INDEX bio_prefix, ADD KEY bio_prefix (bio(40));
         ALTER TABLE ranks DROP PRIMARY KEY, ADD PRIMARY KEY (id);
+        ALTER TABLE child DROP FOREIGN KEY child_fk;
+        ALTER TABLE child DROP INDEX child_uid, ADD KEY child_uid (uid DESC);
+        ALTER TABLE child ADD CONSTRAINT child_fk FOREIGN KEY (uid) REFERENCES users (id);
         ALTER TABLE users DROP INDEX org_desc, ADD KEY org_desc (org, `select`);
         ALTER TABLE users ADD UNIQUE KEY org_u (org);
         CREATE TABLE extra (id int PRIMARY KEY, o int, FOREIGN KEY (o) REFERENCES users (org));",
@@ -518,6 +537,9 @@ const MARIADB_KEYS_DUMP: Dump = Dump {
         (DriftKind::UnexpectedIndex, "users", None),
         (DriftKind::MissingPrimaryKey, "ranks", None),
         (DriftKind::UnexpectedPrimaryKey, "ranks", None),
+        // The index its foreign key rests on: dropped only while that key is gone (error 1553).
+        (DriftKind::MissingIndex, "child", None),
+        (DriftKind::UnexpectedIndex, "child", None),
     ],
     operator: "",
 };
