@@ -690,8 +690,8 @@ impl IndexPart {
             (Key::Column(a), Key::Column(b)) => a == b,
             (Key::Expression(Some(a)), Key::Expression(Some(b))) => {
                 let spellings = |p: &'_ IndexPart, first: &str| {
-                    let mut forms = vec![expression_form(first)];
-                    forms.extend(p.also.as_deref().map(expression_form));
+                    let mut forms = vec![index_expression_form(first)];
+                    forms.extend(p.also.as_deref().map(index_expression_form));
                     forms
                 };
                 let mine = spellings(self, a);
@@ -734,6 +734,88 @@ impl IndexPart {
 /// writes `lower((email)::text)` for `lower(email)`). String literals stay as written: `'Kind'`
 /// and `'kind'` are different JSON keys, `' '` is not `''`.
 fn expression_form(text: &str) -> String {
+    normal_form(text, Casts::Drop)
+}
+
+/// [`expression_form`] for an index key, where a cast a person wrote changes what is indexed
+/// (`((data->>'n')::int)` is not `(data->>'n')`): only the casts PostgreSQL inserts go, those of
+/// a literal (`'n'::text`, `(0)::numeric`) and those to a character type (`lower((email)::text)`
+/// over a `varchar`); every other cast stays, its type in one spelling (`int` is `integer`).
+fn index_expression_form(text: &str) -> String {
+    normal_form(text, Casts::KeepWritten)
+}
+
+/// Which casts a normal form keeps.
+#[derive(Clone, Copy, PartialEq)]
+enum Casts {
+    Drop,
+    KeepWritten,
+}
+
+/// A cast's target type in one spelling, or `None` for a character type (`text`, `varchar(20)`,
+/// `character varying[]`): the coercion PostgreSQL inserts for a function or operator that
+/// takes text.
+fn cast_type(written: &str) -> Option<String> {
+    let words: Vec<&str> = written.split_whitespace().collect();
+    let spelt = words.join(" ");
+    let (base, array) = match spelt.find('[') {
+        Some(at) => (spelt[..at].trim(), &spelt[at..]),
+        None => (spelt.as_str(), ""),
+    };
+    let base = base.split('(').next().unwrap_or(base).trim();
+    let base = base.rsplit('.').next().unwrap_or(base);
+    let canonical = match base {
+        "text" | "varchar" | "character varying" | "char" | "character" | "bpchar" | "name" => {
+            return None
+        }
+        "int" | "int4" => "integer",
+        "int8" => "bigint",
+        "int2" => "smallint",
+        "bool" => "boolean",
+        "float8" => "double precision",
+        "float4" => "real",
+        "decimal" => "numeric",
+        "timestamptz" => "timestamp with time zone",
+        "timestamp" => "timestamp without time zone",
+        "timetz" => "time with time zone",
+        "time" => "time without time zone",
+        other => other,
+    };
+    // Modifiers stay: `numeric(10,2)` rounds where `numeric` does not.
+    let modifiers = spelt[..spelt.len() - array.len()]
+        .find('(')
+        .map(|at| spelt[at..spelt.len() - array.len()].replace(' ', ""))
+        .unwrap_or_default();
+    Some(format!("{canonical}{modifiers}{}", array.replace(' ', "")))
+}
+
+/// Whether `s` ends with a literal: a string (its `\u{1}` mark) or a number, bare or in
+/// parentheses (pg_dump writes `(0)::numeric`).
+fn ends_with_literal(s: &str) -> bool {
+    let t = s.trim_end();
+    // Parenthesised, the literal is all there is between the parentheses.
+    let (t, whole) = match t.strip_suffix(')') {
+        Some(inner) => match inner.rfind('(') {
+            Some(at) => (inner[at + 1..].trim(), true),
+            None => return false,
+        },
+        None => (t, false),
+    };
+    if t.ends_with('\u{1}') {
+        return !whole || t == "\u{1}";
+    }
+    let tail: &str = &t[t
+        .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or(0, |at| at + 1)..];
+    let before = t[..t.len() - tail.len()].chars().next_back();
+    tail.starts_with(|c: char| c.is_ascii_digit())
+        && match whole {
+            true => tail.len() == t.len(),
+            false => !before.is_some_and(|c| c.is_alphanumeric() || c == '_'),
+        }
+}
+
+fn normal_form(text: &str, casts: Casts) -> String {
     // Literals are set aside first (a `\u{1}` marks each), so nothing below changes them.
     let mut literals: Vec<String> = Vec::new();
     let mut bare = String::with_capacity(text.len());
@@ -768,7 +850,15 @@ fn expression_form(text: &str) -> String {
     let mut rest = lower.as_str();
     while let Some(at) = rest.find("::") {
         s.push_str(&rest[..at]);
-        rest = skip_type_name(&rest[at + 2..]);
+        let after = skip_type_name(&rest[at + 2..]);
+        let written = &rest[at + 2..rest.len() - after.len()];
+        if casts == Casts::KeepWritten && !ends_with_literal(&s) {
+            if let Some(kept) = cast_type(written) {
+                s.push_str("::");
+                s.push_str(&kept);
+            }
+        }
+        rest = after;
     }
     s.push_str(rest);
     let mut s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
@@ -800,6 +890,7 @@ fn expression_form(text: &str) -> String {
             break;
         }
     }
+    let mut s = without_doubled_parens(&s);
     while s.starts_with('(') && s.ends_with(')') && balanced(&s[1..s.len() - 1]) {
         s = s[1..s.len() - 1].to_string();
     }
@@ -810,6 +901,41 @@ fn expression_form(text: &str) -> String {
             other => other.to_string(),
         })
         .collect()
+}
+
+/// `s` without a parenthesis pair that sits directly inside another (`((a->>'n'))::int` is
+/// `(a->>'n')::int`): pg_dump writes one pair per node, a person one in all.
+fn without_doubled_parens(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut close = vec![usize::MAX; bytes.len()];
+    let mut open = Vec::new();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'(' => open.push(i),
+            b')' => {
+                if let Some(o) = open.pop() {
+                    close[o] = i;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut drop = vec![false; bytes.len()];
+    for o in 1..bytes.len() {
+        let c = close[o];
+        if c != usize::MAX && bytes[o - 1] == b'(' && close[o - 1] == c + 1 {
+            drop[o] = true;
+            drop[c] = true;
+        }
+    }
+    // Parentheses are ASCII: dropping their bytes leaves the text valid UTF-8.
+    let kept: Vec<u8> = bytes
+        .iter()
+        .zip(&drop)
+        .filter(|(_, d)| !**d)
+        .map(|(b, _)| *b)
+        .collect();
+    String::from_utf8(kept).unwrap_or_else(|_| s.to_string())
 }
 
 fn is_name_byte(b: u8) -> bool {

@@ -959,6 +959,17 @@ mod tests {
         assert!(!part("(data ->> 'kind')").same(&part("(data ->> 'Kind'::text)")));
         assert!(!part("coalesce(body, ' ')").same(&part("coalesce(body, '')")));
         assert!(part("(DATA ->> 'it''s')").same(&part("(data ->> 'it''s'::text)")));
+        // A cast a person writes is part of the key; the ones the server inserts are not.
+        let cast = "((data ->> 'n'::text))::integer";
+        assert!(!part("(data->>'n')").same(&part(cast)));
+        assert!(part("((data->>'n')::int)").same(&part(cast)));
+        assert!(part("((data->>'n')::int4)").same(&part(cast)));
+        assert!(!part("((data->>'n')::bigint)").same(&part(cast)));
+        assert!(!part("(at::date)").same(&part("(at)::timestamp without time zone")));
+        assert!(part("(at::timestamp)").same(&part("(at)::timestamp without time zone")));
+        assert!(!part("(amount::numeric(10,2))").same(&part("(amount)::numeric")));
+        assert!(part("(a + 1)").same(&part("(a + (1)::integer)")));
+        assert!(part("(tags || 'x')").same(&part("((tags)::text[] || 'x'::text)")));
     }
 
     #[test]
