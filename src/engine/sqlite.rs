@@ -73,17 +73,77 @@ ORDER BY 1, 2, 6
 /// sqlparser cannot read.
 fn key_part_of(sql: &str, seq: i64) -> Option<String> {
     use sqlparser::ast::{Expr, Statement};
-    let statements =
-        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, sql).ok()?;
+    let Ok(statements) =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, sql)
+    else {
+        return raw_key_part(sql, seq);
+    };
     let Some(Statement::CreateIndex(create)) = statements.first() else {
         return None;
     };
     let part = create.columns.get(usize::try_from(seq).ok()?)?;
+    if let Some(text) = crate::expected::sql::sqlite_postfix(Engine::Sqlite, part) {
+        return Some(text);
+    }
     let mut expr = &part.column.expr;
     while let Expr::Collate { expr: inner, .. } | Expr::Nested(inner) = expr {
         expr = inner;
     }
     Some(expr.to_string())
+}
+
+/// Key part `seq` of a `CREATE INDEX` the parser cannot read (`x NOT GLOB 'a'`, `CAST(n AS
+/// UNSIGNED BIG INT)`: SQLite takes any words for a type), as written between the commas of its
+/// key list, without its direction or collation. A part the statement spells is never left
+/// unknown: an unknown expression would match any.
+fn raw_key_part(sql: &str, seq: i64) -> Option<String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::SQLiteDialect {};
+    let tokens = Tokenizer::new(&dialect, sql).tokenize().ok()?;
+    let on = tokens
+        .iter()
+        .position(|t| matches!(t, Token::Word(w) if w.keyword == Keyword::ON))?;
+    let open = on + tokens[on..].iter().position(|t| *t == Token::LParen)?;
+    let mut parts: Vec<Vec<&Token>> = vec![Vec::new()];
+    let mut depth = 0usize;
+    for t in &tokens[open + 1..] {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen if depth == 0 => break,
+            Token::RParen => depth -= 1,
+            Token::Comma if depth == 0 => {
+                parts.push(Vec::new());
+                continue;
+            }
+            _ => {}
+        }
+        parts.last_mut()?.push(t);
+    }
+    let mut part = parts.into_iter().nth(usize::try_from(seq).ok()?)?;
+    let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k);
+    while part.last().is_some_and(|t| {
+        matches!(t, Token::Whitespace(_)) || word(t, Keyword::ASC) || word(t, Keyword::DESC)
+    }) {
+        part.pop();
+    }
+    // `COLLATE name` at the end of the part, outside parentheses.
+    let mut depth = 0i32;
+    let mut collate = None;
+    for (i, t) in part.iter().enumerate() {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ if depth == 0 && word(t, Keyword::COLLATE) => collate = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(at) = collate {
+        part.truncate(at);
+    }
+    let text: String = part.iter().map(|t| t.to_string()).collect();
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// The predicate of a partial index's `CREATE INDEX ... WHERE predicate` text: what follows

@@ -611,6 +611,64 @@ async fn sqlite3_schema_of_collations_and_descending_keys_has_zero_drift() {
     .await;
 }
 
+/// SQLite keeps an index's SQL as written, and some of it the SQL parser cannot read (any words
+/// are a type to SQLite; `NOT GLOB`); `x ISNULL` it reads as a column with an operator class.
+/// The snapshot still states each expression, so a changed one is drift, never "any
+/// expression"; `ISNULL` loads from the schema dump too.
+#[tokio::test]
+async fn sqlite_expressions_the_parser_cannot_read_are_compared_as_written() {
+    let db = Sqlite::new();
+    db.exec(
+        "CREATE TABLE s (a text, b int);
+         CREATE INDEX s_glob ON s (a NOT GLOB 'x*');
+         CREATE INDEX s_cast ON s (CAST(b AS UNSIGNED BIG INT) DESC, a);
+         CREATE INDEX s_null ON s (a ISNULL);",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::config_with_expected(dir.path(), "app", db.url(), "tables: {}\n", "", "");
+    let file = dir.path().join("expected.yaml");
+    common::snapshot(&cfg, "app", &["-o", file.to_str().unwrap()]);
+    let snap = std::fs::read_to_string(&file).unwrap();
+    for want in [
+        "{expression: \"a NOT GLOB 'x*'\"}",
+        "{expression: \"CAST(b AS UNSIGNED BIG INT)\", order: desc}",
+        "{expression: \"a ISNULL\"}",
+    ] {
+        assert!(snap.contains(want), "lacks {want}:\n{snap}");
+    }
+    assert!(!snap.contains("expression: null"), "{snap}");
+    assert!(common::check_config(&cfg).await.in_sync());
+    // The dump: `ISNULL` is an expression on both sides.
+    db.exec("DROP INDEX s_glob; DROP INDEX s_cast;").await;
+    if let Some(sqlite3) = require_tool(&["sqlite3"], "Debian package `sqlite3`") {
+        let sql_dir = tempfile::tempdir().unwrap();
+        write(
+            sql_dir.path(),
+            "schema.sql",
+            &tool_output(&sqlite3, &[db.path.to_str().unwrap(), ".schema"]),
+        );
+        let sql_cfg = config(sql_dir.path(), db.url(), "{sql: schema.sql}", "");
+        let report = common::check_config(&sql_cfg).await;
+        assert!(report.in_sync(), "{:#?}", report.items);
+    }
+    db.exec(
+        "CREATE INDEX s_glob ON s (a NOT GLOB 'y*');
+         CREATE INDEX s_cast ON s (CAST(b AS UNSIGNED BIG INT) DESC, a);",
+    )
+    .await;
+    let report = common::check_config(&cfg).await;
+    assert_eq!(
+        common::found(&report),
+        vec![
+            item(DriftKind::MissingIndex, "s", None),
+            item(DriftKind::UnexpectedIndex, "s", None),
+        ],
+        "{:#?}",
+        report.items
+    );
+}
+
 /// Writes `files` (name, contents) into a new folder `dir/name` and returns its path.
 fn folder(dir: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
     let path = dir.join(name);

@@ -21,6 +21,7 @@
 mod checks;
 mod interpret;
 mod keys;
+pub(crate) use keys::sqlite_postfix;
 mod migrations;
 mod quirks;
 mod statements;
