@@ -81,6 +81,20 @@ fn url_database(url: &str) -> Option<String> {
     (!db.is_empty()).then(|| db.to_string())
 }
 
+/// SQLite's postfix `x ISNULL` and `x NOTNULL` as one expression: the parser reads the word as
+/// an operator class, which SQLite has none of.
+pub fn sqlite_postfix(engine: Engine, c: &sqlparser::ast::IndexColumn) -> Option<String> {
+    let class = c
+        .operator_class
+        .as_ref()
+        .filter(|_| engine == Engine::Sqlite)?;
+    Some(format!(
+        "{} {}",
+        c.column.expr,
+        class.to_string().to_ascii_uppercase()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

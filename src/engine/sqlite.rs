@@ -82,7 +82,7 @@ fn key_part_of(sql: &str, seq: i64) -> Option<String> {
         return None;
     };
     let part = create.columns.get(usize::try_from(seq).ok()?)?;
-    if let Some(text) = crate::expected::sql::sqlite_postfix(Engine::Sqlite, part) {
+    if let Some(text) = crate::dialect::sqlite_postfix(Engine::Sqlite, part) {
         return Some(text);
     }
     let mut expr = &part.column.expr;

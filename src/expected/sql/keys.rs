@@ -154,20 +154,6 @@ fn method_of(t: &IndexType) -> String {
     }
 }
 
-/// SQLite's postfix `x ISNULL` and `x NOTNULL` as one expression: the parser reads the word as
-/// an operator class, which SQLite has none of.
-pub(crate) fn sqlite_postfix(engine: Engine, c: &IndexColumn) -> Option<String> {
-    let class = c
-        .operator_class
-        .as_ref()
-        .filter(|_| engine == Engine::Sqlite)?;
-    Some(format!(
-        "{} {}",
-        c.column.expr,
-        class.to_string().to_ascii_uppercase()
-    ))
-}
-
 /// The key parts of `columns`, as `engine` stores them. MySQL's prefix part `name(10)` parses as
 /// a call; the catalog lists it as the column `name` with a length, so it is one. A collation
 /// (`name COLLATE "C"`) and an operator class are left out: no catalog lists either as part of
@@ -175,7 +161,7 @@ pub(crate) fn sqlite_postfix(engine: Engine, c: &IndexColumn) -> Option<String> 
 fn parts(engine: Engine, columns: &[IndexColumn], at: &At) -> Result<Vec<DdlPart>, ExpectedError> {
     let mut out = Vec::new();
     for c in columns {
-        if let Some(text) = sqlite_postfix(engine, c) {
+        if let Some(text) = crate::dialect::sqlite_postfix(engine, c) {
             out.push(DdlPart::of(DdlKey::Expression(text)));
             continue;
         }

@@ -21,7 +21,6 @@
 mod checks;
 mod interpret;
 mod keys;
-pub(crate) use keys::sqlite_postfix;
 mod migrations;
 mod quirks;
 mod statements;
