@@ -659,12 +659,32 @@ fn diff_keys(
     // Missing ones are listed after the unexpected ones, whose drops free their names: an index
     // rebuilt another way (without its INCLUDE, say) is often created again under its name.
     let mut missing = Vec::new();
-    for w in want {
+    // Where several live indexes match one expected index (opclasses are not compared, so
+    // Django's `_like` index matches the plain one on its column), each first takes the one of
+    // its own name: a pairing across names would report the wrong one missing, and its
+    // suggested create would collide with the name that is there.
+    let mut found: Vec<Option<usize>> = want
+        .iter()
+        .map(|w| {
+            (0..have.len()).find(|&i| {
+                !w.name.is_empty()
+                    && w.name.eq_ignore_ascii_case(&have[i].name)
+                    && w.matches(&have[i])
+                    && named(&w.name, &have[i].name)
+            })
+        })
+        .collect();
+    for i in found.iter().flatten() {
+        taken[*i] = true;
+    }
+    for (w, found) in want.iter().zip(&mut found) {
         // A valid match first: an invalid leftover beside a good index is only the leftover.
-        let found = (0..have.len())
-            .filter(|&i| !taken[i] && w.matches(&have[i]) && named(&w.name, &have[i].name))
-            .min_by_key(|&i| !have[i].valid);
-        match found {
+        if found.is_none() {
+            *found = (0..have.len())
+                .filter(|&i| !taken[i] && w.matches(&have[i]) && named(&w.name, &have[i].name))
+                .min_by_key(|&i| !have[i].valid);
+        }
+        match *found {
             Some(i) => {
                 taken[i] = true;
                 if !have[i].valid {
@@ -1698,6 +1718,38 @@ mod tests {
                 DriftKind::MissingIndex,
             ]
         );
+    }
+
+    #[test]
+    fn of_two_indexes_alike_by_definition_the_one_of_its_own_name_is_taken() {
+        // Django's `_like` index (varchar_pattern_ops, not compared) beside the plain index on
+        // the same column; the plain one is gone. The one missing is the plain one, so its
+        // create does not take the name the `_like` index holds.
+        let want = keyed(
+            Some(&["a"]),
+            vec![
+                idx("t_b_idx", &["b"], false),
+                idx("t_b_like", &["b"], false),
+            ],
+        );
+        let have = keyed(Some(&["a"]), vec![idx("t_b_like", &["b"], false)]);
+        let found = key_kinds(want, have);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, DriftKind::MissingIndex);
+        let e = schema(vec![keyed(
+            Some(&["a"]),
+            vec![
+                idx("t_b_idx", &["b"], false),
+                idx("t_b_like", &["b"], false),
+            ],
+        )]);
+        let l = schema(vec![keyed(
+            Some(&["a"]),
+            vec![idx("t_b_like", &["b"], false)],
+        )]);
+        let drift = diff(PG, &e, &l, &["public".into()], &Ignore::default()).drift;
+        let sql = crate::engine::render_change(PG, &drift[0].fix);
+        assert!(sql.contains("\"t_b_idx\""), "{sql}");
     }
 
     #[test]
