@@ -233,6 +233,11 @@ pub struct ForeignKey {
     pub on_delete: String,
     /// `ON UPDATE` action, likewise.
     pub on_update: String,
+    /// `DEFERRABLE` (PostgreSQL; Django makes every foreign key so): checked when the
+    /// transaction says, so rows may reference what the same transaction inserts later.
+    pub deferrable: bool,
+    /// `DEFERRABLE INITIALLY DEFERRED`: checked at commit unless the transaction says otherwise.
+    pub initially_deferred: bool,
 }
 
 impl ForeignKey {
@@ -265,6 +270,17 @@ impl ForeignKey {
                 || self.target_columns == live.target_columns)
             && self.on_delete == live.on_delete
             && self.on_update == live.on_update
+            && self.deferrable == live.deferrable
+            && self.initially_deferred == live.initially_deferred
+    }
+
+    /// ` DEFERRABLE` or ` DEFERRABLE INITIALLY DEFERRED` where it applies, as the key ends.
+    pub fn deferral(&self) -> &'static str {
+        match (self.deferrable, self.initially_deferred) {
+            (false, _) => "",
+            (true, false) => " DEFERRABLE",
+            (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+        }
     }
 
     /// `(a, b) -> s.t (x, y) ON DELETE CASCADE`: how a person reads it.
@@ -288,6 +304,7 @@ impl ForeignKey {
                 out.push_str(&format!(" ON {what} {}", action.to_ascii_uppercase()));
             }
         }
+        out.push_str(self.deferral());
         out
     }
 }
@@ -1206,6 +1223,10 @@ pub struct ForeignKeyRow<'r> {
     pub on_delete: &'r str,
     /// `ON UPDATE`, likewise.
     pub on_update: &'r str,
+    /// `DEFERRABLE` (PostgreSQL's catalog; the others read `false`).
+    pub deferrable: bool,
+    /// `INITIALLY DEFERRED`, likewise.
+    pub initially_deferred: bool,
 }
 
 impl ForeignKeyBuilder {
@@ -1244,6 +1265,8 @@ impl ForeignKeyBuilder {
                 target_columns: target_column.into_iter().collect(),
                 on_delete: ForeignKey::action(engine, Some(row.on_delete)),
                 on_update: ForeignKey::action(engine, Some(row.on_update)),
+                deferrable: row.deferrable,
+                initially_deferred: row.initially_deferred,
             }),
         }
         self.last = Some((key, row.group));

@@ -615,6 +615,7 @@ fn foreign_key_clause(
             out.push_str(&format!(" ON {what} {}", action.to_ascii_uppercase()));
         }
     }
+    out.push_str(key.deferral());
     out
 }
 

@@ -332,6 +332,9 @@ pub(super) async fn foreign_keys(
             target_column: row.try_get("target_column")?,
             on_delete: row.try_get("on_delete")?,
             on_update: row.try_get("on_update")?,
+            // Neither catalog says: MySQL has no deferred keys, and SQLite's pragma does not list it.
+            deferrable: false,
+            initially_deferred: false,
         });
     }
     Ok(keys.finish())

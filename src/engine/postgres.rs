@@ -170,7 +170,9 @@ SELECT n.nspname::text AS schema_name,
        CASE c.confdeltype WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
             WHEN 'n' THEN 'set null' ELSE 'set default' END AS on_delete,
        CASE c.confupdtype WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
-            WHEN 'n' THEN 'set null' ELSE 'set default' END AS on_update
+            WHEN 'n' THEN 'set null' ELSE 'set default' END AS on_update,
+       c.condeferrable AS deferrable,
+       c.condeferred AS initially_deferred
 FROM pg_catalog.pg_constraint c
 JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
@@ -396,6 +398,8 @@ pub(super) async fn foreign_keys(
             target_column: Some(row.try_get("target_column")?),
             on_delete: row.try_get("on_delete")?,
             on_update: row.try_get("on_update")?,
+            deferrable: row.try_get("deferrable")?,
+            initially_deferred: row.try_get("initially_deferred")?,
         });
     }
     Ok(keys.finish())

@@ -82,6 +82,12 @@ struct ForeignKeyDoc {
     on_delete: Option<String>,
     #[serde(default)]
     on_update: Option<String>,
+    /// `DEFERRABLE` (PostgreSQL).
+    #[serde(default)]
+    deferrable: bool,
+    /// `DEFERRABLE INITIALLY DEFERRED` (PostgreSQL; implies `deferrable`).
+    #[serde(default)]
+    initially_deferred: bool,
     /// Used for the suggested SQL; never compared.
     #[serde(default)]
     name: Option<String>,
@@ -643,6 +649,13 @@ fn foreign_key(
     }
     let on_update = actions.pop().unwrap_or_default();
     let on_delete = actions.pop().unwrap_or_default();
+    let deferrable = doc.deferrable || doc.initially_deferred;
+    if deferrable && engine != Engine::Postgres {
+        // No other catalog shows it: the key would read as drift on every check.
+        return Err(format!(
+            "table `{key}`, {at}: a deferrable foreign key is compared on PostgreSQL only"
+        ));
+    }
     Ok(ForeignKey {
         name: doc.name.unwrap_or_default(),
         columns,
@@ -655,6 +668,8 @@ fn foreign_key(
             .collect(),
         on_delete,
         on_update,
+        deferrable,
+        initially_deferred: doc.initially_deferred,
     })
 }
 
@@ -955,6 +970,11 @@ fn render_keys(table: &Table, default_schema: &str) -> String {
                     attrs.push(format!("{what}: {}", scalar(action)));
                 }
             }
+            if k.initially_deferred {
+                attrs.push("initially_deferred: true".into());
+            } else if k.deferrable {
+                attrs.push("deferrable: true".into());
+            }
             if !k.name.is_empty() {
                 attrs.push(format!("name: {}", quoted(&k.name)));
             }
@@ -1113,6 +1133,28 @@ mod tests {
         assert!(
             mysql.contains("e.yaml") && mysql.contains("PostgreSQL's"),
             "{mysql}"
+        );
+    }
+
+    #[test]
+    fn a_deferred_foreign_key_loads_on_postgres_reads_back_and_is_refused_elsewhere() {
+        let text = "tables:\n  a:\n    columns: {id: int}\n  b:\n    columns: {a_id: int}\n    foreign_keys:\n      - {columns: [a_id], references: {table: a}, initially_deferred: true}\n";
+        let s = load(text).unwrap();
+        let b = s
+            .get(Engine::Postgres, &TableName::new("public", "b"))
+            .unwrap();
+        let key = &b.foreign_keys.as_ref().unwrap()[0];
+        assert!(key.deferrable && key.initially_deferred);
+        assert_eq!(load(&render(&s, "public")).unwrap(), s);
+        let mut at_once = key.clone();
+        at_once.initially_deferred = false;
+        assert!(!key.matches(&at_once));
+        let sqlite = parse(text, Path::new("e.yaml"), Engine::Sqlite, &["main".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            sqlite.contains("e.yaml") && sqlite.contains("PostgreSQL only"),
+            "{sqlite}"
         );
     }
 

@@ -111,6 +111,10 @@ pub(super) struct DdlForeignKey {
     pub(super) target_columns: Vec<String>,
     pub(super) on_delete: String,
     pub(super) on_update: String,
+    /// `DEFERRABLE`, and `INITIALLY DEFERRED` (kept on PostgreSQL only: no other catalog shows
+    /// it, so it could only read as drift there).
+    pub(super) deferrable: bool,
+    pub(super) initially_deferred: bool,
 }
 
 /// A foreign key a statement defines, before it is named; `target` already resolved.
@@ -124,6 +128,7 @@ pub(super) fn foreign_key(
     let action = |a: &Option<sqlparser::ast::ReferentialAction>| {
         crate::model::ForeignKey::action(engine, a.as_ref().map(ToString::to_string).as_deref())
     };
+    let (deferrable, deferred) = deferral(&fk.characteristics);
     DdlForeignKey {
         name: name
             .or(fk.name.as_ref())
@@ -138,6 +143,8 @@ pub(super) fn foreign_key(
             .collect(),
         on_delete: action(&fk.on_delete),
         on_update: action(&fk.on_update),
+        deferrable: engine == Engine::Postgres && deferrable,
+        initially_deferred: engine == Engine::Postgres && deferred,
     }
 }
 
@@ -257,6 +264,20 @@ fn key(kind: KeyKind, parts: Vec<DdlPart>, method: Option<String>, constraint: b
     }
 }
 
+/// `DEFERRABLE` and `INITIALLY DEFERRED` as a constraint's characteristics give them.
+fn deferral(characteristics: &Option<sqlparser::ast::ConstraintCharacteristics>) -> (bool, bool) {
+    let Some(c) = characteristics else {
+        return (false, false);
+    };
+    let deferred = matches!(
+        c.initially,
+        Some(sqlparser::ast::DeferrableInitial::Deferred)
+    );
+    // `INITIALLY DEFERRED` alone implies `DEFERRABLE` (PostgreSQL's rule).
+    let deferrable = c.deferrable.unwrap_or(deferred);
+    (deferrable, deferred && deferrable)
+}
+
 /// A key's `INCLUDE` columns and `DEFERRABLE`, where the statement gives them.
 fn with_extras(
     mut index: DdlIndex,
@@ -268,15 +289,7 @@ fn with_extras(
         .iter()
         .map(|i| quirks::identifier(engine, i))
         .collect();
-    if let Some(c) = characteristics {
-        let deferred = matches!(
-            c.initially,
-            Some(sqlparser::ast::DeferrableInitial::Deferred)
-        );
-        // `INITIALLY DEFERRED` alone implies `DEFERRABLE` (PostgreSQL's rule).
-        index.deferrable = c.deferrable.unwrap_or(deferred);
-        index.initially_deferred = deferred && index.deferrable;
-    }
+    (index.deferrable, index.initially_deferred) = deferral(characteristics);
     index
 }
 
@@ -476,6 +489,8 @@ impl DdlForeignKey {
             target_columns: fold(&self.target_columns),
             on_delete: self.on_delete.clone(),
             on_update: self.on_update.clone(),
+            deferrable: self.deferrable,
+            initially_deferred: self.initially_deferred,
         }
     }
 }
