@@ -773,13 +773,21 @@ enum Casts {
 /// `character varying[]`): the coercion PostgreSQL inserts for a function or operator that
 /// takes text.
 fn cast_type(written: &str) -> Option<String> {
-    let words: Vec<&str> = written.split_whitespace().collect();
-    let spelt = words.join(" ");
-    let (base, array) = match spelt.find('[') {
-        Some(at) => (spelt[..at].trim(), &spelt[at..]),
-        None => (spelt.as_str(), ""),
+    let spelt = written.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (spelt, array) = match spelt.find('[') {
+        Some(at) => (spelt[..at].trim().to_string(), spelt[at..].replace(' ', "")),
+        None => (spelt, String::new()),
     };
-    let base = base.split('(').next().unwrap_or(base).trim();
+    // A modifier list may sit inside the name (`timestamp(0) without time zone`): it is taken
+    // out, and the words around it are the base type.
+    let (base, modifiers) = match (spelt.find('('), spelt.find(')')) {
+        (Some(open), Some(close)) if open < close => (
+            format!("{} {}", spelt[..open].trim(), spelt[close + 1..].trim()),
+            spelt[open..=close].replace(' ', ""),
+        ),
+        _ => (spelt.clone(), String::new()),
+    };
+    let base = base.trim();
     let base = base.rsplit('.').next().unwrap_or(base);
     let canonical = match base {
         "text" | "varchar" | "character varying" | "char" | "character" | "bpchar" | "name" => {
@@ -799,11 +807,7 @@ fn cast_type(written: &str) -> Option<String> {
         other => other,
     };
     // Modifiers stay: `numeric(10,2)` rounds where `numeric` does not.
-    let modifiers = spelt[..spelt.len() - array.len()]
-        .find('(')
-        .map(|at| spelt[at..spelt.len() - array.len()].replace(' ', ""))
-        .unwrap_or_default();
-    Some(format!("{canonical}{modifiers}{}", array.replace(' ', "")))
+    Some(format!("{canonical}{modifiers}{array}"))
 }
 
 /// Whether `s` ends with a literal: a string (its `\u{1}` mark) or a number, bare or in
@@ -989,6 +993,14 @@ fn skip_type_name(text: &str) -> &str {
                 .all(|b| b.is_ascii_digit() || b == b',' || b == b' ')
             {
                 rest = &trimmed[close + 1..];
+                // `timestamp(0) without time zone`: the words go on after the modifier.
+                let next = rest.trim_start();
+                if let Some(tail) = ["without time zone", "with time zone"]
+                    .iter()
+                    .find_map(|w| next.strip_prefix(w))
+                {
+                    rest = tail;
+                }
             }
         }
     }

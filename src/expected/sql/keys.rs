@@ -987,6 +987,9 @@ mod tests {
         assert!(!part("(at::date)").same(&part("(at)::timestamp without time zone")));
         assert!(part("(at::timestamp)").same(&part("(at)::timestamp without time zone")));
         assert!(!part("(amount::numeric(10,2))").same(&part("(amount)::numeric")));
+        assert!(part("(at::timestamp(0))").same(&part("((at)::timestamp(0) without time zone)")));
+        assert!(!part("(at::timestamp(0))").same(&part("((at)::timestamp(3) without time zone)")));
+        assert!(part("(amount::numeric(10, 2))").same(&part("((amount)::numeric(10,2))")));
         assert!(part("(a + 1)").same(&part("(a + (1)::integer)")));
         assert!(part("(tags || 'x')").same(&part("((tags)::text[] || 'x'::text)")));
     }
