@@ -810,6 +810,43 @@ fn cast_type(written: &str) -> Option<String> {
     Some(format!("{canonical}{modifiers}{array}"))
 }
 
+/// `text` without the casts of a bare column to the type it already has (`at::timestamp` on a
+/// timestamp column): PostgreSQL drops such a cast when it stores the expression, so the
+/// person's spelling keeps it and the server's does not. `own` gives a column's type by its
+/// folded name.
+pub fn without_own_type_casts(text: &str, own: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("::") {
+        let before = &rest[..at];
+        // The bare name the cast applies to, quoted or not.
+        let name_len = before
+            .bytes()
+            .rev()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'"')
+            .count();
+        let name = before[before.len() - name_len..].trim_matches('"');
+        let prior = before[..before.len() - name_len].chars().next_back();
+        let bare = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && !prior.is_some_and(|c| c == '.' || c == '\'' || c == ')');
+        let after = skip_type_name(&rest[at + 2..]);
+        let written = &rest[at + 2..rest.len() - after.len()];
+        let same = bare
+            && own(&name.to_ascii_lowercase())
+                .and_then(|t| cast_type(&t.to_ascii_lowercase()))
+                .is_some_and(|t| cast_type(&written.to_ascii_lowercase()) == Some(t));
+        out.push_str(before);
+        if !same {
+            out.push_str("::");
+            out.push_str(written);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether `s` ends with a literal: a string (its `\u{1}` mark) or a number, bare or in
 /// parentheses (pg_dump writes `(0)::numeric`).
 fn ends_with_literal(s: &str) -> bool {

@@ -655,6 +655,25 @@ fn diff_keys(
     let (Some(want), Some(have)) = (&expected.indexes, &live.indexes) else {
         return;
     };
+    let own = |c: &str| -> Option<String> {
+        live.columns
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(c))
+            .and_then(|(_, col)| col.data_type.as_deref().map(str::to_string))
+    };
+    let want: Vec<Index> = want
+        .iter()
+        .map(|w| {
+            let mut w = w.clone();
+            for p in &mut w.parts {
+                if let crate::model::Key::Expression(Some(e)) = &mut p.key {
+                    *e = crate::model::without_own_type_casts(e, &own);
+                }
+            }
+            w
+        })
+        .collect();
+    let want = &want;
     let mut taken = vec![false; have.len()];
     // Missing ones are listed after the unexpected ones, whose drops free their names: an index
     // rebuilt another way (without its INCLUDE, say) is often created again under its name.

@@ -734,7 +734,7 @@ const FLYWAY: &[(&str, &str)] = &[
     ),
     (
         "V10__reshape.sql",
-        "ALTER TABLE export_logs ALTER COLUMN file_size TYPE bigint;\nALTER TABLE export_logs ALTER COLUMN file_size SET DEFAULT 0;\nALTER TABLE export_logs ALTER COLUMN file_size SET NOT NULL;\nALTER TABLE export_logs DROP COLUMN legacy;\nALTER TABLE users RENAME COLUMN name TO display_name;\nALTER TABLE users ALTER COLUMN email TYPE varchar(254), ALTER COLUMN email DROP NOT NULL;\nCREATE TABLE tmp_import (id int);\nALTER TABLE tmp_import RENAME TO imports;\nCREATE INDEX users_email_lower ON users (lower(email));\nCREATE TABLE docs (id int, data jsonb, at timestamp);\nCREATE INDEX docs_n ON docs (((data->>'n')::int));\nCREATE INDEX docs_day ON docs ((at::date), (data->'tags'));\n",
+        "ALTER TABLE export_logs ALTER COLUMN file_size TYPE bigint;\nALTER TABLE export_logs ALTER COLUMN file_size SET DEFAULT 0;\nALTER TABLE export_logs ALTER COLUMN file_size SET NOT NULL;\nALTER TABLE export_logs DROP COLUMN legacy;\nALTER TABLE users RENAME COLUMN name TO display_name;\nALTER TABLE users ALTER COLUMN email TYPE varchar(254), ALTER COLUMN email DROP NOT NULL;\nCREATE TABLE tmp_import (id int);\nALTER TABLE tmp_import RENAME TO imports;\nCREATE INDEX users_email_lower ON users (lower(email));\nCREATE TABLE docs (id int, data jsonb, at timestamp);\nCREATE INDEX docs_n ON docs (((data->>'n')::int));\nCREATE INDEX docs_day ON docs ((at::date), (data->'tags'));\nCREATE INDEX docs_trunc ON docs ((date_trunc('day', at::timestamp)));\n",
     ),
     (
         "R__views.sql",
