@@ -240,6 +240,15 @@ pub struct ForeignKey {
     pub initially_deferred: bool,
 }
 
+/// How a constraint's definition ends for its deferral: keys and foreign keys alike.
+fn deferral(deferrable: bool, initially_deferred: bool) -> &'static str {
+    match (deferrable, initially_deferred) {
+        (false, _) => "",
+        (true, false) => " DEFERRABLE",
+        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+    }
+}
+
 impl ForeignKey {
     /// A referential action as compared: lower case with single spaces (`no action`, `cascade`,
     /// `set null`, `set default`, `restrict`). On MySQL `restrict` is what `no action` does
@@ -276,11 +285,7 @@ impl ForeignKey {
 
     /// ` DEFERRABLE` or ` DEFERRABLE INITIALLY DEFERRED` where it applies, as the key ends.
     pub fn deferral(&self) -> &'static str {
-        match (self.deferrable, self.initially_deferred) {
-            (false, _) => "",
-            (true, false) => " DEFERRABLE",
-            (true, true) => " DEFERRABLE INITIALLY DEFERRED",
-        }
+        deferral(self.deferrable, self.initially_deferred)
     }
 
     /// `(a, b) -> s.t (x, y) ON DELETE CASCADE`: how a person reads it.
@@ -1117,11 +1122,7 @@ impl Index {
     /// ` DEFERRABLE` or ` DEFERRABLE INITIALLY DEFERRED` where it applies, as a constraint's
     /// definition ends.
     pub fn deferral(&self) -> &'static str {
-        match (self.deferrable, self.initially_deferred) {
-            (false, _) => "",
-            (true, false) => " DEFERRABLE",
-            (true, true) => " DEFERRABLE INITIALLY DEFERRED",
-        }
+        deferral(self.deferrable, self.initially_deferred)
     }
 
     /// ` NULLS NOT DISTINCT` where it applies, written between `UNIQUE` and the key list.
