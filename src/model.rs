@@ -696,18 +696,10 @@ impl IndexPart {
     }
 
     /// Whether two key parts are the same: columns by folded name; expressions by their text
-    /// without whitespace, case or surrounding parentheses, when both sides give one (a catalog
-    /// that does not spell its expressions cannot tell them apart, so it does not claim they
-    /// differ); and the same direction, NULLs order and prefix length.
+    /// in [`index_expression_form`] (either of a live part's two spellings), when both sides
+    /// give one (a catalog that does not spell its expressions cannot tell them apart, so it
+    /// does not claim they differ); and the same direction, NULLs order and prefix length.
     pub fn same(&self, other: &IndexPart) -> bool {
-        self.same_key(other)
-            && self.descending == other.descending
-            && self.nulls_reversed == other.nulls_reversed
-    }
-
-    /// Whether two parts index the same column or expression and the same prefix of it,
-    /// whichever way each sorts.
-    pub fn same_key(&self, other: &IndexPart) -> bool {
         let key = match (&self.key, &other.key) {
             (Key::Column(a), Key::Column(b)) => a == b,
             (Key::Expression(Some(a)), Key::Expression(Some(b))) => {
@@ -723,6 +715,8 @@ impl IndexPart {
             _ => false,
         };
         key && self.length == other.length
+            && self.descending == other.descending
+            && self.nulls_reversed == other.nulls_reversed
     }
 
     /// The part as SQL writes it in a key list: `"a"`, `(lower(b))`, `"c" DESC NULLS LAST`,
