@@ -161,7 +161,7 @@ impl Check {
         }
         same_name
             || match (&self.expression, &live.expression) {
-                (Some(a), Some(b)) => expression_form(a) == expression_form(b),
+                (Some(a), Some(b)) => same_expression(a, b, Casts::Drop),
                 _ => false,
             }
     }
@@ -696,20 +696,20 @@ impl IndexPart {
     }
 
     /// Whether two key parts are the same: columns by folded name; expressions by their text
-    /// in [`index_expression_form`] (either of a live part's two spellings), when both sides
+    /// as [`same_expression`] with [`Casts::KeepWritten`] (either of a live part's two spellings), when both sides
     /// give one (a catalog that does not spell its expressions cannot tell them apart, so it
     /// does not claim they differ); and the same direction, NULLs order and prefix length.
-    pub fn same(&self, other: &IndexPart) -> bool {
+    pub fn same<'a>(&'a self, other: &'a IndexPart) -> bool {
         let key = match (&self.key, &other.key) {
             (Key::Column(a), Key::Column(b)) => a == b,
             (Key::Expression(Some(a)), Key::Expression(Some(b))) => {
-                let spellings = |p: &'_ IndexPart, first: &str| {
-                    let mut forms = vec![index_expression_form(first)];
-                    forms.extend(p.also.as_deref().map(index_expression_form));
-                    forms
+                let spellings = |p: &'a IndexPart, first: &'a str| {
+                    std::iter::once(first).chain(p.also.as_deref())
                 };
-                let mine = spellings(self, a);
-                spellings(other, b).iter().any(|f| mine.contains(f))
+                spellings(self, a).any(|mine| {
+                    spellings(other, b)
+                        .any(|theirs| same_expression(mine, theirs, Casts::KeepWritten))
+                })
             }
             (Key::Expression(_), Key::Expression(_)) => true,
             _ => false,
@@ -744,6 +744,20 @@ impl IndexPart {
     }
 }
 
+/// Whether two spellings of an expression are one expression: their trees in
+/// [`normalize::tree_form`] when both parse (PostgreSQL's parentheses and rewrites then do not
+/// count), else their texts, each in the normal form `casts` asks for.
+fn same_expression(a: &str, b: &str, casts: Casts) -> bool {
+    let (a, b) = (
+        normalize::as_postgres_stores(a),
+        normalize::as_postgres_stores(b),
+    );
+    match (normalize::tree_form(&a), normalize::tree_form(&b)) {
+        (Some(x), Some(y)) => normal_form(&x, casts) == normal_form(&y, casts),
+        _ => normal_form(&a, casts) == normal_form(&b, casts),
+    }
+}
+
 /// An index expression in a form that a person's spelling and the server's share: lower case,
 /// without whitespace, without casts (`::text`, `::character varying(20)[]`: PostgreSQL writes
 /// the casts it inserts), without parentheses around a lone name or around the whole (pg_dump
@@ -753,18 +767,17 @@ fn expression_form(text: &str) -> String {
     normal_form(text, Casts::Drop)
 }
 
-/// [`expression_form`] for an index key, where a cast a person wrote changes what is indexed
-/// (`((data->>'n')::int)` is not `(data->>'n')`): only the casts PostgreSQL inserts go, those of
-/// a literal (`'n'::text`, `(0)::numeric`) and those to a character type (`lower((email)::text)`
-/// over a `varchar`); every other cast stays, its type in one spelling (`int` is `integer`).
-fn index_expression_form(text: &str) -> String {
-    normal_form(text, Casts::KeepWritten)
-}
-
 /// Which casts a normal form keeps.
 #[derive(Clone, Copy, PartialEq)]
 enum Casts {
+    /// Every cast goes (a check, matched by name first: PostgreSQL's `0::numeric` on a
+    /// person's `>= 0` must still match).
     Drop,
+    /// For an index key, where a cast a person wrote changes what is indexed
+    /// (`((data->>'n')::int)` is not `(data->>'n')`): only the casts PostgreSQL inserts go,
+    /// those of a literal (`'n'::text`, `(0)::numeric`) and those to a character type
+    /// (`lower((email)::text)` over a `varchar`); every other cast stays, its type in one
+    /// spelling (`int` is `integer`).
     KeepWritten,
 }
 
@@ -814,6 +827,8 @@ fn cast_type(written: &str) -> Option<String> {
 /// person's spelling keeps it and the server's does not. `own` gives a column's type by its
 /// folded name.
 pub fn without_own_type_casts(text: &str, own: &dyn Fn(&str) -> Option<String>) -> String {
+    // `CAST(at AS timestamp)` is the same cast.
+    let text: &str = &normalize::as_postgres_stores(text);
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("::") {
@@ -873,6 +888,9 @@ fn ends_with_literal(s: &str) -> bool {
 }
 
 fn normal_form(text: &str, casts: Casts) -> String {
+    // `CAST(b AS integer)` and `interval '1 day'` as PostgreSQL stores them, before anything
+    // else reads the text.
+    let text = &normalize::as_postgres_stores(text);
     // Literals are set aside first (a `\u{1}` marks each), so nothing below changes them.
     let mut literals: Vec<String> = Vec::new();
     let mut bare = String::with_capacity(text.len());

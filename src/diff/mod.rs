@@ -682,9 +682,10 @@ fn diff_keys(
     };
     // Copied only where an expression casts: every poll compares every table.
     let casts = |w: &Index| {
-        w.parts
-            .iter()
-            .any(|p| matches!(&p.key, crate::model::Key::Expression(Some(e)) if e.contains("::")))
+        w.parts.iter().any(|p| {
+            matches!(&p.key, crate::model::Key::Expression(Some(e))
+                if e.contains("::") || e.to_ascii_lowercase().contains("cast"))
+        })
     };
     let rewritten: Option<Vec<Index>> = want.iter().any(casts).then(|| {
         want.iter()

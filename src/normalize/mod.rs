@@ -5,7 +5,10 @@
 //! lives in a table below with a test per row, and both the expected and the live side go through the
 //! same functions. Normalising an already normalised value returns it unchanged.
 
+mod spelling;
 mod text;
+
+pub use spelling::{as_postgres_stores, tree_form};
 
 use text::{
     insert_args, lower_unquoted, split_array_suffix, split_type_args, squeeze, strip_casts,
@@ -284,7 +287,7 @@ pub fn quote_mysql_literal_default(raw: &str, is_expression: bool) -> String {
 /// Returns the canonical form of a default expression, or `None` when it amounts to "no default"
 /// (`NULL`, or the sequence default behind a serial column).
 pub fn normalize_default(engine: Engine, raw: &str) -> Option<String> {
-    let mut expr = strip_parens(raw.trim()).to_string();
+    let mut expr = strip_parens(as_postgres_stores(raw.trim()).as_str()).to_string();
     expr = strip_casts(&expr);
     expr = strip_parens(&expr).to_string();
     let expr = squeeze(&lower_unquoted(&expr));
@@ -460,6 +463,16 @@ mod tests {
         ),
         (Engine::Postgres, "'-1'::integer", Some("-1")),
         (Engine::Postgres, "-1", Some("-1")),
+        // A typed literal, and the value as PostgreSQL prints it.
+        (
+            Engine::Postgres,
+            "interval '90 minutes'",
+            Some("'01:30:00'"),
+        ),
+        (Engine::Postgres, "'01:30:00'::interval", Some("'01:30:00'")),
+        (Engine::Postgres, "date '2020-1-2'", Some("'2020-01-02'")),
+        (Engine::Postgres, "'2020-01-02'::date", Some("'2020-01-02'")),
+        (Engine::Postgres, "CAST(0 AS bigint)", Some("0")),
         (Engine::Postgres, "(0)", Some("0")),
         (Engine::Postgres, "0", Some("0")),
         (Engine::Postgres, "('a'::text)", Some("'a'")),

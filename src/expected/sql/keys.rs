@@ -994,6 +994,59 @@ mod tests {
         assert!(part("(tags || 'x')").same(&part("((tags)::text[] || 'x'::text)")));
     }
 
+    /// A person's spelling beside what PostgreSQL 15's `pg_get_indexdef` printed for it.
+    #[test]
+    fn the_forms_postgres_rewrites_an_expression_into_are_the_same_expression() {
+        let part = |e: &str| IndexPart::expression(Some(e.into()));
+        for (written, server) in [
+            ("d + id > 2", "(((d + id) > 2))"),
+            ("CAST(b AS integer)", "((b)::integer)"),
+            ("CAST(a AS bigint) + 1", "(((a)::bigint + 1))"),
+            (
+                "at + interval '1 week 2 days 3 hours'",
+                "((at + '9 days 03:00:00'::interval))",
+            ),
+            (
+                "at + interval '90 minutes'",
+                "((at + '01:30:00'::interval))",
+            ),
+            ("b LIKE 'x%'", "((b ~~ 'x%'::text))"),
+            ("b NOT ILIKE 'x%'", "((b !~~* 'x%'::text))"),
+            ("a IN (1, 2)", "((a = ANY (ARRAY[1, 2])))"),
+            (
+                "b NOT IN ('p', 'q')",
+                "((b <> ALL (ARRAY['p'::text, 'q'::text])))",
+            ),
+            ("a BETWEEN 1 AND 5", "((((a >= 1) AND (a <= 5))))"),
+            ("a NOT BETWEEN 1 AND 5", "((((a < 1) OR (a > 5))))"),
+            (
+                "a != 2 AND b IS NOT NULL OR c IS NULL",
+                "(((((a <> 2) AND (b IS NOT NULL)) OR (c IS NULL))))",
+            ),
+            (
+                "coalesce(a, 0) * -1 + 2",
+                "((((COALESCE(a, 0) * '-1'::integer) + 2)))",
+            ),
+            ("NOT a > 1", "(((NOT (a > 1))))"),
+        ] {
+            assert!(part(written).same(&part(server)), "{written} vs {server}");
+        }
+        // Grouping still counts where it changes the tree.
+        for (a, b) in [
+            ("(a + b) * c", "((a + (b * c)))"),
+            ("a - (b - c)", "(((a - b) - c))"),
+            ("a IN (1, 2)", "((a = ANY (ARRAY[1, 3])))"),
+            (
+                "at + interval '1 day'",
+                "((at + '1 day 01:00:00'::interval))",
+            ),
+            ("a BETWEEN 1 AND 5", "((((a > 1) AND (a <= 5))))"),
+            ("CAST(b AS bigint)", "((b)::integer)"),
+        ] {
+            assert!(!part(a).same(&part(b)), "{a} vs {b}");
+        }
+    }
+
     #[test]
     fn key_parts_keep_direction_and_prefix_and_drop_collation_and_operator_class() {
         let pg = "CREATE TABLE t (id int, a text, b int, c text);\n\

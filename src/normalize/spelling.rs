@@ -1,0 +1,771 @@
+//! Spellings of one expression that PostgreSQL stores in another form: `CAST(b AS integer)` is
+//! kept as `(b)::integer`, `interval '1 week'` as `'7 days'::interval`, `timestamp '2020-1-1'`
+//! as `'2020-01-01 00:00:00'::timestamp`. A person's DDL holds the first, the catalog the second;
+//! rewriting the first into the second on both sides lets them compare. Other engines store the
+//! text as written, so the rewrite, applied to both sides alike, changes nothing there.
+
+/// `text` with every `CAST(e AS t)` written `(e)::t`, every typed literal (`interval '1 day'`)
+/// written as a cast of the literal, and the literal cast to `interval`, `timestamp` or `date`
+/// in the form PostgreSQL prints it. Text it cannot read is left as it is.
+pub fn as_postgres_stores(text: &str) -> String {
+    // Longer than any real expression: only hostile text, which the scans below would take
+    // quadratic time over (a hundred thousand unclosed `CAST(`).
+    if text.len() > LONGEST || (!text.contains('\'') && !contains_word(text, "cast")) {
+        return text.to_string();
+    }
+    canonical_literals(&typed_literals(&cast_operators(text)))
+}
+
+/// The longest expression read as one; longer ones are compared as written.
+const LONGEST: usize = 16 * 1024;
+
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '"' || c == '`' || c == '.' || c == '$'
+}
+
+fn contains_word(text: &str, word: &str) -> bool {
+    text.to_ascii_lowercase().contains(word)
+}
+
+/// The byte after the string literal that opens at `at` (a `'`), `''` inside it being a quote.
+fn literal_end(text: &str, at: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = at + 1;
+    while i < bytes.len() {
+        if bytes[i] == b'\'' {
+            if bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// The byte of the `)` that closes the `(` at `open`, literals skipped.
+fn closing_paren(text: &str, open: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => {
+                i = literal_end(text, i);
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Where the word `AS` stands at the top level of `inner`, literals and parentheses skipped.
+fn top_level_as(inner: &str) -> Option<usize> {
+    let bytes = inner.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => {
+                i = literal_end(inner, i);
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b'a' | b'A'
+                if depth == 0
+                    && bytes.len() > i + 2
+                    && bytes[i + 1].eq_ignore_ascii_case(&b's')
+                    && i > 0
+                    && (bytes[i - 1].is_ascii_whitespace() || bytes[i - 1] == b')')
+                    && (bytes[i + 2].is_ascii_whitespace() || bytes[i + 2] == b'(') =>
+            {
+                return Some(i);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `CAST(e AS t)` -> `(e)::t`, to a depth no real expression reaches (hostile text deeper
+/// than that is left as written, not recursed into without end).
+fn cast_operators(text: &str) -> String {
+    casts_within(text, 0)
+}
+
+fn casts_within(text: &str, depth: usize) -> String {
+    if depth > 32 {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        if rest.starts_with('\'') {
+            let end = literal_end(text, i);
+            out.push_str(&text[i..end]);
+            i = end;
+            continue;
+        }
+        let starts_word = !out.chars().next_back().is_some_and(is_name_char);
+        if starts_word
+            && rest
+                .get(..4)
+                .is_some_and(|w| w.eq_ignore_ascii_case("cast"))
+        {
+            let after = rest[4..].trim_start();
+            let open = i + (rest.len() - after.len());
+            if after.starts_with('(') {
+                if let Some(close) = closing_paren(text, open) {
+                    let inner = &text[open + 1..close];
+                    if let Some(at) = top_level_as(inner) {
+                        let operand = casts_within(inner[..at].trim(), depth + 1);
+                        // A literal or a name stands bare before `::` (PostgreSQL prints a
+                        // name in parentheses, which the comparison drops anyway).
+                        let literal =
+                            operand.starts_with('\'') && literal_end(&operand, 0) == operand.len();
+                        if literal || (!operand.is_empty() && operand.chars().all(is_name_char)) {
+                            out.push_str(&operand);
+                            out.push_str("::");
+                        } else {
+                            out.push('(');
+                            out.push_str(&operand);
+                            out.push_str(")::");
+                        }
+                        out.push_str(inner[at + 2..].trim());
+                        i = close + 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// The type names a literal may follow (`interval '1 day'`), longest first, in words.
+const LITERAL_TYPES: &[&[&str]] = &[
+    &["timestamp", "without", "time", "zone"],
+    &["timestamp", "with", "time", "zone"],
+    &["time", "without", "time", "zone"],
+    &["time", "with", "time", "zone"],
+    &["timestamptz"],
+    &["timestamp"],
+    &["timetz"],
+    &["time"],
+    &["date"],
+    &["interval"],
+];
+
+/// `interval '1 day'` -> `'1 day'::interval`: the typed literals a person writes, as a cast.
+fn typed_literals(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    'scan: while i < text.len() {
+        let rest = &text[i..];
+        if rest.starts_with('\'') {
+            let end = literal_end(text, i);
+            out.push_str(&text[i..end]);
+            i = end;
+            continue;
+        }
+        if !out.chars().next_back().is_some_and(is_name_char) {
+            for words in LITERAL_TYPES {
+                let mut at = rest;
+                let mut matched = true;
+                for (n, word) in words.iter().enumerate() {
+                    if n > 0 {
+                        let trimmed = at.trim_start();
+                        if trimmed.len() == at.len() {
+                            matched = false;
+                            break;
+                        }
+                        at = trimmed;
+                    }
+                    let ends_word = at
+                        .get(word.len()..)
+                        .is_some_and(|tail| !tail.starts_with(is_name_char));
+                    let starts = at
+                        .get(..word.len())
+                        .is_some_and(|w| w.eq_ignore_ascii_case(word));
+                    if !(starts && ends_word) {
+                        matched = false;
+                        break;
+                    }
+                    at = &at[word.len()..];
+                }
+                let literal = at.trim_start();
+                if matched && literal.starts_with('\'') {
+                    let start = i + (rest.len() - literal.len());
+                    let end = literal_end(text, start);
+                    out.push_str(&text[start..end]);
+                    out.push_str("::");
+                    out.push_str(&words.join(" ").to_ascii_lowercase());
+                    i = end;
+                    continue 'scan;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// Which value a literal cast to `cast` (what follows the `::`) holds, if one PostgreSQL
+/// prints in a form of its own.
+#[derive(Clone, Copy)]
+enum Kind {
+    Interval,
+    Timestamp,
+    Date,
+}
+
+fn literal_kind(cast: &str) -> Option<Kind> {
+    let words: Vec<String> = cast
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .take_while(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .take(4)
+        .collect();
+    let first = words.first()?;
+    match first.as_str() {
+        "interval" => Some(Kind::Interval),
+        "date" => Some(Kind::Date),
+        // With a time zone the printed value depends on the session's zone: left as written.
+        "timestamp" if words.get(1).map(String::as_str) != Some("with") => Some(Kind::Timestamp),
+        _ => None,
+    }
+}
+
+/// Every literal cast to `interval`, `timestamp` or `date` in the form PostgreSQL prints it.
+fn canonical_literals(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(found) = text[i..].find('\'') {
+        let start = i + found;
+        out.push_str(&text[i..start]);
+        let end = literal_end(text, start);
+        let literal = &text[start..end];
+        let cast = text[end..].trim_start().strip_prefix("::");
+        let value = literal
+            .strip_prefix('\'')
+            .and_then(|l| l.strip_suffix('\''))
+            .filter(|v| !v.contains('\''));
+        let canonical = match (cast.and_then(literal_kind), value) {
+            (Some(Kind::Interval), Some(v)) => interval(v),
+            (Some(Kind::Timestamp), Some(v)) => timestamp(v),
+            (Some(Kind::Date), Some(v)) => date(v).map(|(y, m, d)| format!("{y}-{m:02}-{d:02}")),
+            _ => None,
+        };
+        match canonical {
+            Some(v) => out.push_str(&format!("'{v}'")),
+            None => out.push_str(literal),
+        }
+        i = end;
+    }
+    out.push_str(&text[i..]);
+    out
+}
+
+/// `1 week 2 days 3 hours` -> `9 days 03:00:00`, as PostgreSQL prints an interval (its default
+/// `postgres` style): years and months, then days, then the time. `None` for any other form.
+fn interval(value: &str) -> Option<String> {
+    let (mut months, mut days, mut seconds) = (0i64, 0i64, 0i64);
+    let mut tokens = value.split_whitespace().peekable();
+    let mut any = false;
+    while let Some(token) = tokens.next() {
+        any = true;
+        if token.contains(':') {
+            seconds = seconds.checked_add(clock(token)?)?;
+            continue;
+        }
+        let digits = token.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: i64 = token[..digits].parse().ok()?;
+        let unit = match &token[digits..] {
+            "" => tokens.next()?,
+            glued => glued,
+        };
+        let (into, by) = match unit.to_ascii_lowercase().as_str() {
+            "y" | "yr" | "yrs" | "year" | "years" => (&mut months, 12),
+            "mon" | "mons" | "month" | "months" => (&mut months, 1),
+            "w" | "week" | "weeks" => (&mut days, 7),
+            "d" | "day" | "days" => (&mut days, 1),
+            "h" | "hr" | "hrs" | "hour" | "hours" => (&mut seconds, 3600),
+            "m" | "min" | "mins" | "minute" | "minutes" => (&mut seconds, 60),
+            "s" | "sec" | "secs" | "second" | "seconds" => (&mut seconds, 1),
+            _ => return None,
+        };
+        *into = into.checked_add(n.checked_mul(by)?)?;
+    }
+    if !any {
+        return None;
+    }
+    let plural = |n: i64, one: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {one}s"),
+    };
+    let mut parts = Vec::new();
+    if months / 12 != 0 {
+        parts.push(plural(months / 12, "year"));
+    }
+    if months % 12 != 0 {
+        parts.push(plural(months % 12, "mon"));
+    }
+    if days != 0 {
+        parts.push(plural(days, "day"));
+    }
+    if seconds != 0 || parts.is_empty() {
+        parts.push(format!(
+            "{:02}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        ));
+    }
+    Some(parts.join(" "))
+}
+
+/// `H:MM` or `H:MM:SS` in whole seconds.
+fn clock(token: &str) -> Option<i64> {
+    let parts: Vec<&str> = token.split(':').collect();
+    if !(2..=3).contains(&parts.len())
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let n = |p: &str| p.parse::<i64>().ok();
+    let (h, m) = (n(parts[0])?, n(parts[1])?);
+    let s = match parts.get(2) {
+        Some(p) => n(p)?,
+        None => 0,
+    };
+    (m < 60 && s < 60).then(|| h * 3600 + m * 60 + s)
+}
+
+/// `2020-1-2` as year, month and day.
+fn date(value: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = value.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || y.len() != 4
+        || [y, m, d]
+            .iter()
+            .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let (y, m, d) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+}
+
+/// `2020-1-1 10:00` -> `2020-01-01 10:00:00`; fractional seconds without their trailing zeros.
+fn timestamp(value: &str) -> Option<String> {
+    let value = value.trim();
+    let (day, time) = match value.split_once([' ', 'T']) {
+        Some((day, time)) => (day, Some(time.trim())),
+        None => (value, None),
+    };
+    let (y, m, d) = date(day)?;
+    let (clock_part, fraction) = match time {
+        Some(t) => match t.split_once('.') {
+            Some((c, f)) => (Some(c), f),
+            None => (Some(t), ""),
+        },
+        None => (None, ""),
+    };
+    let seconds = match clock_part {
+        Some(c) => clock(c)?,
+        None => 0,
+    };
+    if seconds >= 24 * 3600 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let fraction = fraction.trim_end_matches('0');
+    let mut out = format!(
+        "{y}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    Some(out)
+}
+
+/// The expression's tree as PostgreSQL prints it, in one text: a pair of parentheses around
+/// every operand that is itself an operation and nowhere else (PostgreSQL writes
+/// `((d + id) > 2)` for a person's `d + id > 2`), and the forms it rewrites rewritten
+/// (`LIKE` as `~~`, `IN (..)` as `= ANY (ARRAY[..])`, `BETWEEN` as two comparisons, `-1` as
+/// one number). `None` when the text does not parse as one PostgreSQL expression; then only a
+/// comparison of texts can be made.
+pub fn tree_form(text: &str) -> Option<String> {
+    use sqlparser::ast::visit_expressions_mut;
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+    use sqlparser::tokenizer::Token;
+    if text.len() > LONGEST {
+        return None;
+    }
+    let dialect = PostgreSqlDialect {};
+    let mut parser = Parser::new(&dialect).try_with_sql(text).ok()?;
+    let mut expr = parser.parse_expr().ok()?;
+    if parser.peek_token().token != Token::EOF {
+        return None;
+    }
+    let _ = visit_expressions_mut(&mut expr, |e| {
+        regroup(e);
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Some(expr.to_string())
+}
+
+/// One node of [`tree_form`], its operands already done (the visit is post-order).
+fn regroup(e: &mut sqlparser::ast::Expr) {
+    use sqlparser::ast::{Array, BinaryOperator as Op, Expr, InTarget, UnaryOperator, Value};
+    let take = |b: &mut Box<Expr>| std::mem::replace(b.as_mut(), Expr::value(Value::Null));
+    while let Expr::Nested(inner) = e {
+        *e = take(inner);
+    }
+    let rewritten = match e {
+        Expr::Like {
+            negated,
+            any: false,
+            expr,
+            pattern,
+            escape_char: None,
+        } => Some(Expr::BinaryOp {
+            op: if *negated {
+                Op::PGNotLikeMatch
+            } else {
+                Op::PGLikeMatch
+            },
+            left: Box::new(take(expr)),
+            right: Box::new(take(pattern)),
+        }),
+        Expr::ILike {
+            negated,
+            any: false,
+            expr,
+            pattern,
+            escape_char: None,
+        } => Some(Expr::BinaryOp {
+            op: if *negated {
+                Op::PGNotILikeMatch
+            } else {
+                Op::PGILikeMatch
+            },
+            left: Box::new(take(expr)),
+            right: Box::new(take(pattern)),
+        }),
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            negated,
+            global: false,
+        } => {
+            let array = Box::new(Expr::Array(Array {
+                elem: std::mem::take(list),
+                named: true,
+            }));
+            let left = Box::new(take(expr));
+            Some(match negated {
+                false => Expr::AnyOp {
+                    left,
+                    compare_op: Op::Eq,
+                    right: array,
+                    is_some: false,
+                },
+                true => Expr::AllOp {
+                    left,
+                    compare_op: Op::NotEq,
+                    right: array,
+                },
+            })
+        }
+        Expr::Between {
+            expr,
+            negated,
+            low,
+            high,
+        } => {
+            let (outer, below, above) = match negated {
+                false => (Op::And, Op::GtEq, Op::LtEq),
+                true => (Op::Or, Op::Lt, Op::Gt),
+            };
+            // The tested expression stands in both comparisons.
+            let subject = take(expr);
+            let compare = |op, right| Expr::BinaryOp {
+                left: Box::new(subject.clone()),
+                op,
+                right,
+            };
+            let first = compare(below, Box::new(take(low)));
+            let second = compare(above, Box::new(take(high)));
+            Some(Expr::BinaryOp {
+                left: Box::new(first),
+                op: outer,
+                right: Box::new(second),
+            })
+        }
+        // `-1` is one number, as PostgreSQL folds it (and prints `'-1'::integer`).
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, long) => Some(Expr::value(Value::Number(format!("-{n}"), *long))),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(r) = rewritten {
+        *e = r;
+        // The new node's operands were made here, after the visit passed them.
+        regroup_operands(e);
+        if let Expr::BinaryOp { left, right, .. } = e {
+            regroup_operands(left);
+            regroup_operands(right);
+        }
+        return;
+    }
+    // A literal's cast goes, as the comparison of texts drops it (PostgreSQL writes one on
+    // every literal: `'n'::text`); a quoted number so cast is the number (`'-1'::integer`).
+    if let Expr::Cast { expr, .. } = e {
+        if let Expr::Value(v) = expr.as_mut() {
+            let value = match &v.value {
+                Value::SingleQuotedString(s)
+                    if s.trim().parse::<f64>().is_ok()
+                        && s.trim()
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') =>
+                {
+                    Value::Number(s.trim().to_string(), false)
+                }
+                other => other.clone(),
+            };
+            *e = Expr::value(value);
+            return;
+        }
+    }
+    regroup_operands(e);
+}
+
+/// The operands of an operation in parentheses where they are operations themselves.
+fn regroup_operands(e: &mut sqlparser::ast::Expr) {
+    use sqlparser::ast::Expr;
+    fn group(operand: &mut Box<Expr>) {
+        let plain = matches!(
+            operand.as_ref(),
+            Expr::Identifier(_)
+                | Expr::CompoundIdentifier(_)
+                | Expr::Value(_)
+                | Expr::Function(_)
+                | Expr::Nested(_)
+                | Expr::TypedString(_)
+                | Expr::Array(_)
+        );
+        if !plain {
+            let inner =
+                std::mem::replace(operand.as_mut(), Expr::value(sqlparser::ast::Value::Null));
+            **operand = Expr::Nested(Box::new(inner));
+        }
+    }
+    match e {
+        Expr::BinaryOp { left, right, .. } => {
+            group(left);
+            group(right);
+        }
+        Expr::AnyOp { left, .. } | Expr::AllOp { left, .. } => group(left),
+        Expr::UnaryOp { expr, .. }
+        | Expr::Cast { expr, .. }
+        | Expr::IsNull(expr)
+        | Expr::IsNotNull(expr)
+        | Expr::IsTrue(expr)
+        | Expr::IsFalse(expr)
+        | Expr::IsNotTrue(expr)
+        | Expr::IsNotFalse(expr) => group(expr),
+        Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
+            group(a);
+            group(b);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_postgres_stores;
+
+    /// Each person's spelling beside the one PostgreSQL 15 printed for it (pg_get_indexdef).
+    #[test]
+    fn a_persons_spelling_becomes_the_one_postgres_prints() {
+        for (written, printed) in [
+            ("CAST(b AS integer)", "b::integer"),
+            ("CAST(b AS numeric(10,2))", "b::numeric(10,2)"),
+            ("CAST(a AS bigint) + 1", "a::bigint + 1"),
+            ("cast( cast(a as text) as integer)", "(a::text)::integer"),
+            ("CAST(a + 1 AS bigint)", "(a + 1)::bigint"),
+            ("b = CAST('x' AS text)", "b = 'x'::text"),
+            ("at + interval '1 day'", "at + '1 day'::interval"),
+            ("at + INTERVAL '2 days'", "at + '2 days'::interval"),
+            ("at + interval '1 mon'", "at + '1 mon'::interval"),
+            ("at + '90 minutes'::interval", "at + '01:30:00'::interval"),
+            (
+                "at + interval '1 week 2 days 3 hours'",
+                "at + '9 days 03:00:00'::interval",
+            ),
+            (
+                "at + interval '1 year 13 months'",
+                "at + '2 years 1 mon'::interval",
+            ),
+            (
+                "at + interval '36 hours 5 secs'",
+                "at + '36:00:05'::interval",
+            ),
+            (
+                "at > timestamp '2020-01-01'",
+                "at > '2020-01-01 00:00:00'::timestamp",
+            ),
+            (
+                "at > TIMESTAMP '2020-1-1 10:00'",
+                "at > '2020-01-01 10:00:00'::timestamp",
+            ),
+            (
+                "at > '2020-01-01 10:00:00.500'::timestamp",
+                "at > '2020-01-01 10:00:00.5'::timestamp",
+            ),
+            (
+                "at > timestamp without time zone '2020-01-01'",
+                "at > '2020-01-01 00:00:00'::timestamp without time zone",
+            ),
+            ("d > date '2020-1-2'", "d > '2020-01-02'::date"),
+            ("cast(é as ü) + 'é'", "é::ü + 'é'"),
+        ] {
+            assert_eq!(as_postgres_stores(written), printed, "{written}");
+        }
+    }
+
+    #[test]
+    fn what_it_cannot_read_it_leaves_as_written() {
+        for unchanged in [
+            // The zone decides how PostgreSQL prints it.
+            "tz > '2020-01-01 00:00:00+00'::timestamp with time zone",
+            "at + '1.5 hours'::interval",
+            "at + 'tomorrow'::interval",
+            "d > 'today'::date",
+            "d > '2020-13-01'::date",
+            // Not typed literals: a column named `date`, a string that reads like one.
+            "date = 'x'",
+            "name LIKE 'interval %'",
+            "broadcast(a AS b)",
+            "'CAST(a AS b)'",
+            "a = 'it''s'",
+            "CAST(a",
+            // Text that is not ASCII is cut at character boundaries only.
+            "castéé",
+            "dateé 'x'",
+            "a aś b",
+            "intervaé",
+        ] {
+            assert_eq!(as_postgres_stores(unchanged), unchanged, "{unchanged}");
+        }
+    }
+
+    #[test]
+    fn casts_nested_past_any_real_depth_are_left_as_written() {
+        let deep = "CAST(".repeat(1_000) + "a" + &" AS int)".repeat(1_000);
+        let got = as_postgres_stores(&deep);
+        assert!(
+            got.starts_with("(((") && got.contains("CAST(CAST("),
+            "{}",
+            &got[..80]
+        );
+        assert!(super::tree_form(&got).is_none());
+        // Past the longest expression read, text is left as written (here: no end, quickly).
+        let unclosed = "CAST(".repeat(100_000);
+        assert_eq!(as_postgres_stores(&unclosed), unclosed);
+        assert!(super::tree_form(&unclosed).is_none());
+    }
+
+    /// Hostile text: every mix of quotes, parentheses, keywords and multi-byte characters
+    /// returns, never panics.
+    #[test]
+    fn arbitrary_text_never_panics() {
+        let pieces = [
+            "cast",
+            "CAST(",
+            " as ",
+            "AS",
+            "(",
+            ")",
+            "'",
+            "''",
+            "::",
+            "interval",
+            " ",
+            "date",
+            "timestamp",
+            " with time zone",
+            "é",
+            "ü",
+            "1",
+            ":",
+            "-",
+            "day",
+            "x",
+            "1 day'",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 12) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            let _ = super::tree_form(&as_postgres_stores(&text));
+            seed = seed.wrapping_add(1);
+        }
+    }
+
+    #[test]
+    fn it_is_idempotent_on_what_postgres_prints() {
+        for printed in [
+            "((b)::integer)",
+            "(at + '9 days 03:00:00'::interval)",
+            "(at > '2020-01-01 00:00:00'::timestamp without time zone)",
+            "(d > '2020-01-02'::date)",
+            "(at + '2 years 1 mon'::interval)",
+            "(at + '00:00:00'::interval)",
+        ] {
+            assert_eq!(as_postgres_stores(printed), printed);
+        }
+    }
+}
