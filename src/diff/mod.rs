@@ -644,6 +644,13 @@ fn diff_keys(
             (None, None) => true,
             _ => false,
         };
+        // The key it should be, left not valid (added to a partitioned table's parent
+        // alone): its partitions do not enforce it, and no foreign key can reference it.
+        if let (true, Some(h)) = (same, have) {
+            if !h.valid {
+                out.push(invalid_index(name, h, true, live.partitioned));
+            }
+        }
         if !same {
             if let Some(h) = have {
                 out.push(drift(
