@@ -544,6 +544,11 @@ CREATE TABLE users (
 CREATE TABLE ranks (id int NOT NULL, score int, PRIMARY KEY (id DESC)) ENGINE=InnoDB;
 CREATE TABLE child (id int PRIMARY KEY, uid bigint unsigned, KEY child_uid (uid),
                     CONSTRAINT child_fk FOREIGN KEY (uid) REFERENCES users (id)) ENGINE=InnoDB;
+CREATE TABLE parent (id int PRIMARY KEY, code varchar(10), UNIQUE KEY parent_code (code)) ENGINE=InnoDB;
+CREATE TABLE kid (id int PRIMARY KEY, pcode varchar(10), KEY kid_pcode (pcode),
+                  CONSTRAINT kid_parent FOREIGN KEY (pcode) REFERENCES parent (code)) ENGINE=InnoDB;
+INSERT INTO parent VALUES (1, 'a');
+INSERT INTO kid VALUES (1, 'a');
 CREATE TRIGGER users_lower BEFORE INSERT ON users FOR EACH ROW SET NEW.email = LOWER(NEW.email);
 INSERT INTO users (email, bio, org, `select`) VALUES ('a@x', 'hello', 1, 'abcdef');
 "#;
@@ -552,8 +557,11 @@ const MARIADB_KEYS_DUMP: Dump = Dump {
     schema: MARIADB_KEYS,
     source: "{sql: [schema.sql]}",
     extra: "",
-    tables: 3,
+    tables: 5,
     change: "ALTER TABLE users DROP INDEX bio_prefix, ADD KEY bio_prefix (bio(40));
+        ALTER TABLE kid DROP FOREIGN KEY kid_parent;
+        ALTER TABLE parent DROP INDEX parent_code, ADD UNIQUE KEY parent_code (code, id);
+        ALTER TABLE kid ADD CONSTRAINT kid_parent FOREIGN KEY (pcode) REFERENCES parent (code);
         ALTER TABLE ranks DROP PRIMARY KEY, ADD PRIMARY KEY (id);
         ALTER TABLE child DROP FOREIGN KEY child_fk;
         ALTER TABLE child DROP INDEX child_uid, ADD KEY child_uid (uid DESC);
@@ -574,6 +582,10 @@ const MARIADB_KEYS_DUMP: Dump = Dump {
         // The index its foreign key rests on: dropped only while that key is gone (error 1553).
         (DriftKind::MissingIndex, "child", None),
         (DriftKind::UnexpectedIndex, "child", None),
+        // The referenced side: a unique key that leads with the referenced column serves the
+        // foreign key, which is dropped before it and added back once the key is right.
+        (DriftKind::MissingUniqueConstraint, "parent", None),
+        (DriftKind::UnexpectedUniqueConstraint, "parent", None),
     ],
     operator: "",
 };
