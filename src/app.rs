@@ -329,20 +329,26 @@ pub async fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
             ),
             Output::Text => print!("{}", report::text(&doc)),
         }
-        if doc.databases.iter().any(|d| {
-            matches!(
-                d.status,
-                report::Status::CheckFailed | report::Status::Pending
-            )
-        }) {
-            ExitCode::from(EXIT_ERROR)
-        } else if doc.databases.iter().any(|d| !d.drift.is_empty()) {
-            ExitCode::from(EXIT_DRIFT)
-        } else {
-            ExitCode::SUCCESS
-        }
+        ExitCode::from(exit_code(&doc))
     };
     Ok(code)
+}
+
+/// `check`'s exit status for `doc`: 2 when a database could not be checked, or was never
+/// checked at all (its check stopped before it finished), 1 on drift, else 0.
+fn exit_code(doc: &report::DriftDocument) -> u8 {
+    if doc.databases.iter().any(|d| {
+        matches!(
+            d.status,
+            report::Status::CheckFailed | report::Status::Pending
+        )
+    }) {
+        EXIT_ERROR
+    } else if doc.databases.iter().any(|d| !d.drift.is_empty()) {
+        EXIT_DRIFT
+    } else {
+        0
+    }
 }
 
 /// One check with a pool of its own, closed afterwards.
@@ -567,4 +573,52 @@ pub async fn validate(config_file: &Path, web_config: Option<&Path>) -> Result<E
         println!("{}: web configuration is valid", web.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{CheckOutcome, Checked, DriftReport};
+    use crate::dialect::Engine;
+    use crate::model::Schema;
+
+    fn in_sync() -> CheckOutcome {
+        let comparison = crate::diff::compare(
+            Engine::Sqlite,
+            &Schema::default(),
+            &Schema::default(),
+            &[],
+            None,
+            &Default::default(),
+        );
+        CheckOutcome {
+            started: std::time::SystemTime::now(),
+            duration: std::time::Duration::ZERO,
+            result: Ok(Checked {
+                report: DriftReport::new(Engine::Sqlite, comparison),
+                expected_fingerprint: 1,
+                expected_modified: None,
+            }),
+        }
+    }
+
+    /// A database whose check never reported (its task stopped) is not vouched for: `check`
+    /// exits 2 while any is left so, however the others stand.
+    #[test]
+    fn a_database_never_checked_exits_as_an_error_not_in_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(
+            &path,
+            "databases:\n  - {name: a, url: \"sqlite:a.db\", expected: {file: e.yaml}}\n  - {name: b, url: \"sqlite:b.db\", expected: {file: e.yaml}}\n",
+        )
+        .unwrap();
+        let config = config::load(&path).unwrap();
+        let mut state = State::new(&config);
+        assert_eq!(exit_code(&report::document(&state)), EXIT_ERROR);
+        state.record("a", in_sync());
+        assert_eq!(exit_code(&report::document(&state)), EXIT_ERROR);
+        state.record("b", in_sync());
+        assert_eq!(exit_code(&report::document(&state)), 0);
+    }
 }
