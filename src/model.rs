@@ -6,7 +6,7 @@
 
 use indexmap::IndexMap;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -748,14 +748,47 @@ impl IndexPart {
 /// [`normalize::tree_form`] when both parse (PostgreSQL's parentheses and rewrites then do not
 /// count), else their texts, each in the normal form `casts` asks for.
 fn same_expression(a: &str, b: &str, casts: Casts) -> bool {
-    let (a, b) = (
-        normalize::as_postgres_stores(a),
-        normalize::as_postgres_stores(b),
-    );
-    match (normalize::tree_form(&a), normalize::tree_form(&b)) {
-        (Some(x), Some(y)) => normal_form(&x, casts) == normal_form(&y, casts),
-        _ => normal_form(&a, casts) == normal_form(&b, casts),
+    let (a, b) = (forms(a, casts), forms(b, casts));
+    match (&a.tree, &b.tree) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.text == b.text,
     }
+}
+
+/// One expression's normal forms: of its tree, when it parses, and of its text.
+#[derive(Clone)]
+struct Forms {
+    tree: Option<Arc<str>>,
+    text: Arc<str>,
+}
+
+/// Forms computed so far, by text and cast rule: every poll compares every expression index
+/// again, and parsing is the costly part. Bounded as the type spellings are: past
+/// [`FORMS_CACHED`] texts (only hostile input has that many) new ones are not remembered.
+static FORMS: std::sync::LazyLock<std::sync::Mutex<FormMap>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// (Text, whether casts are dropped) -> its forms.
+type FormMap = HashMap<(Box<str>, bool), Forms>;
+
+/// Upper bound on cached expression forms.
+const FORMS_CACHED: usize = 16_384;
+
+fn forms(text: &str, casts: Casts) -> Forms {
+    let key = (Box::<str>::from(text), casts == Casts::Drop);
+    if let Some(hit) = FORMS.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let stored = normalize::as_postgres_stores(text);
+    let forms = Forms {
+        tree: normalize::tree_form(&stored).map(|t| Arc::from(normal_form(&t, casts))),
+        text: Arc::from(normal_form(&stored, casts)),
+    };
+    let mut cache = FORMS.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() < FORMS_CACHED {
+        cache.insert(key, forms.clone());
+    }
+    forms
 }
 
 /// An index expression in a form that a person's spelling and the server's share: lower case,
