@@ -65,6 +65,7 @@ const FAMILIES: &[Family] = &[
     Family { name: "schema_migrations_pending", counter: false, help: as_of!("Migration files the ledger does not record as applied (not compared)") },
     Family { name: "schema_migrations_unknown", counter: false, help: as_of!("Ledger rows with no migration file") },
     Family { name: "schema_mismatched_columns", counter: false, help: as_of!("Columns present on both sides whose attribute (type, nullable, default, identity) differs; tables without such columns are left out") },
+    Family { name: "schema_misordered_enum_labels", counter: false, help: as_of!("Labels of an expected PostgreSQL enum type (type label) that stand out of the expected order on the live type (the fewest that, moved, restore it): values sort and compare in label order, so ORDER BY and < answer differently; types without them are left out") },
     Family { name: "schema_missing_columns", counter: false, help: as_of!("Expected columns absent from the live table (all of them when the table is missing; 0 for an in-sync table unless table_series is drifted; tables of tenant schemas only while drifted)") },
     Family { name: "schema_missing_constraints", counter: false, help: as_of!("Expected primary key, unique, exclusion, foreign key or check constraints (kind label: primary_key, unique, exclusion, foreign_key, check) absent from the live table, keys compared by definition, checks by name; tables without them are left out") },
     Family { name: "schema_missing_enum_labels", counter: false, help: as_of!("Labels of the expected PostgreSQL enum type (type label) absent from the live type (all of them when the type is missing; 0 when in sync): writing one fails with invalid input value for enum") },
@@ -113,6 +114,7 @@ enum F {
     MigrationsPending,
     MigrationsUnknown,
     MismatchedColumns,
+    MisorderedEnumLabels,
     MissingColumns,
     MissingConstraints,
     MissingEnumLabels,
@@ -405,6 +407,9 @@ impl DatabaseSeries {
             }
             if t.unexpected_labels > 0 {
                 self.sample(F::UnexpectedEnumLabels, &l, t.unexpected_labels as u64);
+            }
+            if t.misordered_labels > 0 {
+                self.sample(F::MisorderedEnumLabels, &l, t.misordered_labels as u64);
             }
         }
     }

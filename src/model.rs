@@ -1516,6 +1516,15 @@ pub enum Change {
         /// The expected label.
         to: String,
     },
+    /// Live labels out of the expected order: PostgreSQL cannot move one in place.
+    MoveEnumLabels {
+        /// The type.
+        name: TableName,
+        /// The fewest labels that, moved, restore the order.
+        labels: Vec<String>,
+        /// Every label of the type in the expected order, as the type is made again.
+        order: Vec<String>,
+    },
     /// A live label the expectation does not have: PostgreSQL cannot drop one in place.
     DropEnumLabel {
         /// The type.
@@ -1570,6 +1579,7 @@ impl Change {
                 | Change::DropForeignKey { .. }
                 | Change::DropCheck { .. }
                 | Change::DropEnumType { .. }
+                | Change::MoveEnumLabels { .. }
                 | Change::DropEnumLabel { .. }
         )
     }

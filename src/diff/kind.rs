@@ -62,6 +62,9 @@ pub enum DriftKind {
     MissingEnumLabel,
     /// A live enum type has a label the expectation does not.
     UnexpectedEnumLabel,
+    /// A label of both sides stands elsewhere among the others on the live type: values sort
+    /// and compare (`ORDER BY`, `<`) in label order, so queries answer differently.
+    MisorderedEnumLabel,
 }
 
 impl DriftKind {
@@ -108,6 +111,7 @@ impl DriftKind {
                 | DriftKind::UnexpectedEnumType
                 | DriftKind::MissingEnumLabel
                 | DriftKind::UnexpectedEnumLabel
+                | DriftKind::MisorderedEnumLabel
         )
     }
 
@@ -159,6 +163,7 @@ impl DriftKind {
             DriftKind::UnexpectedEnumType => "unexpected enum type",
             DriftKind::MissingEnumLabel => "missing enum label",
             DriftKind::UnexpectedEnumLabel => "unexpected enum label",
+            DriftKind::MisorderedEnumLabel => "enum label out of order",
         }
     }
 }

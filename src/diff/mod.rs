@@ -85,6 +85,8 @@ pub struct TypeCounts {
     pub missing_labels: usize,
     /// Live labels the expectation does not have: all of them for a type it does not state.
     pub unexpected_labels: usize,
+    /// Labels of both sides out of the expected order (the fewest that, moved, restore it).
+    pub misordered_labels: usize,
 }
 
 /// The result of one comparison.
@@ -881,6 +883,13 @@ fn diff_types(
                 Some(_) => count(DriftKind::MissingEnumLabel),
             },
             unexpected_labels: count(DriftKind::UnexpectedEnumLabel),
+            misordered_labels: added
+                .iter()
+                .map(|d| match &d.fix {
+                    Change::MoveEnumLabels { labels, .. } => labels.len(),
+                    _ => 0,
+                })
+                .sum(),
         });
     }
     for (key, h) in have {
@@ -901,6 +910,7 @@ fn diff_types(
             expected: false,
             missing_labels: 0,
             unexpected_labels: h.labels.len(),
+            misordered_labels: 0,
         });
     }
 }
@@ -920,8 +930,13 @@ fn describe_enum(labels: &[String]) -> String {
 /// `ALTER TYPE ... RENAME VALUE` in one place and not the other leaves), one item each.
 fn diff_labels(name: &TableName, want: &[String], have: &[String], out: &mut Vec<Drift>) {
     let quoted = |l: &str| format!("'{}'", l.replace('\'', "''"));
-    let missing = |l: &String| !have.contains(l);
-    let unexpected = |l: &String| !want.contains(l);
+    // Where each label stands on each side: an enum may hold thousands.
+    let place: std::collections::HashMap<&String, usize> =
+        have.iter().enumerate().map(|(i, l)| (l, i)).collect();
+    let wanted: std::collections::HashMap<&String, usize> =
+        want.iter().enumerate().map(|(i, l)| (l, i)).collect();
+    let missing = |l: &String| !place.contains_key(l);
+    let unexpected = |l: &String| !wanted.contains_key(l);
     let renames = want.len() == have.len()
         && want
             .iter()
@@ -968,6 +983,30 @@ fn diff_labels(name: &TableName, want: &[String], have: &[String], out: &mut Vec
         }
         previous = Some(w);
     }
+    // Of the labels on both sides, the fewest that stand out of the expected order: the rest
+    // keep their order (the longest run whose live places increase), these do not.
+    let common: Vec<&String> = want.iter().filter(|w| place.contains_key(w)).collect();
+    let places: Vec<usize> = common.iter().map(|w| place[w]).collect();
+    let in_order = longest_increasing(&places);
+    let moved: Vec<String> = common
+        .iter()
+        .zip(&in_order)
+        .filter(|(_, kept)| !**kept)
+        .map(|(w, _)| (*w).clone())
+        .collect();
+    if !moved.is_empty() {
+        out.push(drift(
+            DriftKind::MisorderedEnumLabel,
+            name,
+            None,
+            (Some(describe_enum(want)), Some(describe_enum(have))),
+            Change::MoveEnumLabels {
+                name: name.clone(),
+                labels: moved,
+                order: want.to_vec(),
+            },
+        ));
+    }
     for h in have.iter().filter(|h| unexpected(h)) {
         out.push(drift(
             DriftKind::UnexpectedEnumLabel,
@@ -980,6 +1019,31 @@ fn diff_labels(name: &TableName, want: &[String], have: &[String], out: &mut Vec
             },
         ));
     }
+}
+
+/// Which of `seq` belong to one longest strictly increasing subsequence, in O(n log n): an
+/// enum may hold thousands of labels.
+fn longest_increasing(seq: &[usize]) -> Vec<bool> {
+    // `tails[k]`: the index in `seq` ending the best run of length k + 1 found so far.
+    let mut tails: Vec<usize> = Vec::new();
+    let mut previous = vec![usize::MAX; seq.len()];
+    for (i, &v) in seq.iter().enumerate() {
+        let k = tails.partition_point(|&t| seq[t] < v);
+        if k > 0 {
+            previous[i] = tails[k - 1];
+        }
+        match tails.get_mut(k) {
+            Some(t) => *t = i,
+            None => tails.push(i),
+        }
+    }
+    let mut kept = vec![false; seq.len()];
+    let mut at = tails.last().copied();
+    while let Some(i) = at {
+        kept[i] = true;
+        at = (previous[i] != usize::MAX).then(|| previous[i]);
+    }
+    kept
 }
 
 /// Check constraints, where the expectation states them: each expected one matched to one
@@ -1348,6 +1412,87 @@ mod tests {
         );
         // An expectation without types compares none.
         assert!(enum_drift(&Schema::default(), &have).is_empty());
+    }
+
+    /// Values sort in label order: the same labels in another order are drift, named by the
+    /// fewest labels that, moved, restore the order.
+    #[test]
+    fn enum_labels_out_of_order_are_the_fewest_that_moved_restore_it() {
+        let want = types(&[
+            ("public", "state", &["a", "b", "c", "d"]),
+            ("public", "level", &["low", "mid", "high", "new"]),
+        ]);
+        let have = types(&[
+            ("public", "state", &["b", "a", "c", "d"]),
+            ("public", "level", &["high", "low", "mid"]),
+        ]);
+        let got = enum_drift(&want, &have);
+        let s = |v: &str| v.to_string();
+        assert_eq!(
+            got,
+            [
+                (
+                    DriftKind::MisorderedEnumLabel,
+                    s("state"),
+                    s("enum ('a', 'b', 'c', 'd')"),
+                    s("enum ('b', 'a', 'c', 'd')"),
+                    s(
+                        r#"-- destructive: PostgreSQL cannot move enum label 'a' of "public"."state": create the type again as ENUM ('a', 'b', 'c', 'd') under another name, ALTER each column that uses it to the new type USING its value::text (its default dropped first and set again), drop the old type and rename the new one"#
+                    )
+                ),
+                (
+                    DriftKind::MissingEnumLabel,
+                    s("level"),
+                    s("'new'"),
+                    s(""),
+                    s(r#"ALTER TYPE "public"."level" ADD VALUE IF NOT EXISTS 'new' AFTER 'high';"#)
+                ),
+                (
+                    DriftKind::MisorderedEnumLabel,
+                    s("level"),
+                    s("enum ('low', 'mid', 'high', 'new')"),
+                    s("enum ('high', 'low', 'mid')"),
+                    s(
+                        r#"-- destructive: PostgreSQL cannot move enum label 'high' of "public"."level": create the type again as ENUM ('low', 'mid', 'high', 'new') under another name, ALTER each column that uses it to the new type USING its value::text (its default dropped first and set again), drop the old type and rename the new one"#
+                    )
+                ),
+            ]
+        );
+        let misordered: Vec<usize> = diff(PG, &want, &have, &["public".into()], &Ignore::default())
+            .types
+            .iter()
+            .map(|t| t.misordered_labels)
+            .collect();
+        assert_eq!(misordered, [1, 1]);
+        // A reversed type of many labels: all but one move, found without quadratic work, in
+        // one item.
+        let labels: Vec<String> = (0..20_000).map(|i| format!("l{i}")).collect();
+        let reversed: Vec<String> = labels.iter().rev().cloned().collect();
+        let mut many_want = Schema::default();
+        let mut many_have = Schema::default();
+        many_want.types = types(&[("public", "big", &[])]).types;
+        many_have.types = many_want.types.clone();
+        many_want
+            .types
+            .as_mut()
+            .unwrap()
+            .values_mut()
+            .for_each(|t| t.labels = labels.clone());
+        many_have
+            .types
+            .as_mut()
+            .unwrap()
+            .values_mut()
+            .for_each(|t| t.labels = reversed.clone());
+        let big = diff(
+            PG,
+            &many_want,
+            &many_have,
+            &["public".into()],
+            &Ignore::default(),
+        );
+        assert_eq!(big.types[0].misordered_labels, 19_999);
+        assert_eq!(big.drift.len(), 1);
     }
 
     #[test]

@@ -990,6 +990,22 @@ pub(crate) fn render_portable(change: &Change, quote: fn(&str) -> String) -> Str
             literal(from),
             literal(to)
         ),
+        // No way to move a label: the type is made again in order and every column using it
+        // converted (through text), which rewrites those tables under an exclusive lock.
+        Change::MoveEnumLabels {
+            name,
+            labels,
+            order,
+        } => {
+            let list = |l: &[String]| l.iter().map(|l| literal(l)).collect::<Vec<_>>().join(", ");
+            format!(
+                "-- destructive: PostgreSQL cannot move enum label{} {} of {}: create the type again as ENUM ({}) under another name, ALTER each column that uses it to the new type USING its value::text (its default dropped first and set again), drop the old type and rename the new one",
+                if labels.len() == 1 { "" } else { "s" },
+                list(labels),
+                q(name),
+                list(order)
+            )
+        }
         // No DROP VALUE: the type is rebuilt once no row holds the label.
         Change::DropEnumLabel { name, label } => format!(
             "-- destructive: PostgreSQL cannot drop enum label {} of {}: move rows off it, create the type again without it, and ALTER the columns that use it",

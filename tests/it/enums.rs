@@ -72,6 +72,61 @@ async fn a_label_the_new_code_writes_is_missing_exactly_and_the_suggested_sql_ad
         .await;
 }
 
+/// A hand fix added the labels without their places (`ADD VALUE` puts a label last): every
+/// label is there, but values sort in another order, which is drift, named by the one label
+/// out of place; the type made again as the suggestion says is in sync.
+#[tokio::test]
+async fn labels_in_another_order_are_drift_and_the_type_made_again_in_order_is_in_sync() {
+    let Some((db, dir)) = common::seeded::<Postgres>(&format!(
+        "{CREATED}\nALTER TYPE job_state ADD VALUE 'running'; ALTER TYPE job_state ADD VALUE 'failed';"
+    ))
+    .await
+    else {
+        return;
+    };
+    write(dir.path(), "migrations/0001_create.sql", CREATED);
+    write(dir.path(), "migrations/0002_labels.sql", LABELS_ADDED);
+    let cfg = write(
+        dir.path(),
+        "config.yaml",
+        &format!(
+            "databases:\n  - name: app\n    url: {}\n    expected: {{sql: [migrations/]}}\n",
+            db.url()
+        ),
+    );
+    let report = common::check_config(&cfg).await;
+    assert_eq!(
+        common::found(&report),
+        [item(DriftKind::MisorderedEnumLabel, "job_state", None)],
+        "{:#?}",
+        report.items
+    );
+    assert!(report.items[0].fix.destructive);
+    let fix = common::fix_sql(&report.items[0]);
+    assert!(
+        fix.starts_with("PostgreSQL cannot move enum label 'running' of \"public\".\"job_state\": create the type again as ENUM ('queued', 'running', 'done', 'failed')"),
+        "{fix}"
+    );
+    let daemon = Daemon::serve(&cfg);
+    daemon.wait_sample(
+        "schema_misordered_enum_labels{database=\"app\",schema=\"public\",type=\"job_state\"}",
+        1.0,
+    );
+    drop(daemon);
+    // The rebuild the suggestion describes, rows kept.
+    db.exec(
+        "CREATE TYPE job_state_new AS ENUM ('queued', 'running', 'done', 'failed');
+         ALTER TABLE jobs ALTER COLUMN state DROP DEFAULT,
+             ALTER COLUMN state TYPE job_state_new USING state::text::job_state_new,
+             ALTER COLUMN state SET DEFAULT 'queued';
+         DROP TYPE job_state; ALTER TYPE job_state_new RENAME TO job_state;",
+    )
+    .await;
+    assert_eq!(labels(&db).await, ["queued", "running", "done", "failed"]);
+    let after = common::check_config(&cfg).await;
+    assert!(after.in_sync(), "{:#?}", after.items);
+}
+
 #[tokio::test]
 async fn a_snapshot_states_the_types_and_a_label_added_live_is_unexpected() {
     let Some((db, dir)) = common::seeded::<Postgres>(&format!("{CREATED}\n{LABELS_ADDED}")).await

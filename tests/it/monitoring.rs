@@ -397,7 +397,8 @@ fn keys_daemon(pg: &common::Postgres, dir: &Path) -> Daemon {
          CREATE TABLE dups (v int);
          INSERT INTO dups VALUES (1), (1);
          CREATE TYPE st AS ENUM ('a');
-         CREATE TYPE extra AS ENUM ('x');",
+         CREATE TYPE extra AS ENUM ('x');
+         CREATE TYPE ord AS ENUM ('y', 'x');",
     ));
     block_on(async {
         let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
@@ -410,7 +411,7 @@ fn keys_daemon(pg: &common::Postgres, dir: &Path) -> Daemon {
     write(
         dir,
         "keys.yaml",
-        "tables:\n  k:\n    columns: {id: integer, a: integer, b: integer}\n    primary_key: [a]\n    indexes:\n      - {columns: [a]}\n  dups:\n    columns: {v: integer}\n    indexes: []\ntypes:\n  st: {enum: [a, b]}\n",
+        "tables:\n  k:\n    columns: {id: integer, a: integer, b: integer}\n    primary_key: [a]\n    indexes:\n      - {columns: [a]}\n  dups:\n    columns: {v: integer}\n    indexes: []\ntypes:\n  st: {enum: [a, b]}\n  ord: {enum: [x, y]}\n",
     );
     let cfg = write(
         dir,
