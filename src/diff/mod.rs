@@ -180,18 +180,33 @@ pub fn compare(
         out.drift.push(unexpected_table(&live_table.name));
     }
     order_created_tables(engine, &mut out.drift);
+    order_dropped_tables(engine, live, &mut out.drift);
     // Foreign keys are dropped first and unexpected tables next: a key or index another table's
     // foreign key needs cannot go before that key does (MySQL error 1553), and a table cannot
     // go while a key still references it. Neither drop needs anything else done first.
-    // New tables come after the keys added to tables already there, and foreign keys added to
-    // those tables last: either may reference a key made in between.
-    out.drift.sort_by_key(|d| match d.fix {
-        Change::DropForeignKey { .. } => 0,
-        Change::DropTable { .. } => 1,
-        Change::CreateTable { .. } => 3,
-        Change::AddForeignKey { .. } => 4,
-        _ => 2,
-    });
+    // Keys, indexes and checks are dropped before columns change (a dropped column takes its
+    // indexes along, and the drop would then fail) and added after (a key on a new column
+    // needs the column). New tables come after the keys added to tables already there, and
+    // foreign keys added to those tables last: either may reference a key made in between.
+    fn group(change: &Change) -> u8 {
+        match change {
+            // Steps made before this sort (a cycle's deferred keys) go where their first goes.
+            Change::Steps(steps) => steps.first().map_or(3, group),
+            Change::DropForeignKey { .. } => 0,
+            Change::DropTable { .. } => 1,
+            Change::DropIndex { .. } | Change::DropPrimaryKey { .. } | Change::DropCheck { .. } => {
+                2
+            }
+            Change::CreateIndex { .. }
+            | Change::AddPrimaryKey { .. }
+            | Change::AddCheck { .. }
+            | Change::RebuildIndex { .. } => 4,
+            Change::CreateTable { .. } => 5,
+            Change::AddForeignKey { .. } => 6,
+            _ => 3,
+        }
+    }
+    out.drift.sort_by_key(|d| group(&d.fix));
     keep_foreign_keys_standing(engine, live, &mut out.drift);
     let table_items = out.drift.len();
     diff_types(
@@ -281,7 +296,7 @@ fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]
             .chain(owner.indexes.iter().flatten())
             .filter(|x| !dropped_indexes.contains(&(table.clone(), x.name.clone())))
             .collect();
-        let mut dependents: Vec<(TableName, ForeignKey, bool)> = Vec::new();
+        let mut dependents: Vec<(TableName, ForeignKey, bool, KeySides)> = Vec::new();
         for from in live.tables.values() {
             let from_key = Schema::key(engine, &from.name);
             if dropped_tables.contains(&from_key) {
@@ -295,9 +310,20 @@ fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]
                 {
                     continue;
                 }
-                let needs = |x: &Index| serves(engine, x, &table, &from_key, key);
-                if needs(&index) && !staying.iter().any(|x| needs(x)) {
-                    dependents.push((from.name.clone(), key.clone(), from.partitioned));
+                let sides = |x: &Index| serves(engine, x, &table, &from_key, key);
+                let here = sides(&index);
+                // PostgreSQL binds a foreign key to one index, which no other key over the
+                // same columns replaces; MySQL takes any index that serves each side.
+                let left_without = |side: fn(&KeySides) -> bool| {
+                    side(&here)
+                        && (engine == Engine::Postgres || !staying.iter().any(|x| side(&sides(x))))
+                };
+                let needed = KeySides {
+                    referenced: left_without(|s| s.referenced),
+                    referencing: left_without(|s| s.referencing),
+                };
+                if needed.referenced || needed.referencing {
+                    dependents.push((from.name.clone(), key.clone(), from.partitioned, needed));
                 }
             }
         }
@@ -306,44 +332,74 @@ fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]
         }
         let mut steps: Vec<Change> = dependents
             .iter()
-            .map(|(t, k, _)| Change::DropForeignKey {
+            .map(|(t, k, ..)| Change::DropForeignKey {
                 table: t.clone(),
                 key: k.clone(),
             })
             .collect();
         steps.push(drift[i].fix.clone());
-        // The fix that makes the key again, listed after this drop.
-        let remade = (i + 1..drift.len()).find(|&j| match &drift[j].fix {
+        // Each foreign key comes back with the fix, listed after this drop, that makes the key
+        // again (over the same columns), or else with the first that makes one serving it in
+        // this one's place; failing both, with this drop.
+        let creates = |j: usize| match &drift[j].fix {
             Change::CreateIndex {
                 table: t, index: w, ..
             }
-            | Change::AddPrimaryKey { table: t, index: w } => {
-                Schema::key(engine, t) == table && same_columns(w, &index)
+            | Change::AddPrimaryKey { table: t, index: w }
+                if Schema::key(engine, t) == table =>
+            {
+                Some(w)
             }
-            _ => false,
-        });
-        if let Some(j) = remade {
-            for (t, k, _) in &dependents {
-                away.push((Schema::key(engine, t), k.name.clone(), j));
+            _ => None,
+        };
+        let mut back: Vec<(Option<usize>, Change)> = Vec::new();
+        for (t, k, partitioned, needed) in dependents {
+            let from_key = Schema::key(engine, &t);
+            let serving = |w: &Index| {
+                let s = serves(engine, w, &table, &from_key, &k);
+                (!needed.referenced || s.referenced) && (!needed.referencing || s.referencing)
+            };
+            let later = i + 1..drift.len();
+            let j = later
+                .clone()
+                .find(|&j| creates(j).is_some_and(|w| same_columns(w, &index)))
+                .or_else(|| later.clone().find(|&j| creates(j).is_some_and(serving)));
+            if let Some(j) = j {
+                away.push((from_key, k.name.clone(), j));
             }
+            back.push((
+                j,
+                Change::AddForeignKey {
+                    table: t,
+                    key: k,
+                    partitioned,
+                },
+            ));
         }
-        let adds = dependents
-            .into_iter()
-            .map(|(t, k, partitioned)| Change::AddForeignKey {
-                table: t,
-                key: k,
-                partitioned,
-            });
-        match remade {
-            Some(j) => {
-                let mut then = vec![drift[j].fix.clone()];
-                then.extend(adds);
-                drift[j].fix = Change::Steps(then);
+        for (j, add) in back {
+            match j {
+                Some(j) => {
+                    drift[j].fix = match std::mem::replace(&mut drift[j].fix, Change::Steps(vec![]))
+                    {
+                        Change::Steps(mut then) => {
+                            then.push(add);
+                            Change::Steps(then)
+                        }
+                        made => Change::Steps(vec![made, add]),
+                    };
+                }
+                None => steps.push(add),
             }
-            None => steps.extend(adds),
         }
         drift[i].fix = Change::Steps(steps);
     }
+}
+
+/// Which side of a foreign key an index serves: the referenced key, or (MySQL) the index the
+/// referencing columns need.
+struct KeySides {
+    referenced: bool,
+    referencing: bool,
 }
 
 /// Whether index `index` of the table keyed `table` is one foreign key `key` of the table keyed
@@ -356,14 +412,17 @@ fn serves(
     table: &TableName,
     from: &TableName,
     key: &ForeignKey,
-) -> bool {
+) -> KeySides {
     let columns: Vec<&Name> = index
         .parts
         .iter()
         .filter_map(IndexPart::column_name)
         .collect();
     if columns.len() != index.parts.len() {
-        return false;
+        return KeySides {
+            referenced: false,
+            referencing: false,
+        };
     }
     let referenced = key.target == *table
         && match key.target_columns.is_empty() {
@@ -382,7 +441,10 @@ fn serves(
     let referencing = engine == Engine::MySql
         && from == table
         && columns.starts_with(&key.columns.iter().collect::<Vec<_>>());
-    referenced || referencing
+    KeySides {
+        referenced,
+        referencing,
+    }
 }
 
 /// Whether two keys are over the same columns, in any order and direction.
@@ -396,8 +458,10 @@ fn same_columns(a: &Index, b: &Index) -> bool {
 }
 
 /// Puts each missing table's `CREATE TABLE` after those of the missing tables its foreign keys
-/// reference, so the suggested SQL applies in the order listed (a cycle keeps its order: one of
-/// its keys has to be added afterwards anyway). Every other item stays where it was.
+/// reference, so the suggested SQL applies in the order listed. In a cycle (`a` references `b`,
+/// `b` references `a`) one key cannot be written inline: it is taken out of its `CREATE TABLE`
+/// and added after the last one (SQLite, which accepts a key on a table yet to come, keeps it
+/// inline). Every other item stays where it was.
 fn order_created_tables(engine: Engine, drift: &mut [Drift]) {
     let slots: Vec<usize> = (0..drift.len())
         .filter(|&i| matches!(drift[i].fix, Change::CreateTable { .. }))
@@ -424,21 +488,112 @@ fn order_created_tables(engine: Engine, drift: &mut [Drift]) {
         .collect();
     let mut order = Vec::with_capacity(slots.len());
     let mut state = vec![0u8; slots.len()]; // 0 new, 1 visiting, 2 placed
-    fn visit(n: usize, needs: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>) {
+                                            // (table, table it references) where the second is not created yet when the first is.
+    let mut later: Vec<(usize, usize)> = Vec::new();
+    fn visit(
+        n: usize,
+        needs: &[Vec<usize>],
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+        later: &mut Vec<(usize, usize)>,
+    ) {
         if state[n] != 0 {
             return;
         }
         state[n] = 1;
         for &m in &needs[n] {
             if m != n {
-                visit(m, needs, state, order);
+                if state[m] == 1 {
+                    later.push((n, m));
+                }
+                visit(m, needs, state, order, later);
             }
         }
         state[n] = 2;
         order.push(n);
     }
     for n in 0..slots.len() {
-        visit(n, &needs, &mut state, &mut order);
+        visit(n, &needs, &mut state, &mut order, &mut later);
+    }
+    let mut items: Vec<Drift> = slots.iter().map(|&i| drift[i].clone()).collect();
+    let mut deferred: Vec<Change> = Vec::new();
+    if engine != Engine::Sqlite {
+        for &(n, m) in &later {
+            if let Change::CreateTable { table } = &mut items[n].fix {
+                let Some(keys_of) = table.foreign_keys.as_mut() else {
+                    continue;
+                };
+                let (go, stay): (Vec<ForeignKey>, Vec<ForeignKey>) = std::mem::take(keys_of)
+                    .into_iter()
+                    .partition(|k| k.target == keys[m]);
+                *keys_of = stay;
+                deferred.extend(go.into_iter().map(|key| Change::AddForeignKey {
+                    table: table.name.clone(),
+                    key,
+                    partitioned: table.partitioned,
+                }));
+            }
+        }
+    }
+    for (slot, n) in slots.iter().zip(order) {
+        drift[*slot] = items[n].clone();
+    }
+    if let Some(&last) = slots.last() {
+        if !deferred.is_empty() {
+            let made = std::mem::replace(&mut drift[last].fix, Change::Steps(Vec::new()));
+            deferred.insert(0, made);
+            drift[last].fix = Change::Steps(deferred);
+        }
+    }
+}
+
+/// Puts each unexpected table's `DROP TABLE` after those of the unexpected tables whose foreign
+/// keys reference it (a table cannot go while another's key references it: PostgreSQL "other
+/// objects depend on it", MySQL error 1451). A cycle keeps its order. Every other item stays
+/// where it was.
+fn order_dropped_tables(engine: Engine, live: &Schema, drift: &mut [Drift]) {
+    let slots: Vec<usize> = (0..drift.len())
+        .filter(|&i| matches!(drift[i].fix, Change::DropTable { .. }))
+        .collect();
+    if slots.len() < 2 {
+        return;
+    }
+    let keys: Vec<TableName> = slots
+        .iter()
+        .map(|&i| match &drift[i].fix {
+            Change::DropTable { table } => Schema::key(engine, table),
+            _ => unreachable!("only DropTable slots"),
+        })
+        .collect();
+    // For each, the dropped tables whose foreign keys reference it: they go first.
+    let referenced_by: Vec<Vec<usize>> = keys
+        .iter()
+        .map(|target| {
+            (0..keys.len())
+                .filter(|&m| {
+                    keys[m] != *target
+                        && live.tables.get(&keys[m]).is_some_and(|t| {
+                            t.foreign_keys.iter().flatten().any(|k| k.target == *target)
+                        })
+                })
+                .collect()
+        })
+        .collect();
+    let mut order = Vec::with_capacity(slots.len());
+    let mut state = vec![0u8; slots.len()]; // 0 new, 1 visiting, 2 placed
+    fn visit(n: usize, first: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>) {
+        if state[n] != 0 {
+            return;
+        }
+        state[n] = 1;
+        for &m in &first[n] {
+            visit(m, first, state, order);
+        }
+        state[n] = 2;
+        order.push(n);
+    }
+    for n in 0..slots.len() {
+        visit(n, &referenced_by, &mut state, &mut order);
     }
     let items: Vec<Drift> = slots.iter().map(|&i| drift[i].clone()).collect();
     for (slot, n) in slots.iter().zip(order) {
@@ -1903,13 +2058,14 @@ mod tests {
         let kinds: Vec<DriftKind> = key_kinds(want, have).into_iter().map(|k| k.0).collect();
         assert_eq!(
             kinds,
+            // Drops first, then what is made or built again.
             [
                 DriftKind::UnexpectedPrimaryKey,
-                DriftKind::MissingPrimaryKey,
-                // Expected, but left not valid: built again, not reported missing.
-                DriftKind::InvalidIndex,
                 DriftKind::UnexpectedIndex,
                 // Not expected and not valid: a leftover to drop.
+                DriftKind::InvalidIndex,
+                DriftKind::MissingPrimaryKey,
+                // Expected, but left not valid: built again, not reported missing.
                 DriftKind::InvalidIndex,
                 // Missing ones last, after the drops that may free their names.
                 DriftKind::MissingUniqueConstraint,

@@ -209,8 +209,18 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                     format!("  {}{own}", column_definition(quote, c))
                 })
                 .collect();
+            // Names the expectation states are written, so that `names: strict` finds them.
+            let named = |name: &str| match name.is_empty() {
+                true => String::new(),
+                false => format!("CONSTRAINT {} ", quote(name)),
+            };
             if let Some(Some(pk)) = &table.primary_key {
-                lines.push(format!("  PRIMARY KEY {}", constraint_keys(quote, pk)));
+                // MySQL's primary key is always named PRIMARY; SQLite keeps no name.
+                let name = match engine {
+                    Engine::Postgres => named(&pk.name),
+                    _ => String::new(),
+                };
+                lines.push(format!("  {name}PRIMARY KEY {}", constraint_keys(quote, pk)));
             }
             // A part's direction or prefix is an index's, not a constraint's (PostgreSQL).
             let inline = |i: &Index| {
@@ -222,14 +232,22 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             };
             let indexes = table.indexes.as_deref().unwrap_or_default();
             for index in indexes.iter().filter(|i| inline(i)) {
+                let name = match engine {
+                    Engine::Sqlite => String::new(),
+                    _ => named(&index.name),
+                };
                 lines.push(format!(
-                    "  UNIQUE{} {}",
+                    "  {name}UNIQUE{} {}",
                     index.head(),
                     constraint_keys(quote, index)
                 ));
             }
             for key in table.foreign_keys.iter().flatten() {
-                lines.push(format!("  {}", foreign_key_clause(engine, quote, key)));
+                lines.push(format!(
+                    "  {}{}",
+                    named(&key.name),
+                    foreign_key_clause(engine, quote, key)
+                ));
             }
             // A check the expectation names without its condition cannot be written: left out.
             for check in table.checks.iter().flatten() {
@@ -435,10 +453,15 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 q(table),
                 index.key_list(quote)
             ),
+            // Under its stated name on PostgreSQL (MySQL's is always PRIMARY).
             _ => format!(
-                "{}ALTER TABLE {} ADD PRIMARY KEY {};",
+                "{}ALTER TABLE {} ADD {}PRIMARY KEY {};",
                 duplicates(table, index),
                 q(table),
+                match (engine, index.name.is_empty()) {
+                    (Engine::Postgres, false) => format!("CONSTRAINT {} ", quote(&index.name)),
+                    _ => String::new(),
+                },
                 constraint_keys(quote, index)
             ),
         },
@@ -559,9 +582,10 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
                 quote(&check.name)
             ),
             // MariaDB lists a column's own check by the column's name, and drops it only with
-            // the column's definition.
+            // the column's definition. The note is a line of its own: uncommented, the
+            // statement must stand alone.
             Engine::MySql => format!(
-                "-- destructive: ALTER TABLE {} DROP CONSTRAINT {}; (a check declared on column {} goes with MODIFY COLUMN, restating the column without it)",
+                "-- destructive: ALTER TABLE {} DROP CONSTRAINT {};\n-- a check declared on column {} goes only with MODIFY COLUMN, restating the column without it",
                 q(table),
                 quote(&check.name),
                 quote(&check.name)

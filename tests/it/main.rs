@@ -8,6 +8,7 @@ mod cli;
 mod ddl;
 mod deploy;
 mod enums;
+mod fixes;
 mod fleet;
 mod indexes;
 mod ledger;

@@ -585,6 +585,10 @@ impl DdlTable {
         }
         let mut index = new.index;
         index.name = match new.written {
+            // MySQL ignores a primary key's written name: it is always PRIMARY.
+            Some(_) if engine == Engine::MySql && index.kind == KeyKind::Primary => {
+                "PRIMARY".into()
+            }
             Some(name) => name,
             None => {
                 let columns: Vec<String> = index
