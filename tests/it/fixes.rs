@@ -172,3 +172,28 @@ async fn mariadb_suggested_sql_applies_in_order_and_repairs_each_shape() {
         repairs(&db, case).await;
     }
 }
+
+/// InnoDB drops the index it made for a foreign key once a later `CREATE INDEX` serves the key:
+/// a database built from that DDL has only the later one, and is in sync with the DDL.
+#[tokio::test]
+async fn mariadb_a_later_index_serving_a_foreign_key_replaces_innodbs_own() {
+    let ddl =
+        "CREATE TABLE parent (id int PRIMARY KEY, code varchar(10), UNIQUE KEY parent_code (code));
+CREATE TABLE child (id int PRIMARY KEY, parent_code varchar(10),
+    CONSTRAINT child_code_fk FOREIGN KEY (parent_code) REFERENCES parent (code));
+CREATE INDEX child_pc_ix ON child (parent_code, id);";
+    let Some((db, dir)) = common::seeded::<MariaDb>(ddl).await else {
+        return;
+    };
+    write(dir.path(), "expected.sql", ddl);
+    let cfg = write(
+        dir.path(),
+        "config.yaml",
+        &format!(
+            "databases:\n  - name: app\n    url: {}\n    expected: {{sql: [expected.sql]}}\n",
+            db.url()
+        ),
+    );
+    let report = common::check_config(&cfg).await;
+    assert!(report.in_sync(), "{:#?}", report.items);
+}

@@ -97,6 +97,9 @@ pub(super) struct DdlIndex {
     pub(super) initially_deferred: bool,
     /// An exclusion constraint's operator per part (empty for any other key).
     pub(super) exclusion: Vec<String>,
+    /// Made by InnoDB for a foreign key, not by a statement: InnoDB drops it again once an
+    /// index is made that serves the key in its place.
+    pub(super) implicit: bool,
 }
 
 /// A foreign key as the DDL so far defines it.
@@ -261,6 +264,7 @@ fn key(kind: KeyKind, parts: Vec<DdlPart>, method: Option<String>, constraint: b
         deferrable: false,
         initially_deferred: false,
         exclusion: Vec::new(),
+        implicit: false,
     }
 }
 
@@ -607,6 +611,17 @@ impl DdlTable {
                 })
             }
         };
+        // InnoDB drops the index it made for a foreign key once another serves the key.
+        if !index.implicit {
+            self.indexes.retain(|i| {
+                let columns: Vec<String> = i
+                    .parts
+                    .iter()
+                    .filter_map(|p| p.column_name().map(str::to_string))
+                    .collect();
+                !(i.implicit && index.starts_with(engine, &columns))
+            });
+        }
         if index.kind == KeyKind::Primary {
             if self.primary_key.is_some() {
                 return Err(at.error(format!("table {} already has a primary key", self.name)));
@@ -801,9 +816,11 @@ impl DdlTable {
             return Ok(());
         }
         let parts = columns.into_iter().map(DdlPart::column).collect();
+        let mut index = key(KeyKind::Index, parts, None, false);
+        index.implicit = true;
         let new = NewKey {
             written: name.filter(|n| !self.has_key(engine, n)),
-            index: key(KeyKind::Index, parts, None, false),
+            index,
         };
         self.add_key(engine, new, &|_| false, at)
     }
@@ -943,6 +960,18 @@ mod tests {
             "t",
         );
         assert_eq!(described(&t), ["PRIMARY KEY (id)"], "PostgreSQL makes none");
+        // An index made later that serves the key replaces InnoDB's (which InnoDB drops);
+        // one that does not lead with the key's columns leaves it.
+        let later = "CREATE TABLE u (id int PRIMARY KEY);\n\
+                     CREATE TABLE t (id int PRIMARY KEY, u int, v int, \
+                     CONSTRAINT fk_u FOREIGN KEY (u) REFERENCES u (id));\n\
+                     CREATE INDEX t_vu ON t (v, u);\n\
+                     CREATE INDEX t_uv ON t (u, v);";
+        let t = table(Engine::MySql, later, "t");
+        assert_eq!(
+            described(&t),
+            ["PRIMARY KEY (id)", "INDEX (v, u)", "INDEX (u, v)"]
+        );
     }
 
     #[test]
