@@ -484,10 +484,16 @@ fn qualified(name: &TableName) -> String {
 /// the column should keep (a bare type change would silently drop NOT NULL and the default).
 pub(super) fn render(change: &Change) -> String {
     match change {
+        // AUTO_INCREMENT is part of the definition too: a MODIFY without it removes it.
         Change::AlterType { table, column } | Change::SetNullable { table, column } => format!(
-            "ALTER TABLE {} MODIFY COLUMN {};",
+            "ALTER TABLE {} MODIFY COLUMN {}{};",
             qualified(table),
-            column_definition(quote_backtick, column)
+            column_definition(quote_backtick, column),
+            if column.identity == Some(true) {
+                " AUTO_INCREMENT"
+            } else {
+                ""
+            }
         ),
         _ => render_portable(change, quote_backtick),
     }

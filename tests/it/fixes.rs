@@ -153,6 +153,15 @@ INSERT INTO t VALUES (1); INSERT INTO u VALUES (1, 1);",
     strict: true,
 }];
 
+/// MariaDB alone: `MODIFY COLUMN` restates the whole column, AUTO_INCREMENT included.
+const MARIADB_ONLY: &[Case] = &[Case {
+    what: "an AUTO_INCREMENT key column made wider",
+    expected: "CREATE TABLE t (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, v int);",
+    live: "CREATE TABLE t (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, v int);
+INSERT INTO t (v) VALUES (1);",
+    strict: false,
+}];
+
 #[tokio::test]
 async fn postgres_suggested_sql_applies_in_order_and_repairs_each_shape() {
     for case in COMMON.iter().chain(POSTGRES_ONLY) {
@@ -165,7 +174,7 @@ async fn postgres_suggested_sql_applies_in_order_and_repairs_each_shape() {
 
 #[tokio::test]
 async fn mariadb_suggested_sql_applies_in_order_and_repairs_each_shape() {
-    for case in COMMON {
+    for case in COMMON.iter().chain(MARIADB_ONLY) {
         let Some(db) = MariaDb::start().await else {
             return;
         };
