@@ -208,6 +208,7 @@ pub fn compare(
     }
     out.drift.sort_by_key(|d| group(&d.fix));
     keep_foreign_keys_standing(engine, live, &mut out.drift);
+    retype_under_foreign_keys(engine, live, &mut out.drift);
     let table_items = out.drift.len();
     diff_types(
         engine,
@@ -392,6 +393,82 @@ fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]
             }
         }
         drift[i].fix = Change::Steps(steps);
+    }
+}
+
+/// MySQL refuses to change the type of a column a foreign key uses, on either side (errors 1832,
+/// 1833): each such key is dropped before the first type change it is part of and added back
+/// after the last (both sides' columns change together, as `int` to `bigint` on a key and the
+/// columns referencing it). Keys another fix already drops are left to it.
+fn retype_under_foreign_keys(engine: Engine, live: &Schema, drift: &mut [Drift]) {
+    if engine != Engine::MySql {
+        return;
+    }
+    fn retyped(engine: Engine, d: &Drift) -> Option<(TableName, &Name)> {
+        match &d.fix {
+            Change::AlterType { table, column } => Some((Schema::key(engine, table), &column.name)),
+            _ => None,
+        }
+    }
+    if !drift.iter().any(|d| retyped(engine, d).is_some()) {
+        return;
+    }
+    fn drops_key(change: &Change, table: &TableName, name: &str, engine: Engine) -> bool {
+        match change {
+            Change::DropForeignKey { table: t, key } => {
+                Schema::key(engine, t) == *table && key.name == name
+            }
+            Change::DropTable { table: t } => Schema::key(engine, t) == *table,
+            Change::Steps(steps) => steps.iter().any(|c| drops_key(c, table, name, engine)),
+            _ => false,
+        }
+    }
+    for from in live.tables.values() {
+        let from_key = Schema::key(engine, &from.name);
+        for key in from.foreign_keys.iter().flatten() {
+            let uses = |d: &Drift| {
+                retyped(engine, d).is_some_and(|(t, c)| {
+                    (t == from_key && key.columns.contains(c))
+                        || (t == key.target && key.target_columns.contains(c))
+                })
+            };
+            let (Some(first), Some(last)) =
+                (drift.iter().position(uses), drift.iter().rposition(uses))
+            else {
+                continue;
+            };
+            if drift
+                .iter()
+                .any(|d| drops_key(&d.fix, &from_key, &key.name, engine))
+            {
+                continue;
+            }
+            let wrap = |change: Change, before: Option<Change>, after: Option<Change>| {
+                let mut steps = match change {
+                    Change::Steps(steps) => steps,
+                    one => vec![one],
+                };
+                if let Some(b) = before {
+                    steps.insert(0, b);
+                }
+                steps.extend(after);
+                Change::Steps(steps)
+            };
+            let take = |d: &mut Drift| std::mem::replace(&mut d.fix, Change::Steps(Vec::new()));
+            let drop = Change::DropForeignKey {
+                table: from.name.clone(),
+                key: key.clone(),
+            };
+            let add = Change::AddForeignKey {
+                table: from.name.clone(),
+                key: key.clone(),
+                partitioned: from.partitioned,
+            };
+            let made = take(&mut drift[first]);
+            drift[first].fix = wrap(made, Some(drop), None);
+            let made = take(&mut drift[last]);
+            drift[last].fix = wrap(made, None, Some(add));
+        }
     }
 }
 

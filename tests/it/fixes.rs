@@ -154,13 +154,24 @@ INSERT INTO t VALUES (1); INSERT INTO u VALUES (1, 1);",
 }];
 
 /// MariaDB alone: `MODIFY COLUMN` restates the whole column, AUTO_INCREMENT included.
-const MARIADB_ONLY: &[Case] = &[Case {
-    what: "an AUTO_INCREMENT key column made wider",
-    expected: "CREATE TABLE t (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, v int);",
-    live: "CREATE TABLE t (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, v int);
+const MARIADB_ONLY: &[Case] = &[
+    Case {
+        what: "an AUTO_INCREMENT key column made wider",
+        expected: "CREATE TABLE t (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, v int);",
+        live: "CREATE TABLE t (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, v int);
 INSERT INTO t (v) VALUES (1);",
-    strict: false,
-}];
+        strict: false,
+    },
+    Case {
+        what: "a key and the column referencing it made wider together (errors 1832, 1833)",
+        expected: "CREATE TABLE parent (id bigint NOT NULL PRIMARY KEY);
+CREATE TABLE child (id int PRIMARY KEY, parent_id bigint, CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id));",
+        live: "CREATE TABLE parent (id int NOT NULL PRIMARY KEY);
+CREATE TABLE child (id int PRIMARY KEY, parent_id int, CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id));
+INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);",
+        strict: false,
+    },
+];
 
 #[tokio::test]
 async fn postgres_suggested_sql_applies_in_order_and_repairs_each_shape() {
