@@ -775,6 +775,12 @@ type FormMap = HashMap<(Box<str>, bool), Forms>;
 const FORMS_CACHED: usize = 16_384;
 
 fn forms(text: &str, casts: Casts) -> Forms {
+    if text.len() > normalize::LONGEST_EXPRESSION {
+        return Forms {
+            tree: None,
+            text: Arc::from(text),
+        };
+    }
     let key = (Box::<str>::from(text), casts == Casts::Drop);
     if let Some(hit) = FORMS.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return hit.clone();
@@ -814,9 +820,9 @@ enum Casts {
     KeepWritten,
 }
 
-/// A cast's target type in one spelling, or `None` for a character type (`text`, `varchar(20)`,
-/// `character varying[]`): the coercion PostgreSQL inserts for a function or operator that
-/// takes text.
+/// A cast's target type in one spelling, or `None` for a character type without a length
+/// (`text`, `varchar`, `character varying[]`): the coercion PostgreSQL inserts for a function
+/// or operator that takes text. One with a length (`varchar(20)`) truncates, and is kept.
 fn cast_type(written: &str) -> Option<String> {
     let spelt = written.split_whitespace().collect::<Vec<_>>().join(" ");
     let (spelt, array) = match spelt.find('[') {
@@ -835,6 +841,9 @@ fn cast_type(written: &str) -> Option<String> {
     let base = base.trim();
     let base = base.rsplit('.').next().unwrap_or(base);
     let canonical = match base {
+        // With a length the cast truncates: a person wrote it, and it stays.
+        "varchar" | "character varying" if !modifiers.is_empty() => "character varying",
+        "char" | "character" | "bpchar" if !modifiers.is_empty() => "character",
         "text" | "varchar" | "character varying" | "char" | "character" | "bpchar" | "name" => {
             return None
         }
@@ -909,9 +918,12 @@ fn ends_with_literal(s: &str) -> bool {
     if t.ends_with('\u{1}') {
         return !whole || t == "\u{1}";
     }
+    // Past the last character that is no digit, by its own width (it may be a name's
+    // multi-byte letter).
     let tail: &str = &t[t
-        .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .map_or(0, |at| at + 1)..];
+        .char_indices()
+        .rfind(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+        .map_or(0, |(at, c)| at + c.len_utf8())..];
     let before = t[..t.len() - tail.len()].chars().next_back();
     tail.starts_with(|c: char| c.is_ascii_digit())
         && match whole {

@@ -8,7 +8,7 @@
 mod spelling;
 mod text;
 
-pub use spelling::{as_postgres_stores, tree_form};
+pub use spelling::{as_postgres_stores, tree_form, LONGEST as LONGEST_EXPRESSION};
 
 use text::{
     insert_args, lower_unquoted, split_array_suffix, split_type_args, squeeze, strip_casts,
@@ -299,6 +299,18 @@ pub fn normalize_default(engine: Engine, raw: &str) -> Option<String> {
         Some(inner) if inner.parse::<f64>().is_ok() && !inner.is_empty() => inner.to_string(),
         _ => expr,
     };
+    // PostgreSQL reads a quoted boolean word into the boolean it names and stores that
+    // (SQLAlchemy's `server_default="false"` writes `DEFAULT 'false'`). The default alone
+    // does not say the column's type: on a text column `'t'` and `'true'` now compare equal,
+    // a rarer confusion than every SQLAlchemy boolean reading as drift.
+    let expr = match (engine, unquote(&expr)) {
+        (Engine::Postgres, Some(inner)) => match inner.trim() {
+            "true" | "t" | "yes" | "on" => "true".to_string(),
+            "false" | "f" | "no" | "off" => "false".to_string(),
+            _ => expr,
+        },
+        _ => expr,
+    };
     let mut expr = lookup(DEFAULT_ALIASES, &expr)
         .map(str::to_string)
         .unwrap_or(expr);
@@ -473,6 +485,21 @@ mod tests {
         (Engine::Postgres, "date '2020-1-2'", Some("'2020-01-02'")),
         (Engine::Postgres, "'2020-01-02'::date", Some("'2020-01-02'")),
         (Engine::Postgres, "CAST(0 AS bigint)", Some("0")),
+        // SQLAlchemy's server_default="false"; PostgreSQL stores the boolean.
+        (Engine::Postgres, "'false'", Some("false")),
+        (Engine::Postgres, "'t'", Some("true")),
+        (Engine::Postgres, "false", Some("false")),
+        // What pg_dump writes, beside what the catalog says on the usual search path.
+        (
+            Engine::Postgres,
+            "public.uuid_generate_v4()",
+            Some("uuid_generate_v4()"),
+        ),
+        (
+            Engine::Postgres,
+            "uuid_generate_v4()",
+            Some("uuid_generate_v4()"),
+        ),
         (Engine::Postgres, "(0)", Some("0")),
         (Engine::Postgres, "0", Some("0")),
         (Engine::Postgres, "('a'::text)", Some("'a'")),

@@ -10,21 +10,85 @@
 pub fn as_postgres_stores(text: &str) -> String {
     // Longer than any real expression: only hostile text, which the scans below would take
     // quadratic time over (a hundred thousand unclosed `CAST(`).
-    if text.len() > LONGEST || (!text.contains('\'') && !contains_word(text, "cast")) {
+    if text.len() > LONGEST {
         return text.to_string();
     }
-    canonical_literals(&typed_literals(&cast_operators(text)))
+    let lower = text.to_ascii_lowercase();
+    let text = match lower.contains("public.") || lower.contains("pg_catalog.") {
+        true => unqualified(text),
+        false => text.to_string(),
+    };
+    if !text.contains('\'') && !lower.contains("cast") {
+        return text;
+    }
+    canonical_literals(&typed_literals(&cast_operators(&text)))
 }
 
-/// The longest expression read as one; longer ones are compared as written.
-const LONGEST: usize = 16 * 1024;
+/// `public.f(x)` -> `f(x)`, `a OPERATOR(public.->) b` -> `a -> b`: pg_dump qualifies every
+/// function and operator of `public` and `pg_catalog` (it runs with an empty search path),
+/// while the catalog, read on the usual search path, names them bare.
+fn unqualified(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    'scan: while i < text.len() {
+        let rest = &text[i..];
+        if rest.starts_with('\'') {
+            let end = literal_end(text, i);
+            out.push_str(&text[i..end]);
+            i = end;
+            continue;
+        }
+        if !out.chars().next_back().is_some_and(is_name_char) {
+            for schema in ["public.", "pg_catalog."] {
+                let Some(head) = rest.get(..schema.len()) else {
+                    continue;
+                };
+                if !head.eq_ignore_ascii_case(schema) {
+                    continue;
+                }
+                let after = &rest[schema.len()..];
+                let name = after
+                    .char_indices()
+                    .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+                    .map_or(after.len(), |(at, _)| at);
+                // A function's name, followed by its arguments.
+                if name > 0 && after[name..].trim_start().starts_with('(') {
+                    i += schema.len();
+                    continue 'scan;
+                }
+            }
+            if let Some(head) = rest.get(..9) {
+                if head.eq_ignore_ascii_case("operator(") {
+                    if let Some(close) = rest.find(')') {
+                        let inner = &rest[9..close];
+                        if let Some((schema, op)) = inner.split_once('.') {
+                            let schema = schema.trim().to_ascii_lowercase();
+                            if (schema == "public" || schema == "pg_catalog")
+                                && !op.is_empty()
+                                && !op.contains(char::is_alphanumeric)
+                            {
+                                out.push_str(op.trim());
+                                i += close + 1;
+                                continue 'scan;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// The longest expression read as one; longer ones are compared as written (only hostile
+/// text is longer, and the scans over it would take quadratic time).
+pub const LONGEST: usize = 16 * 1024;
 
 fn is_name_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '"' || c == '`' || c == '.' || c == '$'
-}
-
-fn contains_word(text: &str, word: &str) -> bool {
-    text.to_ascii_lowercase().contains(word)
 }
 
 /// The byte after the string literal that opens at `at` (a `'`), `''` inside it being a quote.
@@ -481,6 +545,17 @@ fn regroup(e: &mut sqlparser::ast::Expr) {
             left: Box::new(take(expr)),
             right: Box::new(take(pattern)),
         }),
+        // `a IN (x)` is `a = x`.
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            negated,
+            global: false,
+        } if list.len() == 1 => Some(Expr::BinaryOp {
+            left: Box::new(take(expr)),
+            op: if *negated { Op::NotEq } else { Op::Eq },
+            right: Box::new(list.pop().unwrap_or(Expr::value(Value::Null))),
+        }),
         Expr::In {
             expr,
             target: InTarget::List(list),
@@ -546,25 +621,56 @@ fn regroup(e: &mut sqlparser::ast::Expr) {
     };
     if let Some(r) = rewritten {
         *e = r;
-        // The new node's operands were made here, after the visit passed them.
-        regroup_operands(e);
+        // The new node's operands were made here, after the visit passed them: the inner
+        // ones are grouped before the node itself wraps them.
         if let Expr::BinaryOp { left, right, .. } = e {
             regroup_operands(left);
             regroup_operands(right);
         }
+        regroup_operands(e);
         return;
     }
-    // A literal's cast goes, as the comparison of texts drops it (PostgreSQL writes one on
-    // every literal: `'n'::text`); a quoted number so cast is the number (`'-1'::integer`).
-    if let Expr::Cast { expr, .. } = e {
+    match e {
+        // `trim(x)` is `TRIM(BOTH FROM x)`.
+        Expr::Trim {
+            trim_where: trim_where @ None,
+            trim_characters: None,
+            ..
+        } => *trim_where = Some(sqlparser::ast::TrimWhereField::Both),
+        // A `CASE` without `ELSE` has `ELSE NULL`.
+        Expr::Case {
+            else_result: else_result @ None,
+            ..
+        } => *else_result = Some(Box::new(Expr::value(Value::Null))),
+        // `a IS NOT DISTINCT FROM b` is `NOT (a IS DISTINCT FROM b)`.
+        Expr::IsNotDistinctFrom(a, b) => {
+            let mut distinct = Expr::IsDistinctFrom(Box::new(take(a)), Box::new(take(b)));
+            regroup_operands(&mut distinct);
+            *e = Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                expr: Box::new(Expr::Nested(Box::new(distinct))),
+            };
+            return;
+        }
+        _ => {}
+    }
+    if let Expr::Cast {
+        expr, data_type, ..
+    } = e
+    {
+        // A literal's cast goes, as the comparison of texts drops it (PostgreSQL writes one
+        // on every literal: `'n'::text`); a quoted number cast to a number type is the number
+        // (`'-1'::integer`), while `'0'::text` stays a string (`data -> '0'` is a key,
+        // `data -> 0` an element).
         if let Expr::Value(v) = expr.as_mut() {
+            let number = |s: &str| {
+                let s = s.trim();
+                s.parse::<f64>().is_ok()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+            };
             let value = match &v.value {
-                Value::SingleQuotedString(s)
-                    if s.trim().parse::<f64>().is_ok()
-                        && s.trim()
-                            .bytes()
-                            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') =>
-                {
+                Value::SingleQuotedString(s) if number(s) && numeric_type(data_type) => {
                     Value::Number(s.trim().to_string(), false)
                 }
                 other => other.clone(),
@@ -572,8 +678,50 @@ fn regroup(e: &mut sqlparser::ast::Expr) {
             *e = Expr::value(value);
             return;
         }
+        // A cast to a character type without a length is the one PostgreSQL inserts where a
+        // function or operator takes text (`(coalesce(v, ''))::text || ...` over varchar):
+        // it goes with its parentheses. One with a length truncates, and stays.
+        if unbounded_character_type(data_type) {
+            *e = take(expr);
+            return;
+        }
     }
     regroup_operands(e);
+}
+
+/// Whether a cast to `t` makes a number.
+fn numeric_type(t: &sqlparser::ast::DataType) -> bool {
+    let spelt = t.to_string().to_ascii_lowercase();
+    let base = spelt.split('(').next().unwrap_or_default().trim();
+    matches!(
+        base,
+        "int"
+            | "integer"
+            | "int2"
+            | "int4"
+            | "int8"
+            | "smallint"
+            | "bigint"
+            | "numeric"
+            | "decimal"
+            | "real"
+            | "float"
+            | "float4"
+            | "float8"
+            | "double precision"
+            | "double"
+    )
+}
+
+/// Whether `t` is `text`, `varchar`, `character varying` or `bpchar` with no length.
+fn unbounded_character_type(t: &sqlparser::ast::DataType) -> bool {
+    let spelt = t.to_string().to_ascii_lowercase();
+    !spelt.contains('(')
+        && !spelt.contains('[')
+        && matches!(
+            spelt.trim(),
+            "text" | "varchar" | "character varying" | "bpchar" | "name"
+        )
 }
 
 /// The operands of an operation in parentheses where they are operations themselves.

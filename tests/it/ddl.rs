@@ -420,7 +420,11 @@ CREATE TABLE dfr (id int PRIMARY KEY, slug text,
                   CONSTRAINT dfr_slug UNIQUE (slug) DEFERRABLE INITIALLY DEFERRED);
 CREATE TABLE refs (id int PRIMARY KEY, b int CONSTRAINT refs_b REFERENCES t (b));
 CREATE TABLE up (id int PRIMARY KEY, code text CONSTRAINT up_code UNIQUE);
-CREATE TABLE docs (id int PRIMARY KEY, data jsonb, at timestamptz, email varchar(50));
+CREATE EXTENSION "uuid-ossp";
+CREATE FUNCTION f_un(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT t $$;
+CREATE TABLE docs (id int PRIMARY KEY, data jsonb, at timestamptz, email varchar(50),
+                   uid uuid DEFAULT uuid_generate_v4());
+CREATE INDEX docs_un ON docs (f_un(email));
 CREATE INDEX docs_n ON docs (((data->>'n')::int));
 CREATE INDEX docs_day ON docs (((at AT TIME ZONE 'UTC')::date));
 CREATE INDEX docs_email ON docs (lower(email));
@@ -765,7 +769,7 @@ const FLYWAY: &[(&str, &str)] = &[
     ),
     (
         "V10__reshape.sql",
-        "ALTER TABLE export_logs ALTER COLUMN file_size TYPE bigint;\nALTER TABLE export_logs ALTER COLUMN file_size SET DEFAULT 0;\nALTER TABLE export_logs ALTER COLUMN file_size SET NOT NULL;\nALTER TABLE export_logs DROP COLUMN legacy;\nALTER TABLE users RENAME COLUMN name TO display_name;\nALTER TABLE users ALTER COLUMN email TYPE varchar(254), ALTER COLUMN email DROP NOT NULL;\nCREATE TABLE tmp_import (id int);\nALTER TABLE tmp_import RENAME TO imports;\nCREATE INDEX users_email_lower ON users (lower(email));\nCREATE TABLE docs (id int, data jsonb, at timestamp);\nCREATE INDEX docs_n ON docs (((data->>'n')::int));\nCREATE INDEX docs_day ON docs ((at::date), (data->'tags'));\nCREATE INDEX docs_trunc ON docs ((date_trunc('day', at::timestamp)));\nCREATE TABLE slots (id int, b text, at timestamp, d date, wait interval DEFAULT interval '90 minutes', since date DEFAULT date '2020-1-2', CONSTRAINT slots_long CHECK (at > timestamp '2020-01-01'));\nCREATE INDEX slots_b ON slots ((CAST(b AS integer)));\nCREATE INDEX slots_week ON slots ((at + interval '1 week 2 days'), (at > timestamp '2020-1-1 10:00'));\nCREATE INDEX slots_d ON slots ((d + CAST(id AS integer) > date '2020-1-2'));\n",
+        "ALTER TABLE export_logs ALTER COLUMN file_size TYPE bigint;\nALTER TABLE export_logs ALTER COLUMN file_size SET DEFAULT 0;\nALTER TABLE export_logs ALTER COLUMN file_size SET NOT NULL;\nALTER TABLE export_logs DROP COLUMN legacy;\nALTER TABLE users RENAME COLUMN name TO display_name;\nALTER TABLE users ALTER COLUMN email TYPE varchar(254), ALTER COLUMN email DROP NOT NULL;\nCREATE TABLE tmp_import (id int);\nALTER TABLE tmp_import RENAME TO imports;\nCREATE INDEX users_email_lower ON users (lower(email));\nCREATE TABLE docs (id int, data jsonb, at timestamp);\nCREATE INDEX docs_n ON docs (((data->>'n')::int));\nCREATE INDEX docs_day ON docs ((at::date), (data->'tags'));\nCREATE INDEX docs_trunc ON docs ((date_trunc('day', at::timestamp)));\nCREATE TABLE slots (id int, b text, at timestamp, d date, wait interval DEFAULT interval '90 minutes', since date DEFAULT date '2020-1-2', CONSTRAINT slots_long CHECK (at > timestamp '2020-01-01'));\nCREATE INDEX slots_b ON slots ((CAST(b AS integer)));\nCREATE INDEX slots_week ON slots ((at + interval '1 week 2 days'), (at > timestamp '2020-1-1 10:00'));\nCREATE INDEX slots_d ON slots ((d + CAST(id AS integer) > date '2020-1-2'));\nALTER TABLE slots ADD COLUMN flag boolean DEFAULT 'false', ADD COLUMN v varchar(20), ADD COLUMN v2 varchar(20), ADD COLUMN mx int;\nCREATE INDEX slots_name ON slots ((coalesce(v, '') || coalesce(v2, '')), (trim(b)), (id BETWEEN 0 AND mx - 1), (b IN ('x')), (CASE WHEN id > 0 THEN 'p' END));\n",
     ),
     (
         "R__views.sql",
