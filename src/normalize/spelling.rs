@@ -83,6 +83,9 @@ fn unqualified(text: &str) -> String {
     out
 }
 
+/// How deep an expression's parentheses may nest and still be read as a tree.
+const RECURSION: usize = 256;
+
 /// The longest expression read as one; longer ones are compared as written (only hostile
 /// text is longer, and the scans over it would take quadratic time).
 pub const LONGEST: usize = 16 * 1024;
@@ -495,7 +498,12 @@ pub fn tree_form(text: &str) -> Option<String> {
         return None;
     }
     let dialect = PostgreSqlDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(text).ok()?;
+    // PostgreSQL writes a pair of parentheses per operation: a `to_tsvector` over thirty
+    // columns nests past the parser's usual limit of 50.
+    let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(RECURSION)
+        .try_with_sql(text)
+        .ok()?;
     let mut expr = parser.parse_expr().ok()?;
     if parser.peek_token().token != Token::EOF {
         return None;
@@ -855,6 +863,22 @@ mod tests {
             &got[..80]
         );
         assert!(super::tree_form(&got).is_none());
+        // A flat chain as long as is read: its tree, as deep as the chain, is visited and
+        // dropped within a thread's stack.
+        let chain = "1+".repeat(super::LONGEST / 2 - 1) + "1";
+        assert!(chain.len() <= super::LONGEST);
+        let spawned = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || super::tree_form(&chain).is_some())
+            .unwrap();
+        assert!(spawned.join().unwrap());
+        // Nested as PostgreSQL prints a long concatenation, deeper than 50 and within the limit.
+        let nested = format!("{}a{}", "(".repeat(200), " || b)".repeat(200));
+        let spawned = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || super::tree_form(&nested))
+            .unwrap();
+        assert!(spawned.join().unwrap().is_some());
         // Past the longest expression read, text is left as written (here: no end, quickly).
         let unclosed = "CAST(".repeat(100_000);
         assert_eq!(as_postgres_stores(&unclosed), unclosed);

@@ -1095,6 +1095,14 @@ mod tests {
         ] {
             assert!(part(written).same(&part(server)), "{written} vs {server}");
         }
+        // A long concatenation, PostgreSQL's parentheses nesting past the parser's usual
+        // limit of 50.
+        let columns: Vec<String> = (0..60).map(|i| format!("c{i}")).collect();
+        let written = columns.join(" || ");
+        let printed = columns[1..]
+            .iter()
+            .fold(columns[0].clone(), |acc, c| format!("({acc} || {c})"));
+        assert!(part(&written).same(&part(&format!("({printed})"))));
         // What truly differs stays apart.
         for (a, b) in [
             ("data->0", "((data -> '0'::text))"),

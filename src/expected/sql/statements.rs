@@ -148,8 +148,21 @@ fn parse_statement<'p>(
             Err(e) => Err(at.error(e)),
         };
     }
+    // The parser reads a chain of operators (`1 + 1 + ... + 1`) into a tree as deep as the
+    // chain, and dropping that tree recurses once per level: fifty thousand of them exhaust a
+    // thread's stack and abort the process. No real statement comes near the bound.
+    let operators = tokens.iter().filter(|t| is_operator(&t.token)).count();
+    if operators > MAX_OPERATORS {
+        return Err(at.error(format!(
+            "the statement has {operators} operators; more than {MAX_OPERATORS} in one statement are not read"
+        )));
+    }
     let tokens = without_storage_details(&words, without_identity_sequence_options(tokens));
-    let mut parser = Parser::new(dialect).with_tokens_with_locations(tokens);
+    // pg_dump writes a pair of parentheses per operation in an index or check: a long
+    // concatenation nests past the parser's usual limit of 50.
+    let mut parser = Parser::new(dialect)
+        .with_recursion_limit(256)
+        .with_tokens_with_locations(tokens);
     let parsed = parser.parse_statement().and_then(|statement| {
         // The parser stops where its grammar ends (`CREATE TABLE t OF some_type` reads as
         // `CREATE TABLE t`); what is left over would be dropped without a word.
@@ -166,6 +179,38 @@ fn parse_statement<'p>(
         // Functions, triggers, grants and the like that this parser does not know: they cannot
         // change a table's columns.
         Err(_) => Ok(None),
+    }
+}
+
+/// The most operators one statement may hold (see [`parse_statement`]).
+const MAX_OPERATORS: usize = 10_000;
+
+/// Whether `token` joins two operands (and so adds a level to the parsed tree).
+fn is_operator(token: &Token) -> bool {
+    match token {
+        Token::Word(w) => {
+            w.quote_style.is_none()
+                && (w.value.eq_ignore_ascii_case("and") || w.value.eq_ignore_ascii_case("or"))
+        }
+        Token::Plus
+        | Token::Minus
+        | Token::Mul
+        | Token::Div
+        | Token::Mod
+        | Token::StringConcat
+        | Token::Eq
+        | Token::Neq
+        | Token::Lt
+        | Token::Gt
+        | Token::LtEq
+        | Token::GtEq
+        | Token::Caret
+        | Token::Ampersand
+        | Token::Pipe
+        | Token::Arrow
+        | Token::LongArrow
+        | Token::DoubleColon => true,
+        _ => false,
     }
 }
 
@@ -545,6 +590,53 @@ mod tests {
             ]
         );
         assert_eq!(got[2].2, "CREATE TABLE c (z INT)", "the last needs no `;`");
+    }
+
+    /// A chain of operators past the bound is an error naming the file and line, not a tree
+    /// whose drop exhausts the stack; one within it is read.
+    #[test]
+    fn a_statement_of_too_many_operators_is_refused_not_read() {
+        let chain = |n: usize| {
+            format!(
+                "CREATE TABLE ok (a int);\nCREATE TABLE t (a int DEFAULT {});",
+                vec!["1"; n].join("+")
+            )
+        };
+        let mut seen = 0;
+        for_each(
+            Path::new("deep.sql"),
+            &chain(9_000),
+            Engine::Postgres,
+            |_, _| {
+                seen += 1;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, 2);
+        let err = for_each(
+            Path::new("deep.sql"),
+            &chain(60_000),
+            Engine::Postgres,
+            |_, _| Ok(()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("deep.sql:2"), "{err}");
+        assert!(err.contains("59999 operators"), "{err}");
+        // Parentheses nested as pg_dump writes a long concatenation are read.
+        let nested = format!(
+            "CREATE TABLE t (a text, b text);\nCREATE INDEX t_ab ON t (({}a{}));",
+            "(".repeat(120),
+            " || b)".repeat(120)
+        );
+        for_each(
+            Path::new("nested.sql"),
+            &nested,
+            Engine::Postgres,
+            |_, _| Ok(()),
+        )
+        .unwrap();
     }
 
     #[test]
