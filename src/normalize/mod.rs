@@ -485,6 +485,17 @@ mod tests {
         (Engine::Postgres, "date '2020-1-2'", Some("'2020-01-02'")),
         (Engine::Postgres, "'2020-01-02'::date", Some("'2020-01-02'")),
         (Engine::Postgres, "CAST(0 AS bigint)", Some("0")),
+        // Prisma writes the array's cast; PostgreSQL casts each element.
+        (
+            Engine::Postgres,
+            "ARRAY['a', 'b']::TEXT[]",
+            Some("array['a','b']"),
+        ),
+        (
+            Engine::Postgres,
+            "ARRAY['a'::text, 'b'::text]",
+            Some("array['a','b']"),
+        ),
         // SQLAlchemy's server_default="false"; PostgreSQL stores the boolean.
         (Engine::Postgres, "'false'", Some("false")),
         (Engine::Postgres, "'t'", Some("true")),

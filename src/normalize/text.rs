@@ -153,8 +153,17 @@ pub(super) fn strip_casts(s: &str) -> String {
         if c == ':' && chars.get(i + 1) == Some(&':') {
             i += 2;
             let mut depth = 0;
+            // Array brackets of the type (`text[]`): a `]` the type did not open closes
+            // something around the cast (`ARRAY['a'::text]`), and ends the type.
+            let mut brackets = 0;
             while i < chars.len() {
                 let t = chars[i];
+                match t {
+                    '[' => brackets += 1,
+                    ']' if brackets == 0 => break,
+                    ']' => brackets -= 1,
+                    _ => {}
+                }
                 let word_char = t.is_alphanumeric() || matches!(t, '_' | '.' | '"' | '[' | ']');
                 if depth > 0 {
                     if t == ')' {
