@@ -201,8 +201,10 @@ pub fn compare(
             | Change::AddPrimaryKey { .. }
             | Change::AddCheck { .. }
             | Change::RebuildIndex { .. } => 4,
-            Change::CreateTable { .. } => 5,
-            Change::AddForeignKey { .. } => 6,
+            // MySQL's AUTO_INCREMENT needs its column's key to be there.
+            Change::SetIdentity { .. } => 5,
+            Change::CreateTable { .. } => 6,
+            Change::AddForeignKey { .. } => 7,
             _ => 3,
         }
     }
@@ -361,9 +363,15 @@ fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]
                 (!needed.referenced || s.referenced) && (!needed.referencing || s.referencing)
             };
             let later = i + 1..drift.len();
+            // Over the same columns: in any order on PostgreSQL, which matches a foreign key
+            // to a key by its set of columns; serving it on MySQL, where order counts.
             let j = later
                 .clone()
-                .find(|&j| creates(j).is_some_and(|w| same_columns(w, &index)))
+                .find(|&j| {
+                    creates(j).is_some_and(|w| {
+                        same_columns(w, &index) && (engine == Engine::Postgres || serving(w))
+                    })
+                })
                 .or_else(|| later.clone().find(|&j| creates(j).is_some_and(serving)));
             if let Some(j) = j {
                 away.push((from_key, k.name.clone(), j));
@@ -404,11 +412,18 @@ fn retype_under_foreign_keys(engine: Engine, live: &Schema, drift: &mut [Drift])
     if engine != Engine::MySql {
         return;
     }
+    // The type change a fix makes, also once an earlier key wrapped it in steps.
     fn retyped(engine: Engine, d: &Drift) -> Option<(TableName, &Name)> {
-        match &d.fix {
-            Change::AlterType { table, column } => Some((Schema::key(engine, table), &column.name)),
-            _ => None,
+        fn within(engine: Engine, c: &Change) -> Option<(TableName, &Name)> {
+            match c {
+                Change::AlterType { table, column } => {
+                    Some((Schema::key(engine, table), &column.name))
+                }
+                Change::Steps(steps) => steps.iter().find_map(|s| within(engine, s)),
+                _ => None,
+            }
         }
+        within(engine, &d.fix)
     }
     if !drift.iter().any(|d| retyped(engine, d).is_some()) {
         return;
@@ -658,24 +673,59 @@ fn order_dropped_tables(engine: Engine, live: &Schema, drift: &mut [Drift]) {
         .collect();
     let mut order = Vec::with_capacity(slots.len());
     let mut state = vec![0u8; slots.len()]; // 0 new, 1 visiting, 2 placed
-    fn visit(n: usize, first: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>) {
+                                            // (table, table it references) closing a cycle: that key is dropped before any table.
+    let mut cut: Vec<(usize, usize)> = Vec::new();
+    fn visit(
+        n: usize,
+        first: &[Vec<usize>],
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+        cut: &mut Vec<(usize, usize)>,
+    ) {
         if state[n] != 0 {
             return;
         }
         state[n] = 1;
         for &m in &first[n] {
-            visit(m, first, state, order);
+            if state[m] == 1 {
+                cut.push((m, n));
+            }
+            visit(m, first, state, order, cut);
         }
         state[n] = 2;
         order.push(n);
     }
     for n in 0..slots.len() {
-        visit(n, &referenced_by, &mut state, &mut order);
+        visit(n, &referenced_by, &mut state, &mut order, &mut cut);
     }
     let items: Vec<Drift> = slots.iter().map(|&i| drift[i].clone()).collect();
     for (slot, n) in slots.iter().zip(order) {
         drift[*slot] = items[n].clone();
     }
+    // SQLite drops a table whatever references it.
+    if cut.is_empty() || engine == Engine::Sqlite {
+        return;
+    }
+    let mut steps: Vec<Change> = Vec::new();
+    for (from, to) in cut {
+        let Some(table) = live.tables.get(&keys[from]) else {
+            continue;
+        };
+        for key in table.foreign_keys.iter().flatten() {
+            if key.target == keys[to] {
+                steps.push(Change::DropForeignKey {
+                    table: table.name.clone(),
+                    key: key.clone(),
+                });
+            }
+        }
+    }
+    let first = slots[0];
+    steps.push(std::mem::replace(
+        &mut drift[first].fix,
+        Change::Steps(Vec::new()),
+    ));
+    drift[first].fix = Change::Steps(steps);
 }
 
 /// Every tenant schema of `live` against the template tables of `expected`.
@@ -1372,10 +1422,16 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
     };
     let column = Some(&*have.name);
     let mut out = Vec::new();
+    // A MySQL `MODIFY` restates the column whole: whether it is AUTO_INCREMENT stays as it is,
+    // and only the identity item changes it, after the column's key is there.
+    let kept = Column {
+        identity: have.identity,
+        ..target.clone()
+    };
     if let Some((w, h)) = differ(&want.data_type, &have.data_type) {
         let change = Change::AlterType {
             table: table.clone(),
-            column: target.clone(),
+            column: kept.clone(),
         };
         let sides = (Some(w.to_string()), Some(h.to_string()));
         out.push(drift(DriftKind::TypeMismatch, table, column, sides, change));
@@ -1383,7 +1439,7 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
     if let Some((w, h)) = differ(&want.nullable, &have.nullable) {
         let change = Change::SetNullable {
             table: table.clone(),
-            column: target.clone(),
+            column: kept.clone(),
         };
         let sides = (Some(null_word(*w).into()), Some(null_word(*h).into()));
         out.push(drift(
