@@ -595,7 +595,7 @@ fn render_key_change(engine: Engine, change: &Change) -> Option<String> {
             // the column's definition. The note is a line of its own: uncommented, the
             // statement must stand alone.
             Engine::MySql => format!(
-                "-- destructive: ALTER TABLE {} DROP CONSTRAINT {};\n-- a check declared on column {} goes only with MODIFY COLUMN, restating the column without it",
+                "-- destructive: ALTER TABLE {} DROP CONSTRAINT {};\n-- if {} is the check of the column of that name, it goes only with MODIFY COLUMN, restating the column without it",
                 q(table),
                 quote(&check.name),
                 quote(&check.name)
