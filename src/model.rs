@@ -149,6 +149,9 @@ pub struct Check {
     /// The condition, as written or as the catalog prints it; `None` when the expectation
     /// names the check only.
     pub expression: Option<String>,
+    /// Whether the rows already there were checked (PostgreSQL `NOT VALID`, never validated).
+    /// Expected checks are.
+    pub validated: bool,
 }
 
 impl Check {
@@ -238,6 +241,9 @@ pub struct ForeignKey {
     pub deferrable: bool,
     /// `DEFERRABLE INITIALLY DEFERRED`: checked at commit unless the transaction says otherwise.
     pub initially_deferred: bool,
+    /// Whether the rows already there were checked (PostgreSQL: a key added `NOT VALID` and
+    /// never validated holds only for rows written since). Expected keys are.
+    pub validated: bool,
 }
 
 /// How a constraint's definition ends for its deferral: keys and foreign keys alike.
@@ -1334,6 +1340,8 @@ pub struct ForeignKeyRow<'r> {
     pub deferrable: bool,
     /// `INITIALLY DEFERRED`, likewise.
     pub initially_deferred: bool,
+    /// Validated (PostgreSQL's catalog; the others read `true`).
+    pub validated: bool,
 }
 
 impl ForeignKeyBuilder {
@@ -1374,6 +1382,7 @@ impl ForeignKeyBuilder {
                 on_update: ForeignKey::action(engine, Some(row.on_update)),
                 deferrable: row.deferrable,
                 initially_deferred: row.initially_deferred,
+                validated: row.validated,
             }),
         }
         self.last = Some((key, row.group));
@@ -1536,6 +1545,13 @@ pub enum Change {
         labels: Vec<String>,
         /// Every label of the type in the expected order, as the type is made again.
         order: Vec<String>,
+    },
+    /// Check the rows already there against a live constraint added `NOT VALID`.
+    ValidateConstraint {
+        /// The table it belongs to.
+        table: TableName,
+        /// The constraint's name.
+        name: String,
     },
     /// A live label the expectation does not have: PostgreSQL cannot drop one in place.
     DropEnumLabel {

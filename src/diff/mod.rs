@@ -204,7 +204,7 @@ pub fn compare(
             // MySQL's AUTO_INCREMENT needs its column's key to be there.
             Change::SetIdentity { .. } => 5,
             Change::CreateTable { .. } => 6,
-            Change::AddForeignKey { .. } => 7,
+            Change::AddForeignKey { .. } | Change::ValidateConstraint { .. } => 7,
             _ => 3,
         }
     }
@@ -1091,7 +1091,26 @@ fn diff_foreign_keys(
         match (0..have.len())
             .find(|&i| !taken[i] && w.matches(&have[i]) && named(&w.name, &have[i].name))
         {
-            Some(i) => taken[i] = true,
+            Some(i) => {
+                taken[i] = true;
+                // Added `NOT VALID` and never validated: rows already there may reference
+                // nothing.
+                if !have[i].validated {
+                    missing.push(drift(
+                        DriftKind::MissingForeignKey,
+                        name,
+                        None,
+                        (
+                            Some(w.describe()),
+                            Some(format!("{} NOT VALID", have[i].describe())),
+                        ),
+                        Change::ValidateConstraint {
+                            table: name.clone(),
+                            name: have[i].name.clone(),
+                        },
+                    ));
+                }
+            }
             None => missing.push(drift(
                 DriftKind::MissingForeignKey,
                 name,
@@ -1351,7 +1370,26 @@ fn diff_checks(
         match (0..have.len())
             .find(|&i| !taken[i] && w.matches(engine, &have[i]) && named(&w.name, &have[i].name))
         {
-            Some(i) => taken[i] = true,
+            Some(i) => {
+                taken[i] = true;
+                // There, but added `NOT VALID` and never validated: the rows already there
+                // may break it, so what the expectation promises does not hold yet.
+                if !have[i].validated {
+                    missing.push(drift(
+                        DriftKind::MissingCheckConstraint,
+                        name,
+                        None,
+                        (
+                            Some(w.describe()),
+                            Some(format!("{} NOT VALID", have[i].describe())),
+                        ),
+                        Change::ValidateConstraint {
+                            table: name.clone(),
+                            name: have[i].name.clone(),
+                        },
+                    ));
+                }
+            }
             None => missing.push(drift(
                 DriftKind::MissingCheckConstraint,
                 name,
@@ -2254,6 +2292,7 @@ mod tests {
             on_update: "no action".into(),
             deferrable: false,
             initially_deferred: false,
+            validated: true,
         };
         let mut r = table("r", vec![col("a", None, None, None)]);
         r.foreign_keys = Some(vec![key]);

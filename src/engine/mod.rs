@@ -1040,6 +1040,12 @@ pub(crate) fn render_portable(change: &Change, quote: fn(&str) -> String) -> Str
                 list(order)
             )
         }
+        // Only PostgreSQL's catalog reads a constraint as not validated.
+        Change::ValidateConstraint { table, name } => format!(
+            "-- fails while rows already there break it\nALTER TABLE {} VALIDATE CONSTRAINT {};",
+            q(table),
+            quote(name)
+        ),
         // No DROP VALUE: the type is rebuilt once no row holds the label.
         Change::DropEnumLabel { name, label } => format!(
             "-- destructive: PostgreSQL cannot drop enum label {} of {}: move rows off it, create the type again without it, and ALTER the columns that use it",

@@ -292,6 +292,7 @@ pub(super) async fn checks(
             name: row.try_get("check_name")?,
             name_given: true,
             expression: row.try_get("expression")?,
+            validated: true,
         };
         if check.is_json_type_check() {
             continue;
@@ -335,6 +336,7 @@ pub(super) async fn foreign_keys(
             // Neither catalog says: MySQL has no deferred keys, and SQLite's pragma does not list it.
             deferrable: false,
             initially_deferred: false,
+            validated: true,
         });
     }
     Ok(keys.finish())

@@ -126,7 +126,8 @@ pub const CHECK_QUERY: &str = r#"
 SELECT n.nspname::text AS schema_name,
        t.relname::text AS table_name,
        c.conname::text AS check_name,
-       pg_catalog.pg_get_expr(c.conbin, c.conrelid) AS expression
+       pg_catalog.pg_get_expr(c.conbin, c.conrelid) AS expression,
+       c.convalidated AS validated
 FROM pg_catalog.pg_constraint c
 JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
@@ -172,7 +173,8 @@ SELECT n.nspname::text AS schema_name,
        CASE c.confupdtype WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
             WHEN 'n' THEN 'set null' ELSE 'set default' END AS on_update,
        c.condeferrable AS deferrable,
-       c.condeferred AS initially_deferred
+       c.condeferred AS initially_deferred,
+       c.convalidated AS validated
 FROM pg_catalog.pg_constraint c
 JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
@@ -337,6 +339,7 @@ pub(super) async fn checks(
                 name: row.try_get("check_name")?,
                 name_given: true,
                 expression: row.try_get("expression")?,
+                validated: row.try_get("validated")?,
             });
     }
     Ok(checks)
@@ -400,6 +403,7 @@ pub(super) async fn foreign_keys(
             on_update: row.try_get("on_update")?,
             deferrable: row.try_get("deferrable")?,
             initially_deferred: row.try_get("initially_deferred")?,
+            validated: row.try_get("validated")?,
         });
     }
     Ok(keys.finish())

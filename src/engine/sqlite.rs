@@ -207,6 +207,7 @@ pub(super) async fn foreign_keys(
             // Neither catalog says: MySQL has no deferred keys, and SQLite's pragma does not list it.
             deferrable: false,
             initially_deferred: false,
+            validated: true,
         });
     }
     Ok(keys.finish())
@@ -262,6 +263,7 @@ fn checks_of_create_table(sql: &str) -> Result<Vec<Check>, String> {
         name: name.map(|n| n.value.clone()).unwrap_or_default(),
         name_given: name.is_some(),
         expression: Some(expr.to_string()),
+        validated: true,
     };
     let mut out = Vec::new();
     for column in &create.columns {

@@ -493,6 +493,7 @@ pub fn parse(
                     name_given: name.is_some(),
                     name: name.unwrap_or_default(),
                     expression,
+                    validated: true,
                 });
             }
             table.checks = Some(list);
@@ -670,6 +671,7 @@ fn foreign_key(
         on_update,
         deferrable,
         initially_deferred: doc.initially_deferred,
+        validated: true,
     })
 }
 

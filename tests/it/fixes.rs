@@ -261,3 +261,64 @@ CREATE INDEX child_pc_ix ON child (parent_code, id);";
     let report = common::check_config(&cfg).await;
     assert!(report.in_sync(), "{:#?}", report.items);
 }
+
+/// A foreign key and a check added `NOT VALID` hold only for rows written since: what the
+/// expectation promises does not hold, so each is reported (not in sync) with the `VALIDATE`
+/// that makes it hold, which fails while old rows break it and works once they are mended.
+#[tokio::test]
+async fn postgres_constraints_never_validated_are_drift_until_validated() {
+    let expected = "CREATE TABLE parent (id int PRIMARY KEY);
+CREATE TABLE child (id int PRIMARY KEY, parent_id int, qty int,
+    CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id),
+    CONSTRAINT child_qty CHECK (qty > 0));";
+    let live = "CREATE TABLE parent (id int PRIMARY KEY);
+CREATE TABLE child (id int PRIMARY KEY, parent_id int, qty int);
+INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1, 1), (2, 99, -1);
+ALTER TABLE child ADD CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id) NOT VALID;
+ALTER TABLE child ADD CONSTRAINT child_qty CHECK (qty > 0) NOT VALID;";
+    let Some((db, dir)) = common::seeded::<Postgres>(live).await else {
+        return;
+    };
+    write(dir.path(), "expected.sql", expected);
+    let cfg = write(
+        dir.path(),
+        "config.yaml",
+        &format!(
+            "databases:\n  - name: app\n    url: {}\n    expected: {{sql: [expected.sql]}}\n",
+            db.url()
+        ),
+    );
+    let report = common::check_config(&cfg).await;
+    assert_eq!(
+        common::found(&report),
+        [
+            common::item(common::DriftKind::MissingForeignKey, "child", None),
+            common::item(common::DriftKind::MissingCheckConstraint, "child", None),
+        ],
+        "{:#?}",
+        report.items
+    );
+    let statements: Vec<&str> = report
+        .items
+        .iter()
+        .flat_map(|i| i.fix.suggested_sql.lines())
+        .filter(|l| !l.starts_with("--"))
+        .collect();
+    assert_eq!(
+        statements,
+        [
+            "ALTER TABLE \"public\".\"child\" VALIDATE CONSTRAINT \"child_parent\";",
+            "ALTER TABLE \"public\".\"child\" VALIDATE CONSTRAINT \"child_qty\";",
+        ]
+    );
+    assert!(
+        db.try_exec(statements[0]).await.is_err(),
+        "the old row breaks it"
+    );
+    db.exec("DELETE FROM child WHERE id = 2").await;
+    for statement in statements {
+        db.exec(statement).await;
+    }
+    let after = common::check_config(&cfg).await;
+    assert!(after.in_sync(), "{:#?}", after.items);
+}

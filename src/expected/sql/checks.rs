@@ -40,6 +40,7 @@ impl DdlTable {
             name,
             name_given,
             expression: Some(expression),
+            validated: true,
         });
     }
 

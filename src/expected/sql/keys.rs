@@ -495,6 +495,7 @@ impl DdlForeignKey {
             on_update: self.on_update.clone(),
             deferrable: self.deferrable,
             initially_deferred: self.initially_deferred,
+            validated: true,
         }
     }
 }
