@@ -300,17 +300,34 @@ fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]
             .filter(|x| !dropped_indexes.contains(&(table.clone(), x.name.clone())))
             .collect();
         let mut dependents: Vec<(TableName, ForeignKey, bool, KeySides)> = Vec::new();
+        // Keys an earlier drop took away whose way back must wait for this table's new key
+        // too: (place in `away`, the later create that serves them).
+        let mut wait: Vec<(usize, usize)> = Vec::new();
         for from in live.tables.values() {
             let from_key = Schema::key(engine, &from.name);
             if dropped_tables.contains(&from_key) {
                 continue;
             }
             for key in from.foreign_keys.iter().flatten() {
-                if dropped_keys.contains(&(from_key.clone(), key.name.clone()))
-                    || away
-                        .iter()
-                        .any(|(t, n, back)| *t == from_key && *n == key.name && *back > i)
+                if dropped_keys.contains(&(from_key.clone(), key.name.clone())) {
+                    continue;
+                }
+                if let Some(at) = away
+                    .iter()
+                    .position(|(t, n, back)| *t == from_key && *n == key.name && *back > i)
                 {
+                    let s = serves(engine, &index, &table, &from_key, key);
+                    let later = (i + 1..drift.len()).find(|&j| {
+                        made_key(engine, &drift[j].fix).is_some_and(|(t, w)| {
+                            let x = serves(engine, w, &table, &from_key, key);
+                            t == table
+                                && (!s.referenced || x.referenced)
+                                && (!s.referencing || x.referencing)
+                        })
+                    });
+                    if let Some(j) = later.filter(|&j| j > away[at].2) {
+                        wait.push((at, j));
+                    }
                     continue;
                 }
                 let sides = |x: &Index| serves(engine, x, &table, &from_key, key);
@@ -330,6 +347,22 @@ fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]
                 }
             }
         }
+        for (at, j) in wait {
+            let (t, n, back) = away[at].clone();
+            let mut moved = None;
+            if let Change::Steps(then) = &mut drift[back].fix {
+                if let Some(p) = then.iter().position(|c| {
+                    matches!(c, Change::AddForeignKey { table: a, key, .. }
+                        if Schema::key(engine, a) == t && key.name == n)
+                }) {
+                    moved = Some(then.remove(p));
+                }
+            }
+            if let Some(add) = moved {
+                append_step(&mut drift[j].fix, add);
+                away[at].2 = j;
+            }
+        }
         if dependents.is_empty() {
             continue;
         }
@@ -344,16 +377,10 @@ fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]
         // Each foreign key comes back with the fix, listed after this drop, that makes the key
         // again (over the same columns), or else with the first that makes one serving it in
         // this one's place; failing both, with this drop.
-        let creates = |j: usize| match &drift[j].fix {
-            Change::CreateIndex {
-                table: t, index: w, ..
-            }
-            | Change::AddPrimaryKey { table: t, index: w }
-                if Schema::key(engine, t) == table =>
-            {
-                Some(w)
-            }
-            _ => None,
+        let creates = |j: usize| {
+            made_key(engine, &drift[j].fix)
+                .filter(|(t, _)| *t == table)
+                .map(|(_, w)| w)
         };
         let mut back: Vec<(Option<usize>, Change)> = Vec::new();
         for (t, k, partitioned, needed) in dependents {
@@ -387,21 +414,35 @@ fn keep_foreign_keys_standing(engine: Engine, live: &Schema, drift: &mut [Drift]
         }
         for (j, add) in back {
             match j {
-                Some(j) => {
-                    drift[j].fix = match std::mem::replace(&mut drift[j].fix, Change::Steps(vec![]))
-                    {
-                        Change::Steps(mut then) => {
-                            then.push(add);
-                            Change::Steps(then)
-                        }
-                        made => Change::Steps(vec![made, add]),
-                    };
-                }
+                Some(j) => append_step(&mut drift[j].fix, add),
                 None => steps.push(add),
             }
         }
         drift[i].fix = Change::Steps(steps);
     }
+}
+
+/// The key or index a fix makes (its first step, once other steps were added around it), by
+/// the table's key.
+fn made_key(engine: Engine, change: &Change) -> Option<(TableName, &Index)> {
+    match change {
+        Change::CreateIndex { table, index, .. } | Change::AddPrimaryKey { table, index } => {
+            Some((Schema::key(engine, table), index))
+        }
+        Change::Steps(steps) => steps.first().and_then(|c| made_key(engine, c)),
+        _ => None,
+    }
+}
+
+/// `fix` followed by `then`.
+fn append_step(fix: &mut Change, then: Change) {
+    *fix = match std::mem::replace(fix, Change::Steps(Vec::new())) {
+        Change::Steps(mut steps) => {
+            steps.push(then);
+            Change::Steps(steps)
+        }
+        made => Change::Steps(vec![made, then]),
+    };
 }
 
 /// MySQL refuses to change the type of a column a foreign key uses, on either side (errors 1832,

@@ -207,6 +207,18 @@ INSERT INTO parent VALUES (1, 2); INSERT INTO child VALUES (1, 1, 2);",
         strict: false,
     },
     Case {
+        what: "a foreign key resting on two keys made again, the referencing table listed first",
+        expected: "CREATE TABLE child (id int PRIMARY KEY, pc varchar(10), created int,
+    CONSTRAINT child_fk FOREIGN KEY (pc) REFERENCES parent (code));
+CREATE TABLE parent (id int PRIMARY KEY, code varchar(10), CONSTRAINT parent_code_uq UNIQUE (code));
+CREATE INDEX child_pc_ix ON child (pc, created);",
+        live: "CREATE TABLE parent (id int PRIMARY KEY, code varchar(10), CONSTRAINT parent_code_uq UNIQUE (code, id));
+CREATE TABLE child (id int PRIMARY KEY, pc varchar(10), created int, KEY child_pc_ix (pc),
+    CONSTRAINT child_fk FOREIGN KEY (pc) REFERENCES parent (code));
+INSERT INTO parent VALUES (1, 'a'); INSERT INTO child VALUES (1, 'a', 1);",
+        strict: false,
+    },
+    Case {
         what: "a key and the column referencing it made wider together (errors 1832, 1833)",
         expected: "CREATE TABLE parent (id bigint NOT NULL PRIMARY KEY);
 CREATE TABLE child (id int PRIMARY KEY, parent_id bigint, CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id));",
