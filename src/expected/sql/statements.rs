@@ -148,13 +148,15 @@ fn parse_statement<'p>(
             Err(e) => Err(at.error(e)),
         };
     }
-    // The parser reads a chain of operators (`1 + 1 + ... + 1`) into a tree as deep as the
-    // chain, and dropping that tree recurses once per level: fifty thousand of them exhaust a
-    // thread's stack and abort the process. No real statement comes near the bound.
-    let operators = tokens.iter().filter(|t| is_operator(&t.token)).count();
-    if operators > MAX_OPERATORS {
+    // The parser reads a chain of operators (`1 + 1 + ... + 1`, `a @> a @> ...`, `x LIKE y
+    // LIKE ...`) into a tree as deep as the chain, and dropping that tree recurses once per
+    // level: tens of thousands of them exhaust a thread's stack and abort the process. A chain
+    // lies between two commas at one depth of parentheses, so the longest such run of tokens
+    // bounds it; rows of an `INSERT` and columns of a table are runs of their own.
+    let run = longest_run(&tokens);
+    if run > MAX_RUN {
         return Err(at.error(format!(
-            "the statement has {operators} operators; more than {MAX_OPERATORS} in one statement are not read"
+            "an expression of {run} tokens without a comma or parenthesis; more than {MAX_RUN} are not read"
         )));
     }
     let tokens = without_storage_details(&words, without_identity_sequence_options(tokens));
@@ -182,36 +184,38 @@ fn parse_statement<'p>(
     }
 }
 
-/// The most operators one statement may hold (see [`parse_statement`]).
-const MAX_OPERATORS: usize = 10_000;
+/// The longest run of tokens one expression may hold (see [`parse_statement`]): a chain of
+/// ten thousand operators.
+const MAX_RUN: usize = 20_000;
 
-/// Whether `token` joins two operands (and so adds a level to the parsed tree).
-fn is_operator(token: &Token) -> bool {
-    match token {
-        Token::Word(w) => {
-            w.quote_style.is_none()
-                && (w.value.eq_ignore_ascii_case("and") || w.value.eq_ignore_ascii_case("or"))
+/// The most tokens, whitespace aside, between two commas or parentheses at one depth.
+fn longest_run(tokens: &[TokenWithSpan]) -> usize {
+    // One count per open parenthesis, the statement's own at the bottom.
+    let mut runs: Vec<usize> = vec![0];
+    let mut longest = 0;
+    for token in tokens {
+        match token.token {
+            Token::Whitespace(_) => {}
+            Token::LParen | Token::LBracket => runs.push(0),
+            Token::RParen | Token::RBracket => {
+                if runs.len() > 1 {
+                    runs.pop();
+                }
+            }
+            Token::Comma => {
+                if let Some(run) = runs.last_mut() {
+                    *run = 0;
+                }
+            }
+            _ => {
+                if let Some(run) = runs.last_mut() {
+                    *run += 1;
+                    longest = longest.max(*run);
+                }
+            }
         }
-        Token::Plus
-        | Token::Minus
-        | Token::Mul
-        | Token::Div
-        | Token::Mod
-        | Token::StringConcat
-        | Token::Eq
-        | Token::Neq
-        | Token::Lt
-        | Token::Gt
-        | Token::LtEq
-        | Token::GtEq
-        | Token::Caret
-        | Token::Ampersand
-        | Token::Pipe
-        | Token::Arrow
-        | Token::LongArrow
-        | Token::DoubleColon => true,
-        _ => false,
     }
+    longest
 }
 
 /// Whether a statement starting with `words` is SQLite's `CREATE VIRTUAL TABLE`.
@@ -623,7 +627,32 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.starts_with("deep.sql:2"), "{err}");
-        assert!(err.contains("59999 operators"), "{err}");
+        assert!(err.contains("120002 tokens"), "{err}");
+        // Any operator: a chain of containments, of LIKEs.
+        for op in ["@>", "LIKE"] {
+            let chain = format!(
+                "CREATE TABLE t (a text, b bool DEFAULT (a {op} {}));",
+                vec!["a"; 30_000].join(&format!(" {op} "))
+            );
+            assert!(
+                for_each(Path::new("deep.sql"), &chain, Engine::Postgres, |_, _| Ok(
+                    ()
+                ))
+                .is_err()
+            );
+        }
+        // A seed of many rows is many short runs, and is read.
+        let rows: Vec<String> = (0..6_000)
+            .map(|i| format!("({i}, 'City {i}', -12.5, -34.25)"))
+            .collect();
+        let seed = format!("CREATE TABLE cities (id int, name text, lat numeric, lon numeric);\nINSERT INTO cities VALUES {};", rows.join(", "));
+        for_each(
+            Path::new("seed.sql"),
+            &seed,
+            Engine::Postgres,
+            |_, _| Ok(()),
+        )
+        .unwrap();
         // Parentheses nested as pg_dump writes a long concatenation are read.
         let nested = format!(
             "CREATE TABLE t (a text, b text);\nCREATE INDEX t_ab ON t (({}a{}));",
