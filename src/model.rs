@@ -846,6 +846,15 @@ fn cast_type(written: &str) -> Option<String> {
     };
     let base = base.trim();
     let base = base.rsplit('.').next().unwrap_or(base);
+    // `float(p)` is real up to 24 bits of precision and double precision past that, and
+    // `numeric(p)` is `numeric(p,0)`: PostgreSQL stores the second spelling.
+    let digits = |m: &str| m.trim_matches(|c| c == '(' || c == ')').parse::<u32>().ok();
+    let (base, modifiers) = match (base, digits(&modifiers)) {
+        ("float", Some(p)) if p <= 24 => ("real", String::new()),
+        ("float", Some(_)) => ("double precision", String::new()),
+        ("numeric" | "decimal" | "dec", Some(p)) => ("numeric", format!("({p},0)")),
+        _ => (base, modifiers),
+    };
     let canonical = match base {
         // With a length the cast truncates: a person wrote it, and it stays.
         "varchar" | "character varying" if !modifiers.is_empty() => "character varying",
@@ -857,9 +866,9 @@ fn cast_type(written: &str) -> Option<String> {
         "int8" => "bigint",
         "int2" => "smallint",
         "bool" => "boolean",
-        "float8" => "double precision",
+        "float8" | "float" | "double" => "double precision",
         "float4" => "real",
-        "decimal" => "numeric",
+        "decimal" | "dec" => "numeric",
         "timestamptz" => "timestamp with time zone",
         "timestamp" => "timestamp without time zone",
         "timetz" => "time with time zone",

@@ -1529,7 +1529,19 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
             change,
         ));
     }
-    if let Some((w, h)) = differ(&want.default, &have.default) {
+    // On a boolean column the words PostgreSQL reads as one value are one default (Knex
+    // writes `DEFAULT '0'`, SQLAlchemy `'false'` or `'False'`; the catalog answers `false`).
+    let boolean = [&want.data_type, &have.data_type]
+        .iter()
+        .any(|t| t.as_deref().is_some_and(|t| t == "boolean" || t == "bool"));
+    let same_boolean = |w: &Option<Spelling>, h: &Option<Spelling>| match (w, h) {
+        (Some(w), Some(h)) => {
+            boolean && boolean_value(w).is_some() && boolean_value(w) == boolean_value(h)
+        }
+        _ => false,
+    };
+    if let Some((w, h)) = differ(&want.default, &have.default).filter(|(w, h)| !same_boolean(w, h))
+    {
         let change = Change::SetDefault {
             table: table.clone(),
             column: have.name.clone(),
@@ -1563,6 +1575,23 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
 }
 
 /// Both sides of an attribute, when it is stated on both and differs.
+/// The boolean a default of a boolean column spells, as PostgreSQL reads the literal
+/// (any case, quoted or not).
+fn boolean_value(default: &str) -> Option<bool> {
+    let d = default.trim();
+    let d = d
+        .strip_prefix('\'')
+        .and_then(|d| d.strip_suffix('\''))
+        .unwrap_or(d)
+        .trim()
+        .to_ascii_lowercase();
+    match d.as_str() {
+        "true" | "t" | "yes" | "y" | "on" | "1" => Some(true),
+        "false" | "f" | "no" | "n" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
 fn differ<'a, T: PartialEq>(want: &'a Option<T>, have: &'a Option<T>) -> Option<(&'a T, &'a T)> {
     match (want, have) {
         (Some(w), Some(h)) if w != h => Some((w, h)),
@@ -1951,6 +1980,35 @@ mod tests {
             &["public".to_string()],
             &Ignore::default(),
         )
+    }
+
+    /// Knex's `'0'`, SQLAlchemy's `'False'` and the catalog's `false` are one boolean default;
+    /// on a text column they are words, and differ.
+    #[test]
+    fn boolean_defaults_compare_as_the_boolean_they_spell_on_boolean_columns_only() {
+        let pair = |ty: &str, want: &str, have: &str| {
+            let e = schema(vec![table(
+                "t",
+                vec![col("b", Some(ty), None, Some(Some(want)))],
+            )]);
+            let l = schema(vec![table(
+                "t",
+                vec![col("b", Some(ty), None, Some(Some(have)))],
+            )]);
+            run(&e, &l).drift.len()
+        };
+        for (want, have) in [
+            ("'0'", "false"),
+            ("'False'", "false"),
+            ("'t'", "true"),
+            ("1", "true"),
+            ("'on'", "true"),
+        ] {
+            assert_eq!(pair("boolean", want, have), 0, "{want} vs {have}");
+        }
+        assert_eq!(pair("boolean", "'0'", "true"), 1);
+        assert_eq!(pair("text", "'t'", "'true'"), 1);
+        assert_eq!(pair("text", "'yes'", "'on'"), 1);
     }
 
     /// The seed incident: the model and migration say `file_size bigint NULL`, the table lacks it.

@@ -299,18 +299,6 @@ pub fn normalize_default(engine: Engine, raw: &str) -> Option<String> {
         Some(inner) if inner.parse::<f64>().is_ok() && !inner.is_empty() => inner.to_string(),
         _ => expr,
     };
-    // PostgreSQL reads a quoted boolean word into the boolean it names and stores that
-    // (SQLAlchemy's `server_default="false"` writes `DEFAULT 'false'`). The default alone
-    // does not say the column's type: on a text column `'t'` and `'true'` now compare equal,
-    // a rarer confusion than every SQLAlchemy boolean reading as drift.
-    let expr = match (engine, unquote(&expr)) {
-        (Engine::Postgres, Some(inner)) => match inner.trim() {
-            "true" | "t" | "yes" | "on" => "true".to_string(),
-            "false" | "f" | "no" | "off" => "false".to_string(),
-            _ => expr,
-        },
-        _ => expr,
-    };
     let mut expr = lookup(DEFAULT_ALIASES, &expr)
         .map(str::to_string)
         .unwrap_or(expr);
@@ -496,10 +484,6 @@ mod tests {
             "ARRAY['a'::text, 'b'::text]",
             Some("array['a','b']"),
         ),
-        // SQLAlchemy's server_default="false"; PostgreSQL stores the boolean.
-        (Engine::Postgres, "'false'", Some("false")),
-        (Engine::Postgres, "'t'", Some("true")),
-        (Engine::Postgres, "false", Some("false")),
         // What pg_dump writes, beside what the catalog says on the usual search path.
         (
             Engine::Postgres,

@@ -1093,6 +1093,10 @@ mod tests {
             ("data->0", "((data -> 0))"),
             ("v::varchar(5)", "((v)::character varying(5))"),
             ("lower(\"名前\")", "lower((\"名前\")::text)"),
+            ("(data->>'s')::float", "(((data ->> 's'::text))::double precision)"),
+            ("(data->>'s')::float(24)", "(((data ->> 's'::text))::real)"),
+            ("(data->>'s')::dec", "(((data ->> 's'::text))::numeric)"),
+            ("(data->>'s')::numeric(10)", "(((data ->> 's'::text))::numeric(10,0))"),
         ] {
             assert!(part(written).same(&part(server)), "{written} vs {server}");
         }
