@@ -287,7 +287,14 @@ pub fn quote_mysql_literal_default(raw: &str, is_expression: bool) -> String {
 /// Returns the canonical form of a default expression, or `None` when it amounts to "no default"
 /// (`NULL`, or the sequence default behind a serial column).
 pub fn normalize_default(engine: Engine, raw: &str) -> Option<String> {
-    let mut expr = strip_parens(as_postgres_stores(raw.trim()).as_str()).to_string();
+    let stored = as_postgres_stores(raw.trim());
+    // PostgreSQL prints a default in its own form (a pair of parentheses per operation, the
+    // casts it inserts): where the text reads as an expression, its tree is compared.
+    let stored = match engine {
+        Engine::Postgres => tree_form(&stored).unwrap_or(stored),
+        _ => stored,
+    };
+    let mut expr = strip_parens(&stored).to_string();
     expr = strip_casts(&expr);
     expr = strip_parens(&expr).to_string();
     let expr = squeeze(&lower_unquoted(&expr));
@@ -473,6 +480,40 @@ mod tests {
         (Engine::Postgres, "date '2020-1-2'", Some("'2020-01-02'")),
         (Engine::Postgres, "'2020-01-02'::date", Some("'2020-01-02'")),
         (Engine::Postgres, "CAST(0 AS bigint)", Some("0")),
+        // pg_dump names the sequence with its schema; the catalog read does not.
+        (
+            Engine::Postgres,
+            "('INV-'::text || lpad((nextval('public.s'::regclass))::text, 6, '0'::text))",
+            Some("'INV-' || lpad(nextval('s'),6,'0')"),
+        ),
+        (
+            Engine::Postgres,
+            "('INV-'::text || lpad((nextval('s'::regclass))::text, 6, '0'::text))",
+            Some("'INV-' || lpad(nextval('s'),6,'0')"),
+        ),
+        // Printed by PostgreSQL 15 for what a person wrote.
+        (
+            Engine::Postgres,
+            "md5((random())::text)",
+            Some("md5(random())"),
+        ),
+        (
+            Engine::Postgres,
+            "md5(random()::text)",
+            Some("md5(random())"),
+        ),
+        (Engine::Postgres, "((60 * 60) * 24)", Some("(60 * 60) * 24")),
+        (Engine::Postgres, "60*60*24", Some("(60 * 60) * 24")),
+        (
+            Engine::Postgres,
+            "\nCASE\n    WHEN true THEN 'a'::text\n    ELSE 'b'::text\nEND",
+            Some("case when true then 'a' else 'b' end"),
+        ),
+        (
+            Engine::Postgres,
+            "CASE WHEN true THEN 'a' ELSE 'b' END",
+            Some("case when true then 'a' else 'b' end"),
+        ),
         // Prisma writes the array's cast; PostgreSQL casts each element.
         (
             Engine::Postgres,

@@ -34,7 +34,19 @@ fn unqualified(text: &str) -> String {
         let rest = &text[i..];
         if rest.starts_with('\'') {
             let end = literal_end(text, i);
-            out.push_str(&text[i..end]);
+            let literal = &text[i..end];
+            // A sequence named to `nextval` (pg_dump writes `nextval('public.s'::regclass)`).
+            let before = out.trim_end().to_ascii_lowercase();
+            let sequence = ["nextval(", "currval(", "setval("]
+                .iter()
+                .any(|f| before.ends_with(f));
+            match literal.get(..8) {
+                Some(head) if sequence && head.eq_ignore_ascii_case("'public.") => {
+                    out.push('\'');
+                    out.push_str(&literal[8..]);
+                }
+                _ => out.push_str(literal),
+            }
             i = end;
             continue;
         }
