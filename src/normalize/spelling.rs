@@ -252,6 +252,20 @@ const LITERAL_TYPES: &[&[&str]] = &[
     &["time"],
     &["date"],
     &["interval"],
+    // Other types a literal may be given, each stored as a cast of it (`jsonb '{}'`).
+    &["text"],
+    &["varchar"],
+    &["jsonb"],
+    &["json"],
+    &["uuid"],
+    &["bytea"],
+    &["boolean"],
+    &["bool"],
+    &["integer"],
+    &["int"],
+    &["bigint"],
+    &["smallint"],
+    &["numeric"],
 ];
 
 /// `interval '1 day'` -> `'1 day'::interval`: the typed literals a person writes, as a cast.
@@ -668,6 +682,19 @@ fn regroup(e: &mut sqlparser::ast::Expr) {
             else_result: else_result @ None,
             ..
         } => *else_result = Some(Box::new(Expr::value(Value::Null))),
+        // Against NULL, PostgreSQL stores the plain test: `a IS DISTINCT FROM NULL` is
+        // `a IS NOT NULL`.
+        Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) if matches!(b.as_ref(), Expr::Value(v) if v.value == Value::Null) =>
+        {
+            let subject = Box::new(take(a));
+            let mut plain = match e {
+                Expr::IsDistinctFrom(..) => Expr::IsNotNull(subject),
+                _ => Expr::IsNull(subject),
+            };
+            regroup_operands(&mut plain);
+            *e = plain;
+            return;
+        }
         // `a IS NOT DISTINCT FROM b` is `NOT (a IS DISTINCT FROM b)`.
         Expr::IsNotDistinctFrom(a, b) => {
             let mut distinct = Expr::IsDistinctFrom(Box::new(take(a)), Box::new(take(b)));
