@@ -211,6 +211,7 @@ pub fn compare(
     out.drift.sort_by_key(|d| group(&d.fix));
     keep_foreign_keys_standing(engine, live, &mut out.drift);
     retype_under_foreign_keys(engine, live, &mut out.drift);
+    restore_what_dropped_columns_take(engine, expected, live, &mut out.drift);
     let table_items = out.drift.len();
     diff_types(
         engine,
@@ -443,6 +444,110 @@ fn append_step(fix: &mut Change, then: Change) {
         }
         made => Change::Steps(vec![made, then]),
     };
+}
+
+/// A dropped column takes along the checks and indexes that involve it, also those the
+/// expectation keeps under their names with another condition (`CHECK (b2 > 0)` for a live
+/// `CHECK (b > 0)`, as when a column is renamed by adding one and dropping the other; a partial
+/// index's predicate, which is not compared). Their expected forms are made again after the
+/// drop. Ones already reported unexpected are dropped by their own fix.
+fn restore_what_dropped_columns_take(
+    engine: Engine,
+    expected: &Schema,
+    live: &Schema,
+    drift: &mut [Drift],
+) {
+    // SQLite's column drop refuses a column a check or index uses.
+    if engine == Engine::Sqlite
+        || !drift
+            .iter()
+            .any(|d| matches!(d.fix, Change::DropColumn { .. }))
+    {
+        return;
+    }
+    let dropped_checks: Vec<(TableName, String)> = drift
+        .iter()
+        .filter_map(|d| match &d.fix {
+            Change::DropCheck { table, check } => {
+                Some((Schema::key(engine, table), check.name.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let dropped_indexes: Vec<(TableName, String)> = drift
+        .iter()
+        .filter_map(|d| match &d.fix {
+            Change::DropIndex { table, index, .. } => {
+                Some((Schema::key(engine, table), index.name.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for d in drift.iter_mut() {
+        let Change::DropColumn { table, column } = &d.fix else {
+            continue;
+        };
+        let key = Schema::key(engine, table);
+        let (Some(have), Some(want)) = (live.tables.get(&key), expected.get(engine, table)) else {
+            continue;
+        };
+        let mut again: Vec<Change> = Vec::new();
+        if let (Some(live_checks), Some(expected_checks)) = (&have.checks, &want.checks) {
+            for h in live_checks {
+                let involved = h.expression.as_deref().is_some_and(|e| mentions(e, column));
+                if !involved || dropped_checks.contains(&(key.clone(), h.name.clone())) {
+                    continue;
+                }
+                if let Some(w) = expected_checks.iter().find(|w| w.matches(engine, h)) {
+                    again.push(Change::AddCheck {
+                        table: table.clone(),
+                        check: w.clone(),
+                    });
+                }
+            }
+        }
+        if let (Some(live_indexes), Some(expected_indexes)) = (&have.indexes, &want.indexes) {
+            for h in live_indexes {
+                let involved = h.predicate.as_deref().is_some_and(|p| mentions(p, column))
+                    || h.parts.iter().any(|p| match &p.key {
+                        crate::model::Key::Column(c) => c == column,
+                        crate::model::Key::Expression(e) => {
+                            e.as_deref().is_some_and(|e| mentions(e, column))
+                        }
+                    });
+                if !involved || dropped_indexes.contains(&(key.clone(), h.name.clone())) {
+                    continue;
+                }
+                if let Some(w) = expected_indexes
+                    .iter()
+                    .find(|w| w.matches(h) && w.name.eq_ignore_ascii_case(&h.name))
+                {
+                    again.push(Change::CreateIndex {
+                        table: table.clone(),
+                        index: w.clone(),
+                        partitioned: have.partitioned,
+                    });
+                }
+            }
+        }
+        if !again.is_empty() {
+            let dropped = std::mem::replace(&mut d.fix, Change::Steps(Vec::new()));
+            again.insert(0, dropped);
+            d.fix = Change::Steps(again);
+        }
+    }
+}
+
+/// Whether `text` names the column `name` (as a whole word, quoted or not, any case).
+fn mentions(text: &str, name: &str) -> bool {
+    let lower = text.to_lowercase();
+    let name = name.to_lowercase();
+    lower.match_indices(&name).any(|(at, _)| {
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + name.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !word(before) && !word(after)
+    })
 }
 
 /// MySQL refuses to change the type of a column a foreign key uses, on either side (errors 1832,

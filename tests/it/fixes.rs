@@ -143,6 +143,14 @@ INSERT INTO p VALUES (1, NULL); INSERT INTO q VALUES (1, 1); UPDATE p SET q_id =
         strict: false,
     },
     Case {
+        what: "a column renamed by adding one and dropping the other, a named check on it",
+        expected: "CREATE TABLE t (id int PRIMARY KEY, b2 int, CONSTRAINT t_b_ck CHECK (b2 > 0));
+CREATE INDEX t_b2_ix ON t (b2);",
+        live: "CREATE TABLE t (id int PRIMARY KEY, b int, CONSTRAINT t_b_ck CHECK (b > 0));
+INSERT INTO t VALUES (1, 1);",
+        strict: false,
+    },
+    Case {
         what: "new tables, their keys named, under names: strict",
         expected: "CREATE TABLE c (id int NOT NULL, code varchar(10), CONSTRAINT c_pk PRIMARY KEY (id), CONSTRAINT c_code_uq UNIQUE (code));
 CREATE TABLE b (id int PRIMARY KEY, c_id int, CONSTRAINT b_c_fk FOREIGN KEY (c_id) REFERENCES c (id));",
@@ -162,6 +170,15 @@ CREATE TABLE u (id int PRIMARY KEY, t_id int, CONSTRAINT u_t FOREIGN KEY (t_id) 
 CREATE TABLE u (id int PRIMARY KEY, t_id int, CONSTRAINT u_t FOREIGN KEY (t_id) REFERENCES t (id));
 INSERT INTO t VALUES (1); INSERT INTO u VALUES (1, 1);",
         strict: true,
+    },
+    Case {
+        what: "a column renamed by adding one and dropping the other, a partial index's predicate on it",
+        expected: "CREATE TABLE t (id int PRIMARY KEY, a int, b2 int);
+CREATE INDEX t_a_part ON t (a) WHERE b2 > 0;",
+        live: "CREATE TABLE t (id int PRIMARY KEY, a int, b int);
+CREATE INDEX t_a_part ON t (a) WHERE b > 0;
+INSERT INTO t VALUES (1, 1, 1);",
+        strict: false,
     },
     Case {
         what: "an identity key column added to a table with rows",
