@@ -1636,9 +1636,16 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
     }
     // On a boolean column the words PostgreSQL reads as one value are one default (Knex
     // writes `DEFAULT '0'`, SQLAlchemy `'false'` or `'False'`; the catalog answers `false`).
-    let boolean = [&want.data_type, &have.data_type]
-        .iter()
-        .any(|t| t.as_deref().is_some_and(|t| t == "boolean" || t == "bool"));
+    // A live default that is a bare `true` or `false` is one of a boolean type (a domain over
+    // boolean too): PostgreSQL refuses one for any other column.
+    let bare_boolean = matches!(
+        &have.default,
+        Some(Some(d)) if &**d == "true" || &**d == "false"
+    );
+    let boolean = bare_boolean
+        || [&want.data_type, &have.data_type]
+            .iter()
+            .any(|t| t.as_deref().is_some_and(|t| t == "boolean" || t == "bool"));
     let same_boolean = |w: &Option<Spelling>, h: &Option<Spelling>| match (w, h) {
         (Some(w), Some(h)) => {
             boolean && boolean_value(w).is_some() && boolean_value(w) == boolean_value(h)

@@ -519,6 +519,37 @@ fn timestamp(value: &str) -> Option<String> {
 /// one number). `None` when the text does not parse as one PostgreSQL expression; then only a
 /// comparison of texts can be made.
 pub fn tree_form(text: &str) -> Option<String> {
+    tree_of(text, false)
+}
+
+/// [`tree_form`] without any cast: a default's form (defaults compare without casts, and a
+/// cast left in the tree would keep parentheses the text without it does not have).
+pub fn tree_form_without_casts(text: &str) -> Option<String> {
+    tree_of(text, true)
+}
+
+/// What [`regroup`] needs besides the node.
+struct Rules<'a> {
+    /// The string literals of the text, as written (quotes and all), by placeholder number.
+    literals: &'a [&'a str],
+    /// Whether every cast goes.
+    no_casts: bool,
+}
+
+impl Rules<'_> {
+    /// The text inside the quotes of the literal a placeholder stands for.
+    fn inner(&self, placeholder: &str) -> Option<&str> {
+        let n: usize = placeholder
+            .strip_prefix('\u{2}')?
+            .strip_suffix('\u{3}')?
+            .parse()
+            .ok()?;
+        let literal = self.literals.get(n)?;
+        literal.strip_prefix('\'')?.strip_suffix('\'')
+    }
+}
+
+fn tree_of(text: &str, no_casts: bool) -> Option<String> {
     use sqlparser::ast::visit_expressions_mut;
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
@@ -526,26 +557,58 @@ pub fn tree_form(text: &str) -> Option<String> {
     if text.len() > LONGEST {
         return None;
     }
+    // String literals are set aside and put back as written: the parser's own reading and
+    // printing of quotes is not one to one (a literal of two doubled quotes came back as one).
+    let mut literals: Vec<&str> = Vec::new();
+    let mut masked = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(found) = text[i..].find('\'') {
+        let start = i + found;
+        let end = literal_end(text, start);
+        masked.push_str(&text[i..start]);
+        masked.push_str(&format!("'\u{2}{}\u{3}'", literals.len()));
+        literals.push(&text[start..end]);
+        i = end;
+    }
+    masked.push_str(&text[i..]);
     let dialect = PostgreSqlDialect {};
     // PostgreSQL writes a pair of parentheses per operation: a `to_tsvector` over thirty
     // columns nests past the parser's usual limit of 50.
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(RECURSION)
-        .try_with_sql(text)
+        .try_with_sql(&masked)
         .ok()?;
     let mut expr = parser.parse_expr().ok()?;
     if parser.peek_token().token != Token::EOF {
         return None;
     }
+    let rules = Rules {
+        literals: &literals,
+        no_casts,
+    };
     let _ = visit_expressions_mut(&mut expr, |e| {
-        regroup(e);
+        regroup(e, &rules);
         std::ops::ControlFlow::<()>::Continue(())
     });
-    Some(expr.to_string())
+    let printed = expr.to_string();
+    // Each placeholder back as its literal was written.
+    let mut out = String::with_capacity(printed.len());
+    let mut rest = printed.as_str();
+    while let Some(at) = rest.find("'\u{2}") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1 + '\u{2}'.len_utf8()..];
+        let close = after.find('\u{3}')?;
+        let n: usize = after[..close].parse().ok()?;
+        out.push_str(literals.get(n)?);
+        // The placeholder's closing quote follows its end mark.
+        rest = after[close + '\u{3}'.len_utf8()..].strip_prefix('\'')?;
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// One node of [`tree_form`], its operands already done (the visit is post-order).
-fn regroup(e: &mut sqlparser::ast::Expr) {
+fn regroup(e: &mut sqlparser::ast::Expr, rules: &Rules) {
     use sqlparser::ast::{Array, BinaryOperator as Op, Expr, InTarget, UnaryOperator, Value};
     let take = |b: &mut Box<Expr>| std::mem::replace(b.as_mut(), Expr::value(Value::Null));
     while let Expr::Nested(inner) = e {
@@ -711,6 +774,12 @@ fn regroup(e: &mut sqlparser::ast::Expr) {
         expr, data_type, ..
     } = e
     {
+        // A default's casts all go (see `tree_form_without_casts`).
+        if rules.no_casts {
+            *e = take(expr);
+            regroup_operands(e);
+            return;
+        }
         // A literal's cast goes, as the comparison of texts drops it (PostgreSQL writes one
         // on every literal: `'n'::text`); a quoted number cast to a number type is the number
         // (`'-1'::integer`), while `'0'::text` stays a string (`data -> '0'` is a key,
@@ -723,8 +792,10 @@ fn regroup(e: &mut sqlparser::ast::Expr) {
                         .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
             };
             let value = match &v.value {
-                Value::SingleQuotedString(s) if number(s) && numeric_type(data_type) => {
-                    Value::Number(s.trim().to_string(), false)
+                Value::SingleQuotedString(s)
+                    if rules.inner(s).is_some_and(number) && numeric_type(data_type) =>
+                {
+                    Value::Number(rules.inner(s).unwrap_or_default().trim().to_string(), false)
                 }
                 other => other.clone(),
             };

@@ -422,8 +422,10 @@ CREATE TABLE refs (id int PRIMARY KEY, b int CONSTRAINT refs_b REFERENCES t (b))
 CREATE TABLE up (id int PRIMARY KEY, code text CONSTRAINT up_code UNIQUE);
 CREATE EXTENSION "uuid-ossp";
 CREATE FUNCTION f_un(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT t $$;
+CREATE DOMAIN flag AS boolean;
 CREATE TABLE docs (id int PRIMARY KEY, data jsonb, at timestamptz, email varchar(50),
-                   uid uuid DEFAULT uuid_generate_v4());
+                   uid uuid DEFAULT uuid_generate_v4(), r double precision DEFAULT random() * (10 + 1),
+                   q text DEFAULT 'it''s', f flag DEFAULT 'f');
 CREATE INDEX docs_un ON docs (f_un(email));
 CREATE INDEX docs_n ON docs (((data->>'n')::int));
 CREATE INDEX docs_day ON docs (((at AT TIME ZONE 'UTC')::date));
@@ -467,6 +469,7 @@ const PG_KEYS_DUMP: Dump = Dump {
         ALTER TABLE booking DROP CONSTRAINT booking_room_during_excl;
         ALTER TABLE tgt ADD CONSTRAINT tgt_ex EXCLUDE USING gist (id WITH =);
         ALTER TABLE dfr DROP CONSTRAINT dfr_slug; ALTER TABLE dfr ADD CONSTRAINT dfr_slug UNIQUE (slug) DEFERRABLE;
+        ALTER TABLE docs ALTER COLUMN q SET DEFAULT 'it''''s';
         ALTER TABLE pev DROP CONSTRAINT pev_pkey; ALTER TABLE ONLY pev ADD PRIMARY KEY (id, k);
         ALTER TABLE node DROP CONSTRAINT node_pk CASCADE;
         ALTER TABLE node ADD CONSTRAINT node_pk PRIMARY KEY (x, id);
@@ -506,6 +509,8 @@ const PG_KEYS_DUMP: Dump = Dump {
         // Django makes every foreign key deferrable; one made again checks at once.
         (DriftKind::MissingForeignKey, "kid", None),
         (DriftKind::UnexpectedForeignKey, "kid", None),
+        // Two quotes are not one.
+        (DriftKind::DefaultMismatch, "docs", Some("q")),
         // A partitioned table's key made for the parent alone: not valid, made again whole.
         (DriftKind::InvalidIndex, "pev", None),
         // A key of other columns in order, which two foreign keys (one of its own table)

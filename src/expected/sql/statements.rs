@@ -156,7 +156,7 @@ fn parse_statement<'p>(
     let run = longest_run(&tokens);
     if run > MAX_RUN {
         return Err(at.error(format!(
-            "an expression of {run} tokens without a comma or parenthesis; more than {MAX_RUN} are not read"
+            "an expression {run} tokens deep (counted between commas, through parentheses); more than {MAX_RUN} are not read"
         )));
     }
     let tokens = without_storage_details(&words, without_identity_sequence_options(tokens));
@@ -188,34 +188,57 @@ fn parse_statement<'p>(
 /// ten thousand operators.
 const MAX_RUN: usize = 20_000;
 
-/// The most tokens, whitespace aside, between two commas or parentheses at one depth.
+/// How deep the parsed tree of the statement can be, in tokens, whitespace aside: a run of
+/// tokens since the last comma is a chain as deep as it is long, and a parenthesised group in
+/// it adds its own depth (a chain whose first operand is a chain is one deeper tree).
 fn longest_run(tokens: &[TokenWithSpan]) -> usize {
-    // One count per open parenthesis, the statement's own at the bottom.
-    let mut runs: Vec<usize> = vec![0];
-    let mut longest = 0;
+    /// One open parenthesis: the run since its last comma, the deepest group in that run, and
+    /// the deepest of its segments so far.
+    #[derive(Default)]
+    struct Level {
+        run: usize,
+        child: usize,
+        deepest: usize,
+    }
+    impl Level {
+        fn depth(&self) -> usize {
+            self.deepest.max(self.run + self.child)
+        }
+    }
+    let mut levels: Vec<Level> = vec![Level::default()];
     for token in tokens {
         match token.token {
             Token::Whitespace(_) => {}
-            Token::LParen | Token::LBracket => runs.push(0),
-            Token::RParen | Token::RBracket => {
-                if runs.len() > 1 {
-                    runs.pop();
+            Token::LParen | Token::LBracket => levels.push(Level::default()),
+            Token::RParen | Token::RBracket if levels.len() > 1 => {
+                let closed = levels.pop().map_or(0, |l| l.depth());
+                if let Some(parent) = levels.last_mut() {
+                    parent.child = parent.child.max(closed);
+                    parent.run += 1;
                 }
             }
             Token::Comma => {
-                if let Some(run) = runs.last_mut() {
-                    *run = 0;
+                if let Some(level) = levels.last_mut() {
+                    level.deepest = level.depth();
+                    level.run = 0;
+                    level.child = 0;
                 }
             }
             _ => {
-                if let Some(run) = runs.last_mut() {
-                    *run += 1;
-                    longest = longest.max(*run);
+                if let Some(level) = levels.last_mut() {
+                    level.run += 1;
                 }
             }
         }
     }
-    longest
+    // Unclosed groups count as closed at the end.
+    while levels.len() > 1 {
+        let closed = levels.pop().map_or(0, |l| l.depth());
+        if let Some(parent) = levels.last_mut() {
+            parent.child = parent.child.max(closed);
+        }
+    }
+    levels.pop().map_or(0, |l| l.depth())
 }
 
 /// Whether a statement starting with `words` is SQLite's `CREATE VIRTUAL TABLE`.
@@ -627,7 +650,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.starts_with("deep.sql:2"), "{err}");
-        assert!(err.contains("120002 tokens"), "{err}");
+        assert!(err.contains("120006 tokens deep"), "{err}");
         // Any operator: a chain of containments, of LIKEs.
         for op in ["@>", "LIKE"] {
             let chain = format!(
@@ -641,6 +664,31 @@ mod tests {
                 .is_err()
             );
         }
+        // Chains inside chains add up: four levels of 9,000 are one tree 36,000 deep.
+        let mut nested = "1".to_string();
+        for _ in 0..4 {
+            nested = format!("({nested}{})", " + 1".repeat(9_000));
+        }
+        let deep = format!("CREATE TABLE t (a int DEFAULT {nested});");
+        assert!(for_each(
+            Path::new("deep.sql"),
+            &deep,
+            Engine::Postgres,
+            |_, _| Ok(())
+        )
+        .is_err());
+        let mut nested = "1".to_string();
+        for _ in 0..40 {
+            nested = format!("({nested}{})", " || 1".repeat(1_000));
+        }
+        let deep = format!("SELECT {nested};");
+        assert!(for_each(
+            Path::new("deep.sql"),
+            &deep,
+            Engine::Postgres,
+            |_, _| Ok(())
+        )
+        .is_err());
         // A seed of many rows is many short runs, and is read.
         let rows: Vec<String> = (0..6_000)
             .map(|i| format!("({i}, 'City {i}', -12.5, -34.25)"))
