@@ -1652,7 +1652,19 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
         }
         _ => false,
     };
-    if let Some((w, h)) = differ(&want.default, &have.default).filter(|(w, h)| !same_boolean(w, h))
+    // On a numeric column a quoted number is the number (PostgreSQL prints `'-1'::integer`
+    // for a person's -1; SQLite keeps `'5'` as written); on any other it is a string.
+    let numeric = [&want.data_type, &have.data_type]
+        .iter()
+        .any(|t| t.as_deref().is_some_and(numeric_type));
+    let same_number = |w: &Option<Spelling>, h: &Option<Spelling>| match (w, h) {
+        (Some(w), Some(h)) => {
+            numeric && number_value(w).is_some() && number_value(w) == number_value(h)
+        }
+        _ => false,
+    };
+    if let Some((w, h)) = differ(&want.default, &have.default)
+        .filter(|(w, h)| !same_boolean(w, h) && !same_number(w, h))
     {
         let change = Change::SetDefault {
             table: table.clone(),
@@ -1687,6 +1699,41 @@ fn mismatches(table: &TableName, want: &Column, have: &Column) -> Vec<Drift> {
 }
 
 /// Both sides of an attribute, when it is stated on both and differs.
+/// Whether a canonical type is a number's.
+fn numeric_type(t: &str) -> bool {
+    let base = t.split(['(', ' ']).next().unwrap_or_default();
+    matches!(
+        base,
+        "int"
+            | "integer"
+            | "bigint"
+            | "smallint"
+            | "tinyint"
+            | "mediumint"
+            | "numeric"
+            | "decimal"
+            | "real"
+            | "double"
+            | "float"
+            | "int2"
+            | "int4"
+            | "int8"
+    )
+}
+
+/// The number a default spells, quoted or not, in one form (`'-1'` is `-1`, `1.50` is `1.5`).
+fn number_value(default: &str) -> Option<String> {
+    let d = default.trim();
+    let d = d
+        .strip_prefix('\'')
+        .and_then(|d| d.strip_suffix('\''))
+        .unwrap_or(d)
+        .trim();
+    crate::normalize::plain_number(d)
+        .then(|| crate::normalize::canonical_number(d))
+        .flatten()
+}
+
 /// The boolean a default of a boolean column spells, as PostgreSQL reads the literal
 /// (any case, quoted or not).
 fn boolean_value(default: &str) -> Option<bool> {
@@ -2119,6 +2166,16 @@ mod tests {
             assert_eq!(pair("boolean", want, have), 0, "{want} vs {have}");
         }
         assert_eq!(pair("boolean", "'0'", "true"), 1);
+        // Quoted numbers are numbers on numeric columns only.
+        for (ty, want, have, drift) in [
+            ("integer", "-1", "'-1'", 0),
+            ("numeric(10,2)", "1.5", "'1.50'", 0),
+            ("text", "'1.0'", "'1'", 1),
+            ("text", "'NaN'", "'nan'", 1),
+            ("varchar(9)", "'0.10'", "'0.1'", 1),
+        ] {
+            assert_eq!(pair(ty, want, have), drift, "{ty}: {want} vs {have}");
+        }
         assert_eq!(pair("text", "'t'", "'true'"), 1);
         assert_eq!(pair("text", "'yes'", "'on'"), 1);
     }

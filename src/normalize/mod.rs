@@ -303,11 +303,9 @@ pub fn normalize_default(engine: Engine, raw: &str) -> Option<String> {
     if expr.is_empty() || expr == "null" || expr.starts_with("nextval(") {
         return None;
     }
-    // PostgreSQL quotes negative and some numeric literals ('-1'::integer); a person writes -1.
-    let expr = match unquote(&expr) {
-        Some(inner) if inner.parse::<f64>().is_ok() && !inner.is_empty() => inner.to_string(),
-        _ => expr,
-    };
+    // PostgreSQL quotes negative and some numeric literals ('-1'::integer), a person writes
+    // -1; but on a text column `'1.0'` is not `'1'`, and the default alone does not say the
+    // column's type: the diff compares quoted numbers as numbers on numeric columns only.
     let mut expr = lookup(DEFAULT_ALIASES, &expr)
         .map(str::to_string)
         .unwrap_or(expr);
@@ -319,8 +317,17 @@ pub fn normalize_default(engine: Engine, raw: &str) -> Option<String> {
     Some(canonical_number(&expr).unwrap_or(expr))
 }
 
+/// Whether `s` is a number in digits: an optional minus, digits, at most one point.
+pub fn plain_number(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty()
+        && digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.matches('.').count() <= 1
+}
+
 /// `1.50` and `1.5`, `0.00` and `0` are one number: trailing fractional zeros are dropped.
-fn canonical_number(s: &str) -> Option<String> {
+pub fn canonical_number(s: &str) -> Option<String> {
     let digits = s.strip_prefix('-').unwrap_or(s);
     if digits.is_empty()
         || !digits.chars().all(|c| c.is_ascii_digit() || c == '.')
@@ -470,7 +477,9 @@ mod tests {
             "CURRENT_TIMESTAMP",
             Some("current_timestamp"),
         ),
-        (Engine::Postgres, "'-1'::integer", Some("-1")),
+        // Quoted numbers stay quoted: on a text column they are strings (the diff compares
+        // them as numbers on numeric columns).
+        (Engine::Postgres, "'-1'::integer", Some("'-1'")),
         (Engine::Postgres, "-1", Some("-1")),
         // A typed literal, and the value as PostgreSQL prints it.
         (
@@ -561,7 +570,7 @@ mod tests {
             "'2020-01-01 00:00:00+00'::timestamp with time zone",
             Some("'2020-01-01 00:00:00+00'"),
         ),
-        (Engine::Postgres, "'1.50'::numeric(10,2)", Some("1.5")),
+        (Engine::Postgres, "'1.50'::numeric(10,2)", Some("'1.50'")),
         (Engine::Postgres, "0.00", Some("0")),
         (Engine::Postgres, "'{}'::text[]", Some("'{}'")),
         (Engine::Postgres, "true", Some("true")),
@@ -609,7 +618,7 @@ mod tests {
             Some("current_timestamp(6)"),
         ),
         (Engine::MySql, "0.00", Some("0")),
-        (Engine::MySql, "'0'", Some("0")),
+        (Engine::MySql, "'0'", Some("'0'")),
         (Engine::MySql, "true", Some("1")),
     ];
 
