@@ -14,7 +14,7 @@ pub use spelling::{
 
 use text::{
     insert_args, lower_unquoted, split_array_suffix, split_type_args, squeeze, strip_casts,
-    strip_parens, unquote,
+    strip_parens,
 };
 
 use std::collections::HashMap;

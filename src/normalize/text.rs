@@ -192,9 +192,3 @@ pub(super) fn strip_casts(s: &str) -> String {
     }
     out.trim().to_string()
 }
-
-/// Returns the content of a single-quoted literal with no embedded quotes.
-pub(super) fn unquote(s: &str) -> Option<&str> {
-    let inner = s.strip_prefix('\'')?.strip_suffix('\'')?;
-    (!inner.contains('\'')).then_some(inner)
-}
