@@ -724,35 +724,8 @@ fn order_created_tables(engine: Engine, drift: &mut [Drift]) {
             _ => Vec::new(),
         })
         .collect();
-    let mut order = Vec::with_capacity(slots.len());
-    let mut state = vec![0u8; slots.len()]; // 0 new, 1 visiting, 2 placed
-                                            // (table, table it references) where the second is not created yet when the first is.
-    let mut later: Vec<(usize, usize)> = Vec::new();
-    fn visit(
-        n: usize,
-        needs: &[Vec<usize>],
-        state: &mut [u8],
-        order: &mut Vec<usize>,
-        later: &mut Vec<(usize, usize)>,
-    ) {
-        if state[n] != 0 {
-            return;
-        }
-        state[n] = 1;
-        for &m in &needs[n] {
-            if m != n {
-                if state[m] == 1 {
-                    later.push((n, m));
-                }
-                visit(m, needs, state, order, later);
-            }
-        }
-        state[n] = 2;
-        order.push(n);
-    }
-    for n in 0..slots.len() {
-        visit(n, &needs, &mut state, &mut order, &mut later);
-    }
+    // (table, table it references) where the second is not created yet when the first is.
+    let (order, later) = dependency_order(&needs);
     let mut items: Vec<Drift> = slots.iter().map(|&i| drift[i].clone()).collect();
     let mut deferred: Vec<Change> = Vec::new();
     if engine != Engine::Sqlite {
@@ -787,8 +760,8 @@ fn order_created_tables(engine: Engine, drift: &mut [Drift]) {
 
 /// Puts each unexpected table's `DROP TABLE` after those of the unexpected tables whose foreign
 /// keys reference it (a table cannot go while another's key references it: PostgreSQL "other
-/// objects depend on it", MySQL error 1451). A cycle keeps its order. Every other item stays
-/// where it was.
+/// objects depend on it", MySQL error 1451). In a cycle, one key is dropped before any table.
+/// Every other item stays where it was.
 fn order_dropped_tables(engine: Engine, live: &Schema, drift: &mut [Drift]) {
     let slots: Vec<usize> = (0..drift.len())
         .filter(|&i| matches!(drift[i].fix, Change::DropTable { .. }))
@@ -817,33 +790,9 @@ fn order_dropped_tables(engine: Engine, live: &Schema, drift: &mut [Drift]) {
                 .collect()
         })
         .collect();
-    let mut order = Vec::with_capacity(slots.len());
-    let mut state = vec![0u8; slots.len()]; // 0 new, 1 visiting, 2 placed
-                                            // (table, table it references) closing a cycle: that key is dropped before any table.
-    let mut cut: Vec<(usize, usize)> = Vec::new();
-    fn visit(
-        n: usize,
-        first: &[Vec<usize>],
-        state: &mut [u8],
-        order: &mut Vec<usize>,
-        cut: &mut Vec<(usize, usize)>,
-    ) {
-        if state[n] != 0 {
-            return;
-        }
-        state[n] = 1;
-        for &m in &first[n] {
-            if state[m] == 1 {
-                cut.push((m, n));
-            }
-            visit(m, first, state, order, cut);
-        }
-        state[n] = 2;
-        order.push(n);
-    }
-    for n in 0..slots.len() {
-        visit(n, &referenced_by, &mut state, &mut order, &mut cut);
-    }
+    // (table, table it references) closing a cycle: that key is dropped before any table.
+    let (order, open) = dependency_order(&referenced_by);
+    let cut: Vec<(usize, usize)> = open.into_iter().map(|(n, m)| (m, n)).collect();
     let items: Vec<Drift> = slots.iter().map(|&i| drift[i].clone()).collect();
     for (slot, n) in slots.iter().zip(order) {
         drift[*slot] = items[n].clone();
@@ -872,6 +821,39 @@ fn order_dropped_tables(engine: Engine, live: &Schema, drift: &mut [Drift]) {
         Change::Steps(Vec::new()),
     ));
     drift[first].fix = Change::Steps(steps);
+}
+
+/// An order of nodes `0..first.len()` in which each comes after the ones `first[n]` lists, by
+/// depth-first search, and the edges where that cannot hold because they close a cycle, as
+/// (node, listed node still open). A node listing itself is no edge.
+fn dependency_order(first: &[Vec<usize>]) -> (Vec<usize>, Vec<(usize, usize)>) {
+    fn visit(
+        n: usize,
+        first: &[Vec<usize>],
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+        open: &mut Vec<(usize, usize)>,
+    ) {
+        if state[n] != 0 {
+            return;
+        }
+        state[n] = 1;
+        for &m in first[n].iter().filter(|&&m| m != n) {
+            if state[m] == 1 {
+                open.push((n, m));
+            }
+            visit(m, first, state, order, open);
+        }
+        state[n] = 2;
+        order.push(n);
+    }
+    let mut order = Vec::with_capacity(first.len());
+    let mut open = Vec::new();
+    let mut state = vec![0u8; first.len()]; // 0 new, 1 visiting, 2 placed
+    for n in 0..first.len() {
+        visit(n, first, &mut state, &mut order, &mut open);
+    }
+    (order, open)
 }
 
 /// Every tenant schema of `live` against the template tables of `expected`.
