@@ -614,33 +614,28 @@ fn regroup(e: &mut sqlparser::ast::Expr, rules: &Rules) {
     while let Expr::Nested(inner) = e {
         *e = take(inner);
     }
+    let case_blind = matches!(e, Expr::ILike { .. });
     let rewritten = match e {
+        // `LIKE` is `~~`, `ILIKE` `~~*`, each negated with `!`.
         Expr::Like {
             negated,
             any: false,
             expr,
             pattern,
             escape_char: None,
-        } => Some(Expr::BinaryOp {
-            op: if *negated {
-                Op::PGNotLikeMatch
-            } else {
-                Op::PGLikeMatch
-            },
-            left: Box::new(take(expr)),
-            right: Box::new(take(pattern)),
-        }),
-        Expr::ILike {
+        }
+        | Expr::ILike {
             negated,
             any: false,
             expr,
             pattern,
             escape_char: None,
         } => Some(Expr::BinaryOp {
-            op: if *negated {
-                Op::PGNotILikeMatch
-            } else {
-                Op::PGILikeMatch
+            op: match (case_blind, *negated) {
+                (false, false) => Op::PGLikeMatch,
+                (false, true) => Op::PGNotLikeMatch,
+                (true, false) => Op::PGILikeMatch,
+                (true, true) => Op::PGNotILikeMatch,
             },
             left: Box::new(take(expr)),
             right: Box::new(take(pattern)),
