@@ -774,8 +774,9 @@ struct Forms {
 static FORMS: std::sync::LazyLock<std::sync::Mutex<FormMap>> =
     std::sync::LazyLock::new(Default::default);
 
-/// (Text, whether casts are dropped) -> its forms.
-type FormMap = HashMap<(Box<str>, bool), Forms>;
+/// Text -> its forms, one map per cast rule (`[KeepWritten, Drop]`), so that a lookup by
+/// `&str` allocates nothing.
+type FormMap = [HashMap<Box<str>, Forms>; 2];
 
 /// Upper bound on cached expression forms.
 const FORMS_CACHED: usize = 16_384;
@@ -787,8 +788,8 @@ fn forms(text: &str, casts: Casts) -> Forms {
             text: Arc::from(text),
         };
     }
-    let key = (Box::<str>::from(text), casts == Casts::Drop);
-    if let Some(hit) = FORMS.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    let rule = usize::from(casts == Casts::Drop);
+    if let Some(hit) = FORMS.lock().unwrap_or_else(|e| e.into_inner())[rule].get(text) {
         return hit.clone();
     }
     let stored = normalize::as_postgres_stores(text);
@@ -797,8 +798,8 @@ fn forms(text: &str, casts: Casts) -> Forms {
         text: Arc::from(normal_form(&stored, casts)),
     };
     let mut cache = FORMS.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() < FORMS_CACHED {
-        cache.insert(key, forms.clone());
+    if cache[rule].len() < FORMS_CACHED {
+        cache[rule].insert(text.into(), forms.clone());
     }
     forms
 }
